@@ -1,0 +1,213 @@
+"""The declarative inputs: `sources.yaml` and the mapping profiles that describe each agency export.
+
+Shapes live here as strict models; loading reports every problem with file:line:col.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from noncoop.events import EVENT_TYPES
+from noncoop.yamlspec import ConfigError, ConfigInvalid, StrictModel, load_model
+
+Importer = Literal["contact-log", "attendance"]
+IdScheme = Literal["nhs", "upn", "la", "police", "local"]
+
+CONTACT_LOG_FIELDS = (
+    "record_id",
+    "id_scheme",
+    "person_id",
+    "agency",
+    "service",
+    "event_type",
+    "occurred_at",
+    "chain_id",
+    "child_seen",
+    "child_seen_alone",
+    "hostility_level",
+    "detail",
+)
+ATTENDANCE_FIELDS = ("upn", "date", "session", "code")
+
+
+class FieldSpec(StrictModel):
+    """Where one canonical field comes from: a source column, a constant, or both with a default."""
+
+    column: str | None = None
+    value: str | int | bool | None = None
+    default: str | int | bool | None = None
+    map: dict[str, str | int | bool | None] | None = None
+    unmapped: Literal["keep", "blank", "reject"] | None = None
+    format: str | None = Field(default=None, description="strptime format for dates")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> FieldSpec:
+        if (self.column is None) == (self.value is None):
+            raise ValueError(
+                "give exactly one of 'column' (a source column) or 'value' (a constant)"
+            )
+        if self.value is not None and (self.map or self.unmapped or self.default is not None):
+            raise ValueError("a constant 'value' takes no 'map', 'unmapped' or 'default'")
+        if self.unmapped and not self.map:
+            raise ValueError("'unmapped' needs a 'map'")
+        return self
+
+
+class Profile(StrictModel):
+    """A mapping profile: how one system's export becomes canonical rows."""
+
+    description: str = ""
+    importer: Importer
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    codes: dict[str, str] = Field(
+        default_factory=dict, description="attendance: local sub-code -> statutory DfE code"
+    )
+    booleans: dict[str, bool] = Field(
+        default_factory=dict, description="extra yes/no spellings, e.g. {'Seen': true}"
+    )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str) -> str:
+        if len(v) != 1:
+            raise ValueError("delimiter must be a single character")
+        return v
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> Profile:
+        allowed = CONTACT_LOG_FIELDS if self.importer == "contact-log" else ATTENDANCE_FIELDS
+        unknown = [f for f in self.fields if f not in allowed]
+        if unknown:
+            raise ValueError(
+                f"unknown canonical field(s) {unknown} for importer {self.importer}; "
+                f"expected some of: {', '.join(allowed)}"
+            )
+        spec = self.fields.get("event_type")
+        if spec and spec.map:
+            bad = sorted({str(v) for v in spec.map.values() if v not in EVENT_TYPES and v})
+            if bad:
+                raise ValueError(f"fields.event_type.map maps to unknown event type(s) {bad}")
+        if self.codes and self.importer != "attendance":
+            raise ValueError("'codes' applies to the attendance importer only")
+        return self
+
+
+class SourceSpec(StrictModel):
+    """One agency feed in sources.yaml."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_\-]*$")
+    importer: Importer
+    path: str
+    agency: str | None = None
+    service: str | None = None
+    id_scheme: IdScheme | None = None
+    profile: str | None = None
+
+
+class SourcesFile(StrictModel):
+    """The whole sources.yaml."""
+
+    people: str = "people.csv"
+    sources: list[SourceSpec]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SourcesFile:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {dupes}")
+        return self
+
+
+class LoadedSource:
+    """A source with its profile loaded and the files its path matches."""
+
+    def __init__(self, spec: SourceSpec, profile: Profile, profile_hash: str, files: list[Path]):
+        self.spec = spec
+        self.profile = profile
+        self.profile_hash = profile_hash
+        self.files = files
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class Sources:
+    """A sources folder, fully loaded and validated."""
+
+    def __init__(self, root: Path, people: Path, sources: list[LoadedSource]):
+        self.root = root
+        self.people = people
+        self.sources = sources
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, streamed so large exports do not load into memory."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_profile(path: Path) -> Profile:
+    """Load and validate one mapping profile."""
+    return load_model(path, Profile, "PROFILE")
+
+
+def load_sources(folder: Path) -> Sources:
+    """Load sources.yaml and every profile it names, reporting all problems together."""
+    folder = Path(folder)
+    sources_file = folder / "sources.yaml"
+    if not sources_file.exists():
+        raise ConfigInvalid([_missing(sources_file, "SOURCES-MISSING", "no sources.yaml here")])
+    spec = load_model(sources_file, SourcesFile, "SOURCES")
+    errors = []
+    loaded = []
+    for src in spec.sources:
+        if src.profile:
+            profile_path = folder / src.profile
+            try:
+                profile = load_profile(profile_path)
+                digest = file_hash(profile_path)
+            except ConfigInvalid as exc:
+                errors.extend(exc.errors)
+                continue
+            if profile.importer != src.importer:
+                errors.append(
+                    _missing(
+                        profile_path,
+                        "PROFILE-IMPORTER",
+                        f"profile is for importer '{profile.importer}' but source "
+                        f"'{src.name}' uses '{src.importer}'",
+                    )
+                )
+                continue
+        else:
+            profile, digest = Profile(importer=src.importer), "canonical"
+        files = sorted(p for p in folder.glob(src.path) if p.is_file())
+        loaded.append(LoadedSource(src, profile, digest, files))
+    people = folder / spec.people
+    if not people.exists():
+        errors.append(
+            _missing(sources_file, "SOURCES-PEOPLE", f"people file {spec.people} not found")
+        )
+    if errors:
+        raise ConfigInvalid(errors)
+    return Sources(folder, people, loaded)
+
+
+def _missing(path: Path, code: str, message: str) -> ConfigError:
+    return ConfigError(str(path), 1, 1, code, message)

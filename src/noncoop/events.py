@@ -1,0 +1,158 @@
+"""The canonical event: the one shape every importer produces and every rule reads.
+
+The column set, names and event-type vocabulary are a contract (DESIGN.md): extend, never rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import pandas as pd
+
+EVENT_TYPES: tuple[str, ...] = (
+    "appointment.booked",
+    "appointment.attended",
+    "appointment.missed",
+    "appointment.cancelled_by_family",
+    "appointment.cancelled_by_service",
+    "appointment.late",
+    "visit.completed",
+    "visit.no_access",
+    "visit.refused",
+    "visit.cut_short",
+    "meeting.attended",
+    "meeting.not_attended",
+    "school.absence",
+    "school.attendance_summary",
+    "school.move",
+    "school.elective_home_education",
+    "hostility.recorded",
+    "contact.excessive",
+    "address.change",
+    "household.unknown_adult",
+    "concern.raised",
+)
+
+AGENCIES: tuple[str, ...] = (
+    "health",
+    "education",
+    "social_care",
+    "police",
+    "housing",
+    "early_help",
+    "probation",
+    "voluntary",
+)
+
+ROLES: tuple[str, ...] = ("child", "adult")
+
+TIME_UNIT = "us"
+TIMESTAMP_DTYPE = pd.DatetimeTZDtype(unit=TIME_UNIT, tz="UTC")
+
+STRING = pd.StringDtype()
+
+# Column -> dtype. Categoricals keep 10 million rows small; the store writes them as dictionaries.
+EVENT_COLUMNS: dict[str, object] = {
+    "event_id": STRING,
+    "subject_id": STRING,
+    "subject_role": pd.CategoricalDtype(list(ROLES)),
+    "household_id": STRING,
+    "agency": "category",
+    "service": "category",
+    "event_type": pd.CategoricalDtype(list(EVENT_TYPES)),
+    "occurred_at": TIMESTAMP_DTYPE,
+    "chain_id": STRING,
+    "child_seen": "boolean",
+    "child_seen_alone": "boolean",
+    "hostility_level": "Int8",
+    "sessions_possible": "Int32",
+    "sessions_absent": "Int32",
+    "detail": STRING,
+    "source": "category",
+    "source_file": "category",
+    "source_line": "int64",
+}
+
+# Extra (non-contract) columns: the source record key and the identifier the event was linked by.
+TRACE_COLUMNS: dict[str, object] = {
+    "record_key": STRING,
+    "id_scheme": "category",
+    "id_value": STRING,
+}
+
+REQUIRED_NOT_NULL = (
+    "event_id",
+    "subject_id",
+    "subject_role",
+    "agency",
+    "event_type",
+    "occurred_at",
+    "source",
+    "source_file",
+    "source_line",
+)
+
+HOSTILITY_LEVELS = (1, 2, 3, 4)
+
+
+def event_ids(source: str, record_keys: Iterable[str]) -> list[str]:
+    """Stable event ids: a re-import of the same source record always gets the same id."""
+    prefix = f"{source}\x1f".encode()
+    return [
+        hashlib.blake2b(prefix + key.encode(), digest_size=8).hexdigest() for key in record_keys
+    ]
+
+
+def empty_events() -> pd.DataFrame:
+    """An empty frame with the canonical columns and dtypes."""
+    return conform(pd.DataFrame({name: [] for name in {**EVENT_COLUMNS, **TRACE_COLUMNS}}))
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the frame with exactly the canonical and trace columns, in order, in their dtypes."""
+    out = {}
+    for name, dtype in {**EVENT_COLUMNS, **TRACE_COLUMNS}.items():
+        col = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
+        if name == "occurred_at":
+            col = pd.to_datetime(col, utc=True).astype(TIMESTAMP_DTYPE)
+        elif dtype == "category" and isinstance(col.dtype, pd.CategoricalDtype):
+            pass
+        else:
+            col = col.astype(dtype)
+        out[name] = col
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+
+
+class EventSchemaError(ValueError):
+    """Raised when a frame does not meet the canonical event contract."""
+
+
+def validate_events(frame: pd.DataFrame) -> list[str]:
+    """List every way the frame breaks the canonical event contract (empty list = valid)."""
+    problems: list[str] = []
+    missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+        return problems
+    for name in REQUIRED_NOT_NULL:
+        nulls = int(frame[name].isna().sum())
+        if nulls:
+            problems.append(f"{name}: {nulls} null value(s)")
+    if (
+        not isinstance(frame["occurred_at"].dtype, pd.DatetimeTZDtype)
+        or str(frame["occurred_at"].dt.tz) != "UTC"
+    ):
+        problems.append("occurred_at: expected a UTC timestamp column")
+    unknown = set(frame["event_type"].dropna().astype(str)) - set(EVENT_TYPES)
+    if unknown:
+        problems.append(f"event_type: unknown value(s) {sorted(unknown)}")
+    roles = set(frame["subject_role"].dropna().astype(str)) - set(ROLES)
+    if roles:
+        problems.append(f"subject_role: unknown value(s) {sorted(roles)}")
+    levels = pd.to_numeric(frame["hostility_level"], errors="coerce").dropna()
+    if (~levels.isin(HOSTILITY_LEVELS)).any():
+        problems.append("hostility_level: values must be 1-4")
+    if frame["event_id"].duplicated().any():
+        problems.append(f"event_id: {int(frame['event_id'].duplicated().sum())} duplicate id(s)")
+    return problems

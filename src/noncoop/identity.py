@@ -1,0 +1,222 @@
+"""Identity resolution: every agency identifier becomes one subject id, with role and household.
+
+people.csv is the crosswalk. Identifiers that fail their check digit are quarantined, not matched,
+and an event whose identifier is not in the crosswalk is quarantined, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from noncoop import quarantine
+from noncoop.csvread import read_csv_batches
+from noncoop.identifiers import identifier_valid, normalise
+
+ID_SCHEMES = ("nhs", "upn", "la", "police", "local")
+PEOPLE_COLUMNS = ("subject_id", "id_scheme", "id_value", "household_id", "date_of_birth", "role")
+
+
+@dataclass
+class Crosswalk:
+    """Valid identifiers mapped to subjects, plus the subjects themselves."""
+
+    links: pd.DataFrame  # id_scheme, id_value, subject_id (ambiguous identifiers removed)
+    ambiguous: pd.DataFrame  # id_scheme, id_value
+    subjects: pd.DataFrame  # subject_id, role, household_id, date_of_birth
+    quarantined: pd.DataFrame
+    rows_read: int
+
+    def link(self, frame: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
+        """Subject, role and household for each row of `frame` (columns id_scheme, id_value).
+
+        Rows that cannot be linked are recorded in `checks` with the reason.
+        """
+        scheme = frame["id_scheme"].astype("string").str.lower()
+        value = normalise_by_scheme(frame["id_value"], scheme)
+        known = scheme.isin(ID_SCHEMES).fillna(False)
+        checks.add(
+            ~known & frame["id_value"].notna(),
+            "UNKNOWN-SCHEME",
+            "id_scheme '"
+            + scheme.fillna("(blank)")
+            + "' is not one of nhs, upn, la, police, local",
+        )
+        valid = valid_by_scheme(value, scheme) & known
+        checks.add(
+            known & ~valid & value.notna(),
+            "INVALID-ID",
+            scheme.fillna("") + " identifier fails its check digit or format",
+        )
+        keys = pd.DataFrame({"id_scheme": scheme, "id_value": value})
+        merged = keys.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
+        merged.index = frame.index
+        amb = keys.merge(self.ambiguous.assign(_amb=True), how="left", on=["id_scheme", "id_value"])
+        amb_mask = pd.Series(amb["_amb"].fillna(False).to_numpy(bool), index=frame.index)
+        checks.add(
+            valid & amb_mask,
+            "AMBIGUOUS-ID",
+            scheme.fillna("") + " identifier belongs to more than one person in people.csv",
+        )
+        checks.add(
+            valid & ~amb_mask & merged["subject_id"].isna(),
+            "UNLINKED-ID",
+            scheme.fillna("") + " identifier is not in people.csv",
+        )
+        out = merged[["subject_id"]].merge(self.subjects, how="left", on="subject_id", sort=False)
+        out.index = frame.index
+        adult_alone = (out["role"] == "adult") & out["household_id"].isna()
+        checks.add(
+            adult_alone.fillna(False),
+            "ADULT-NO-HOUSEHOLD",
+            "adult " + out["subject_id"].fillna("") + " has no household_id in people.csv",
+        )
+        return pd.DataFrame(
+            {
+                "subject_id": out["subject_id"].astype("string"),
+                "subject_role": out["role"],
+                "household_id": out["household_id"].astype("string"),
+                "id_scheme": scheme,
+                "id_value": value,
+            },
+            index=frame.index,
+        )
+
+
+def normalise_by_scheme(values: pd.Series, schemes: pd.Series) -> pd.Series:
+    """Normalise each identifier according to its own scheme."""
+    out = values.astype("string").str.strip()
+    for scheme in ("nhs", "upn"):
+        mask = (schemes == scheme).fillna(False)
+        if mask.any():
+            out[mask] = normalise(out[mask], scheme)
+    return out
+
+
+def valid_by_scheme(values: pd.Series, schemes: pd.Series) -> pd.Series:
+    """Check-digit validity of each identifier under its own scheme."""
+    ok = pd.Series(False, index=values.index)
+    for scheme in ID_SCHEMES:
+        mask = (schemes == scheme).fillna(False)
+        if mask.any():
+            ok[mask] = identifier_valid(values[mask], scheme).to_numpy()
+    return ok
+
+
+def load_people(path: Path) -> Crosswalk:
+    """Read people.csv; invalid rows are quarantined under source 'people'."""
+    file = path.name
+    parts, rejected, read = [], [], 0
+    for batch in read_csv_batches(path, "people", file):
+        read += batch.rows_read
+        rejected.append(batch.rejected)
+        rows = batch.rows
+        for col in PEOPLE_COLUMNS:
+            if col not in rows:
+                rows[col] = pd.Series(pd.NA, index=rows.index, dtype="string")
+        checks = quarantine.Checks(rows.index)
+        for col in ("subject_id", "id_scheme", "id_value"):
+            checks.add(rows[col].isna(), "BAD-PERSON", f"{col} is blank")
+        scheme = rows["id_scheme"].str.lower()
+        checks.add(
+            ~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(),
+            "UNKNOWN-SCHEME",
+            "id_scheme '" + scheme.fillna("") + "' is not one of nhs, upn, la, police, local",
+        )
+        value = normalise_by_scheme(rows["id_value"], scheme)
+        checks.add(
+            ~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
+            "INVALID-ID",
+            scheme.fillna("") + " identifier fails its check digit or format",
+        )
+        role = rows["role"].str.lower().fillna("child")
+        checks.add(
+            ~role.isin(["child", "adult"]),
+            "BAD-PERSON",
+            "role '" + role + "' is not child or adult",
+        )
+        dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
+        checks.add(
+            dob.isna() & rows["date_of_birth"].notna(),
+            "BAD-PERSON",
+            "date_of_birth is not an ISO date",
+        )
+        good = ~checks.failed.to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "subject_id": rows["subject_id"],
+                    "id_scheme": scheme,
+                    "id_value": value,
+                    "household_id": rows["household_id"],
+                    "date_of_birth": dob.dt.date,
+                    "role": role,
+                }
+            )[good]
+        )
+        original = rows.drop(columns="_line")
+        bad = ~good
+        rejected.append(
+            quarantine.frame(
+                "people",
+                file,
+                rows["_line"][bad],
+                rows["subject_id"][bad].fillna(""),
+                checks.codes[bad],
+                checks.reasons[bad],
+                quarantine.raw_json(original[bad]),
+            )
+        )
+    people = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PEOPLE_COLUMNS)
+    return build_crosswalk(people, pd.concat(rejected, ignore_index=True), read)
+
+
+def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int) -> Crosswalk:
+    """Index valid people rows; an identifier claimed by two subjects is ambiguous for both."""
+    ids = people[["id_scheme", "id_value", "subject_id"]].drop_duplicates()
+    dup = ids.duplicated(["id_scheme", "id_value"], keep=False)
+    subjects = (
+        people.sort_values("subject_id")
+        .groupby("subject_id", sort=True)
+        .agg(
+            role=("role", "first"),
+            household_id=("household_id", "first"),
+            date_of_birth=("date_of_birth", "first"),
+        )
+        .reset_index()
+    )
+    subjects["role"] = pd.Categorical(subjects["role"], categories=["child", "adult"])
+    return Crosswalk(
+        links=ids[~dup].reset_index(drop=True),
+        ambiguous=ids.loc[dup, ["id_scheme", "id_value"]].drop_duplicates(),
+        subjects=subjects,
+        quarantined=rejected,
+        rows_read=rows_read,
+    )
+
+
+def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    """Events per child: each child's own events plus every adult event of their household.
+
+    An adult event is repeated once per child in the household, with `via_subject_id` naming the
+    adult, so a parent's hostility counts for every child it affects.
+    """
+    children = subjects.loc[subjects["role"] == "child", ["subject_id", "household_id"]].dropna()
+    own = events[events["subject_role"] == "child"].assign(via_subject_id=pd.NA)
+    adult = events[events["subject_role"] == "adult"]
+    shared = adult.merge(
+        children.rename(columns={"subject_id": "_child"}), on="household_id", how="inner"
+    )
+    shared = shared.assign(
+        via_subject_id=shared["subject_id"], subject_id=shared["_child"], subject_role="child"
+    ).drop(columns="_child")
+    out = pd.concat([own, shared], ignore_index=True)
+    out["via_subject_id"] = out["via_subject_id"].astype("string")
+    out["subject_role"] = pd.Categorical(
+        out["subject_role"].astype(str), categories=["child", "adult"]
+    )
+    order = np.lexsort((out["occurred_at"].to_numpy(), out["subject_id"].to_numpy(dtype=str)))
+    return out.iloc[order].reset_index(drop=True)

@@ -1,0 +1,146 @@
+"""Contact logs: one row per appointment, visit, meeting or incident, in the canonical layout or
+any other layout described by a mapping profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from noncoop import quarantine
+from noncoop.config import CONTACT_LOG_FIELDS, LoadedSource
+from noncoop.csvread import read_csv_batches, read_header
+from noncoop.events import EVENT_TYPES, conform, event_ids
+from noncoop.identity import Crosswalk
+from noncoop.ingest.base import ImportBlock
+from noncoop.ingest.mapping import (
+    apply_fields,
+    missing_columns,
+    parse_booleans,
+    parse_times,
+    require,
+)
+
+REQUIRED = ("record_id", "person_id", "event_type", "occurred_at", "agency", "id_scheme")
+
+
+def read_contact_log(
+    path: Path, source: LoadedSource, source_file: str, people: Crosswalk
+) -> Iterator[ImportBlock]:
+    """Yield linked canonical events block by block; every rejected row is kept with a reason."""
+    profile = source.profile
+    absent = missing_columns(
+        profile, CONTACT_LOG_FIELDS, read_header(path, profile.encoding, profile.delimiter)
+    )
+    seen_keys: list[np.ndarray] = []
+    for batch in read_csv_batches(
+        path, source.name, source_file, profile.encoding, profile.delimiter
+    ):
+        rows = batch.rows
+        checks = quarantine.Checks(rows.index)
+        if absent:
+            checks.add(
+                pd.Series(True, index=rows.index),
+                "MISSING-FIELD",
+                f"the file has no column {', '.join(absent)} named in the profile",
+            )
+            fields = pd.DataFrame(
+                {f: pd.Series(pd.NA, index=rows.index, dtype="string") for f in CONTACT_LOG_FIELDS}
+            )
+        else:
+            fields = apply_fields(rows, profile, CONTACT_LOG_FIELDS, checks)
+        spec = source.spec
+        for name, default in (
+            ("agency", spec.agency),
+            ("service", spec.service),
+            ("id_scheme", spec.id_scheme),
+        ):
+            if default:
+                fields[name] = fields[name].fillna(default)
+        fields["agency"] = fields["agency"].str.lower()
+        fields["service"] = fields["service"].str.lower()
+        require(fields, REQUIRED, checks)
+        checks.add(
+            fields["event_type"].notna() & ~fields["event_type"].isin(EVENT_TYPES),
+            "BAD-EVENT-TYPE",
+            "event_type '" + fields["event_type"].fillna("") + "' is not a canonical event type",
+        )
+        occurred = parse_times(
+            fields["occurred_at"], _format(profile, "occurred_at"), "occurred_at", checks
+        )
+        seen = parse_booleans(fields["child_seen"], profile.booleans, "child_seen", checks)
+        alone = parse_booleans(
+            fields["child_seen_alone"], profile.booleans, "child_seen_alone", checks
+        )
+        level = pd.to_numeric(fields["hostility_level"], errors="coerce")
+        checks.add(
+            fields["hostility_level"].notna() & ~level.isin([1, 2, 3, 4]),
+            "BAD-VALUE",
+            "hostility_level '" + fields["hostility_level"].fillna("") + "' is not 1-4",
+        )
+        _duplicates(fields["record_id"], rows["_line"], seen_keys, checks)
+        who = people.link(
+            pd.DataFrame({"id_scheme": fields["id_scheme"], "id_value": fields["person_id"]}),
+            checks,
+        )
+        keys = fields["record_id"]
+        good = ~checks.failed.to_numpy()
+        original = rows.drop(columns="_line")
+        _, rejected = checks.split(original, source.name, source_file, rows["_line"], keys)
+        ok_keys = keys[good].astype(str)
+        events = pd.DataFrame(
+            {
+                "event_id": event_ids(source.name, ok_keys),
+                "subject_id": who["subject_id"][good],
+                "subject_role": who["subject_role"][good],
+                "household_id": who["household_id"][good],
+                "agency": fields["agency"][good],
+                "service": fields["service"][good],
+                "event_type": fields["event_type"][good],
+                "occurred_at": occurred[good],
+                "chain_id": fields["chain_id"][good],
+                "child_seen": seen[good],
+                "child_seen_alone": alone[good],
+                "hostility_level": level[good],
+                "detail": fields["detail"][good],
+                "source": source.name,
+                "source_file": source_file,
+                "source_line": rows["_line"][good],
+                "record_key": ok_keys,
+                "id_scheme": who["id_scheme"][good],
+                "id_value": who["id_value"][good],
+            }
+        )
+        rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
+        yield ImportBlock(conform(events), rejected, batch.rows_read, int(good.sum()))
+
+
+def _format(profile, field: str) -> str | None:
+    spec = profile.fields.get(field)
+    return spec.format if spec else None
+
+
+def _duplicates(keys: pd.Series, lines: pd.Series, seen: list[np.ndarray], checks) -> None:
+    """A record key that repeats within the file is rejected, citing the line it first appeared."""
+    present = keys.notna()
+    earlier = np.concatenate(seen) if seen else np.array([], dtype=object)
+    repeat_prior = present & keys.isin(earlier)
+    repeat_here = present & keys.duplicated(keep="first")
+    first_line = lines.groupby(keys).transform("min")
+    message = (
+        "record_id '"
+        + keys.fillna("")
+        + "' repeats an earlier row (first at line "
+        + first_line.astype("Int64").astype("string").fillna("?")
+        + ")"
+    )
+    checks.add(repeat_here, "DUPLICATE-RECORD", message)
+    checks.add(
+        repeat_prior,
+        "DUPLICATE-RECORD",
+        "record_id '" + keys.fillna("") + "' repeats a row in an earlier block of this file",
+    )
+    seen.append(keys[present].to_numpy(dtype=object))

@@ -1,0 +1,116 @@
+"""Apply a mapping profile to a block of source rows, producing canonical fields as text.
+
+Shared by every CSV importer: renames, constants, defaults and value maps are declared in YAML,
+so a new agency system needs a profile, not code.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from noncoop.config import FieldSpec, Profile
+from noncoop.quarantine import Checks
+
+TRUE_WORDS = {"yes", "y", "true", "t", "1"}
+FALSE_WORDS = {"no", "n", "false", "f", "0"}
+
+
+def missing_columns(profile: Profile, fields: tuple[str, ...], header: list[str]) -> list[str]:
+    """Source columns the profile names that the file does not have."""
+    return sorted(
+        {
+            spec.column
+            for name, spec in resolved_specs(profile, fields, header).items()
+            if spec.column is not None and spec.column not in header and name in profile.fields
+        }
+    )
+
+
+def resolved_specs(
+    profile: Profile, fields: tuple[str, ...], header: list[str]
+) -> dict[str, FieldSpec]:
+    """The profile's field specs, plus identity mappings for canonical columns present as-is."""
+    specs = dict(profile.fields)
+    for name in fields:
+        if name not in specs and name in header:
+            specs[name] = FieldSpec(column=name)
+    return specs
+
+
+def apply_fields(
+    rows: pd.DataFrame, profile: Profile, fields: tuple[str, ...], checks: Checks
+) -> pd.DataFrame:
+    """Canonical fields (text, NA for blank) for each row; rejected values go to `checks`."""
+    specs = resolved_specs(profile, fields, list(rows.columns))
+    out = {}
+    for name in fields:
+        spec = specs.get(name)
+        if spec is None:
+            out[name] = pd.Series(pd.NA, index=rows.index, dtype="string")
+            continue
+        if spec.value is not None:
+            out[name] = pd.Series(_text(spec.value), index=rows.index, dtype="string")
+            continue
+        col = rows[spec.column].astype("string")
+        if spec.map:
+            table = {str(k): (None if v is None else _text(v)) for k, v in spec.map.items()}
+            mapped = col.map(table).astype("string")
+            hit = col.isin(list(table)).fillna(False)
+            policy = spec.unmapped or "keep"
+            if policy == "keep":
+                col = mapped.where(hit, col)
+            elif policy == "blank":
+                col = mapped.where(hit, pd.NA)
+            else:
+                checks.add(
+                    col.notna() & ~hit,
+                    "BAD-VALUE",
+                    f"{name}: value '"
+                    + col.fillna("")
+                    + f"' has no mapping in the profile (column {spec.column})",
+                )
+                col = mapped
+        if spec.default is not None:
+            col = col.fillna(_text(spec.default))
+        out[name] = col
+    return pd.DataFrame(out, index=rows.index)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_booleans(
+    values: pd.Series, extra: dict[str, bool], field: str, checks: Checks
+) -> pd.Series:
+    """yes/no/true/false/1/0/blank (plus the profile's spellings) to a nullable boolean."""
+    table = {w: True for w in TRUE_WORDS} | {w: False for w in FALSE_WORDS}
+    table |= {k.lower(): v for k, v in extra.items()}
+    lower = values.astype("string").str.lower()
+    parsed = lower.map(table)
+    checks.add(
+        lower.notna() & parsed.isna(),
+        "BAD-VALUE",
+        f"{field}: '" + values.fillna("").astype(str) + "' is not yes/no",
+    )
+    return parsed.astype("boolean")
+
+
+def parse_times(values: pd.Series, fmt: str | None, field: str, checks: Checks) -> pd.Series:
+    """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps."""
+    parsed = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce", utc=True)
+    expected = f"format {fmt}" if fmt else "an ISO 8601 date"
+    checks.add(
+        values.notna() & parsed.isna(),
+        "BAD-DATE",
+        f"{field}: '" + values.fillna("").astype(str) + f"' is not {expected}",
+    )
+    return parsed
+
+
+def require(frame: pd.DataFrame, names: tuple[str, ...], checks: Checks) -> None:
+    """Reject rows where any required field is blank, naming each blank field."""
+    for name in names:
+        checks.add(frame[name].isna(), "MISSING-FIELD", f"{name} is blank")

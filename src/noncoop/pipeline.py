@@ -1,0 +1,240 @@
+"""Ingest: sources folder -> importers -> identity -> event store, with counts that reconcile.
+
+Stages run in a fixed order and collect rejected rows instead of raising; a file already ingested
+with the same content, profile and people crosswalk is skipped, and events already stored are not
+added again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from noncoop import quarantine
+from noncoop.config import LoadedSource, file_hash, load_sources
+from noncoop.csvread import BLOCK_BYTES
+from noncoop.identity import Crosswalk, load_people
+from noncoop.ingest import IMPORTERS
+from noncoop.workspace import Workspace
+
+Progress = Callable[[str, int], None]
+"""Called with a description and a number of bytes just processed."""
+
+
+@dataclass
+class Counts:
+    """Rows and events for one source; rows_read always equals accepted plus quarantined."""
+
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    new_events: int = 0
+    files: int = 0
+    files_unchanged: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_accepted + self.rows_quarantined
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, per source and in total."""
+
+    run_id: str
+    by_source: dict[str, Counts] = field(default_factory=dict)
+    people: Counts = field(default_factory=Counts)
+    seconds: float = 0.0
+    events_stored: int = 0
+
+    @property
+    def total(self) -> Counts:
+        total = Counts()
+        for counts in self.by_source.values():
+            total.add(counts)
+        return total
+
+    def to_json(self) -> dict:
+        """The `ingest` block of the scan JSON contract, plus people and run details."""
+        t = self.total
+        return {
+            "rows_read": t.rows_read,
+            "rows_accepted": t.rows_accepted,
+            "rows_quarantined": t.rows_quarantined,
+            "new_events": t.new_events,
+            "by_source": {
+                name: {
+                    "rows_read": c.rows_read,
+                    "rows_accepted": c.rows_accepted,
+                    "rows_quarantined": c.rows_quarantined,
+                    "new_events": c.new_events,
+                    "files": c.files,
+                    "files_unchanged": c.files_unchanged,
+                }
+                for name, c in self.by_source.items()
+            },
+            "people": {
+                "rows_read": self.people.rows_read,
+                "rows_accepted": self.people.rows_accepted,
+                "rows_quarantined": self.people.rows_quarantined,
+            },
+            "run_id": self.run_id,
+            "events_stored": self.events_stored,
+        }
+
+
+def source_bytes(sources_dir: Path) -> int:
+    """Total size of the files a sources folder names, for sizing a progress bar."""
+    loaded = load_sources(sources_dir)
+    return sum(p.stat().st_size for s in loaded.sources for p in s.files)
+
+
+def ingest(
+    sources_dir: Path, workspace: Workspace, progress: Progress | None = None
+) -> IngestReport:
+    """Ingest every new or changed file of a sources folder into the workspace."""
+    started = time.perf_counter()
+    sources = load_sources(Path(sources_dir))
+    ws = workspace.create()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    report = IngestReport(run_id)
+    people = load_people(sources.people)
+    people_hash = file_hash(sources.people)
+    report.people = Counts(
+        rows_read=people.rows_read,
+        rows_accepted=people.rows_read - len(people.quarantined),
+        rows_quarantined=len(people.quarantined),
+    )
+    ws.write_people(people.subjects, people.quarantined)
+
+    manifest = ws.manifest()
+    done = {(f["source"], f["file"]): f for f in manifest["files"]}
+    known = [ws.event_ids()]
+    part = 0
+    for source in sources.sources:
+        counts = report.by_source.setdefault(source.name, Counts())
+        for path in source.files:
+            rel = path.relative_to(sources.root).as_posix()
+            size = path.stat().st_size
+            fingerprint = {
+                "sha256": file_hash(path),
+                "profile": source.profile_hash,
+                "people": people_hash,
+                "importer": source.spec.importer,
+            }
+            previous = done.get((source.name, rel))
+            if previous and all(previous.get(k) == v for k, v in fingerprint.items()):
+                counts.files_unchanged += 1
+                if progress:
+                    progress(f"{source.name}: {rel} (unchanged)", size)
+                continue
+            file_counts, part, q_name, complete = _ingest_file(
+                path, rel, source, people, ws, run_id, part, known, progress, size
+            )
+            counts.add(file_counts)
+            if not complete:
+                continue
+            if previous and previous.get("quarantine"):
+                (ws.quarantine_dir / previous["quarantine"]).unlink(missing_ok=True)
+            done[(source.name, rel)] = {
+                "source": source.name,
+                "file": rel,
+                **fingerprint,
+                "bytes": size,
+                "rows_read": file_counts.rows_read,
+                "rows_accepted": file_counts.rows_accepted,
+                "rows_quarantined": file_counts.rows_quarantined,
+                "new_events": file_counts.new_events,
+                "quarantine": q_name,
+                "run_id": run_id,
+                "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+    report.events_stored = sum(len(k) for k in known)
+    report.seconds = round(time.perf_counter() - started, 3)
+    manifest["files"] = sorted(done.values(), key=lambda f: (f["source"], f["file"]))
+    manifest["runs"].append(
+        {
+            "run_id": run_id,
+            "sources_dir": str(Path(sources_dir).resolve()),
+            "people_sha256": people_hash,
+            "counts": report.to_json(),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    ws.save_manifest(manifest)
+    return report
+
+
+def _ingest_file(
+    path: Path,
+    rel: str,
+    source: LoadedSource,
+    people: Crosswalk,
+    ws: Workspace,
+    run_id: str,
+    part: int,
+    known: list[pa.Array],
+    progress: Progress | None,
+    size: int,
+) -> tuple[Counts, int, str | None, bool]:
+    """Import one file: store its new events, keep its rejected rows; returns counts."""
+    counts = Counts(files=1)
+    complete = True
+    rejected = []
+    reported = 0
+    importer = IMPORTERS[source.spec.importer]
+    try:
+        for block in importer(path, source, rel, people):
+            counts.rows_read += block.rows_read
+            counts.rows_accepted += block.rows_accepted
+            counts.rows_quarantined += len(block.quarantined)
+            rejected.append(block.quarantined)
+            events = block.events
+            if len(events):
+                ids = pa.array(events["event_id"].astype(str), pa.string())
+                stored = pc.is_in(
+                    ids, value_set=pa.chunked_array(known, pa.string()).combine_chunks()
+                )
+                new = events[~stored.to_numpy(zero_copy_only=False)]
+                if len(new):
+                    ws.write_events(new, f"{run_id}-{part:05d}")
+                    part += 1
+                    known.append(pa.array(new["event_id"].astype(str), pa.string()))
+                counts.new_events += len(new)
+            if progress and block.rows_read:
+                step = min(size - reported, BLOCK_BYTES)
+                progress(f"{source.name}: {rel}", step)
+                reported += step
+    except (OSError, pa.ArrowInvalid) as exc:
+        # The file could not be read to the end: keep what was read, and record the failure at the
+        # first unread line so the counts still reconcile and the file is retried next run.
+        rejected.append(
+            quarantine.frame(
+                source.name,
+                rel,
+                [0],
+                [""],
+                ["FILE-UNREADABLE"],
+                [f"file could not be read: {type(exc).__name__}"],
+            )
+        )
+        counts.rows_read += 1
+        counts.rows_quarantined += 1
+        complete = False
+    if progress:
+        progress(f"{source.name}: {rel}", size - reported)
+    q = pd.concat(rejected, ignore_index=True) if rejected else quarantine.empty()
+    q_path = ws.write_quarantine(q, f"{run_id}-{source.name}-{part:05d}-q")
+    return counts, part, (q_path.name if q_path else None), complete

@@ -1,0 +1,113 @@
+"""Rejected input rows: what was wrong, where it came from, and the row itself, so nothing is lost.
+
+Reason codes are stable so analysts can count and filter them; messages name record ids and
+fields, never a person's name or free-text content.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+QUARANTINE_COLUMNS = (
+    "source",
+    "source_file",
+    "source_line",
+    "record_key",
+    "reason_code",
+    "reason",
+    "raw",
+)
+
+REASONS = {
+    "CSV-MALFORMED": "malformed CSV line",
+    "CSV-ENCODING": "text is not valid in the declared encoding",
+    "FILE-UNREADABLE": "file could not be read",
+    "MISSING-FIELD": "a required field is blank",
+    "BAD-DATE": "date/time could not be read",
+    "BAD-EVENT-TYPE": "event type is not in the canonical vocabulary",
+    "BAD-VALUE": "value not allowed for this field",
+    "DUPLICATE-RECORD": "record key repeats an earlier row of the same file",
+    "INVALID-ID": "identifier fails its check digit or format",
+    "UNKNOWN-SCHEME": "identifier scheme is not one of nhs, upn, la, police, local",
+    "UNLINKED-ID": "identifier is not in people.csv",
+    "AMBIGUOUS-ID": "identifier maps to more than one person in people.csv",
+    "ADULT-NO-HOUSEHOLD": "adult has no household, so the event cannot count for any child",
+    "BAD-ATTENDANCE-CODE": "attendance code is not a DfE code and has no mapping",
+    "BAD-PERSON": "people.csv row is incomplete or invalid",
+}
+
+
+def empty() -> pd.DataFrame:
+    """An empty quarantine frame."""
+    return frame("", "", [], [], [], [])
+
+
+def frame(
+    source: str,
+    source_file: str,
+    lines,
+    keys,
+    codes,
+    reasons,
+    raw=None,
+) -> pd.DataFrame:
+    """Build quarantine rows; `raw` holds each original row as JSON so it can be re-processed."""
+    n = len(lines)
+    return pd.DataFrame(
+        {
+            "source": pd.Series([source] * n, dtype="string"),
+            "source_file": pd.Series([source_file] * n, dtype="string"),
+            "source_line": pd.Series(np.asarray(lines, dtype=np.int64)),
+            "record_key": pd.Series(list(keys), dtype="string"),
+            "reason_code": pd.Series(list(codes), dtype="string"),
+            "reason": pd.Series(list(reasons), dtype="string"),
+            "raw": pd.Series(list(raw) if raw is not None else [None] * n, dtype="string"),
+        }
+    )
+
+
+def raw_json(rows: pd.DataFrame) -> list[str]:
+    """Each row's original column values as a JSON object string."""
+    records = rows.astype(object).where(rows.notna(), None).to_dict(orient="records")
+    return [json.dumps(r, ensure_ascii=False, default=str) for r in records]
+
+
+class Checks:
+    """Collects failed row checks over one batch and turns them into quarantine rows at once."""
+
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self.failed = pd.Series(False, index=index)
+        self.codes = pd.Series("", index=index, dtype=object)
+        self.reasons = pd.Series("", index=index, dtype=object)
+
+    def add(self, mask: pd.Series, code: str, message: str | pd.Series) -> None:
+        """Record `code` for every row where mask is true; the first failure names the code."""
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        text = message if isinstance(message, str) else message[mask].astype(str)
+        first = mask & ~self.failed
+        self.codes[first] = code
+        sep = np.where(self.failed[mask], "; ", "")
+        self.reasons[mask] = self.reasons[mask] + sep + text
+        self.failed |= mask
+
+    def split(
+        self, rows: pd.DataFrame, source: str, source_file: str, lines: pd.Series, keys: pd.Series
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(rows that passed, quarantine frame of rows that failed)."""
+        bad = self.failed.to_numpy()
+        quarantined = frame(
+            source,
+            source_file,
+            lines[bad],
+            keys[bad].fillna(""),
+            self.codes[bad],
+            self.reasons[bad],
+            raw_json(rows[bad]),
+        )
+        return rows[~bad], quarantined

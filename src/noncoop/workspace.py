@@ -1,0 +1,136 @@
+"""The workspace folder: the event store (Parquet parts), the quarantine, the people table and a
+manifest of every file ingested, so re-running an ingest adds only what is new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from noncoop import quarantine
+from noncoop.events import EVENT_COLUMNS, conform, empty_events
+
+DEFAULT_WORKSPACE = Path("noncoop-workspace")
+
+
+class Workspace:
+    """A folder holding one region's ingested events and their provenance."""
+
+    def __init__(self, root: Path | str = DEFAULT_WORKSPACE):
+        self.root = Path(root)
+        self.events_dir = self.root / "events"
+        self.quarantine_dir = self.root / "quarantine"
+        self.manifest_path = self.root / "manifest.json"
+        self.subjects_path = self.root / "subjects.parquet"
+
+    def create(self) -> Workspace:
+        """Make the folders if they are not there yet."""
+        self.events_dir.mkdir(parents=True, exist_ok=True)
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    # manifest -----------------------------------------------------------------------------
+    def manifest(self) -> dict:
+        """What has been ingested: files with hashes and counts, and the runs."""
+        if not self.manifest_path.exists():
+            return {"files": [], "runs": []}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def save_manifest(self, manifest: dict) -> None:
+        """Replace the manifest atomically so a crash never leaves half a file."""
+        _atomic_write(self.manifest_path, json.dumps(manifest, indent=1).encode("utf-8"))
+
+    # events -------------------------------------------------------------------------------
+    def event_parts(self) -> list[Path]:
+        return sorted(self.events_dir.glob("*.parquet"))
+
+    def event_ids(self) -> pa.Array:
+        """Every stored event id, for de-duplicating a new import."""
+        parts = self.event_parts()
+        if not parts:
+            return pa.array([], pa.string())
+        columns = [
+            pq.read_table(p, columns=["event_id"]).column(0).cast(pa.string()) for p in parts
+        ]
+        return pa.chunked_array(
+            [c for col in columns for c in col.chunks], pa.string()
+        ).combine_chunks()
+
+    def write_events(self, events: pd.DataFrame, name: str) -> Path:
+        """Write one part of the event store."""
+        return _write_parquet(events, self.events_dir / f"{name}.parquet")
+
+    def load_events(
+        self, as_of: pd.Timestamp | None = None, with_trace: bool = False
+    ) -> pd.DataFrame:
+        """All stored events (optionally only those on or before `as_of`), canonical dtypes."""
+        parts = self.event_parts()
+        if not parts:
+            return empty_events()
+        table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
+        frame = conform(table.to_pandas())
+        if as_of is not None:
+            frame = frame[frame["occurred_at"] < _end_of_day(as_of)].reset_index(drop=True)
+        return frame if with_trace else frame[list(EVENT_COLUMNS)]
+
+    # quarantine ---------------------------------------------------------------------------
+    def write_quarantine(self, rows: pd.DataFrame, name: str) -> Path | None:
+        """Write the rejected rows of one file; nothing is written when there are none."""
+        if rows.empty:
+            return None
+        return _write_parquet(rows, self.quarantine_dir / f"{name}.parquet")
+
+    def load_quarantine(self) -> pd.DataFrame:
+        """Rejected rows of the files as last ingested."""
+        parts = [self.quarantine_dir / f for f in self._current_quarantine_parts()]
+        parts = [p for p in parts if p.exists()]
+        if not parts:
+            return quarantine.empty()
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+    def _current_quarantine_parts(self) -> list[str]:
+        names = [f["quarantine"] for f in self.manifest()["files"] if f.get("quarantine")]
+        return [*names, self.people_quarantine.name]
+
+    # people -------------------------------------------------------------------------------
+    @property
+    def people_quarantine(self) -> Path:
+        return self.quarantine_dir / "people.parquet"
+
+    def write_people(self, subjects: pd.DataFrame, rejected: pd.DataFrame) -> None:
+        """Keep the resolved subjects (role, household, date of birth) and rejected people rows."""
+        _write_parquet(subjects, self.subjects_path)
+        self.people_quarantine.unlink(missing_ok=True)
+        self.write_quarantine(rejected, "people")
+
+    def load_subjects(self) -> pd.DataFrame:
+        if not self.subjects_path.exists():
+            return pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
+        return pd.read_parquet(self.subjects_path)
+
+
+def _end_of_day(day: pd.Timestamp) -> pd.Timestamp:
+    day = pd.Timestamp(day)
+    day = day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")
+    return day.normalize() + pd.Timedelta(days=1)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

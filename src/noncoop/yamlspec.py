@@ -1,0 +1,210 @@
+"""Strict YAML configuration: parse with positions, validate against a pydantic model, and report
+every problem with file, line and column so an analyst can fix a profile or rule without Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for every YAML-backed model: an unknown key is an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    """One problem in a configuration file, located precisely."""
+
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+class ConfigInvalid(Exception):
+    """Raised with every problem found in one or more configuration files."""
+
+    def __init__(self, errors: list[ConfigError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass
+class Located:
+    """Plain data from a YAML file plus the position of every value and key in it."""
+
+    data: Any
+    values: dict[Path_, tuple[int, int]]
+    keys: dict[Path_, tuple[int, int]]
+
+    def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of the deepest node on the path that exists."""
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if key and prefix in self.keys:
+                return self.keys[prefix]
+            if prefix in self.values:
+                return self.values[prefix]
+        return (1, 1)
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _construct(node: yaml.Node, path: Path_, located: Located, loader: yaml.SafeLoader) -> Any:
+    located.values[path] = _pos(node)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.MarkedYAMLError(
+                    problem="a mapping key must be a plain value", problem_mark=key_node.start_mark
+                )
+            # Keys are always text: `Y:` or `5:` in a value map means the code as written.
+            key = key_node.value
+            located.keys[(*path, key)] = _pos(key_node)
+            if key in out:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark
+                )
+            out[key] = _construct(value_node, (*path, key), located, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, (*path, i), located, loader) for i, v in enumerate(node.value)]
+    return loader.construct_object(node)
+
+
+def load_located(text: str, file: str) -> Located:
+    """Parse YAML keeping positions; raises ConfigInvalid on a syntax error."""
+    loader = yaml.SafeLoader(text)
+    located = Located(None, {}, {})
+    try:
+        root = loader.get_single_node()
+        located.data = {} if root is None else _construct(root, (), located, loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ConfigInvalid(
+            [ConfigError(file, line, col, "YAML-SYNTAX", f"not valid YAML: {exc.problem}")]
+        ) from None
+    finally:
+        loader.dispose()
+    return located
+
+
+def _describe(model: type[BaseModel], loc: Path_) -> list[str]:
+    """Keys allowed at the mapping that holds `loc`, for 'expected one of' hints."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The BaseModel inside list[...], dict[str, ...] or Optional[...], if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _clean_loc(loc: Path_, located: Located) -> Path_:
+    """Drop pydantic's internal loc parts (union tags, validator names) not present in the YAML."""
+    kept: list[str | int] = []
+    for part in loc:
+        candidate = (*kept, part)
+        if candidate in located.values or candidate in located.keys:
+            kept.append(part)
+        elif isinstance(part, str) and ("[" in part or part.startswith("function")):
+            continue
+        else:
+            kept.append(part)
+    return tuple(kept)
+
+
+def errors_from_validation(
+    exc: ValidationError, model: type[BaseModel], located: Located, file: str, prefix: str
+) -> list[ConfigError]:
+    """Turn pydantic's errors into located, readable messages."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(tuple(err["loc"]), located)
+        kind = err["type"]
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if kind == "extra_forbidden":
+            allowed = _describe(model, loc)
+            line, col = located.position(loc, key=True)
+            hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
+            out.append(
+                ConfigError(
+                    file,
+                    line,
+                    col,
+                    f"{prefix}-UNKNOWN-KEY",
+                    f"unknown key '{loc[-1]}' at {where}{hint}",
+                )
+            )
+        elif kind == "missing":
+            line, col = located.position(loc[:-1])
+            out.append(
+                ConfigError(
+                    file,
+                    line,
+                    col,
+                    f"{prefix}-MISSING-KEY",
+                    f"missing required key '{loc[-1]}' at {where}",
+                )
+            )
+        else:
+            line, col = located.position(loc)
+            message = err["msg"].removeprefix("Value error, ")
+            out.append(ConfigError(file, line, col, f"{prefix}-INVALID", f"{where}: {message}"))
+    return sorted(out, key=lambda e: (e.line, e.column))
+
+
+def load_model(path: Path, model: type[M], prefix: str, text: str | None = None) -> M:
+    """Read a YAML file into a strict model, raising ConfigInvalid listing every problem."""
+    file = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigInvalid(
+                [ConfigError(file, 1, 1, f"{prefix}-UNREADABLE", f"cannot read file: {exc}")]
+            ) from None
+    located = load_located(text, file)
+    if not isinstance(located.data, dict):
+        raise ConfigInvalid(
+            [ConfigError(file, 1, 1, f"{prefix}-INVALID", "expected a mapping at the top level")]
+        )
+    try:
+        return model.model_validate(located.data)
+    except ValidationError as exc:
+        raise ConfigInvalid(errors_from_validation(exc, model, located, file, prefix)) from None
