@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -111,27 +112,39 @@ def _describe(model: type[BaseModel], loc: Path_) -> list[str]:
     """Keys allowed at the mapping that holds `loc`, for 'expected one of' hints."""
     current: Any = model
     for part in loc[:-1]:
-        if isinstance(part, int) or not (
-            isinstance(current, type) and issubclass(current, BaseModel)
-        ):
-            continue
-        field = current.model_fields.get(part)
-        if field is None:
+        current = _step(current, part)
+        if current is None:
             return []
-        current = _inner_model(field.annotation)
+    current = _unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or name for name, f in current.model_fields.items()]
     return []
 
 
-def _inner_model(annotation: Any) -> Any:
-    """The BaseModel inside list[...], dict[str, ...] or Optional[...], if any."""
+def _unwrap(annotation: Any) -> Any:
+    """Optional[X] / X | None -> X (the first non-None member that is a model or container)."""
+    if get_origin(annotation) in (Union, UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        for member in members:
+            if get_origin(member) in (list, dict) or (
+                isinstance(member, type) and issubclass(member, BaseModel)
+            ):
+                return member
+        return members[0] if members else annotation
+    return annotation
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    """The type found one step down a YAML path from `annotation`."""
+    annotation = _unwrap(annotation)
+    origin = get_origin(annotation)
+    if origin is list:
+        return get_args(annotation)[0]
+    if origin is dict:
+        return get_args(annotation)[1]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
+        field = annotation.model_fields.get(str(part))
+        return field.annotation if field else None
     return None
 
 

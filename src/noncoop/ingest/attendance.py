@@ -125,7 +125,7 @@ def read_attendance(
             possible.assign(
                 week=(
                     possible["at"].dt.normalize()
-                    - pd.to_timedelta(possible["at"].dt.dayofweek, unit="D")
+                    - pd.to_timedelta(possible["at"].dt.day_of_week, unit="D")
                 ),
                 absent=possible["category"].isin(["authorised", "unauthorised"]).astype(np.int32),
             )

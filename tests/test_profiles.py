@@ -1,0 +1,114 @@
+"""Profiles and sources.yaml are validated strictly; every error names file, line and column."""
+
+import pytest
+from conftest import PROFILES
+
+from noncoop.config import load_profile, load_sources
+from noncoop.yamlspec import ConfigInvalid
+
+
+@pytest.mark.parametrize("path", sorted(PROFILES.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_profiles_are_valid(path):
+    assert load_profile(path).importer in {"contact-log", "attendance"}
+
+
+def _errors(tmp_path, text, name="p.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as info:
+        load_profile(path)
+    return path, info.value.errors
+
+
+def test_unknown_key_names_file_line_column_and_expected_keys(tmp_path):
+    path, errors = _errors(
+        tmp_path,
+        ("importer: contact-log\nfields:\n  record_id: Ref\n  occurred_at:\n    colum: Date\n"),
+    )
+    assert len(errors) == 1
+    text = str(errors[0])
+    assert text.startswith(f"{path}:5:5: PROFILE-UNKNOWN-KEY unknown key 'colum'")
+    assert "expected one of: column, value, default, map, unmapped, format" in text
+
+
+def test_several_errors_are_reported_together(tmp_path):
+    _, errors = _errors(
+        tmp_path,
+        (
+            "importer: contact-log\n"
+            "delimeter: ';'\n"
+            "fields:\n"
+            "  event_type:\n"
+            "    column: Outcome\n"
+            "    map: {3: appointment.mised}\n"
+            "    unmapped: sometimes\n"
+        ),
+    )
+    codes = [(e.line, e.code) for e in errors]
+    assert (2, "PROFILE-UNKNOWN-KEY") in codes
+    assert (7, "PROFILE-INVALID") in codes
+    assert any("'keep', 'blank' or 'reject'" in e.message for e in errors)
+
+
+def test_map_to_unknown_event_type_is_an_error(tmp_path):
+    _, errors = _errors(
+        tmp_path,
+        (
+            "importer: contact-log\n"
+            "fields:\n"
+            "  event_type:\n"
+            "    column: Outcome\n"
+            "    map: {3: appointment.mised}\n"
+        ),
+    )
+    assert "unknown event type(s) ['appointment.mised']" in errors[0].message
+
+
+def test_field_must_have_a_column_or_a_value(tmp_path):
+    _, errors = _errors(tmp_path, ("importer: attendance\nfields:\n  upn: {default: X}\n"))
+    assert errors[0].line == 3
+    assert "exactly one of 'column'" in errors[0].message
+
+
+def test_unknown_canonical_field_is_an_error(tmp_path):
+    _, errors = _errors(tmp_path, "importer: attendance\nfields:\n  pupil: UPN\n")
+    assert "unknown canonical field(s) ['pupil']" in errors[0].message
+    assert "expected some of: upn, date, session, code" in errors[0].message
+
+
+def test_yaml_syntax_error_is_located(tmp_path):
+    _, errors = _errors(tmp_path, "importer: contact-log\nfields: [\n")
+    assert errors[0].code == "YAML-SYNTAX"
+    assert errors[0].line == 3
+
+
+def test_sources_file_errors(tmp_path):
+    (tmp_path / "sources.yaml").write_text(
+        "people: people.csv\n"
+        "sources:\n"
+        "  - name: gp\n"
+        "    importer: contact-logs\n"
+        "    path: gp.csv\n"
+        "    agencyy: health\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigInvalid) as info:
+        load_sources(tmp_path)
+    found = {(e.line, e.code) for e in info.value.errors}
+    assert (4, "SOURCES-INVALID") in found
+    assert (6, "SOURCES-UNKNOWN-KEY") in found
+
+
+def test_profile_for_another_importer_is_refused(tmp_path):
+    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n"
+        "  - name: school\n"
+        "    importer: attendance\n"
+        "    path: a.csv\n"
+        f"    profile: {PROFILES / 'health_outcomes.yaml'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigInvalid) as info:
+        load_sources(tmp_path)
+    assert info.value.errors[0].code == "PROFILE-IMPORTER"

@@ -1,0 +1,66 @@
+import shutil
+
+from conftest import REGION
+
+from noncoop.pipeline import ingest
+from noncoop.workspace import Workspace
+
+
+def test_second_ingest_adds_nothing(region_ws):
+    ws, first = region_ws
+    second = ingest(REGION, ws)
+    assert second.total.new_events == 0
+    assert second.total.files_unchanged == 6
+    assert second.total.rows_read == 0
+    assert len(ws.load_events()) == first.total.new_events
+    # The quarantine is still there, not duplicated.
+    assert len(ws.load_quarantine()) == first.total.rows_quarantined + first.people.rows_quarantined
+
+
+def test_changed_export_adds_only_its_new_rows(tmp_path):
+    sources = tmp_path / "sources"
+    shutil.copytree(REGION, sources)
+    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    ws = Workspace(tmp_path / "ws")
+    first = ingest(sources, ws)
+    with open(sources / "police.csv", "a", encoding="utf-8") as fh:
+        fh.write("P4,PN-77,20/02/2026 09:00,ASSAULT-WORKER\n")
+    second = ingest(sources, ws)
+    police = second.by_source["police"]
+    assert (police.rows_read, police.new_events, police.files_unchanged) == (4, 1, 0)
+    assert second.total.files_unchanged == 5
+    assert len(ws.load_events()) == first.total.new_events + 1
+    # The re-read file's quarantine replaces its old one rather than adding to it.
+    q = ws.load_quarantine()
+    assert len(q[q["source"] == "police"]) == 2
+
+
+def test_manifest_records_each_file_with_hash_and_counts(region_ws):
+    ws, _ = region_ws
+    manifest = ws.manifest()
+    files = {f["file"]: f for f in manifest["files"]}
+    assert set(files) == {
+        "gp.csv",
+        "health_visiting.csv",
+        "attendance_autumn.csv",
+        "cp_visits.csv",
+        "casenotes.csv",
+        "police.csv",
+    }
+    gp = files["gp.csv"]
+    assert len(gp["sha256"]) == 64
+    assert gp["rows_read"] == gp["rows_accepted"] + gp["rows_quarantined"] == 11
+    assert len(manifest["runs"]) == 1
+
+
+def test_as_of_excludes_later_events(region_ws):
+    ws, _ = region_ws
+    events = ws.load_events(as_of="2026-01-10")
+    assert events["occurred_at"].max().strftime("%Y-%m-%d") == "2026-01-10"
+    assert len(events) < len(ws.load_events())
+
+
+def test_new_workspace_has_no_events_or_quarantine(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    assert ws.load_events().empty
+    assert ws.load_quarantine().empty
