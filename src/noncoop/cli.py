@@ -84,7 +84,7 @@ def synth(
     children: Annotated[int, typer.Option(min=1, help="Number of children.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 1,
     as_of: Annotated[str, typer.Option(help="Last day of the synthetic records.")] = "2026-03-31",
-    months: Annotated[int, typer.Option(min=3, max=60, help="Months of history.")] = 12,
+    months: Annotated[int, typer.Option(min=3, max=60, help="Months of history.")] = 24,
 ) -> None:
     """Write a synthetic multi-agency region (sources.yaml, exports, people.csv, truth.csv)."""
     options = SynthOptions(children=children, seed=seed, as_of=as_of, months=months)

@@ -24,8 +24,7 @@ PEOPLE_COLUMNS = ("subject_id", "id_scheme", "id_value", "household_id", "date_o
 class Crosswalk:
     """Valid identifiers mapped to subjects, plus the subjects themselves."""
 
-    links: pd.DataFrame  # id_scheme, id_value, subject_id (ambiguous identifiers removed)
-    ambiguous: pd.DataFrame  # id_scheme, id_value
+    links: pd.DataFrame  # id_scheme, id_value, subject_id, role, household_id, ambiguous, code
     subjects: pd.DataFrame  # subject_id, role, household_id, date_of_birth
     quarantined: pd.DataFrame
     rows_read: int
@@ -33,47 +32,27 @@ class Crosswalk:
     def link(self, frame: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
         """Subject, role and household for each row of `frame` (columns id_scheme, id_value).
 
-        Rows that cannot be linked are recorded in `checks` with the reason.
+        Rows that cannot be linked are recorded in `checks` with the reason. `link_code` is a
+        number per identifier, stable for this crosswalk, for cheap composite keys.
         """
         scheme = frame["id_scheme"].astype("string").str.lower()
         value = normalise_by_scheme(frame["id_value"], scheme)
         known = scheme.isin(ID_SCHEMES).fillna(False)
-        checks.add(
-            ~known & frame["id_value"].notna(),
-            "UNKNOWN-SCHEME",
-            "id_scheme '"
-            + scheme.fillna("(blank)")
-            + "' is not one of nhs, upn, la, police, local",
-        )
+        checks.add(~known & frame["id_value"].notna(), "UNKNOWN-SCHEME",
+                   "id_scheme '{}' is not one of nhs, upn, la, police, local", scheme)
         valid = valid_by_scheme(value, scheme) & known
-        checks.add(
-            known & ~valid & value.notna(),
-            "INVALID-ID",
-            scheme.fillna("") + " identifier fails its check digit or format",
-        )
+        checks.add(known & ~valid & value.notna(), "INVALID-ID",
+                   "{} identifier fails its check digit or format", scheme)
         keys = pd.DataFrame({"id_scheme": scheme, "id_value": value})
-        merged = keys.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
-        merged.index = frame.index
-        amb = keys.merge(self.ambiguous.assign(_amb=True), how="left", on=["id_scheme", "id_value"])
-        amb_mask = pd.Series(amb["_amb"].fillna(False).to_numpy(bool), index=frame.index)
-        checks.add(
-            valid & amb_mask,
-            "AMBIGUOUS-ID",
-            scheme.fillna("") + " identifier belongs to more than one person in people.csv",
-        )
-        checks.add(
-            valid & ~amb_mask & merged["subject_id"].isna(),
-            "UNLINKED-ID",
-            scheme.fillna("") + " identifier is not in people.csv",
-        )
-        out = merged[["subject_id"]].merge(self.subjects, how="left", on="subject_id", sort=False)
+        out = keys.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
         out.index = frame.index
-        adult_alone = (out["role"] == "adult") & out["household_id"].isna()
-        checks.add(
-            adult_alone.fillna(False),
-            "ADULT-NO-HOUSEHOLD",
-            "adult " + out["subject_id"].fillna("") + " has no household_id in people.csv",
-        )
+        ambiguous = out["ambiguous"].fillna(False).astype(bool)
+        checks.add(valid & ambiguous, "AMBIGUOUS-ID",
+                   "{} identifier belongs to more than one person in people.csv", scheme)
+        checks.add(valid & ~ambiguous & out["code"].isna(), "UNLINKED-ID",
+                   "{} identifier is not in people.csv", scheme)
+        checks.add((out["role"] == "adult") & out["household_id"].isna(), "ADULT-NO-HOUSEHOLD",
+                   "adult {} has no household_id in people.csv", out["subject_id"])
         return pd.DataFrame(
             {
                 "subject_id": out["subject_id"].astype("string"),
@@ -81,6 +60,7 @@ class Crosswalk:
                 "household_id": out["household_id"].astype("string"),
                 "id_scheme": scheme,
                 "id_value": value,
+                "link_code": out["code"].fillna(-1).astype("int64"),
             },
             index=frame.index,
         )
@@ -113,71 +93,35 @@ def load_people(path: Path) -> Crosswalk:
     for batch in read_csv_batches(path, "people", file):
         read += batch.rows_read
         rejected.append(batch.rejected)
-        rows = batch.rows
-        for col in PEOPLE_COLUMNS:
-            if col not in rows:
-                rows[col] = pd.Series(pd.NA, index=rows.index, dtype="string")
+        rows = batch.rows.reindex(columns=[*PEOPLE_COLUMNS, "_line"])
         checks = quarantine.Checks(rows.index)
         for col in ("subject_id", "id_scheme", "id_value"):
             checks.add(rows[col].isna(), "BAD-PERSON", f"{col} is blank")
-        scheme = rows["id_scheme"].str.lower()
-        checks.add(
-            ~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(),
-            "UNKNOWN-SCHEME",
-            "id_scheme '" + scheme.fillna("") + "' is not one of nhs, upn, la, police, local",
-        )
+        scheme = rows["id_scheme"].astype("string").str.lower()
+        checks.add(~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(), "UNKNOWN-SCHEME",
+                   "id_scheme '{}' is not one of nhs, upn, la, police, local", scheme)
         value = normalise_by_scheme(rows["id_value"], scheme)
-        checks.add(
-            ~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
-            "INVALID-ID",
-            scheme.fillna("") + " identifier fails its check digit or format",
-        )
-        role = rows["role"].str.lower().fillna("child")
-        checks.add(
-            ~role.isin(["child", "adult"]),
-            "BAD-PERSON",
-            "role '" + role + "' is not child or adult",
-        )
+        checks.add(~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
+                   "INVALID-ID", "{} identifier fails its check digit or format", scheme)
+        role = rows["role"].astype("string").str.lower().fillna("child")
+        checks.add(~role.isin(["child", "adult"]), "BAD-PERSON", "role '{}' is not child or adult",
+                   role)
         dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
-        checks.add(
-            dob.isna() & rows["date_of_birth"].notna(),
-            "BAD-PERSON",
-            "date_of_birth is not an ISO date",
-        )
-        good = ~checks.failed.to_numpy()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "subject_id": rows["subject_id"],
-                    "id_scheme": scheme,
-                    "id_value": value,
-                    "household_id": rows["household_id"],
-                    "date_of_birth": dob.dt.date,
-                    "role": role,
-                }
-            )[good]
-        )
-        original = rows.drop(columns="_line")
-        bad = ~good
-        rejected.append(
-            quarantine.frame(
-                "people",
-                file,
-                rows["_line"][bad],
-                rows["subject_id"][bad].fillna(""),
-                checks.codes[bad],
-                checks.reasons[bad],
-                quarantine.raw_json(original[bad]),
-            )
-        )
+        checks.add(dob.isna() & rows["date_of_birth"].notna(), "BAD-PERSON",
+                   "date_of_birth is not an ISO date")
+        person = pd.DataFrame({"subject_id": rows["subject_id"], "id_scheme": scheme,
+                               "id_value": value, "household_id": rows["household_id"],
+                               "date_of_birth": dob.dt.date, "role": role})
+        kept, bad = checks.split(batch.rows.drop(columns="_line"), "people", file, rows["_line"],
+                                 rows["subject_id"])
+        parts.append(person.loc[kept.index])
+        rejected.append(bad)
     people = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PEOPLE_COLUMNS)
     return build_crosswalk(people, pd.concat(rejected, ignore_index=True), read)
 
 
 def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int) -> Crosswalk:
     """Index valid people rows; an identifier claimed by two subjects is ambiguous for both."""
-    ids = people[["id_scheme", "id_value", "subject_id"]].drop_duplicates()
-    dup = ids.duplicated(["id_scheme", "id_value"], keep=False)
     subjects = (
         people.sort_values("subject_id")
         .groupby("subject_id", sort=True)
@@ -189,13 +133,15 @@ def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int
         .reset_index()
     )
     subjects["role"] = pd.Categorical(subjects["role"], categories=["child", "adult"])
-    return Crosswalk(
-        links=ids[~dup].reset_index(drop=True),
-        ambiguous=ids.loc[dup, ["id_scheme", "id_value"]].drop_duplicates(),
-        subjects=subjects,
-        quarantined=rejected,
-        rows_read=rows_read,
-    )
+    ids = people[["id_scheme", "id_value", "subject_id"]].drop_duplicates()
+    ambiguous = ids.duplicated(["id_scheme", "id_value"], keep=False)
+    links = ids[~ambiguous].merge(subjects[["subject_id", "role", "household_id"]],
+                                  on="subject_id", how="left")
+    links["ambiguous"] = False
+    shared = ids.loc[ambiguous, ["id_scheme", "id_value"]].drop_duplicates()
+    links = pd.concat([links, shared.assign(ambiguous=True)], ignore_index=True)
+    links["code"] = np.where(links["ambiguous"], np.nan, np.arange(len(links)))
+    return Crosswalk(links=links, subjects=subjects, quarantined=rejected, rows_read=rows_read)
 
 
 def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:

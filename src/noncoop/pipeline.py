@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from noncoop import quarantine
 from noncoop.config import LoadedSource, file_hash, load_sources
 from noncoop.csvread import BLOCK_BYTES
+from noncoop.events import event_id_numbers
 from noncoop.identity import Crosswalk, load_people
 from noncoop.ingest import IMPORTERS
+from noncoop.keyset import KeySet
 from noncoop.workspace import Workspace
 
 Progress = Callable[[str, int], None]
@@ -121,7 +122,8 @@ def ingest(
 
     manifest = ws.manifest()
     done = {(f["source"], f["file"]): f for f in manifest["files"]}
-    known = [ws.event_ids()]
+    known = KeySet()
+    known.add(ws.event_numbers())
     part = 0
     for source in sources.sources:
         counts = report.by_source.setdefault(source.name, Counts())
@@ -161,7 +163,7 @@ def ingest(
                 "run_id": run_id,
                 "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-    report.events_stored = sum(len(k) for k in known)
+    report.events_stored = ws.count_events()
     report.seconds = round(time.perf_counter() - started, 3)
     manifest["files"] = sorted(done.values(), key=lambda f: (f["source"], f["file"]))
     manifest["runs"].append(
@@ -185,7 +187,7 @@ def _ingest_file(
     ws: Workspace,
     run_id: str,
     part: int,
-    known: list[pa.Array],
+    known: KeySet,
     progress: Progress | None,
     size: int,
 ) -> tuple[Counts, int, str | None, bool]:
@@ -203,16 +205,13 @@ def _ingest_file(
             rejected.append(block.quarantined)
             events = block.events
             if len(events):
-                ids = pa.array(events["event_id"].astype(str), pa.string())
-                stored = pc.is_in(
-                    ids, value_set=pa.chunked_array(known, pa.string()).combine_chunks()
-                )
-                new = events[~stored.to_numpy(zero_copy_only=False)]
-                if len(new):
-                    ws.write_events(new, f"{run_id}-{part:05d}")
+                numbers = event_id_numbers(events["event_id"])
+                fresh = ~known.contains(numbers)
+                if fresh.any():
+                    ws.write_events(events[fresh], f"{run_id}-{part:05d}")
                     part += 1
-                    known.append(pa.array(new["event_id"].astype(str), pa.string()))
-                counts.new_events += len(new)
+                    known.add(numbers[fresh])
+                counts.new_events += int(fresh.sum())
             if progress and block.rows_read:
                 step = min(size - reported, BLOCK_BYTES)
                 progress(f"{source.name}: {rel}", step)

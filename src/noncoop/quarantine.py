@@ -84,12 +84,16 @@ class Checks:
         self.codes = pd.Series("", index=index, dtype=object)
         self.reasons = pd.Series("", index=index, dtype=object)
 
-    def add(self, mask: pd.Series, code: str, message: str | pd.Series) -> None:
-        """Record `code` for every row where mask is true; the first failure names the code."""
+    def add(self, mask: pd.Series, code: str, template: str, *values: pd.Series) -> None:
+        """Record `code` where mask is true; `{}` in the template is filled from `values`, only
+        for the failing rows, so checks on clean data cost nothing but the mask."""
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
-        text = message if isinstance(message, str) else message[mask].astype(str)
+        pieces = template.split("{}")
+        text = pd.Series(pieces[0], index=mask.index[mask.to_numpy()], dtype=object)
+        for piece, value in zip(pieces[1:], values, strict=True):
+            text = text + value[mask].astype(object).fillna("").astype(str) + piece
         first = mask & ~self.failed
         self.codes[first] = code
         sep = np.where(self.failed[mask], "; ", "")
@@ -101,6 +105,8 @@ class Checks:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(rows that passed, quarantine frame of rows that failed)."""
         bad = self.failed.to_numpy()
+        if not bad.any():
+            return rows, empty()
         quarantined = frame(
             source,
             source_file,

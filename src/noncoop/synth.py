@@ -371,7 +371,8 @@ class _Block:
         malformed = self._malformed(ex)
         truth = pd.concat(self.truth, ignore_index=True) if self.truth else None
         if truth is not None:
-            ex.append("truth.csv", truth.fillna(""))
+            truth["source_line"] = truth["source_line"].astype("Int64")
+            ex.append("truth.csv", truth.astype("string").fillna(""))
         planted = int((self.pattern != "").sum())
         return planted, malformed
 

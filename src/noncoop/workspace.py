@@ -8,12 +8,13 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from noncoop import quarantine
-from noncoop.events import EVENT_COLUMNS, conform, empty_events
+from noncoop.events import EVENT_COLUMNS, conform, empty_events, event_id_numbers
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
 
@@ -49,17 +50,16 @@ class Workspace:
     def event_parts(self) -> list[Path]:
         return sorted(self.events_dir.glob("*.parquet"))
 
-    def event_ids(self) -> pa.Array:
-        """Every stored event id, for de-duplicating a new import."""
-        parts = self.event_parts()
-        if not parts:
-            return pa.array([], pa.string())
-        columns = [
-            pq.read_table(p, columns=["event_id"]).column(0).cast(pa.string()) for p in parts
-        ]
-        return pa.chunked_array(
-            [c for col in columns for c in col.chunks], pa.string()
-        ).combine_chunks()
+    def event_numbers(self) -> np.ndarray:
+        """Every stored event id as a 64-bit number, for de-duplicating a new import."""
+        parts = [pq.read_table(p, columns=["event_id"]).column(0) for p in self.event_parts()]
+        return np.concatenate(
+            [event_id_numbers(c.to_pylist()) for c in parts] or [np.array([], np.uint64)]
+        )
+
+    def count_events(self) -> int:
+        """Number of stored events, from the Parquet footers alone."""
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in self.event_parts())
 
     def write_events(self, events: pd.DataFrame, name: str) -> Path:
         """Write one part of the event store."""

@@ -19,6 +19,7 @@ from noncoop.events import conform, event_ids
 from noncoop.identity import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import apply_fields, missing_columns, parse_times, require
+from noncoop.keyset import KeySet
 
 PRESENT = ("/", "\\", "L")
 APPROVED_ACTIVITY = ("K", "V", "P", "W", "B")
@@ -48,7 +49,7 @@ def read_attendance(
     agency = source.spec.agency or "education"
     service = source.spec.service or "school"
     partial: list[pd.DataFrame] = []
-    seen_keys: list[np.ndarray] = []
+    seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
     ):
@@ -68,37 +69,25 @@ def read_attendance(
         spec = profile.fields.get("date")
         day = parse_times(fields["date"], spec.format if spec else None, "date", checks)
         session = fields["session"].str.upper()
-        checks.add(
-            session.notna() & ~session.isin(list(SESSION_HOUR)),
-            "BAD-VALUE",
-            "session '" + fields["session"].fillna("") + "' is not AM or PM",
-        )
+        checks.add(session.notna() & ~session.isin(list(SESSION_HOUR)), "BAD-VALUE",
+                   "session '{}' is not AM or PM", fields["session"])
         raw_code = fields["code"].str.upper()
         code = raw_code.map(local_codes).astype("string").fillna(raw_code)
         category = code.map(CATEGORY).astype("string")
-        checks.add(
-            code.notna() & category.isna(),
-            "BAD-ATTENDANCE-CODE",
-            "code '" + fields["code"].fillna("") + "' is not a DfE attendance code "
-            "and the profile does not map it",
-        )
-        key = fields["upn"].str.upper() + "|" + day.dt.strftime("%Y-%m-%d") + "|" + session
-        _repeat(key, seen_keys, checks)
+        checks.add(code.notna() & category.isna(), "BAD-ATTENDANCE-CODE",
+                   "code '{}' is not a DfE attendance code and the profile does not map it",
+                   fields["code"])
         who = people.link(
             pd.DataFrame({"id_scheme": "upn", "id_value": fields["upn"]}, index=rows.index), checks
         )
+        _repeat(who["link_code"], day, session, fields, seen, checks)
         good = ~checks.failed.to_numpy()
-        _, rejected = checks.split(
-            rows.drop(columns="_line"),
-            source.name,
-            source_file,
-            rows["_line"],
-            key.fillna(fields["upn"]),
-        )
+        _, rejected = checks.split(rows.drop(columns="_line"), source.name, source_file,
+                                   rows["_line"], fields["upn"])
         ok = pd.DataFrame(
             {
-                "key": key,
                 "at": day + pd.to_timedelta(session.map(SESSION_HOUR).astype("float"), unit="h"),
+                "session": session,
                 "code": code,
                 "local": raw_code.where(raw_code != code),
                 "category": category,
@@ -109,6 +98,10 @@ def read_attendance(
         detail = absences["code"] + " " + absences["category"]
         detail = detail.where(
             absences["local"].isna(), detail + " (local " + absences["local"] + ")"
+        )
+        absences = absences.assign(
+            key=absences["id_value"] + "|" + absences["at"].dt.strftime("%Y-%m-%d") + "|"
+            + absences["session"]
         )
         events = _events(
             absences,
@@ -145,16 +138,25 @@ def read_attendance(
         )
 
 
-def _repeat(key: pd.Series, seen: list[np.ndarray], checks: quarantine.Checks) -> None:
+def _repeat(
+    link_code: pd.Series,
+    day: pd.Series,
+    session: pd.Series,
+    fields: pd.DataFrame,
+    seen: KeySet,
+    checks: quarantine.Checks,
+) -> None:
     """The same pupil, date and session twice in one file: the later row is rejected."""
-    present = key.notna()
-    earlier = np.concatenate(seen) if seen else np.array([], dtype=object)
-    checks.add(
-        present & (key.duplicated(keep="first") | key.isin(earlier)),
-        "DUPLICATE-RECORD",
-        "session " + key.fillna("") + " is recorded twice",
-    )
-    seen.append(key[present].to_numpy(dtype=object))
+    valid = ~checks.failed
+    days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+    numbers = (link_code.to_numpy(np.int64) << 18) | (days << 1) | (session == "PM").to_numpy(int)
+    numbers = pd.Series(numbers.astype(np.uint64), index=link_code.index)
+    repeat = pd.Series(seen.contains(numbers.to_numpy()), index=numbers.index)
+    repeat[valid] |= numbers[valid].duplicated(keep="first")
+    repeat &= valid
+    checks.add(repeat, "DUPLICATE-RECORD", "session {} {} {} is recorded twice",
+               fields["upn"], fields["date"], session)
+    seen.add(numbers[valid].to_numpy())
 
 
 def _summaries(

@@ -13,7 +13,7 @@ import pandas as pd
 from noncoop import quarantine
 from noncoop.config import CONTACT_LOG_FIELDS, LoadedSource
 from noncoop.csvread import read_csv_batches, read_header
-from noncoop.events import EVENT_TYPES, conform, event_ids
+from noncoop.events import EVENT_TYPES, conform, event_id_numbers, event_ids
 from noncoop.identity import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import (
@@ -23,6 +23,7 @@ from noncoop.ingest.mapping import (
     parse_times,
     require,
 )
+from noncoop.keyset import KeySet
 
 REQUIRED = ("record_id", "person_id", "event_type", "occurred_at", "agency", "id_scheme")
 
@@ -35,7 +36,7 @@ def read_contact_log(
     absent = missing_columns(
         profile, CONTACT_LOG_FIELDS, read_header(path, profile.encoding, profile.delimiter)
     )
-    seen_keys: list[np.ndarray] = []
+    seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
     ):
@@ -66,12 +67,13 @@ def read_contact_log(
         checks.add(
             fields["event_type"].notna() & ~fields["event_type"].isin(EVENT_TYPES),
             "BAD-EVENT-TYPE",
-            "event_type '" + fields["event_type"].fillna("") + "' is not a canonical event type",
+            "event_type '{}' is not a canonical event type",
+            fields["event_type"],
         )
         occurred = parse_times(
             fields["occurred_at"], _format(profile, "occurred_at"), "occurred_at", checks
         )
-        seen = parse_booleans(fields["child_seen"], profile.booleans, "child_seen", checks)
+        seen_flag = parse_booleans(fields["child_seen"], profile.booleans, "child_seen", checks)
         alone = parse_booleans(
             fields["child_seen_alone"], profile.booleans, "child_seen_alone", checks
         )
@@ -79,41 +81,44 @@ def read_contact_log(
         checks.add(
             fields["hostility_level"].notna() & ~level.isin([1, 2, 3, 4]),
             "BAD-VALUE",
-            "hostility_level '" + fields["hostility_level"].fillna("") + "' is not 1-4",
+            "hostility_level '{}' is not 1-4",
+            fields["hostility_level"],
         )
-        _duplicates(fields["record_id"], rows["_line"], seen_keys, checks)
+        keys = fields["record_id"]
+        ids = pd.Series(pd.NA, index=rows.index, dtype="string")
+        present = keys.notna().to_numpy()
+        ids[present] = event_ids(source.name, keys[present].astype(str))
+        _duplicates(ids, keys, rows["_line"], seen, checks)
         who = people.link(
             pd.DataFrame({"id_scheme": fields["id_scheme"], "id_value": fields["person_id"]}),
             checks,
         )
-        keys = fields["record_id"]
         good = ~checks.failed.to_numpy()
         original = rows.drop(columns="_line")
         _, rejected = checks.split(original, source.name, source_file, rows["_line"], keys)
-        ok_keys = keys[good].astype(str)
         events = pd.DataFrame(
             {
-                "event_id": event_ids(source.name, ok_keys),
-                "subject_id": who["subject_id"][good],
-                "subject_role": who["subject_role"][good],
-                "household_id": who["household_id"][good],
-                "agency": fields["agency"][good],
-                "service": fields["service"][good],
-                "event_type": fields["event_type"][good],
-                "occurred_at": occurred[good],
-                "chain_id": fields["chain_id"][good],
-                "child_seen": seen[good],
-                "child_seen_alone": alone[good],
-                "hostility_level": level[good],
-                "detail": fields["detail"][good],
+                "event_id": ids,
+                "subject_id": who["subject_id"],
+                "subject_role": who["subject_role"],
+                "household_id": who["household_id"],
+                "agency": fields["agency"],
+                "service": fields["service"],
+                "event_type": fields["event_type"],
+                "occurred_at": occurred,
+                "chain_id": fields["chain_id"],
+                "child_seen": seen_flag,
+                "child_seen_alone": alone,
+                "hostility_level": level,
+                "detail": fields["detail"],
                 "source": source.name,
                 "source_file": source_file,
-                "source_line": rows["_line"][good],
-                "record_key": ok_keys,
-                "id_scheme": who["id_scheme"][good],
-                "id_value": who["id_value"][good],
+                "source_line": rows["_line"],
+                "record_key": keys,
+                "id_scheme": who["id_scheme"],
+                "id_value": who["id_value"],
             }
-        )
+        )[good]
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         yield ImportBlock(conform(events), rejected, batch.rows_read, int(good.sum()))
 
@@ -123,24 +128,19 @@ def _format(profile, field: str) -> str | None:
     return spec.format if spec else None
 
 
-def _duplicates(keys: pd.Series, lines: pd.Series, seen: list[np.ndarray], checks) -> None:
+def _duplicates(
+    ids: pd.Series, keys: pd.Series, lines: pd.Series, seen: KeySet, checks: quarantine.Checks
+) -> None:
     """A record key that repeats within the file is rejected, citing the line it first appeared."""
-    present = keys.notna()
-    earlier = np.concatenate(seen) if seen else np.array([], dtype=object)
-    repeat_prior = present & keys.isin(earlier)
-    repeat_here = present & keys.duplicated(keep="first")
-    first_line = lines.groupby(keys).transform("min")
-    message = (
-        "record_id '"
-        + keys.fillna("")
-        + "' repeats an earlier row (first at line "
-        + first_line.astype("Int64").astype("string").fillna("?")
-        + ")"
-    )
-    checks.add(repeat_here, "DUPLICATE-RECORD", message)
-    checks.add(
-        repeat_prior,
-        "DUPLICATE-RECORD",
-        "record_id '" + keys.fillna("") + "' repeats a row in an earlier block of this file",
-    )
-    seen.append(keys[present].to_numpy(dtype=object))
+    present = ids.notna()
+    numbers = pd.Series(np.zeros(len(ids), np.uint64), index=ids.index)
+    numbers[present] = event_id_numbers(ids[present])
+    repeat_here = present & numbers.duplicated(keep="first")
+    if repeat_here.any():
+        first_line = lines.groupby(numbers).transform("min")
+        checks.add(repeat_here, "DUPLICATE-RECORD",
+                   "record_id '{}' repeats an earlier row (first at line {})", keys, first_line)
+    repeat_prior = present & pd.Series(seen.contains(numbers.to_numpy()), index=ids.index)
+    checks.add(repeat_prior & ~repeat_here, "DUPLICATE-RECORD",
+               "record_id '{}' repeats a row in an earlier block of this file", keys)
+    seen.add(numbers[present].to_numpy())

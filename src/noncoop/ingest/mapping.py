@@ -65,9 +65,9 @@ def apply_fields(
                 checks.add(
                     col.notna() & ~hit,
                     "BAD-VALUE",
-                    f"{name}: value '"
-                    + col.fillna("")
-                    + f"' has no mapping in the profile (column {spec.column})",
+                    name + ": value '{}' has no mapping in the profile (column "
+                    + spec.column.replace("{}", "") + ")",
+                    col,
                 )
                 col = mapped
         if spec.default is not None:
@@ -90,11 +90,7 @@ def parse_booleans(
     table |= {k.lower(): v for k, v in extra.items()}
     lower = values.astype("string").str.lower()
     parsed = lower.map(table)
-    checks.add(
-        lower.notna() & parsed.isna(),
-        "BAD-VALUE",
-        f"{field}: '" + values.fillna("").astype(str) + "' is not yes/no",
-    )
+    checks.add(lower.notna() & parsed.isna(), "BAD-VALUE", field + ": '{}' is not yes/no", values)
     return parsed.astype("boolean")
 
 
@@ -102,11 +98,8 @@ def parse_times(values: pd.Series, fmt: str | None, field: str, checks: Checks) 
     """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps."""
     parsed = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce", utc=True)
     expected = f"format {fmt}" if fmt else "an ISO 8601 date"
-    checks.add(
-        values.notna() & parsed.isna(),
-        "BAD-DATE",
-        f"{field}: '" + values.fillna("").astype(str) + f"' is not {expected}",
-    )
+    checks.add(values.notna() & parsed.isna(), "BAD-DATE", field + ": '{}' is not " + expected,
+               values)
     return parsed
 
 

@@ -1,0 +1,38 @@
+"""A growing set of 64-bit keys with fast bulk membership, for de-duplicating streams of rows.
+
+Sorted runs are merged like a binary counter, so adding n keys in blocks costs O(n log n) in
+all and a membership test is a few `searchsorted` calls: no per-row Python and no rebuilding a
+hash table of everything seen for every block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class KeySet:
+    """Set of uint64 keys supporting `contains(array)` and `add(array)`."""
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Boolean mask: which of `keys` are already in the set."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        found = np.zeros(len(keys), dtype=bool)
+        for run in self._runs:
+            pos = np.searchsorted(run, keys)
+            pos[pos == len(run)] = 0
+            found |= (run[pos] == keys) if len(run) else False
+        return found
+
+    def add(self, keys: np.ndarray) -> None:
+        """Add keys (duplicates are harmless)."""
+        keys = np.unique(np.asarray(keys, dtype=np.uint64))
+        keys = keys[~self.contains(keys)]
+        if not len(keys):
+            return
+        self._runs.append(keys)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            last = self._runs.pop()
+            self._runs[-1] = np.union1d(self._runs[-1], last)

@@ -1,0 +1,62 @@
+import json
+
+from typer.testing import CliRunner
+
+from noncoop.cli import app
+
+from conftest import REGION
+
+runner = CliRunner()
+
+
+def test_ingest_prints_table_and_writes_json(tmp_path):
+    out = tmp_path / "ingest.json"
+    result = runner.invoke(app, ["ingest", str(REGION), "--workspace", str(tmp_path / "ws"),
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "total" in result.output and "quarantined" in result.output
+    payload = json.loads(out.read_text())
+    assert payload["rows_read"] == 40
+    assert payload["by_source"]["gp"]["rows_quarantined"] == 6
+
+    again = runner.invoke(app, ["ingest", str(REGION), "--workspace", str(tmp_path / "ws"),
+                                "--json", str(out)])
+    assert again.exit_code == 0
+    assert json.loads(out.read_text())["new_events"] == 0
+
+
+def test_quarantine_command_lists_reasons_with_lines(tmp_path):
+    ws = str(tmp_path / "ws")
+    runner.invoke(app, ["ingest", str(REGION), "--workspace", ws])
+    result = runner.invoke(app, ["quarantine", "--workspace", ws])
+    assert result.exit_code == 0
+    assert "DUPLICATE-RECORD" in result.output
+    assert "gp.csv:11" in result.output
+
+
+def test_broken_profile_exits_1_with_located_message(tmp_path):
+    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("importer: contact-log\nfeilds: {}\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {name: gp, importer: contact-log, path: gp.csv, profile: p.yaml}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 1
+    assert "p.yaml:2:1: PROFILE-UNKNOWN-KEY unknown key 'feilds'" in result.output
+
+
+def test_synth_then_ingest(tmp_path):
+    result = runner.invoke(app, ["synth", str(tmp_path / "r"), "--children", "50", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "truth.csv").exists()
+    assert (tmp_path / "r" / "profiles" / "health_outcomes.yaml").exists()
+    result = runner.invoke(app, ["ingest", str(tmp_path / "r"), "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+
+
+def test_demo_runs_end_to_end():
+    result = runner.invoke(app, ["demo", "--children", "60"])
+    assert result.exit_code == 0, result.output
+    assert "Synthesised 60 children" in result.output
+    assert "total" in result.output

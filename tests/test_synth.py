@@ -1,0 +1,74 @@
+import hashlib
+
+import pandas as pd
+import pytest
+
+from noncoop.pipeline import ingest
+from noncoop.synth import PATTERNS, SynthOptions, synthesise
+from noncoop.workspace import Workspace
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.csv"))}
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "region"
+    summary = synthesise(out, SynthOptions(children=2500, seed=3))
+    ws = Workspace(out.parent / "ws")
+    report = ingest(out, ws)
+    return out, summary, ws, report
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    synthesise(tmp_path / "a", SynthOptions(children=150, seed=5))
+    synthesise(tmp_path / "b", SynthOptions(children=150, seed=5))
+    synthesise(tmp_path / "c", SynthOptions(children=150, seed=6))
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
+
+
+def test_every_pattern_family_is_planted(region):
+    out, summary, _, _ = region
+    truth = pd.read_csv(out / "truth.csv")
+    planted = set(truth["pattern"].dropna())
+    assert planted == set(PATTERNS)
+    patterns = truth.dropna(subset=["pattern"])
+    assert (pd.to_datetime(patterns["window_start"]) < pd.to_datetime(patterns["window_end"])).all()
+    assert summary.planted > 0
+
+
+def test_malformed_rows_in_truth_are_exactly_the_quarantine(region):
+    out, summary, ws, report = region
+    truth = pd.read_csv(out / "truth.csv").dropna(subset=["reason_code"])
+    expected = {(r.source, int(r.source_line), r.reason_code) for r in truth.itertuples()}
+    q = ws.load_quarantine()
+    got = {(r.source, int(r.source_line), r.reason_code) for r in q.itertuples()}
+    assert got == expected
+    assert len(expected) == summary.malformed
+    assert report.total.rows_read == report.total.rows_accepted + report.total.rows_quarantined
+
+
+def test_background_looks_like_a_region(region):
+    _, _, ws, _ = region
+    events = ws.load_events()
+    weeks = events[events["event_type"] == "school.attendance_summary"]
+    attendance = 1 - weeks["sessions_absent"].sum() / weeks["sessions_possible"].sum()
+    assert 0.90 < attendance < 0.96
+    outcomes = events[events["agency"] == "health"]["event_type"].value_counts()
+    assert outcomes["appointment.attended"] > 10 * outcomes["appointment.missed"]
+    assert set(events["agency"]) >= {"health", "education", "social_care", "police"}
+    assert set(events["subject_id"].str[0]) == {"C", "A"}
+
+
+def test_planted_rebook_miss_children_have_a_chain_of_misses(region):
+    out, _, ws, _ = region
+    truth = pd.read_csv(out / "truth.csv")
+    kids = set(truth.loc[truth["pattern"] == "pattern:rebook-miss", "subject_id"])
+    events = ws.load_events()
+    missed = events[(events["event_type"] == "appointment.missed")
+                    & events["subject_id"].isin(kids)]
+    per_child = missed.groupby("subject_id", observed=True)["chain_id"].agg(
+        lambda c: c.value_counts().max())
+    assert (per_child >= 4).all() and len(per_child) == len(kids)
