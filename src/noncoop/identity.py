@@ -33,33 +33,46 @@ class Crosswalk:
         """Subject, role and household for each row of `frame` (columns id_scheme, id_value).
 
         Rows that cannot be linked are recorded in `checks` with the reason. `link_code` is a
-        number per identifier, stable for this crosswalk, for cheap composite keys.
+        number per identifier, stable for this crosswalk, for cheap composite keys. The work is
+        done once per distinct identifier, not once per row.
         """
-        scheme = frame["id_scheme"].astype("string").str.lower()
-        value = normalise_by_scheme(frame["id_value"], scheme)
+        raw_scheme = frame["id_scheme"].astype("string").str.lower()
+        pair = raw_scheme.fillna("") + "\x1f" + frame["id_value"].astype("string").fillna("")
+        codes, uniques = pd.factorize(pair)
+        parts = pd.Series(uniques, dtype="string").str.split("\x1f", n=1, expand=True)
+        parts = parts.reindex(columns=[0, 1])
+        scheme = parts[0].replace("", pd.NA)
+        value = normalise_by_scheme(parts[1].replace("", pd.NA), scheme)
         known = scheme.isin(ID_SCHEMES).fillna(False)
-        checks.add(~known & frame["id_value"].notna(), "UNKNOWN-SCHEME",
-                   "id_scheme '{}' is not one of nhs, upn, la, police, local", scheme)
         valid = valid_by_scheme(value, scheme) & known
-        checks.add(known & ~valid & value.notna(), "INVALID-ID",
-                   "{} identifier fails its check digit or format", scheme)
         keys = pd.DataFrame({"id_scheme": scheme, "id_value": value})
-        out = keys.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
-        out.index = frame.index
-        ambiguous = out["ambiguous"].fillna(False).astype(bool)
-        checks.add(valid & ambiguous, "AMBIGUOUS-ID",
-                   "{} identifier belongs to more than one person in people.csv", scheme)
-        checks.add(valid & ~ambiguous & out["code"].isna(), "UNLINKED-ID",
-                   "{} identifier is not in people.csv", scheme)
-        checks.add((out["role"] == "adult") & out["household_id"].isna(), "ADULT-NO-HOUSEHOLD",
+        found = keys.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
+        ambiguous = found["ambiguous"].fillna(False).astype(bool)
+        found = found.assign(
+            unknown_scheme=~known & value.notna(),
+            invalid=known & ~valid & value.notna(),
+            ambiguous=valid & ambiguous,
+            unlinked=valid & ~ambiguous & found["code"].isna(),
+            adult_alone=(found["role"] == "adult") & found["household_id"].isna(),
+        )
+        out = found.iloc[codes].set_axis(frame.index)
+        checks.add(out["unknown_scheme"], "UNKNOWN-SCHEME",
+                   "id_scheme '{}' is not one of nhs, upn, la, police, local", out["id_scheme"])
+        checks.add(out["invalid"], "INVALID-ID", "{} identifier fails its check digit or format",
+                   out["id_scheme"])
+        checks.add(out["ambiguous"], "AMBIGUOUS-ID",
+                   "{} identifier belongs to more than one person in people.csv", out["id_scheme"])
+        checks.add(out["unlinked"], "UNLINKED-ID", "{} identifier is not in people.csv",
+                   out["id_scheme"])
+        checks.add(out["adult_alone"], "ADULT-NO-HOUSEHOLD",
                    "adult {} has no household_id in people.csv", out["subject_id"])
         return pd.DataFrame(
             {
                 "subject_id": out["subject_id"].astype("string"),
                 "subject_role": out["role"],
                 "household_id": out["household_id"].astype("string"),
-                "id_scheme": scheme,
-                "id_value": value,
+                "id_scheme": out["id_scheme"].astype("string"),
+                "id_value": out["id_value"].astype("string"),
                 "link_code": out["code"].fillna(-1).astype("int64"),
             },
             index=frame.index,

@@ -28,11 +28,20 @@ class KeySet:
 
     def add(self, keys: np.ndarray) -> None:
         """Add keys (duplicates are harmless)."""
-        keys = np.unique(np.asarray(keys, dtype=np.uint64))
+        keys = _sorted_unique(np.asarray(keys, dtype=np.uint64))
         keys = keys[~self.contains(keys)]
         if not len(keys):
             return
         self._runs.append(keys)
         while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
             last = self._runs.pop()
-            self._runs[-1] = np.union1d(self._runs[-1], last)
+            # Runs are disjoint, so a merge is a concatenation and a sort.
+            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]))
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sort-based unique: numpy's hash-based np.unique is far slower on 64-bit keys."""
+    keys = np.sort(keys)
+    if len(keys) < 2:
+        return keys
+    return keys[np.r_[True, keys[1:] != keys[:-1]]]
