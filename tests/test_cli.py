@@ -1,26 +1,27 @@
 import json
 
+from conftest import REGION
 from typer.testing import CliRunner
 
 from noncoop.cli import app
-
-from conftest import REGION
 
 runner = CliRunner()
 
 
 def test_ingest_prints_table_and_writes_json(tmp_path):
     out = tmp_path / "ingest.json"
-    result = runner.invoke(app, ["ingest", str(REGION), "--workspace", str(tmp_path / "ws"),
-                                 "--json", str(out)])
+    result = runner.invoke(
+        app, ["ingest", str(REGION), "--workspace", str(tmp_path / "ws"), "--json", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "total" in result.output and "quarantined" in result.output
     payload = json.loads(out.read_text())
     assert payload["rows_read"] == 40
     assert payload["by_source"]["gp"]["rows_quarantined"] == 6
 
-    again = runner.invoke(app, ["ingest", str(REGION), "--workspace", str(tmp_path / "ws"),
-                                "--json", str(out)])
+    again = runner.invoke(
+        app, ["ingest", str(REGION), "--workspace", str(tmp_path / "ws"), "--json", str(out)]
+    )
     assert again.exit_code == 0
     assert json.loads(out.read_text())["new_events"] == 0
 

@@ -9,7 +9,9 @@ from noncoop.workspace import Workspace
 
 
 def _digest(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.csv"))}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.csv"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +69,10 @@ def test_planted_rebook_miss_children_have_a_chain_of_misses(region):
     truth = pd.read_csv(out / "truth.csv")
     kids = set(truth.loc[truth["pattern"] == "pattern:rebook-miss", "subject_id"])
     events = ws.load_events()
-    missed = events[(events["event_type"] == "appointment.missed")
-                    & events["subject_id"].isin(kids)]
+    missed = events[
+        (events["event_type"] == "appointment.missed") & events["subject_id"].isin(kids)
+    ]
     per_child = missed.groupby("subject_id", observed=True)["chain_id"].agg(
-        lambda c: c.value_counts().max())
+        lambda c: c.value_counts().max()
+    )
     assert (per_child >= 4).all() and len(per_child) == len(kids)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 EVENT_TYPES: tuple[str, ...] = (
     "appointment.booked",
@@ -105,10 +106,28 @@ def event_ids(source: str, record_keys: Iterable[str]) -> list[str]:
     ]
 
 
-def event_id_numbers(ids: Iterable[str]) -> np.ndarray:
-    """The 64-bit numbers behind hex event ids, for fast set operations on millions of ids."""
-    joined = "".join(ids)
-    return np.frombuffer(bytes.fromhex(joined), dtype=">u8").astype(np.uint64)
+_HEX_VALUE = np.zeros(256, dtype=np.uint64)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint64)
+_NIBBLE_SHIFT = np.arange(60, -1, -4, dtype=np.uint64)
+
+
+def event_id_numbers(ids: Iterable[str] | pd.Series) -> np.ndarray:
+    """The 64-bit numbers behind hex event ids, decoded straight from the Arrow buffer, for fast
+    set operations on millions of ids."""
+    arr = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.cast(pa.string())
+    if arr.null_count:
+        raise ValueError("event ids must not be null")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    if len(arr) and (np.diff(offsets) != 16).any():
+        raise ValueError("event ids are 16 hexadecimal characters")
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    nibbles = _HEX_VALUE[data.reshape(-1, 16)] << _NIBBLE_SHIFT
+    return np.bitwise_or.reduce(nibbles, axis=1).astype(np.uint64)
 
 
 def empty_events() -> pd.DataFrame:

@@ -56,16 +56,33 @@ class Crosswalk:
             adult_alone=(found["role"] == "adult") & found["household_id"].isna(),
         )
         out = found.iloc[codes].set_axis(frame.index)
-        checks.add(out["unknown_scheme"], "UNKNOWN-SCHEME",
-                   "id_scheme '{}' is not one of nhs, upn, la, police, local", out["id_scheme"])
-        checks.add(out["invalid"], "INVALID-ID", "{} identifier fails its check digit or format",
-                   out["id_scheme"])
-        checks.add(out["ambiguous"], "AMBIGUOUS-ID",
-                   "{} identifier belongs to more than one person in people.csv", out["id_scheme"])
-        checks.add(out["unlinked"], "UNLINKED-ID", "{} identifier is not in people.csv",
-                   out["id_scheme"])
-        checks.add(out["adult_alone"], "ADULT-NO-HOUSEHOLD",
-                   "adult {} has no household_id in people.csv", out["subject_id"])
+        checks.add(
+            out["unknown_scheme"],
+            "UNKNOWN-SCHEME",
+            "id_scheme '{}' is not one of nhs, upn, la, police, local",
+            out["id_scheme"],
+        )
+        checks.add(
+            out["invalid"],
+            "INVALID-ID",
+            "{} identifier fails its check digit or format",
+            out["id_scheme"],
+        )
+        checks.add(
+            out["ambiguous"],
+            "AMBIGUOUS-ID",
+            "{} identifier belongs to more than one person in people.csv",
+            out["id_scheme"],
+        )
+        checks.add(
+            out["unlinked"], "UNLINKED-ID", "{} identifier is not in people.csv", out["id_scheme"]
+        )
+        checks.add(
+            out["adult_alone"],
+            "ADULT-NO-HOUSEHOLD",
+            "adult {} has no household_id in people.csv",
+            out["subject_id"],
+        )
         return pd.DataFrame(
             {
                 "subject_id": out["subject_id"].astype("string"),
@@ -111,22 +128,42 @@ def load_people(path: Path) -> Crosswalk:
         for col in ("subject_id", "id_scheme", "id_value"):
             checks.add(rows[col].isna(), "BAD-PERSON", f"{col} is blank")
         scheme = rows["id_scheme"].astype("string").str.lower()
-        checks.add(~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(), "UNKNOWN-SCHEME",
-                   "id_scheme '{}' is not one of nhs, upn, la, police, local", scheme)
+        checks.add(
+            ~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(),
+            "UNKNOWN-SCHEME",
+            "id_scheme '{}' is not one of nhs, upn, la, police, local",
+            scheme,
+        )
         value = normalise_by_scheme(rows["id_value"], scheme)
-        checks.add(~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
-                   "INVALID-ID", "{} identifier fails its check digit or format", scheme)
+        checks.add(
+            ~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
+            "INVALID-ID",
+            "{} identifier fails its check digit or format",
+            scheme,
+        )
         role = rows["role"].astype("string").str.lower().fillna("child")
-        checks.add(~role.isin(["child", "adult"]), "BAD-PERSON", "role '{}' is not child or adult",
-                   role)
+        checks.add(
+            ~role.isin(["child", "adult"]), "BAD-PERSON", "role '{}' is not child or adult", role
+        )
         dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
-        checks.add(dob.isna() & rows["date_of_birth"].notna(), "BAD-PERSON",
-                   "date_of_birth is not an ISO date")
-        person = pd.DataFrame({"subject_id": rows["subject_id"], "id_scheme": scheme,
-                               "id_value": value, "household_id": rows["household_id"],
-                               "date_of_birth": dob.dt.date, "role": role})
-        kept, bad = checks.split(batch.rows.drop(columns="_line"), "people", file, rows["_line"],
-                                 rows["subject_id"])
+        checks.add(
+            dob.isna() & rows["date_of_birth"].notna(),
+            "BAD-PERSON",
+            "date_of_birth is not an ISO date",
+        )
+        person = pd.DataFrame(
+            {
+                "subject_id": rows["subject_id"],
+                "id_scheme": scheme,
+                "id_value": value,
+                "household_id": rows["household_id"],
+                "date_of_birth": dob.dt.date,
+                "role": role,
+            }
+        )
+        kept, bad = checks.split(
+            batch.rows.drop(columns="_line"), "people", file, rows["_line"], rows["subject_id"]
+        )
         parts.append(person.loc[kept.index])
         rejected.append(bad)
     people = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PEOPLE_COLUMNS)
@@ -148,8 +185,9 @@ def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int
     subjects["role"] = pd.Categorical(subjects["role"], categories=["child", "adult"])
     ids = people[["id_scheme", "id_value", "subject_id"]].drop_duplicates()
     ambiguous = ids.duplicated(["id_scheme", "id_value"], keep=False)
-    links = ids[~ambiguous].merge(subjects[["subject_id", "role", "household_id"]],
-                                  on="subject_id", how="left")
+    links = ids[~ambiguous].merge(
+        subjects[["subject_id", "role", "household_id"]], on="subject_id", how="left"
+    )
     links["ambiguous"] = False
     shared = ids.loc[ambiguous, ["id_scheme", "id_value"]].drop_duplicates()
     links = pd.concat([links, shared.assign(ambiguous=True)], ignore_index=True)

@@ -54,7 +54,8 @@ class Workspace:
         """Every stored event id as a 64-bit number, for de-duplicating a new import."""
         parts = [pq.read_table(p, columns=["event_id"]).column(0) for p in self.event_parts()]
         return np.concatenate(
-            [event_id_numbers(c.to_pylist()) for c in parts] or [np.array([], np.uint64)]
+            [event_id_numbers(chunk) for c in parts for chunk in c.chunks]
+            or [np.array([], np.uint64)]
         )
 
     def count_events(self) -> int:

@@ -69,21 +69,29 @@ def read_attendance(
         spec = profile.fields.get("date")
         day = parse_times(fields["date"], spec.format if spec else None, "date", checks)
         session = fields["session"].str.upper()
-        checks.add(session.notna() & ~session.isin(list(SESSION_HOUR)), "BAD-VALUE",
-                   "session '{}' is not AM or PM", fields["session"])
+        checks.add(
+            session.notna() & ~session.isin(list(SESSION_HOUR)),
+            "BAD-VALUE",
+            "session '{}' is not AM or PM",
+            fields["session"],
+        )
         raw_code = fields["code"].str.upper()
         code = raw_code.map(local_codes).astype("string").fillna(raw_code)
         category = code.map(CATEGORY).astype("string")
-        checks.add(code.notna() & category.isna(), "BAD-ATTENDANCE-CODE",
-                   "code '{}' is not a DfE attendance code and the profile does not map it",
-                   fields["code"])
+        checks.add(
+            code.notna() & category.isna(),
+            "BAD-ATTENDANCE-CODE",
+            "code '{}' is not a DfE attendance code and the profile does not map it",
+            fields["code"],
+        )
         who = people.link(
             pd.DataFrame({"id_scheme": "upn", "id_value": fields["upn"]}, index=rows.index), checks
         )
         _repeat(who["link_code"], day, session, fields, seen, checks)
         good = ~checks.failed.to_numpy()
-        _, rejected = checks.split(rows.drop(columns="_line"), source.name, source_file,
-                                   rows["_line"], fields["upn"])
+        _, rejected = checks.split(
+            rows.drop(columns="_line"), source.name, source_file, rows["_line"], fields["upn"]
+        )
         ok = pd.DataFrame(
             {
                 "at": day + pd.to_timedelta(session.map(SESSION_HOUR).astype("float"), unit="h"),
@@ -100,7 +108,10 @@ def read_attendance(
             absences["local"].isna(), detail + " (local " + absences["local"] + ")"
         )
         absences = absences.assign(
-            key=absences["id_value"] + "|" + absences["at"].dt.strftime("%Y-%m-%d") + "|"
+            key=absences["id_value"]
+            + "|"
+            + absences["at"].dt.strftime("%Y-%m-%d")
+            + "|"
             + absences["session"]
         )
         events = _events(
@@ -154,8 +165,14 @@ def _repeat(
     repeat = pd.Series(seen.contains(numbers.to_numpy()), index=numbers.index)
     repeat[valid] |= numbers[valid].duplicated(keep="first")
     repeat &= valid
-    checks.add(repeat, "DUPLICATE-RECORD", "session {} {} {} is recorded twice",
-               fields["upn"], fields["date"], session)
+    checks.add(
+        repeat,
+        "DUPLICATE-RECORD",
+        "session {} {} {} is recorded twice",
+        fields["upn"],
+        fields["date"],
+        session,
+    )
     seen.add(numbers[valid].to_numpy())
 
 

@@ -138,9 +138,18 @@ def _duplicates(
     repeat_here = present & numbers.duplicated(keep="first")
     if repeat_here.any():
         first_line = lines.groupby(numbers).transform("min")
-        checks.add(repeat_here, "DUPLICATE-RECORD",
-                   "record_id '{}' repeats an earlier row (first at line {})", keys, first_line)
+        checks.add(
+            repeat_here,
+            "DUPLICATE-RECORD",
+            "record_id '{}' repeats an earlier row (first at line {})",
+            keys,
+            first_line,
+        )
     repeat_prior = present & pd.Series(seen.contains(numbers.to_numpy()), index=ids.index)
-    checks.add(repeat_prior & ~repeat_here, "DUPLICATE-RECORD",
-               "record_id '{}' repeats a row in an earlier block of this file", keys)
+    checks.add(
+        repeat_prior & ~repeat_here,
+        "DUPLICATE-RECORD",
+        "record_id '{}' repeats a row in an earlier block of this file",
+        keys,
+    )
     seen.add(numbers[present].to_numpy())

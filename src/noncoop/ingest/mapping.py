@@ -65,8 +65,10 @@ def apply_fields(
                 checks.add(
                     col.notna() & ~hit,
                     "BAD-VALUE",
-                    name + ": value '{}' has no mapping in the profile (column "
-                    + spec.column.replace("{}", "") + ")",
+                    name
+                    + ": value '{}' has no mapping in the profile (column "
+                    + spec.column.replace("{}", "")
+                    + ")",
                     col,
                 )
                 col = mapped
@@ -98,8 +100,9 @@ def parse_times(values: pd.Series, fmt: str | None, field: str, checks: Checks) 
     """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps."""
     parsed = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce", utc=True)
     expected = f"format {fmt}" if fmt else "an ISO 8601 date"
-    checks.add(values.notna() & parsed.isna(), "BAD-DATE", field + ": '{}' is not " + expected,
-               values)
+    checks.add(
+        values.notna() & parsed.isna(), "BAD-DATE", field + ": '{}' is not " + expected, values
+    )
     return parsed
 
 
