@@ -64,3 +64,29 @@ def test_new_workspace_has_no_events_or_quarantine(tmp_path):
     ws = Workspace(tmp_path / "ws")
     assert ws.load_events().empty
     assert ws.load_quarantine().empty
+
+
+def test_people_change_relinks_stored_events_and_detaches_unlinked(tmp_path):
+    sources = tmp_path / "sources"
+    shutil.copytree(REGION, sources)
+    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    ws = Workspace(tmp_path / "ws")
+    ingest(sources, ws)
+    people = (sources / "people.csv").read_text(encoding="utf-8")
+    # C0003 moves to household H01; C0001's local authority id is withdrawn.
+    people = people.replace(",H02,", ",H01,").replace("C0001,la,LA-1001,H01,2016-05-01,child\n", "")
+    (sources / "people.csv").write_text(people, encoding="utf-8")
+    report = ingest(sources, ws)
+
+    events = ws.load_events()
+    assert set(events.loc[events["subject_id"] == "C0003", "household_id"]) == {"H01"}
+    assert report.relinked == len(events[events["subject_id"] == "C0003"])
+    # C0001's social care events came through LA-1001: out of the store, into the quarantine once.
+    assert report.detached == 4
+    assert not ((events["subject_id"] == "C0001") & (events["agency"] == "social_care")).any()
+    q = ws.load_quarantine()
+    cp = q[q["source"] == "cp_visits"].sort_values("source_line")
+    assert cp["source_line"].tolist() == [2, 3, 4, 5]
+    assert set(cp["reason_code"]) == {"UNLINKED-ID"}
+    # Nothing lost: stored events plus quarantined rows still account for every row.
+    assert len(events) == 21 - 4

@@ -66,6 +66,8 @@ def ingest(
     """Read every new or changed export into the workspace; bad rows go to the quarantine."""
     report = _ingest(sources_dir, Workspace(workspace))
     console.print(ingest_table(report))
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning}")
     if report.total.rows_quarantined or report.people.rows_quarantined:
         console.print(f"Quarantined rows are kept: [bold]noncoop quarantine -w {workspace}[/bold]")
     if json_out:

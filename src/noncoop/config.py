@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from noncoop.events import EVENT_TYPES
 from noncoop.yamlspec import ConfigError, ConfigInvalid, StrictModel, load_model
 
-Importer = Literal["contact-log", "attendance"]
+Importer = Literal["contact-log", "attendance", "fhir"]
 IdScheme = Literal["nhs", "upn", "la", "police", "local"]
 
 CONTACT_LOG_FIELDS = (
@@ -32,6 +32,11 @@ CONTACT_LOG_FIELDS = (
     "detail",
 )
 ATTENDANCE_FIELDS = ("upn", "date", "session", "code")
+FIELDS_BY_IMPORTER = {
+    "contact-log": CONTACT_LOG_FIELDS,
+    "attendance": ATTENDANCE_FIELDS,
+    "fhir": (),
+}
 
 
 class FieldSpec(StrictModel):
@@ -86,7 +91,7 @@ class Profile(StrictModel):
 
     @model_validator(mode="after")
     def _known_fields(self) -> Profile:
-        allowed = CONTACT_LOG_FIELDS if self.importer == "contact-log" else ATTENDANCE_FIELDS
+        allowed = FIELDS_BY_IMPORTER[self.importer]
         unknown = [f for f in self.fields if f not in allowed]
         if unknown:
             raise ValueError(

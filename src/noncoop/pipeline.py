@@ -20,7 +20,7 @@ import pyarrow as pa
 from noncoop import quarantine
 from noncoop.config import LoadedSource, file_hash, load_sources
 from noncoop.csvread import BLOCK_BYTES
-from noncoop.events import event_id_numbers
+from noncoop.events import conform, event_id_numbers
 from noncoop.identity import Crosswalk, load_people
 from noncoop.ingest import IMPORTERS
 from noncoop.keyset import KeySet
@@ -59,6 +59,9 @@ class IngestReport:
     people: Counts = field(default_factory=Counts)
     seconds: float = 0.0
     events_stored: int = 0
+    warnings: list[str] = field(default_factory=list)
+    relinked: int = 0
+    detached: int = 0
 
     @property
     def total(self) -> Counts:
@@ -93,6 +96,8 @@ class IngestReport:
             },
             "run_id": self.run_id,
             "events_stored": self.events_stored,
+            "warnings": self.warnings,
+            "identity": {"relinked_events": self.relinked, "detached_events": self.detached},
         }
 
 
@@ -122,11 +127,19 @@ def ingest(
 
     manifest = ws.manifest()
     done = {(f["source"], f["file"]): f for f in manifest["files"]}
+    last_people = manifest["runs"][-1]["people_sha256"] if manifest["runs"] else people_hash
+    detached = quarantine.empty()
+    if last_people != people_hash:
+        report.relinked, detached = relink_store(ws, people)
     known = KeySet()
     known.add(ws.event_numbers())
     part = 0
     for source in sources.sources:
         counts = report.by_source.setdefault(source.name, Counts())
+        if not source.files:
+            report.warnings.append(
+                f"source '{source.name}': no file matches path '{source.spec.path}'"
+            )
         for path in source.files:
             rel = path.relative_to(sources.root).as_posix()
             size = path.stat().st_size
@@ -163,6 +176,17 @@ def ingest(
                 "run_id": run_id,
                 "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
+    # Rows detached by the relink come back through the re-read of their file where it is still
+    # there (quarantined again, or linked anew); the rest are kept here.
+    reread = {key for key, f in done.items() if f["run_id"] == run_id}
+    from_reread = pd.Series(
+        list(zip(detached["source"], detached["source_file"], strict=True)), dtype=object
+    ).isin(reread)
+    kept = detached[~from_reread.to_numpy(bool)] if len(detached) else detached
+    report.detached = len(detached)
+    if len(kept):
+        name = ws.write_quarantine(kept, f"{run_id}-relink-q")
+        manifest.setdefault("detached", []).append(name.name)
     report.events_stored = ws.count_events()
     report.seconds = round(time.perf_counter() - started, 3)
     manifest["files"] = sorted(done.values(), key=lambda f: (f["source"], f["file"]))
@@ -177,6 +201,44 @@ def ingest(
     )
     ws.save_manifest(manifest)
     return report
+
+
+def relink_store(ws: Workspace, people: Crosswalk) -> tuple[int, pd.DataFrame]:
+    """Re-resolve the identity of every stored event after people.csv changed.
+
+    Events whose identifier still links take the subject, role and household it links to now;
+    events whose identifier no longer links are taken out of the store and returned as
+    quarantine rows, so no record stays attached to the wrong child and none is lost.
+    """
+    changed, detached = 0, []
+    for part in ws.event_parts():
+        events = pd.read_parquet(part)
+        checks = quarantine.Checks(events.index)
+        who = people.link(events[["id_scheme", "id_value"]], checks)
+        bad = checks.failed
+        moved = ~bad & (
+            (who["subject_id"] != events["subject_id"]).fillna(True)
+            | (who["household_id"].fillna("") != events["household_id"].fillna(""))
+            | (who["subject_role"].astype(str) != events["subject_role"].astype(str))
+        )
+        if not bad.any() and not moved.any():
+            continue
+        changed += int(moved.sum())
+        for column in ("subject_id", "household_id", "subject_role"):
+            events[column] = who[column].where(~bad, events[column].astype(who[column].dtype))
+        detached.append(
+            quarantine.frame(
+                events["source"][bad],
+                events["source_file"][bad],
+                events["source_line"][bad],
+                events["record_key"][bad].fillna(""),
+                checks.codes[bad],
+                "identifier no longer links after people.csv changed: " + checks.reasons[bad],
+                quarantine.raw_json(events[bad].astype(str)),
+            )
+        )
+        ws.write_events(conform(events[~bad.to_numpy()]), part.stem)
+    return changed, pd.concat(detached, ignore_index=True) if detached else quarantine.empty()
 
 
 def _ingest_file(

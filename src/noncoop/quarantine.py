@@ -23,6 +23,7 @@ QUARANTINE_COLUMNS = (
 
 REASONS = {
     "CSV-MALFORMED": "malformed CSV line",
+    "JSON-MALFORMED": "a FHIR resource that is not valid JSON",
     "CSV-ENCODING": "text is not valid in the declared encoding",
     "FILE-UNREADABLE": "file could not be read",
     "MISSING-FIELD": "a required field is blank",
@@ -46,8 +47,8 @@ def empty() -> pd.DataFrame:
 
 
 def frame(
-    source: str,
-    source_file: str,
+    source: str | pd.Series,
+    source_file: str | pd.Series,
     lines,
     keys,
     codes,
@@ -58,8 +59,8 @@ def frame(
     n = len(lines)
     return pd.DataFrame(
         {
-            "source": pd.Series([source] * n, dtype="string"),
-            "source_file": pd.Series([source_file] * n, dtype="string"),
+            "source": _column(source, n),
+            "source_file": _column(source_file, n),
             "source_line": pd.Series(np.asarray(lines, dtype=np.int64)),
             "record_key": pd.Series(list(keys), dtype="string"),
             "reason_code": pd.Series(list(codes), dtype="string"),
@@ -67,6 +68,12 @@ def frame(
             "raw": pd.Series(list(raw) if raw is not None else [None] * n, dtype="string"),
         }
     )
+
+
+def _column(value: str | pd.Series, n: int) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value.astype("string").reset_index(drop=True)
+    return pd.Series([value] * n, dtype="string")
 
 
 def raw_json(rows: pd.DataFrame) -> list[str]:

@@ -95,8 +95,9 @@ class Workspace:
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
 
     def _current_quarantine_parts(self) -> list[str]:
-        names = [f["quarantine"] for f in self.manifest()["files"] if f.get("quarantine")]
-        return [*names, self.people_quarantine.name]
+        manifest = self.manifest()
+        names = [f["quarantine"] for f in manifest["files"] if f.get("quarantine")]
+        return [*names, *manifest.get("detached", []), self.people_quarantine.name]
 
     # people -------------------------------------------------------------------------------
     @property

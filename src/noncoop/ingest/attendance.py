@@ -61,10 +61,7 @@ def read_attendance(
                 "MISSING-FIELD",
                 f"the file has no column {', '.join(absent_cols)} named in the profile",
             )
-            rows = rows.assign(**{f: pd.NA for f in ATTENDANCE_FIELDS if f not in rows})
-            fields = rows[list(ATTENDANCE_FIELDS)].astype("string")
-        else:
-            fields = apply_fields(rows, profile, ATTENDANCE_FIELDS, checks)
+        fields = apply_fields(rows, profile, ATTENDANCE_FIELDS, checks)
         require(fields, ATTENDANCE_FIELDS, checks)
         spec = profile.fields.get("date")
         day = parse_times(fields["date"], spec.format if spec else None, "date", checks)

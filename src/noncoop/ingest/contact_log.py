@@ -48,11 +48,7 @@ def read_contact_log(
                 "MISSING-FIELD",
                 f"the file has no column {', '.join(absent)} named in the profile",
             )
-            fields = pd.DataFrame(
-                {f: pd.Series(pd.NA, index=rows.index, dtype="string") for f in CONTACT_LOG_FIELDS}
-            )
-        else:
-            fields = apply_fields(rows, profile, CONTACT_LOG_FIELDS, checks)
+        fields = apply_fields(rows, profile, CONTACT_LOG_FIELDS, checks)
         spec = source.spec
         for name, default in (
             ("agency", spec.agency),

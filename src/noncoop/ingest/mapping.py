@@ -51,6 +51,9 @@ def apply_fields(
         if spec.value is not None:
             out[name] = pd.Series(_text(spec.value), index=rows.index, dtype="string")
             continue
+        if spec.column not in rows:
+            out[name] = pd.Series(pd.NA, index=rows.index, dtype="string")
+            continue
         col = rows[spec.column].astype("string")
         if spec.map:
             table = {str(k): (None if v is None else _text(v)) for k, v in spec.map.items()}

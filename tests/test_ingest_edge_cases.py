@@ -1,0 +1,86 @@
+"""Awkward files: nothing crashes the run, nothing disappears, counts still reconcile."""
+
+from conftest import REGION
+
+from noncoop.pipeline import ingest
+from noncoop.workspace import Workspace
+
+PEOPLE = (REGION / "people.csv").read_text(encoding="utf-8")
+
+
+def _region(tmp_path, sources: str, files: dict[str, bytes]):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    (folder / "sources.yaml").write_text(sources, encoding="utf-8")
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    ws = Workspace(tmp_path / "ws")
+    return ws, ingest(folder, ws)
+
+
+CANONICAL = "sources:\n  - {name: hv, importer: contact-log, path: 'hv*.csv', id_scheme: nhs, agency: health}\n"
+
+
+def test_invalid_utf8_row_is_quarantined_and_the_rest_imported(tmp_path):
+    data = (
+        b"record_id,person_id,event_type,occurred_at,detail\n"
+        b"R1,4000000012,visit.completed,2026-01-05,ok\n"
+        b"R2,4000000012,visit.completed,2026-01-06,caf\xe9\n"
+        b"R3,4000000012,visit.no_access,2026-01-07,\n"
+    )
+    ws, report = _region(tmp_path, CANONICAL, {"hv.csv": data})
+    hv = report.by_source["hv"]
+    assert (hv.rows_read, hv.rows_accepted, hv.rows_quarantined) == (3, 2, 1)
+    q = ws.load_quarantine()
+    assert q.loc[q["source"] == "hv", "reason_code"].tolist() == ["CSV-ENCODING"]
+    assert q.loc[q["source"] == "hv", "source_line"].tolist() == [3]
+
+
+def test_column_named_in_profile_but_missing_quarantines_every_row(tmp_path):
+    profile = (
+        "importer: contact-log\nfields:\n  record_id: Ref\n  person_id: NHS\n"
+        "  event_type: {value: visit.completed}\n  occurred_at: When\n"
+        "  id_scheme: {value: nhs}\n  agency: {value: health}\n"
+    )
+    sources = "sources:\n  - {name: hv, importer: contact-log, path: hv.csv, profile: p.yaml}\n"
+    folder_files = {
+        "hv.csv": b"Ref,NHS,Date\nR1,4000000012,2026-01-05\nR2,4000000012,2026-01-06\n",
+        "p.yaml": profile.encode(),
+    }
+    ws, report = _region(tmp_path, sources, folder_files)
+    hv = report.by_source["hv"]
+    assert (hv.rows_read, hv.rows_quarantined) == (2, 2)
+    reasons = set(ws.load_quarantine().query("source == 'hv'")["reason"])
+    assert reasons == {"the file has no column When named in the profile; occurred_at is blank"}
+
+
+def test_header_only_and_empty_files_and_unmatched_paths(tmp_path):
+    sources = CANONICAL + "  - {name: gone, importer: contact-log, path: nothing-here.csv}\n"
+    ws, report = _region(
+        tmp_path,
+        sources,
+        {
+            "hv1.csv": b"record_id,person_id,event_type,occurred_at\n",
+            "hv2.csv": b"",
+        },
+    )
+    assert report.by_source["hv"].files == 2
+    assert report.total.rows_read == 0
+    assert report.warnings == ["source 'gone': no file matches path 'nothing-here.csv'"]
+
+
+def test_overlapping_exports_do_not_duplicate_events(tmp_path):
+    rows = [f"R{i},4000000012,visit.completed,2026-01-{i:02d}\n" for i in range(1, 11)]
+    header = "record_id,person_id,event_type,occurred_at\n"
+    ws, report = _region(
+        tmp_path,
+        CANONICAL,
+        {
+            "hv-jan-a.csv": (header + "".join(rows[:7])).encode(),
+            "hv-jan-b.csv": (header + "".join(rows[4:])).encode(),
+        },
+    )
+    hv = report.by_source["hv"]
+    assert (hv.rows_read, hv.rows_accepted, hv.new_events) == (13, 13, 10)
+    assert len(ws.load_events()) == 10

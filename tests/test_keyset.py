@@ -1,0 +1,27 @@
+import numpy as np
+
+from noncoop.keyset import KeySet
+
+
+def test_membership_matches_a_python_set_over_many_blocks():
+    keys, reference = KeySet(), set()
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        block = rng.integers(0, 50_000, 3_000).astype(np.uint64)
+        expected = np.array([k in reference for k in block.tolist()])
+        assert (keys.contains(block) == expected).all()
+        keys.add(block)
+        reference.update(block.tolist())
+    # Runs merge like a binary counter, so few remain however many blocks were added.
+    assert len(keys._runs) <= 8
+
+
+def test_largest_keys_are_exact():
+    keys = KeySet()
+    top = np.array([2**64 - 1, 2**63 + 1], dtype=np.uint64)
+    keys.add(top)
+    assert keys.contains(np.array([2**64 - 1, 2**63, 2**63 + 1], dtype=np.uint64)).tolist() == [
+        True,
+        False,
+        True,
+    ]
