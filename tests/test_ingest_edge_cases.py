@@ -57,7 +57,7 @@ def test_column_named_in_profile_but_missing_quarantines_every_row(tmp_path):
 
 def test_header_only_and_empty_files_and_unmatched_paths(tmp_path):
     sources = CANONICAL + "  - {name: gone, importer: contact-log, path: nothing-here.csv}\n"
-    ws, report = _region(
+    _ws, report = _region(
         tmp_path,
         sources,
         {

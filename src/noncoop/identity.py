@@ -30,70 +30,115 @@ class Crosswalk:
     rows_read: int
 
     def link(self, frame: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
-        """Subject, role and household for each row of `frame` (columns id_scheme, id_value).
+        """Subject, role and household for each row of `frame` (columns id_scheme, id_value);
+        rows that cannot be linked are recorded in `checks` with the reason."""
+        codes = self.resolve(frame["id_scheme"], frame["id_value"], checks)
+        return self.identity(codes).set_axis(frame.index)
 
-        Rows that cannot be linked are recorded in `checks` with the reason. `link_code` is a
-        number per identifier, stable for this crosswalk, for cheap composite keys. The work is
-        done once per distinct identifier, not once per row.
-        """
-        raw_scheme = frame["id_scheme"].astype("string").str.lower()
-        pair = raw_scheme.fillna("") + "\x1f" + frame["id_value"].astype("string").fillna("")
-        codes, uniques = pd.factorize(pair)
-        parts = pd.Series(uniques, dtype="string").str.split("\x1f", n=1, expand=True)
-        parts = parts.reindex(columns=[0, 1])
-        scheme = parts[0].replace("", pd.NA)
-        value = normalise_by_scheme(parts[1].replace("", pd.NA), scheme)
-        known = scheme.isin(ID_SCHEMES).fillna(False)
-        valid = valid_by_scheme(value, scheme) & known
-        keys = pd.DataFrame({"id_scheme": scheme, "id_value": value})
-        found = keys.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
+    def resolve(
+        self, scheme: pd.Series | str, value: pd.Series, checks: quarantine.Checks
+    ) -> np.ndarray:
+        """A link code per row (-1 where the identifier cannot be linked, with the reason in
+        `checks`). Codes index the crosswalk, so they make cheap integer keys; the work is done
+        once per distinct identifier, not once per row."""
+        v_codes, v_uniques = pd.factorize(value.astype("string"))
+        if isinstance(scheme, str):
+            s_codes, s_uniques = np.zeros(len(value), np.int64), pd.Index([scheme])
+        else:
+            s_codes, s_uniques = pd.factorize(scheme.astype("string").str.lower())
+        width = len(v_uniques) + 1
+        codes, combos = pd.factorize((s_codes.astype(np.int64) + 1) * width + v_codes + 1)
+        combos = np.asarray(combos, dtype=np.int64)
+        pairs = pd.DataFrame(
+            {
+                "id_scheme": _take(s_uniques, combos // width - 1),
+                "id_value": _take(v_uniques, combos % width - 1),
+            }
+        )
+        pairs["id_value"] = normalise_by_scheme(pairs["id_value"], pairs["id_scheme"])
+        known = pairs["id_scheme"].isin(ID_SCHEMES).fillna(False)
+        present = pairs["id_value"].notna()
+        valid = valid_by_scheme(pairs["id_value"], pairs["id_scheme"]) & known
+        found = pairs.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
         ambiguous = found["ambiguous"].fillna(False).astype(bool)
-        found = found.assign(
-            unknown_scheme=~known & value.notna(),
-            invalid=known & ~valid & value.notna(),
-            ambiguous=valid & ambiguous,
-            unlinked=valid & ~ambiguous & found["code"].isna(),
-            adult_alone=(found["role"] == "adult") & found["household_id"].isna(),
+        row_scheme = scheme if isinstance(scheme, pd.Series) else None
+        for mask, code, template in (
+            (
+                ~known & present,
+                "UNKNOWN-SCHEME",
+                "id_scheme '{}' is not one of nhs, upn, la, police, local",
+            ),
+            (
+                known & ~valid & present,
+                "INVALID-ID",
+                "{} identifier fails its check digit or format",
+            ),
+            (
+                valid & ambiguous,
+                "AMBIGUOUS-ID",
+                "{} identifier belongs to more than one person in people.csv",
+            ),
+            (
+                valid & ~ambiguous & found["code"].isna(),
+                "UNLINKED-ID",
+                "{} identifier is not in people.csv",
+            ),
+        ):
+            rows = pd.Series(mask.to_numpy(bool)[codes], index=value.index)
+            if row_scheme is None:
+                checks.add(rows, code, template.replace("{}", str(scheme)))
+            else:
+                checks.add(rows, code, template, row_scheme)
+        alone = ((found["role"] == "adult") & found["household_id"].isna()).to_numpy(bool)[codes]
+        if alone.any():
+            subject = found["subject_id"].astype(object).to_numpy()[codes]
+            checks.add(
+                pd.Series(alone, index=value.index),
+                "ADULT-NO-HOUSEHOLD",
+                "adult {} has no household_id in people.csv",
+                pd.Series(subject, index=value.index),
+            )
+        return found["code"].fillna(-1).to_numpy(np.int64)[codes]
+
+    def identity(self, codes: np.ndarray) -> pd.DataFrame:
+        """Subject, role, household and identifier for link codes (-1 gives blanks)."""
+        linked = codes >= 0
+        links = (
+            self.links
+            if len(self.links)
+            else pd.DataFrame(
+                [
+                    {
+                        "subject_id": pd.NA,
+                        "role": pd.NA,
+                        "household_id": pd.NA,
+                        "id_scheme": pd.NA,
+                        "id_value": pd.NA,
+                    }
+                ]
+            )
         )
-        out = found.iloc[codes].set_axis(frame.index)
-        checks.add(
-            out["unknown_scheme"],
-            "UNKNOWN-SCHEME",
-            "id_scheme '{}' is not one of nhs, upn, la, police, local",
-            out["id_scheme"],
-        )
-        checks.add(
-            out["invalid"],
-            "INVALID-ID",
-            "{} identifier fails its check digit or format",
-            out["id_scheme"],
-        )
-        checks.add(
-            out["ambiguous"],
-            "AMBIGUOUS-ID",
-            "{} identifier belongs to more than one person in people.csv",
-            out["id_scheme"],
-        )
-        checks.add(
-            out["unlinked"], "UNLINKED-ID", "{} identifier is not in people.csv", out["id_scheme"]
-        )
-        checks.add(
-            out["adult_alone"],
-            "ADULT-NO-HOUSEHOLD",
-            "adult {} has no household_id in people.csv",
-            out["subject_id"],
-        )
+        rows = links.iloc[np.where(linked, codes, 0)].reset_index(drop=True)
+        blank = ~linked
         return pd.DataFrame(
             {
-                "subject_id": out["subject_id"].astype("string"),
-                "subject_role": out["role"],
-                "household_id": out["household_id"].astype("string"),
-                "id_scheme": out["id_scheme"].astype("string"),
-                "id_value": out["id_value"].astype("string"),
-                "link_code": out["code"].fillna(-1).astype("int64"),
-            },
-            index=frame.index,
+                "subject_id": rows["subject_id"].astype("string").mask(blank),
+                "subject_role": rows["role"].mask(blank),
+                "household_id": rows["household_id"].astype("string").mask(blank),
+                "id_scheme": rows["id_scheme"].astype("string").mask(blank),
+                "id_value": rows["id_value"].astype("string").mask(blank),
+                "link_code": codes,
+            }
         )
+
+
+def _take(uniques: pd.Index, positions: np.ndarray) -> pd.Series:
+    """Values at positions of a factorize result, NA where the position is -1."""
+    values = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+    if len(values) == 0:
+        return pd.Series(pd.NA, index=range(len(positions)), dtype="string")
+    out = values.take(np.where(positions >= 0, positions, 0)).reset_index(drop=True)
+    return out.mask(positions < 0)
 
 
 def normalise_by_scheme(values: pd.Series, schemes: pd.Series) -> pd.Series:

@@ -35,8 +35,8 @@ class KeySet:
         self._runs.append(keys)
         while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
             last = self._runs.pop()
-            # Runs are disjoint, so a merge is a concatenation and a sort.
-            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]))
+            # Runs are disjoint and sorted: a stable sort of the two runs is a linear merge.
+            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:

@@ -40,15 +40,20 @@ SESSION_HOUR = {"AM": 0, "PM": 12}
 def read_attendance(
     path: Path, source: LoadedSource, source_file: str, people: Crosswalk
 ) -> Iterator[ImportBlock]:
-    """Yield absence events block by block, then the weekly summaries once the file is read."""
+    """Yield absence events block by block, then the weekly summaries once the file is read.
+
+    A register has few distinct pupils, dates, sessions and codes per block, so every check and
+    mapping runs on those distinct values and reaches the rows through integer codes.
+    """
     profile = source.profile
     absent_cols = missing_columns(
         profile, ATTENDANCE_FIELDS, read_header(path, profile.encoding, profile.delimiter)
     )
     local_codes = {k.upper(): v.upper() for k, v in profile.codes.items()}
+    date_spec = profile.fields.get("date")
     agency = source.spec.agency or "education"
     service = source.spec.service or "school"
-    partial: list[pd.DataFrame] = []
+    weeks: list[pd.DataFrame] = []
     seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
@@ -63,153 +68,202 @@ def read_attendance(
             )
         fields = apply_fields(rows, profile, ATTENDANCE_FIELDS, checks)
         require(fields, ATTENDANCE_FIELDS, checks)
-        spec = profile.fields.get("date")
-        day = parse_times(fields["date"], spec.format if spec else None, "date", checks)
-        session = fields["session"].str.upper()
+        day = parse_times(fields["date"], date_spec.format if date_spec else None, "date", checks)
+        session = Factor(fields["session"].str.upper())
         checks.add(
-            session.notna() & ~session.isin(list(SESSION_HOUR)),
+            session.rows(~session.values.isin(list(SESSION_HOUR))),
             "BAD-VALUE",
             "session '{}' is not AM or PM",
             fields["session"],
         )
-        raw_code = fields["code"].str.upper()
-        code = raw_code.map(local_codes).astype("string").fillna(raw_code)
-        category = code.map(CATEGORY).astype("string")
+        code = Factor(fields["code"].str.upper())
+        statutory = code.values.map(local_codes).astype("string").fillna(code.values)
+        category = statutory.map(CATEGORY).astype("string")
         checks.add(
-            code.notna() & category.isna(),
+            code.rows(category.isna()),
             "BAD-ATTENDANCE-CODE",
             "code '{}' is not a DfE attendance code and the profile does not map it",
             fields["code"],
         )
-        who = people.link(
-            pd.DataFrame({"id_scheme": "upn", "id_value": fields["upn"]}, index=rows.index), checks
-        )
-        _repeat(who["link_code"], day, session, fields, seen, checks)
+        link = people.resolve("upn", fields["upn"], checks)
+        days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+        pm = session.rows(session.values == "PM").to_numpy()
+        _repeat(link, days, pm, fields, seen, checks)
         good = ~checks.failed.to_numpy()
         _, rejected = checks.split(
             rows.drop(columns="_line"), source.name, source_file, rows["_line"], fields["upn"]
         )
-        ok = pd.DataFrame(
-            {
-                "at": day + pd.to_timedelta(session.map(SESSION_HOUR).astype("float"), unit="h"),
-                "session": session,
-                "code": code,
-                "local": raw_code.where(raw_code != code),
-                "category": category,
-                "line": rows["_line"],
-            }
-        ).join(who)[good]
-        absences = ok[ok["category"].isin(["authorised", "unauthorised"])]
-        detail = absences["code"] + " " + absences["category"]
-        detail = detail.where(
-            absences["local"].isna(), detail + " (local " + absences["local"] + ")"
-        )
-        absences = absences.assign(
-            key=absences["id_value"]
-            + "|"
-            + absences["at"].dt.strftime("%Y-%m-%d")
-            + "|"
-            + absences["session"]
-        )
-        events = _events(
-            absences,
-            "school.absence",
+        row_category = code.take(category, "")
+        absent = good & np.isin(row_category, ["authorised", "unauthorised"])
+        possible = good & (row_category != "not_possible")
+        events = _absences(
+            absent,
+            link,
+            days,
+            pm,
+            code.take(statutory, ""),
+            row_category,
+            code.take(code.values, ""),
+            rows["_line"].to_numpy(),
+            people,
             source,
             source_file,
             agency,
             service,
-            absences["key"],
-            detail,
         )
-        possible = ok[ok["category"] != "not_possible"]
-        partial.append(
-            possible.assign(
-                week=(
-                    possible["at"].dt.normalize()
-                    - pd.to_timedelta(possible["at"].dt.day_of_week, unit="D")
-                ),
-                absent=possible["category"].isin(["authorised", "unauthorised"]).astype(np.int32),
+        monday = days - (days + 3) % 7  # 1970-01-01 was a Thursday
+        weeks.append(
+            pd.DataFrame(
+                {
+                    "link": link[possible],
+                    "week": monday[possible],
+                    "possible": 1,
+                    "absent": absent[possible].astype(np.int32),
+                    "line": rows["_line"].to_numpy()[possible],
+                }
             )
-            .groupby(
-                ["subject_id", "subject_role", "household_id", "id_scheme", "id_value", "week"],
-                observed=True,
-                dropna=False,
-            )
-            .agg(possible=("line", "size"), absent=("absent", "sum"), line=("line", "min"))
-            .reset_index()
+            .groupby(["link", "week"], sort=False)
+            .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
         )
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         yield ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
-    if partial:
+    if weeks:
         yield ImportBlock(
-            _summaries(partial, source, source_file, agency, service), quarantine.empty(), 0, 0
+            _summaries(weeks, people, source, source_file, agency, service),
+            quarantine.empty(),
+            0,
+            0,
         )
 
 
+class Factor:
+    """A column as integer codes into its distinct values, so checks run once per value."""
+
+    def __init__(self, values: pd.Series):
+        codes, uniques = pd.factorize(values)
+        self.index = values.index
+        self.codes = codes
+        self.values = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+
+    def rows(self, per_value: pd.Series) -> pd.Series:
+        """A per-value boolean spread to the rows (False for blank cells)."""
+        spread = self.take(per_value.fillna(False).astype(bool), False).astype(bool)
+        return pd.Series(spread, index=self.index)
+
+    def take(self, per_value: pd.Series, blank: object) -> np.ndarray:
+        """A per-value column spread to the rows, `blank` for blank cells."""
+        lookup = np.append(per_value.astype(object).fillna(blank).to_numpy(), blank)
+        return lookup[self.codes]
+
+
 def _repeat(
-    link_code: pd.Series,
-    day: pd.Series,
-    session: pd.Series,
+    link: np.ndarray,
+    days: np.ndarray,
+    pm: np.ndarray,
     fields: pd.DataFrame,
     seen: KeySet,
     checks: quarantine.Checks,
 ) -> None:
     """The same pupil, date and session twice in one file: the later row is rejected."""
-    valid = ~checks.failed
-    days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
-    numbers = (link_code.to_numpy(np.int64) << 18) | (days << 1) | (session == "PM").to_numpy(int)
-    numbers = pd.Series(numbers.astype(np.uint64), index=link_code.index)
-    repeat = pd.Series(seen.contains(numbers.to_numpy()), index=numbers.index)
-    repeat[valid] |= numbers[valid].duplicated(keep="first")
+    valid = ~checks.failed.to_numpy()
+    numbers = np.where(valid, (link << 18) | (days << 1) | pm, 0).astype(np.uint64)
+    repeat = seen.contains(numbers)
+    here = pd.Series(numbers[valid]).duplicated(keep="first").to_numpy()
+    repeat[valid] |= here
     repeat &= valid
     checks.add(
-        repeat,
+        pd.Series(repeat, index=fields.index),
         "DUPLICATE-RECORD",
         "session {} {} {} is recorded twice",
         fields["upn"],
         fields["date"],
-        session,
+        fields["session"],
     )
-    seen.add(numbers[valid].to_numpy())
+    seen.add(numbers[valid])
+
+
+def _absences(
+    absent,
+    link,
+    days,
+    pm,
+    code,
+    category,
+    local,
+    lines,
+    people,
+    source,
+    source_file,
+    agency,
+    service,
+) -> pd.DataFrame:
+    """One event per absent session; its key (pupil, date, session) makes the event id."""
+    who = people.identity(link[absent])
+    stamp = pd.to_datetime(days[absent], unit="D", utc=True) + pd.to_timedelta(
+        pm[absent].astype(np.int64) * 12, unit="h"
+    )
+    session = np.where(pm[absent], "PM", "AM")
+    keys = who["id_value"].astype(str) + "|" + stamp.strftime("%Y-%m-%d").to_numpy() + "|" + session
+    detail = (
+        pd.Series(code[absent], dtype="string") + " " + pd.Series(category[absent], dtype="string")
+    )
+    was_local = pd.Series(local[absent] != code[absent])
+    detail = detail.where(
+        ~was_local, detail + " (local " + pd.Series(local[absent], dtype="string") + ")"
+    )
+    return _events(
+        who,
+        stamp,
+        "school.absence",
+        source,
+        source_file,
+        agency,
+        service,
+        keys,
+        detail,
+        lines[absent],
+    )
 
 
 def _summaries(
-    partial: list[pd.DataFrame], source: LoadedSource, source_file: str, agency: str, service: str
+    weeks: list[pd.DataFrame],
+    people: Crosswalk,
+    source: LoadedSource,
+    source_file: str,
+    agency: str,
+    service: str,
 ) -> pd.DataFrame:
-    weeks = (
-        pd.concat(partial, ignore_index=True)
-        .groupby(
-            ["subject_id", "subject_role", "household_id", "id_scheme", "id_value", "week"],
-            observed=True,
-            dropna=False,
-        )
+    total = (
+        pd.concat(weeks)
+        .groupby(level=["link", "week"], sort=True)
         .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
         .reset_index()
     )
-    key = weeks["id_value"] + "|week|" + weeks["week"].dt.strftime("%Y-%m-%d")
-    detail = (
-        (weeks["possible"] - weeks["absent"]).astype(str)
-        + " of "
-        + weeks["possible"].astype(str)
-        + " sessions attended"
-    )
+    who = people.identity(total["link"].to_numpy())
+    monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
+    keys = who["id_value"].astype(str) + "|week|" + monday.strftime("%Y-%m-%d").to_numpy()
+    attended = total["possible"] - total["absent"]
+    detail = attended.astype(str) + " of " + total["possible"].astype(str) + " sessions attended"
     events = _events(
-        weeks.rename(columns={"week": "at"}),
+        who,
+        monday,
         "school.attendance_summary",
         source,
         source_file,
         agency,
         service,
-        key,
+        keys,
         detail,
+        total["line"].to_numpy(),
     )
-    events["sessions_possible"] = weeks["possible"].to_numpy()
-    events["sessions_absent"] = weeks["absent"].to_numpy()
+    events["sessions_possible"] = total["possible"].to_numpy()
+    events["sessions_absent"] = total["absent"].to_numpy()
     return conform(events)
 
 
 def _events(
-    frame: pd.DataFrame,
+    who: pd.DataFrame,
+    at,
     event_type: str,
     source: LoadedSource,
     source_file: str,
@@ -217,26 +271,26 @@ def _events(
     service: str,
     keys: pd.Series,
     detail: pd.Series,
+    lines: np.ndarray,
 ) -> pd.DataFrame:
     return conform(
         pd.DataFrame(
             {
-                "event_id": pd.Series(event_ids(source.name, keys.astype(str)), index=frame.index),
-                "subject_id": frame["subject_id"],
-                "subject_role": frame["subject_role"],
-                "household_id": frame["household_id"],
+                "event_id": event_ids(source.name, keys.tolist()),
+                "subject_id": who["subject_id"].to_numpy(),
+                "subject_role": who["subject_role"].to_numpy(),
+                "household_id": who["household_id"].to_numpy(),
                 "agency": agency,
                 "service": service,
                 "event_type": event_type,
-                "occurred_at": frame["at"],
-                "detail": detail,
+                "occurred_at": pd.DatetimeIndex(at),
+                "detail": pd.Series(detail).to_numpy(),
                 "source": source.name,
                 "source_file": source_file,
-                "source_line": frame["line"],
-                "record_key": keys,
-                "id_scheme": frame["id_scheme"],
-                "id_value": frame["id_value"],
-            },
-            index=frame.index,
+                "source_line": lines,
+                "record_key": keys.to_numpy(),
+                "id_scheme": who["id_scheme"].to_numpy(),
+                "id_value": who["id_value"].to_numpy(),
+            }
         )
     )

@@ -6,6 +6,7 @@ so a new agency system needs a profile, not code.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from noncoop.config import FieldSpec, Profile
@@ -91,22 +92,36 @@ def parse_booleans(
     values: pd.Series, extra: dict[str, bool], field: str, checks: Checks
 ) -> pd.Series:
     """yes/no/true/false/1/0/blank (plus the profile's spellings) to a nullable boolean."""
-    table = {w: True for w in TRUE_WORDS} | {w: False for w in FALSE_WORDS}
+    table = dict.fromkeys(TRUE_WORDS, True) | dict.fromkeys(FALSE_WORDS, False)
     table |= {k.lower(): v for k, v in extra.items()}
-    lower = values.astype("string").str.lower()
-    parsed = lower.map(table)
-    checks.add(lower.notna() & parsed.isna(), "BAD-VALUE", field + ": '{}' is not yes/no", values)
-    return parsed.astype("boolean")
+    codes, uniques = pd.factorize(values.astype("string").str.lower())
+    parsed = pd.Series(uniques, dtype=object).map(table)
+    lookup = np.append(parsed.to_numpy(dtype=object), None)
+    unknown = np.append(parsed.isna().to_numpy(), False)
+    checks.add(
+        pd.Series(unknown[codes], index=values.index),
+        "BAD-VALUE",
+        field + ": '{}' is not yes/no",
+        values,
+    )
+    return pd.Series(lookup[codes], index=values.index, dtype="boolean")
 
 
 def parse_times(values: pd.Series, fmt: str | None, field: str, checks: Checks) -> pd.Series:
-    """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps."""
-    parsed = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce", utc=True)
+    """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps.
+
+    Each distinct text is parsed once: exports repeat the same dates many times."""
+    codes, uniques = pd.factorize(values)
+    parsed = pd.to_datetime(
+        pd.Series(uniques, dtype="string"), format=fmt or "ISO8601", errors="coerce", utc=True
+    )
+    lookup = pd.DatetimeIndex(parsed).append(pd.DatetimeIndex([pd.NaT], tz="UTC"))
+    result = pd.Series(lookup[codes], index=values.index)
     expected = f"format {fmt}" if fmt else "an ISO 8601 date"
     checks.add(
-        values.notna() & parsed.isna(), "BAD-DATE", field + ": '{}' is not " + expected, values
+        values.notna() & result.isna(), "BAD-DATE", field + ": '{}' is not " + expected, values
     )
-    return parsed
+    return result
 
 
 def require(frame: pd.DataFrame, names: tuple[str, ...], checks: Checks) -> None:
