@@ -32,6 +32,11 @@ def timed(args: list[str]) -> tuple[float, float]:
     return seconds, int(rss.group(1)) / 1024**2
 
 
+def _lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=10_000)
@@ -55,9 +60,7 @@ def main() -> None:
         ]
     )
     size = sum(p.stat().st_size for p in region.glob("*.csv")) / 1024**3
-    rows = sum(
-        sum(1 for _ in open(p, "rb")) - 1 for p in region.glob("*.csv") if p.name != "truth.csv"
-    )
+    rows = sum(_lines(p) - 1 for p in region.glob("*.csv") if p.name != "truth.csv")
     ingest_s, ingest_gb = timed([*cli, "ingest", str(region), "--workspace", str(workspace)])
     again_s, _ = timed([*cli, "ingest", str(region), "--workspace", str(workspace)])
 

@@ -19,7 +19,10 @@ def _region(tmp_path, sources: str, files: dict[str, bytes]):
     return ws, ingest(folder, ws)
 
 
-CANONICAL = "sources:\n  - {name: hv, importer: contact-log, path: 'hv*.csv', id_scheme: nhs, agency: health}\n"
+CANONICAL = (
+    "sources:\n"
+    "  - {name: hv, importer: contact-log, path: 'hv*.csv', id_scheme: nhs, agency: health}\n"
+)
 
 
 def test_invalid_utf8_row_is_quarantined_and_the_rest_imported(tmp_path):

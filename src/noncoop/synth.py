@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from noncoop.config import CONTACT_LOG_FIELDS
 from noncoop.identifiers import UPN_LETTERS
 
 PATTERNS = (
@@ -44,20 +45,7 @@ BLOCK = 2000
 FILES: dict[str, tuple[str, ...]] = {
     "people.csv": ("subject_id", "id_scheme", "id_value", "household_id", "date_of_birth", "role"),
     "gp.csv": ("AppointmentRef", "NHSNumber", "ApptDate", "Clinic", "ReferralRef", "Outcome"),
-    "health_visiting.csv": (
-        "record_id",
-        "id_scheme",
-        "person_id",
-        "agency",
-        "service",
-        "event_type",
-        "occurred_at",
-        "chain_id",
-        "child_seen",
-        "child_seen_alone",
-        "hostility_level",
-        "detail",
-    ),
+    "health_visiting.csv": CONTACT_LOG_FIELDS,
     "attendance.csv": ("UPN", "Date", "Session", "Mark"),
     "cp_visits.csv": (
         "cppv_cp_visit_id",
