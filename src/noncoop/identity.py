@@ -260,5 +260,6 @@ def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame
     out["subject_role"] = pd.Categorical(
         out["subject_role"].astype(str), categories=["child", "adult"]
     )
-    order = np.lexsort((out["occurred_at"].to_numpy(), out["subject_id"].to_numpy(dtype=str)))
+    codes, _ = pd.factorize(out["subject_id"], sort=True)
+    order = np.lexsort((out["occurred_at"].to_numpy(), codes))
     return out.iloc[order].reset_index(drop=True)

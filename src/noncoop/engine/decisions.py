@@ -1,0 +1,203 @@
+"""Decisions: which children meet each rule's condition, given the signals their patterns gave.
+
+A condition is rewritten as alternatives of conjunctions (`pos` signals present, `neg` absent,
+every pair of `pos` windows within `within` days of each other). Two interchangeable backends
+evaluate them: a vectorised pure-Python evaluator, and durable_rules, compiled to its JSON
+ruleset form with one session per child. Both return the same decisions by construction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from noncoop.engine.rules import LoadedRule, Node
+from noncoop.engine.timeline import DAY
+
+BATCH = 500  # children per durable_rules ruleset handle; the engine runs out of state beyond this
+
+
+@dataclass(frozen=True)
+class Conjunction:
+    pos: tuple[str, ...]
+    neg: tuple[str, ...]
+    within: int | None  # days
+
+
+@dataclass
+class SignalTable:
+    """Per signal name: which children have it and its window (seconds)."""
+
+    n: int
+    present: dict[str, np.ndarray]
+    start: dict[str, np.ndarray]
+    end: dict[str, np.ndarray]
+
+    def add(self, name: str, subjects: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        present = np.zeros(self.n, bool)
+        s = np.zeros(self.n, np.int64)
+        e = np.zeros(self.n, np.int64)
+        present[subjects] = True
+        s[subjects] = start
+        e[subjects] = end
+        self.present[name], self.start[name], self.end[name] = present, s, e
+
+    def has(self, name: str) -> np.ndarray:
+        return self.present.get(name, np.zeros(self.n, bool))
+
+
+def conjunctions(node: Node, rule: LoadedRule) -> list[Conjunction]:
+    """The condition as alternatives of conjunctions, names resolved to signal names."""
+
+    def walk(n: Node, negate: bool) -> list[tuple[list[str], list[str], int | None]]:
+        if n.op == "ref":
+            name = rule.resolve(n.name)
+            return [([], [name], None)] if negate else [([name], [], None)]
+        if n.op == "not":
+            return walk(n.children[0], not negate)
+        is_and = (n.op == "all") != negate
+        parts = [walk(c, negate) for c in n.children]
+        if not is_and:
+            return [alt for p in parts for alt in p]
+        out = []
+        for combo in itertools.product(*parts):
+            pos = [x for c in combo for x in c[0]]
+            neg = [x for c in combo for x in c[1]]
+            withins = [c[2] for c in combo if c[2] is not None]
+            if n.within is not None and not negate:
+                withins.append(n.within)
+            out.append((pos, neg, min(withins) if withins else None))
+        return out
+
+    return [
+        Conjunction(tuple(dict.fromkeys(p)), tuple(dict.fromkeys(q)), w)
+        for p, q, w in walk(node, False)
+        if p
+    ]
+
+
+def decide_python(rules: list[LoadedRule], table: SignalTable) -> list[tuple[str, int, tuple]]:
+    """(rule id, child, supporting signal names) for every child that meets a rule."""
+    out = []
+    for rule in rules:
+        members = {}
+        for conj in conjunctions(rule.condition, rule):
+            fired = np.ones(table.n, bool)
+            for name in conj.pos:
+                fired &= table.has(name)
+            for name in conj.neg:
+                fired &= ~table.has(name)
+            if conj.within is not None:
+                d = conj.within * DAY
+                for a, b in itertools.combinations(conj.pos, 2):
+                    fired &= (table.start[b] - table.end[a] <= d) & (
+                        table.start[a] - table.end[b] <= d
+                    )
+            for child in np.flatnonzero(fired).tolist():
+                members.setdefault(child, set()).update(conj.pos)
+        out.extend((rule.id, child, tuple(sorted(m))) for child, m in sorted(members.items()))
+    return out
+
+
+def durable_available() -> bool:
+    try:
+        import durable.engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def compile_durable(rules: list[LoadedRule]) -> dict[str, dict]:
+    """durable_rules JSON rules: one per conjunction, named `<rule id>#<n>`."""
+    compiled = {}
+    for rule in rules:
+        for k, conj in enumerate(conjunctions(rule.condition, rule)):
+            terms = []
+            for i, name in enumerate(conj.pos):
+                test: dict = {"pattern": name}
+                if conj.within is not None and i:
+                    d = conj.within * DAY
+                    bounds = []
+                    for j in range(i):
+                        bounds.append(
+                            {"$lte": {"start": {"$add": {"$l": {f"m{j}": "end"}, "$r": d}}}}
+                        )
+                        bounds.append(
+                            {"$gte": {"end": {"$add": {"$l": {f"m{j}": "start"}, "$r": -d}}}}
+                        )
+                    test = {"$and": [test, *bounds]}
+                terms.append({f"m{i}": test})
+            for i, name in enumerate(conj.neg):
+                terms.append({f"n{i}$not": {"pattern": name}})
+            compiled[f"{rule.id}#{k}"] = {"all": terms}
+    return compiled
+
+
+def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[str, int, tuple]]:
+    """The same decisions through durable_rules, one session per child.
+
+    Facts named under `not` are asserted first, so a rule cannot fire before the fact that
+    blocks it arrives. Sessions are dropped a batch at a time with their ruleset handle, since
+    durable_rules 2.0.28 can neither hold thousands of sessions nor delete a session that holds
+    a partial match.
+    """
+    import durable_rules_engine
+    from durable.engine import Host, MessageNotHandledException
+
+    class _QuietHost(Host):
+        def _run(self) -> None:  # no timer thread: this engine never uses timers
+            pass
+
+    definitions = compile_durable(rules)
+    if not definitions:
+        return []
+    conjs = [conj for r in rules for conj in conjunctions(r.condition, r)]
+    names = sorted({n for conj in conjs for n in (*conj.pos, *conj.neg)})
+    negated = {n for conj in conjs for n in conj.neg}
+    order = sorted(names, key=lambda n: (n not in negated, n))
+    children = np.flatnonzero(np.any([table.has(n) for n in names], axis=0))
+    found: dict[tuple[str, int], set[str]] = {}
+    supports = {
+        f"{r.id}#{k}": conj.pos
+        for r in rules
+        for k, conj in enumerate(conjunctions(r.condition, r))
+    }
+
+    def make(rule_name: str):
+        rule_id, members = rule_name.split("#")[0], supports[rule_name]
+
+        def run(c) -> None:
+            # A conjunction fires only with all its positive signals: they are its support.
+            found.setdefault((rule_id, int(c.s.sid)), set()).update(members)
+
+        return run
+
+    actions = {name: make(name) for name in definitions}
+    for first in range(0, len(children), BATCH):
+        ruleset = f"noncoop_{id(table)}_{first}"
+        host = _QuietHost(
+            {ruleset: {name: dict(rule, run=actions[name]) for name, rule in definitions.items()}}
+        )
+        handle = host.get_ruleset(ruleset)._handle
+        for child in children[first : first + BATCH].tolist():
+            for name in order:
+                if table.has(name)[child]:
+                    fact = {
+                        "sid": str(child),
+                        "pattern": name,
+                        "start": int(table.start[name][child]),
+                        "end": int(table.end[name][child]),
+                    }
+                    with contextlib.suppress(MessageNotHandledException):
+                        host.assert_fact(ruleset, fact)
+        durable_rules_engine.delete_ruleset(handle)
+    by_rule = {r.id: i for i, r in enumerate(rules)}
+    return [
+        (rule_id, child, tuple(sorted(m)))
+        for (rule_id, child), m in sorted(
+            found.items(), key=lambda kv: (by_rule[kv[0][0]], kv[0][1])
+        )
+    ]

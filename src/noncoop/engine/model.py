@@ -1,0 +1,296 @@
+"""The rule language: strict models for one YAML rule file.
+
+Metadata (id, title, level, guidance, tags, actions) is kept apart from detection logic
+(selections, patterns, condition, message) and from the rule's own tests, as in Sigma.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from noncoop.yamlspec import StrictModel
+
+LEVELS = ("info", "low", "medium", "high", "critical")
+PATTERN_TAGS = (
+    "pattern:rebook-miss",
+    "pattern:isolation",
+    "pattern:partial-hostility",
+    "pattern:no-access",
+    "pattern:child-not-seen",
+    "pattern:not-seen-alone",
+    "pattern:escalating-hostility",
+    "pattern:worker-safety",
+    "pattern:missed-meetings",
+    "pattern:ambivalence",
+    "pattern:other",
+)
+SELECTABLE = (
+    "agency",
+    "service",
+    "event_type",
+    "chain_id",
+    "child_seen",
+    "child_seen_alone",
+    "hostility_level",
+    "sessions_possible",
+    "sessions_absent",
+    "detail",
+    "source",
+    "age",
+    "via_adult",
+)
+NUMERIC_FIELDS = ("hostility_level", "sessions_possible", "sessions_absent", "age")
+NAME = r"^[a-z][a-z0-9_]*$"
+_DURATION = re.compile(r"^(\d+)([dw])$")
+
+
+def days(text: str) -> int:
+    """'28d' or '4w' in days."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration such as 28d or 4w")
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+class Duration(str):
+    """A duration written as days or weeks (`90d`, `12w`)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def check(value: Any) -> str:
+            days(value)
+            return str(value)
+
+        return core_schema.no_info_plain_validator_function(check)
+
+
+class Guidance(StrictModel):
+    """The passage a rule rests on."""
+
+    document: str
+    section: str
+    passage: str
+
+
+class Operators(StrictModel):
+    """Comparisons for one selection field."""
+
+    eq: Any = None
+    ne: Any = None
+    any_of: list[Any] | None = Field(default=None, alias="in")
+    not_in: list[Any] | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    exists: bool | None = None
+    prefix: str | None = None
+
+
+FieldTest = str | int | float | bool | list[str | int | float | bool] | Operators
+
+
+class Selection(StrictModel):
+    """A named filter over canonical event fields; every field listed must match."""
+
+    model_config = StrictModel.model_config | {"populate_by_name": True}
+
+    agency: FieldTest | None = None
+    service: FieldTest | None = None
+    event_type: FieldTest | None = None
+    chain_id: FieldTest | None = None
+    child_seen: FieldTest | None = None
+    child_seen_alone: FieldTest | None = None
+    hostility_level: FieldTest | None = None
+    sessions_possible: FieldTest | None = None
+    sessions_absent: FieldTest | None = None
+    detail: FieldTest | None = None
+    source: FieldTest | None = None
+    age: FieldTest | None = None
+    via_adult: FieldTest | None = None
+
+    def tests(self) -> dict[str, FieldTest]:
+        return {k: v for k, v in self if v is not None}
+
+
+class Count(StrictModel):
+    select: str
+    min: int = Field(default=1, ge=1)
+    max: int | None = None
+    within: Duration
+
+
+class Sequence(StrictModel):
+    steps: list[str] = Field(min_length=2)
+    max_gap: Duration
+    same: list[str] = Field(default_factory=list)
+    until: str | None = None
+    runs: int = Field(default=1, ge=1)
+    within: Duration
+
+
+class Measure(StrictModel):
+    select: str
+    field: Literal["sessions_absent", "sessions_possible"] | None = None
+
+
+class Rate(StrictModel):
+    numerator: Measure
+    denominator: Measure
+    min: float = Field(gt=0, le=1)
+    min_denominator: float = Field(default=1, ge=0)
+    within: Duration
+
+
+class Divergence(StrictModel):
+    field: Literal["agency", "service", "source"] = "agency"
+    select: str
+    versus: str
+    min: int = Field(default=1, ge=1)
+    min_events: int = Field(default=1, ge=1)
+    min_others: int = Field(default=1, ge=1)
+    within: Duration
+
+
+class Distinct(StrictModel):
+    field: Literal["agency", "service", "source"] = "agency"
+    select: str
+    min: int = Field(ge=1)
+    within: Duration
+
+
+class Gap(StrictModel):
+    select: str
+    open: str
+    days: int = Field(ge=1)
+    open_within: Duration
+    lookback: Duration = Duration("365d")
+
+
+class Trend(StrictModel):
+    select: str
+    field: Literal["hostility_level"] = "hostility_level"
+    min_steps: int = Field(default=2, ge=1)
+    min_last: int = Field(default=1, ge=1)
+    within: Duration
+
+
+PATTERN_KINDS = {
+    "count": Count,
+    "sequence": Sequence,
+    "rate": Rate,
+    "divergence": Divergence,
+    "distinct": Distinct,
+    "gap": Gap,
+    "trend": Trend,
+}
+# Values each kind of pattern offers to the message template.
+PATTERN_VALUES = {
+    "count": ("count", "agencies", "services", "first", "last"),
+    "sequence": ("count", "agencies", "services", "first", "last"),
+    "rate": ("rate", "numerator", "denominator", "first", "last"),
+    "divergence": ("values", "others", "count", "first", "last"),
+    "distinct": ("values", "count", "first", "last"),
+    "gap": ("days", "last_seen", "first", "last"),
+    "trend": ("levels", "max", "count", "first", "last"),
+}
+
+
+class Pattern(StrictModel):
+    """Exactly one kind of pattern."""
+
+    count: Count | None = None
+    sequence: Sequence | None = None
+    rate: Rate | None = None
+    divergence: Divergence | None = None
+    distinct: Distinct | None = None
+    gap: Gap | None = None
+    trend: Trend | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Pattern:
+        given = [k for k in PATTERN_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a pattern is exactly one of: {', '.join(PATTERN_KINDS)} (found {given or 'none'})"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in PATTERN_KINDS if getattr(self, k) is not None)
+
+    @property
+    def spec(self) -> Any:
+        return getattr(self, self.kind)
+
+
+class TestEvent(StrictModel):
+    """One event of an inline test, dated by days from the test's as_of (negative = before)."""
+
+    id: str | None = None
+    day: int
+    type: str
+    agency: str = "health"
+    service: str | None = None
+    chain: str | None = None
+    seen: bool | None = None
+    alone: bool | None = None
+    level: int | None = Field(default=None, ge=1, le=4)
+    possible: int | None = None
+    absent: int | None = None
+    detail: str | None = None
+    source: str | None = None
+    adult: bool = False
+
+
+class RuleTest(StrictModel):
+    """A case that must fire (`alert`) or must not (`none`)."""
+
+    name: str
+    expect: Literal["alert", "none"]
+    as_of: date = date(2026, 3, 31)
+    age: float = 8
+    events: list[TestEvent] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Rule(StrictModel):
+    """One rule file."""
+
+    id: str = Field(pattern=r"^NC-[A-Z0-9-]+$")
+    title: str
+    status: Literal["experimental", "test", "stable", "deprecated"]
+    level: Literal["info", "low", "medium", "high", "critical"]
+    description: str
+    guidance: list[Guidance] = Field(min_length=1)
+    tags: list[str]
+    falsepositives: list[str] = Field(min_length=1)
+    actions: list[str] = Field(min_length=1)
+    thresholds: str = ""
+    select: dict[str, Selection] = Field(default_factory=dict)
+    patterns: dict[str, Pattern] = Field(default_factory=dict)
+    condition: Any
+    conclude: str | None = Field(default=None, pattern=NAME)
+    message: str
+    tests: list[RuleTest] = Field(default_factory=list)
+
+    @field_validator("tags")
+    @classmethod
+    def _one_pattern_tag(cls, tags: list[str]) -> list[str]:
+        found = [t for t in tags if t.startswith("pattern:")]
+        if len(found) != 1:
+            raise ValueError(f"tags need exactly one pattern:* tag (found {found or 'none'})")
+        if found[0] not in PATTERN_TAGS:
+            raise ValueError(f"'{found[0]}' is not one of {', '.join(PATTERN_TAGS)}")
+        return tags
+
+    @property
+    def pattern_tag(self) -> str:
+        return next(t for t in self.tags if t.startswith("pattern:"))

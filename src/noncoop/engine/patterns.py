@@ -1,0 +1,354 @@
+"""Temporal patterns, each evaluated for every child at once over the shared, sorted timeline.
+
+A pattern looks back from the as-of date over its `within` window and yields at most one signal
+per child: the window it covers, the values the message may quote, and the evidence rows.
+No Python loop runs per event; per-child work is limited to assembling the signals that fired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from noncoop.engine.model import (
+    Count,
+    Distinct,
+    Divergence,
+    Gap,
+    Pattern,
+    Rate,
+    Sequence,
+    Trend,
+    days,
+)
+from noncoop.engine.timeline import DAY, Timeline
+
+SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
+
+
+@dataclass
+class Signals:
+    """Signals of one pattern: a frame with SIGNAL_COLUMNS, plus children it could not judge."""
+
+    frame: pd.DataFrame
+    insufficient: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            c: pd.Series(dtype=object if c in ("values", "evidence") else "int64")
+            for c in SIGNAL_COLUMNS
+        }
+    )
+
+
+def evaluate(pattern: Pattern, masks: dict[str, np.ndarray], tl: Timeline) -> Signals:
+    """Signals for every child for one pattern; `masks` holds the rule's selections."""
+    spec = pattern.spec
+    kind = pattern.kind
+    if kind == "count":
+        return _count(spec, masks, tl)
+    if kind == "sequence":
+        return _sequence(spec, masks, tl)
+    if kind == "rate":
+        return _rate(spec, masks, tl)
+    if kind == "divergence":
+        return _divergence(spec, masks, tl)
+    if kind == "distinct":
+        return _distinct(spec, masks, tl)
+    if kind == "gap":
+        return _gap(spec, masks, tl)
+    return _trend(spec, masks, tl)
+
+
+# ---------------------------------------------------------------- helpers
+def _window(tl: Timeline, within: str) -> np.ndarray:
+    return tl.t >= tl.end - days(within) * DAY
+
+
+def _date(seconds: int) -> str:
+    return pd.Timestamp(int(seconds), unit="s").strftime("%-d %b %Y")
+
+
+def _names(values) -> str:
+    return ", ".join(sorted({str(v) for v in values if v is not None and v == v}))
+
+
+def _signals(rows: np.ndarray, tl: Timeline, values) -> pd.DataFrame:
+    """Group evidence rows by child; `values(group_positions)` gives each child's values."""
+    if not len(rows):
+        return empty()
+    frame = pd.DataFrame({"subject": tl.subject[rows], "pos": rows, "t": tl.t[rows]})
+    out = []
+    for subject, group in frame.groupby("subject", sort=True):
+        positions = group["pos"].to_numpy()
+        start, end = int(group["t"].min()), int(group["t"].max())
+        extra = values(int(subject), positions)
+        out.append(
+            {
+                "subject": int(subject),
+                "start": start,
+                "end": end,
+                "values": {"first": _date(start), "last": _date(end), **extra},
+                "evidence": positions.tolist(),
+            }
+        )
+    return pd.DataFrame(out, columns=list(SIGNAL_COLUMNS))
+
+
+def _agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
+    ev = tl.events
+    return {
+        "agencies": _names(ev["agency"].to_numpy(dtype=object)[positions]),
+        "services": _names(ev["service"].to_numpy(dtype=object)[positions]),
+    }
+
+
+def _per_subject(values: np.ndarray, tl: Timeline, weights=None) -> np.ndarray:
+    return np.bincount(
+        tl.subject[values],
+        weights=None if weights is None else weights[values],
+        minlength=tl.n_subjects,
+    )
+
+
+# ---------------------------------------------------------------- kinds
+def _count(spec: Count, masks, tl: Timeline) -> Signals:
+    sel = masks[spec.select] & _window(tl, spec.within)
+    rows = np.flatnonzero(sel)
+    counts = _per_subject(rows, tl)
+    fire = counts >= spec.min
+    if spec.max is not None:
+        fire &= counts <= spec.max
+    rows = rows[fire[tl.subject[rows]]]
+    return Signals(
+        _signals(rows, tl, lambda s, pos: {"count": str(len(pos)), **_agencies_services(tl, pos)})
+    )
+
+
+def _keys(tl: Timeline, same: list[str], rows: np.ndarray) -> pd.DataFrame:
+    frame = pd.DataFrame({"subject": tl.subject[rows], "t": tl.t[rows], "pos": rows})
+    for key in same:
+        codes, _ = pd.factorize(tl.events[key].astype("string"))
+        frame[key] = codes[rows]
+    return frame[(frame[same] >= 0).all(axis=1)] if same else frame
+
+
+def _sequence(spec: Sequence, masks, tl: Timeline) -> Signals:
+    window = _window(tl, spec.within)
+    gap = days(spec.max_gap) * DAY
+    by = ["subject", *spec.same]
+    inst = _keys(tl, spec.same, np.flatnonzero(masks[spec.steps[0]] & window))
+    inst = inst.rename(columns={"t": "t0", "pos": "p0"})
+    inst["t_prev"] = inst["t0"]
+    for i, step in enumerate(spec.steps[1:], start=1):
+        nxt = _keys(tl, spec.same, np.flatnonzero(masks[step] & window))
+        nxt = nxt.rename(columns={"t": f"t{i}", "pos": f"p{i}"}).sort_values(f"t{i}")
+        inst = pd.merge_asof(
+            inst.sort_values("t_prev"),
+            nxt,
+            left_on="t_prev",
+            right_on=f"t{i}",
+            by=by,
+            direction="forward",
+            tolerance=gap,
+            allow_exact_matches=False,
+        ).dropna(subset=[f"p{i}"])
+        inst[f"p{i}"] = inst[f"p{i}"].astype(np.int64)
+        inst["t_prev"] = inst[f"t{i}"].astype(np.int64)
+    last = f"p{len(spec.steps) - 1}"
+    # Each completing event counts once, with the latest start that leads to it.
+    inst = inst.sort_values("t0").drop_duplicates(subset=[last], keep="last")
+    if spec.until and len(inst):
+        stop = _keys(tl, spec.same, np.flatnonzero(masks[spec.until] & window))
+        stop = stop.rename(columns={"t": "t_until"}).drop(columns="pos").sort_values("t_until")
+        inst = pd.merge_asof(
+            inst.sort_values("t0"),
+            stop,
+            left_on="t0",
+            right_on="t_until",
+            by=by,
+            direction="forward",
+            allow_exact_matches=False,
+        )
+        inst = inst[~(inst["t_until"] < inst["t_prev"])]
+    runs = np.bincount(inst["subject"].to_numpy(np.int64), minlength=tl.n_subjects)
+    fired = inst[(runs >= spec.runs)[inst["subject"].to_numpy(np.int64)]]
+    steps = [f"p{i}" for i in range(len(spec.steps))]
+    rows = (
+        np.unique(fired[steps].to_numpy(np.int64).ravel()) if len(fired) else np.array([], np.int64)
+    )
+    completions = fired.groupby("subject")[last].size().to_dict() if len(fired) else {}
+    finals = set(fired[last].tolist()) if len(fired) else set()
+
+    def values(subject: int, pos: np.ndarray) -> dict:
+        done = np.array([p for p in pos if p in finals], dtype=np.int64)
+        return {"count": str(completions[subject]), **_agencies_services(tl, done)}
+
+    return Signals(_signals(rows, tl, values))
+
+
+def _rate(spec: Rate, masks, tl: Timeline) -> Signals:
+    window = _window(tl, spec.within)
+
+    def measure(m) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.flatnonzero(masks[m.select] & window)
+        if m.field:
+            weights = pd.to_numeric(tl.events[m.field], errors="coerce").fillna(0).to_numpy(float)
+        else:
+            weights = np.ones(len(tl.t))
+        return rows, weights
+
+    n_rows, n_w = measure(spec.numerator)
+    d_rows, d_w = measure(spec.denominator)
+    num = _per_subject(n_rows, tl, n_w)
+    den = _per_subject(d_rows, tl, d_w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(den > 0, num / den, 0.0)
+    fire = (den >= spec.min_denominator) & (den > 0) & (rate >= spec.min)
+    rows = n_rows[fire[tl.subject[n_rows]] & (n_w[n_rows] > 0)]
+    return Signals(
+        _signals(
+            rows,
+            tl,
+            lambda s, pos: {
+                "rate": f"{rate[s]:.0%}",
+                "numerator": f"{num[s]:g}",
+                "denominator": f"{den[s]:g}",
+            },
+        )
+    )
+
+
+def _value_codes(tl: Timeline, field: str) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(tl.events[field].astype("string"))
+    return codes, pd.Index(uniques)
+
+
+def _divergence(spec: Divergence, masks, tl: Timeline) -> Signals:
+    window = _window(tl, spec.within)
+    codes, uniques = _value_codes(tl, spec.field)
+    k = max(len(uniques), 1)
+    a_rows = np.flatnonzero(masks[spec.select] & window & (codes >= 0))
+    b_rows = np.flatnonzero(masks[spec.versus] & window & (codes >= 0))
+    a_pairs = np.unique(tl.subject[a_rows] * k + codes[a_rows])
+    b_pairs = np.unique(tl.subject[b_rows] * k + codes[b_rows])
+    others = b_pairs[~np.isin(b_pairs, a_pairs)]
+    n_a = np.bincount(a_pairs // k, minlength=tl.n_subjects)
+    n_others = np.bincount(others // k, minlength=tl.n_subjects)
+    events_a = _per_subject(a_rows, tl)
+    fire = (n_a >= spec.min) & (events_a >= spec.min_events) & (n_others >= spec.min_others)
+    # Evidence: every event of the first set, and the latest event of each other value.
+    other_rows = b_rows[np.isin(tl.subject[b_rows] * k + codes[b_rows], others)]
+    latest = pd.Series(other_rows).groupby(tl.subject[other_rows] * k + codes[other_rows]).max()
+    rows = np.concatenate([a_rows, latest.to_numpy(np.int64)])
+    rows = np.unique(rows[fire[tl.subject[rows]]])
+    a_set = set(a_rows.tolist())
+    names = uniques.to_numpy(dtype=object)
+
+    def values(subject: int, pos: np.ndarray) -> dict:
+        mine = {names[codes[p]] for p in pos if p in a_set}
+        other = {names[codes[p]] for p in pos if p not in a_set} - mine
+        return {
+            "values": _names(mine),
+            "others": _names(other),
+            "count": str(sum(p in a_set for p in pos)),
+        }
+
+    return Signals(_signals(rows, tl, values))
+
+
+def _distinct(spec: Distinct, masks, tl: Timeline) -> Signals:
+    codes, uniques = _value_codes(tl, spec.field)
+    k = max(len(uniques), 1)
+    rows = np.flatnonzero(masks[spec.select] & _window(tl, spec.within) & (codes >= 0))
+    pairs = np.unique(tl.subject[rows] * k + codes[rows])
+    n = np.bincount(pairs // k, minlength=tl.n_subjects)
+    rows = rows[(n >= spec.min)[tl.subject[rows]]]
+    names = uniques.to_numpy(dtype=object)
+    return Signals(
+        _signals(rows, tl, lambda s, pos: {"values": _names(names[codes[pos]]), "count": str(n[s])})
+    )
+
+
+def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
+    """Open to a service yet not seen for longer than `days`; never where the feed is missing."""
+    lookback = tl.t >= tl.end - days(spec.lookback) * DAY
+    seen_all = masks[spec.select]
+    # The feeds that could show the child seen: judge only where they cover the whole gap.
+    sources = tl.events["source"].astype("string")
+    feeds = pd.unique(sources[seen_all].dropna())
+    from_feeds = sources.isin(feeds).fillna(False).to_numpy(bool)
+    limit = spec.days * DAY
+    covered = (
+        bool(from_feeds.any())
+        and (tl.end - tl.t[from_feeds].max() <= limit)
+        and (tl.t[from_feeds].min() <= tl.end - limit)
+    )
+    open_rows = np.flatnonzero(masks[spec.open] & (tl.t >= tl.end - days(spec.open_within) * DAY))
+    is_open = _per_subject(open_rows, tl) > 0
+    if not covered:
+        return Signals(
+            empty(),
+            insufficient=int(is_open.sum()),
+            notes=[
+                f"the feeds that record the child being seen do not cover the last {spec.days} days"
+            ],
+        )
+    seen_rows = np.flatnonzero(seen_all & lookback)
+    last_seen = np.full(tl.n_subjects, -1, dtype=np.int64)
+    np.maximum.at(last_seen, tl.subject[seen_rows], tl.t[seen_rows])
+    first_open = np.full(tl.n_subjects, np.iinfo(np.int64).max, dtype=np.int64)
+    all_open = np.flatnonzero(masks[spec.open] & lookback)
+    np.minimum.at(first_open, tl.subject[all_open], tl.t[all_open])
+    since = np.where(last_seen >= 0, last_seen, first_open)
+    gap_days = (tl.end - since) // DAY
+    fire = is_open & (gap_days > spec.days)
+    # Evidence: the open-to-service events since the child was last seen, and that last sighting.
+    evidence_open = all_open[
+        fire[tl.subject[all_open]] & (tl.t[all_open] > since[tl.subject[all_open]])
+    ]
+    last_rows = seen_rows[
+        fire[tl.subject[seen_rows]] & (tl.t[seen_rows] == last_seen[tl.subject[seen_rows]])
+    ]
+    rows = np.unique(np.concatenate([evidence_open, last_rows]))
+    signals = _signals(
+        rows,
+        tl,
+        lambda s, pos: {
+            "days": str(int(gap_days[s])),
+            "last_seen": _date(last_seen[s])
+            if last_seen[s] >= 0
+            else f"not in the last {days(spec.lookback)} days",
+        },
+    )
+    if len(signals):
+        signals["end"] = tl.end - 1
+    return Signals(signals)
+
+
+def _trend(spec: Trend, masks, tl: Timeline) -> Signals:
+    level = pd.to_numeric(tl.events[spec.field], errors="coerce").to_numpy(float, na_value=np.nan)
+    rows = np.flatnonzero(masks[spec.select] & _window(tl, spec.within) & ~np.isnan(level))
+    if not len(rows):
+        return Signals(empty())
+    frame = pd.DataFrame({"subject": tl.subject[rows], "level": level[rows], "pos": rows})
+    frame["peak"] = frame.groupby("subject")["level"].cummax()
+    previous = frame.groupby("subject")["peak"].shift()
+    frame["rise"] = previous.notna() & (frame["peak"] > previous)
+    frame["first"] = previous.isna()
+    steps = frame.groupby("subject")["rise"].sum()
+    peak = frame.groupby("subject")["peak"].max()
+    good = steps.index[(steps >= spec.min_steps) & (peak >= spec.min_last)]
+    chosen = frame[frame["subject"].isin(good) & (frame["rise"] | frame["first"])]
+    rows = chosen["pos"].to_numpy(np.int64)
+
+    def values(subject: int, pos: np.ndarray) -> dict:
+        seq = " → ".join(str(int(level[p])) for p in pos)
+        return {"levels": seq, "max": str(int(peak[subject])), "count": str(len(pos))}
+
+    return Signals(_signals(rows, tl, values))

@@ -1,0 +1,117 @@
+"""Inline rule tests: each case's events go through the same evaluation as a nightly scan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from noncoop.engine.evaluate import evaluate
+from noncoop.engine.model import RuleTest
+from noncoop.engine.rules import LoadedRule, RulePack
+from noncoop.events import conform
+
+CHILD, ADULT, HOUSEHOLD = "C1", "A1", "H1"
+
+
+@dataclass
+class CaseResult:
+    rule_id: str
+    name: str
+    expect: str
+    fired: bool
+    missing_evidence: list[str]
+    explanation: str
+
+    @property
+    def passed(self) -> bool:
+        return (self.fired == (self.expect == "alert")) and not self.missing_evidence
+
+
+def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The case's events and subjects: one child and one adult in one household."""
+    as_of = pd.Timestamp(case.as_of, tz="UTC")
+    rows = []
+    for i, e in enumerate(case.events):
+        rows.append(
+            {
+                "event_id": e.id or f"e{i + 1}",
+                "subject_id": ADULT if e.adult else CHILD,
+                "subject_role": "adult" if e.adult else "child",
+                "household_id": HOUSEHOLD,
+                "agency": e.agency,
+                "service": e.service,
+                "event_type": e.type,
+                "occurred_at": as_of + pd.Timedelta(days=e.day, seconds=i),
+                "chain_id": e.chain,
+                "child_seen": e.seen,
+                "child_seen_alone": e.alone,
+                "hostility_level": e.level,
+                "sessions_possible": e.possible,
+                "sessions_absent": e.absent,
+                "detail": e.detail,
+                "source": e.source or f"{e.agency}_test",
+                "source_file": "inline-test",
+                "source_line": i + 1,
+            }
+        )
+    born = (as_of - pd.Timedelta(days=round(case.age * 365.25))).date()
+    subjects = pd.DataFrame(
+        {
+            "subject_id": [CHILD, ADULT],
+            "role": pd.Categorical(["child", "adult"], categories=["child", "adult"]),
+            "household_id": [HOUSEHOLD, HOUSEHOLD],
+            "date_of_birth": [born, None],
+        }
+    )
+    return conform(pd.DataFrame(rows)) if rows else conform(
+        pd.DataFrame(columns=["event_id"])
+    ), subjects
+
+
+def needed(rule: LoadedRule, pack: RulePack) -> RulePack:
+    """The rule and every rule whose concluded signal it needs, directly or not."""
+    by_signal = {r.rule.conclude: r for r in pack.rules if r.rule.conclude}
+    chosen = {rule.id: rule}
+    todo = [rule]
+    while todo:
+        current = todo.pop()
+        for name in current.condition.refs():
+            source = by_signal.get(name)
+            if source and source.id not in chosen:
+                chosen[source.id] = source
+                todo.append(source)
+    return RulePack([r for r in pack.rules if r.id in chosen])
+
+
+def run_rule_tests(
+    pack: RulePack, engine: str = "python", only: set[str] | None = None
+) -> list[CaseResult]:
+    """Every inline test of every rule (or of the rules named in `only`)."""
+    results = []
+    for rule in pack.rules:
+        if only and rule.id not in only:
+            continue
+        sub = needed(rule, pack)
+        for case in rule.rule.tests:
+            events, subjects = case_events(case)
+            alerts = [
+                a
+                for a in evaluate(events, subjects, sub, case.as_of, engine).alerts
+                if a["rule_id"] == rule.id and a["subject_id"] == CHILD
+            ]
+            cited = {e["event_id"] for a in alerts for e in a["evidence"]}
+            missing = (
+                [i for i in case.evidence if i not in cited] if alerts else list(case.evidence)
+            )
+            results.append(
+                CaseResult(
+                    rule.id,
+                    case.name,
+                    case.expect,
+                    bool(alerts),
+                    missing,
+                    alerts[0]["explanation"] if alerts else "",
+                )
+            )
+    return results

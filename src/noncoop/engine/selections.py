@@ -1,0 +1,72 @@
+"""Selections compiled to boolean masks over the whole event table, one vector operation each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from noncoop.engine.model import NUMERIC_FIELDS, Operators, Selection
+
+
+def selection_mask(events: pd.DataFrame, selection: Selection) -> np.ndarray:
+    """True for every event that meets all of the selection's field tests."""
+    mask = np.ones(len(events), dtype=bool)
+    for name, test in selection.tests().items():
+        mask &= _field_mask(events[name], test, name)
+    return mask
+
+
+def _field_mask(column: pd.Series, test: Any, name: str) -> np.ndarray:
+    if isinstance(test, Operators):
+        return _operators(column, test, name)
+    values = test if isinstance(test, list) else [test]
+    return _any_of(column, values)
+
+
+def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
+    exact = [v for v in values if not (isinstance(v, str) and v.endswith("*"))]
+    prefixes = [v[:-1] for v in values if isinstance(v, str) and v.endswith("*")]
+    mask = np.zeros(len(column), dtype=bool)
+    if exact:
+        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == "string":
+            mask |= (
+                column.astype("string").isin([str(v) for v in exact]).fillna(False).to_numpy(bool)
+            )
+        else:
+            mask |= column.isin(exact).fillna(False).to_numpy(bool)
+    for prefix in prefixes:
+        mask |= column.astype("string").str.startswith(prefix).fillna(False).to_numpy(bool)
+    return mask
+
+
+def _operators(column: pd.Series, ops: Operators, name: str) -> np.ndarray:
+    mask = np.ones(len(column), dtype=bool)
+    if ops.eq is not None:
+        mask &= _any_of(column, [ops.eq])
+    if ops.ne is not None:
+        mask &= ~_any_of(column, [ops.ne])
+    if ops.any_of is not None:
+        mask &= _any_of(column, ops.any_of)
+    if ops.not_in is not None:
+        mask &= ~_any_of(column, ops.not_in)
+    if ops.exists is not None:
+        present = column.notna().to_numpy(bool)
+        mask &= present if ops.exists else ~present
+    if ops.prefix is not None:
+        mask &= column.astype("string").str.startswith(ops.prefix).fillna(False).to_numpy(bool)
+    bounds = [
+        (ops.gt, np.greater),
+        (ops.gte, np.greater_equal),
+        (ops.lt, np.less),
+        (ops.lte, np.less_equal),
+    ]
+    if any(b is not None for b, _ in bounds):
+        if name not in NUMERIC_FIELDS:
+            raise ValueError(f"comparisons need a numeric field, not {name}")
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for bound, op in bounds:
+            if bound is not None:
+                mask &= np.nan_to_num(op(values, bound), nan=0).astype(bool)
+    return mask

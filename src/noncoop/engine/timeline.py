@@ -1,0 +1,64 @@
+"""The event table every pattern reads: each child's own events plus their household's adult
+events, up to the as-of date, sorted once by child and time, with integer codes and times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from noncoop.identity import household_view
+
+DAY = 86_400
+
+
+@dataclass
+class Timeline:
+    """Events in (child, time) order; `subject` holds integer codes into `subjects`."""
+
+    events: pd.DataFrame
+    subject: np.ndarray
+    subjects: pd.Index
+    t: np.ndarray  # seconds since 1970, UTC
+    as_of: pd.Timestamp
+    end: int  # first second after the as-of day
+
+    @property
+    def n_subjects(self) -> int:
+        return len(self.subjects)
+
+
+def to_seconds(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 seconds, whatever resolution pandas stored them in."""
+    return (
+        values.dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .to_numpy(dtype="datetime64[s]")
+        .astype(np.int64)
+    )
+
+
+def build_timeline(
+    events: pd.DataFrame, subjects: pd.DataFrame, as_of: str | pd.Timestamp
+) -> Timeline:
+    """Only events on or before the as-of date count, so a back-filled run matches the night."""
+    as_of = pd.Timestamp(as_of).normalize()
+    end = (
+        int((as_of + pd.Timedelta(days=1)).value // 10**9)
+        if as_of.tzinfo is None
+        else int((as_of.tz_convert("UTC") + pd.Timedelta(days=1)).value // 10**9)
+    )
+    seconds = to_seconds(events["occurred_at"]) if len(events) else np.array([], np.int64)
+    view = household_view(events[seconds < end], subjects)
+    t = to_seconds(view["occurred_at"]) if len(view) else np.array([], np.int64)
+    codes, uniques = pd.factorize(view["subject_id"], sort=True)
+    order = np.lexsort((t, codes))
+    view = view.iloc[order].reset_index(drop=True)
+    dob = subjects.set_index("subject_id")["date_of_birth"]
+    born = pd.to_datetime(view["subject_id"].map(dob), errors="coerce")
+    at = view["occurred_at"].dt.tz_localize(None)
+    view["age"] = ((at - born).dt.days / 365.25).astype("float64")
+    view["via_adult"] = view["via_subject_id"].notna()
+    return Timeline(view, codes[order].astype(np.int64), pd.Index(uniques), t[order], as_of, end)
