@@ -75,10 +75,11 @@ def evaluate(
     pack: RulePack,
     as_of: str | pd.Timestamp,
     engine: str = "python",
+    coverage: dict[str, tuple[int, int]] | None = None,
 ) -> Evaluation:
     """Explained alerts for every child, as of the given date."""
     clock = time.perf_counter()
-    tl = build_timeline(events, subjects, as_of)
+    tl = build_timeline(events, subjects, as_of, coverage)
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = time.perf_counter() - clock
     table = SignalTable(tl.n_subjects, {}, {}, {})

@@ -38,12 +38,19 @@ SELECTABLE = (
     "hostility_level",
     "sessions_possible",
     "sessions_absent",
+    "sessions_attended",
     "detail",
     "source",
     "age",
     "via_adult",
 )
-NUMERIC_FIELDS = ("hostility_level", "sessions_possible", "sessions_absent", "age")
+NUMERIC_FIELDS = (
+    "hostility_level",
+    "sessions_possible",
+    "sessions_absent",
+    "sessions_attended",
+    "age",
+)
 NAME = r"^[a-z][a-z0-9_]*$"
 _DURATION = re.compile(r"^(\d+)([dw])$")
 
@@ -99,8 +106,6 @@ FieldTest = str | int | float | bool | list[str | int | float | bool] | Operator
 class Selection(StrictModel):
     """A named filter over canonical event fields; every field listed must match."""
 
-    model_config = StrictModel.model_config | {"populate_by_name": True}
-
     agency: FieldTest | None = None
     service: FieldTest | None = None
     event_type: FieldTest | None = None
@@ -110,6 +115,7 @@ class Selection(StrictModel):
     hostility_level: FieldTest | None = None
     sessions_possible: FieldTest | None = None
     sessions_absent: FieldTest | None = None
+    sessions_attended: FieldTest | None = None
     detail: FieldTest | None = None
     source: FieldTest | None = None
     age: FieldTest | None = None
@@ -259,6 +265,9 @@ class RuleTest(StrictModel):
     age: float = 8
     events: list[TestEvent] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list)
+    feeds: dict[str, int] = Field(
+        default_factory=dict,
+        description="source -> day its data ends; other feeds are taken to run to as_of")
 
 
 class Rule(StrictModel):
@@ -274,7 +283,9 @@ class Rule(StrictModel):
     falsepositives: list[str] = Field(min_length=1)
     actions: list[str] = Field(min_length=1)
     thresholds: str = ""
-    select: dict[str, Selection] = Field(default_factory=dict)
+    select: dict[str, Selection | list[Selection]] = Field(
+        default_factory=dict, description="a mapping of field tests, or a list of them (any)"
+    )
     patterns: dict[str, Pattern] = Field(default_factory=dict)
     condition: Any
     conclude: str | None = Field(default=None, pattern=NAME)

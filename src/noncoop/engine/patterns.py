@@ -279,15 +279,13 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
     """Open to a service yet not seen for longer than `days`; never where the feed is missing."""
     lookback = tl.t >= tl.end - days(spec.lookback) * DAY
     seen_all = masks[spec.select]
-    # The feeds that could show the child seen: judge only where they cover the whole gap.
+    # Judge only where a feed that records children being seen has data within the gap.
     sources = tl.events["source"].astype("string")
-    feeds = pd.unique(sources[seen_all].dropna())
-    from_feeds = sources.isin(feeds).fillna(False).to_numpy(bool)
+    feeds = set(pd.unique(sources[seen_all].dropna()))
     limit = spec.days * DAY
-    covered = (
-        bool(from_feeds.any())
-        and (tl.end - tl.t[from_feeds].max() <= limit)
-        and (tl.t[from_feeds].min() <= tl.end - limit)
+    covered = any(
+        first <= tl.end - limit and last >= tl.end - limit
+        for feed, (first, last) in tl.coverage.items() if feed in feeds
     )
     open_rows = np.flatnonzero(masks[spec.open] & (tl.t >= tl.end - days(spec.open_within) * DAY))
     is_open = _per_subject(open_rows, tl) > 0

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from noncoop.engine.model import PATTERN_VALUES, Rule
+from noncoop.engine.model import NUMERIC_FIELDS, PATTERN_VALUES, Operators, Rule
 from noncoop.events import EVENT_TYPES
 from noncoop.yamlspec import (
     ConfigError,
@@ -218,24 +218,9 @@ def _check(rule: Rule, located: Located, file: str) -> list[ConfigError]:
                         "chain_id, service, agency or source",
                     )
                 )
-    for sname, sel in rule.select.items():
-        for fname, test in sel.tests().items():
-            if fname == "event_type":
-                for value in _literal_values(test):
-                    if (
-                        isinstance(value, str)
-                        and not value.endswith("*")
-                        and (value not in EVENT_TYPES)
-                    ):
-                        errors.append(
-                            _err(
-                                located,
-                                file,
-                                ("select", sname, "event_type"),
-                                "RULE-UNKNOWN-EVENT-TYPE",
-                                f"'{value}' is not a canonical event type",
-                            )
-                        )
+    for sname, chosen in rule.select.items():
+        for sel in chosen if isinstance(chosen, list) else [chosen]:
+            errors.extend(_check_selection(sel, sname, located, file))
     try:
         parse_condition(rule.condition, ("condition",), located, file)
     except ConfigInvalid as exc:
@@ -269,6 +254,40 @@ def _check(rule: Rule, located: Located, file: str) -> list[ConfigError]:
                 "one near miss that must not (expect: none)",
             )
         )
+    return errors
+
+
+def _check_selection(sel: Any, sname: str, located: Located, file: str) -> list[ConfigError]:
+    """Field tests of one selection: known event types, comparisons only on numbers."""
+    errors = []
+    for fname, test in sel.tests().items():
+        bounds = isinstance(test, Operators) and any(
+            v is not None for v in (test.gt, test.gte, test.lt, test.lte)
+        )
+        if bounds and fname not in NUMERIC_FIELDS:
+            errors.append(
+                _err(
+                    located,
+                    file,
+                    ("select", sname, fname),
+                    "RULE-INVALID",
+                    f"'{fname}' is not numeric: comparisons need one of "
+                    f"{', '.join(NUMERIC_FIELDS)}",
+                )
+            )
+        if fname != "event_type":
+            continue
+        for value in _literal_values(test):
+            if isinstance(value, str) and not value.endswith("*") and value not in EVENT_TYPES:
+                errors.append(
+                    _err(
+                        located,
+                        file,
+                        ("select", sname, "event_type"),
+                        "RULE-UNKNOWN-EVENT-TYPE",
+                        f"'{value}' is not a canonical event type",
+                    )
+                )
     return errors
 
 

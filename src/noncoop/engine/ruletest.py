@@ -28,8 +28,9 @@ class CaseResult:
         return (self.fired == (self.expect == "alert")) and not self.missing_evidence
 
 
-def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The case's events and subjects: one child and one adult in one household."""
+def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The case's events, subjects (one child and one adult in one household) and feed
+    coverage: a test sees one child, so feeds are taken to run to as_of unless it says not."""
     as_of = pd.Timestamp(case.as_of, tz="UTC")
     rows = []
     for i, e in enumerate(case.events):
@@ -64,9 +65,14 @@ def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame]:
             "date_of_birth": [born, None],
         }
     )
-    return conform(pd.DataFrame(rows)) if rows else conform(
-        pd.DataFrame(columns=["event_id"])
-    ), subjects
+    events = conform(pd.DataFrame(rows)) if rows else conform(pd.DataFrame(columns=["event_id"]))
+    start = int((as_of - pd.Timedelta(days=730)).timestamp())
+    coverage = {
+        str(source): (start, int((as_of + pd.Timedelta(days=case.feeds.get(str(source), 0)))
+                                 .timestamp()))
+        for source in events["source"].astype(str).unique()
+    }
+    return events, subjects, coverage
 
 
 def needed(rule: LoadedRule, pack: RulePack) -> RulePack:
@@ -94,12 +100,10 @@ def run_rule_tests(
             continue
         sub = needed(rule, pack)
         for case in rule.rule.tests:
-            events, subjects = case_events(case)
-            alerts = [
-                a
-                for a in evaluate(events, subjects, sub, case.as_of, engine).alerts
-                if a["rule_id"] == rule.id and a["subject_id"] == CHILD
-            ]
+            events, subjects, coverage = case_events(case)
+            run = evaluate(events, subjects, sub, case.as_of, engine, coverage=coverage)
+            alerts = [a for a in run.alerts
+                      if a["rule_id"] == rule.id and a["subject_id"] == CHILD]
             cited = {e["event_id"] for a in alerts for e in a["evidence"]}
             missing = (
                 [i for i in case.evidence if i not in cited] if alerts else list(case.evidence)

@@ -10,8 +10,11 @@ import pandas as pd
 from noncoop.engine.model import NUMERIC_FIELDS, Operators, Selection
 
 
-def selection_mask(events: pd.DataFrame, selection: Selection) -> np.ndarray:
-    """True for every event that meets all of the selection's field tests."""
+def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection]) -> np.ndarray:
+    """True for every event that meets all of the selection's field tests (or, for a list,
+    those of any one of its selections)."""
+    if isinstance(selection, list):
+        return np.logical_or.reduce([selection_mask(events, s) for s in selection])
     mask = np.ones(len(events), dtype=bool)
     for name, test in selection.tests().items():
         mask &= _field_mask(events[name], test, name)

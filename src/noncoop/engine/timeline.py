@@ -24,6 +24,7 @@ class Timeline:
     t: np.ndarray  # seconds since 1970, UTC
     as_of: pd.Timestamp
     end: int  # first second after the as-of day
+    coverage: dict[str, tuple[int, int]]  # source -> first and last second it has data for
 
     @property
     def n_subjects(self) -> int:
@@ -41,9 +42,14 @@ def to_seconds(values: pd.Series) -> np.ndarray:
 
 
 def build_timeline(
-    events: pd.DataFrame, subjects: pd.DataFrame, as_of: str | pd.Timestamp
+    events: pd.DataFrame,
+    subjects: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    coverage: dict[str, tuple[int, int]] | None = None,
 ) -> Timeline:
-    """Only events on or before the as-of date count, so a back-filled run matches the night."""
+    """Only events on or before the as-of date count, so a back-filled run matches the night.
+
+    A feed's coverage is the span of its events (any child) unless given explicitly."""
     as_of = pd.Timestamp(as_of).normalize()
     end = (
         int((as_of + pd.Timedelta(days=1)).value // 10**9)
@@ -51,7 +57,11 @@ def build_timeline(
         else int((as_of.tz_convert("UTC") + pd.Timedelta(days=1)).value // 10**9)
     )
     seconds = to_seconds(events["occurred_at"]) if len(events) else np.array([], np.int64)
-    view = household_view(events[seconds < end], subjects)
+    upto = events[seconds < end]
+    if coverage is None:
+        spans = pd.DataFrame({"source": upto["source"].astype(str), "t": seconds[seconds < end]})
+        coverage = {k: (int(g.min()), int(g.max())) for k, g in spans.groupby("source")["t"]}
+    view = household_view(upto, subjects)
     t = to_seconds(view["occurred_at"]) if len(view) else np.array([], np.int64)
     codes, uniques = pd.factorize(view["subject_id"], sort=True)
     order = np.lexsort((t, codes))
@@ -61,4 +71,7 @@ def build_timeline(
     at = view["occurred_at"].dt.tz_localize(None)
     view["age"] = ((at - born).dt.days / 365.25).astype("float64")
     view["via_adult"] = view["via_subject_id"].notna()
-    return Timeline(view, codes[order].astype(np.int64), pd.Index(uniques), t[order], as_of, end)
+    view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
+    return Timeline(
+        view, codes[order].astype(np.int64), pd.Index(uniques), t[order], as_of, end, coverage
+    )
