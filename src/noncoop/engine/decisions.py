@@ -48,6 +48,10 @@ class SignalTable:
     def has(self, name: str) -> np.ndarray:
         return self.present.get(name, np.zeros(self.n, bool))
 
+    def window(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        zeros = np.zeros(self.n, np.int64)
+        return self.start.get(name, zeros), self.end.get(name, zeros)
+
 
 def conjunctions(node: Node, rule: LoadedRule) -> list[Conjunction]:
     """The condition as alternatives of conjunctions, names resolved to signal names."""
@@ -93,9 +97,8 @@ def decide_python(rules: list[LoadedRule], table: SignalTable) -> list[tuple[str
             if conj.within is not None:
                 d = conj.within * DAY
                 for a, b in itertools.combinations(conj.pos, 2):
-                    fired &= (table.start[b] - table.end[a] <= d) & (
-                        table.start[a] - table.end[b] <= d
-                    )
+                    (start_a, end_a), (start_b, end_b) = table.window(a), table.window(b)
+                    fired &= (start_b - end_a <= d) & (start_a - end_b <= d)
             for child in np.flatnonzero(fired).tolist():
                 members.setdefault(child, set()).update(conj.pos)
         out.extend((rule.id, child, tuple(sorted(m))) for child, m in sorted(members.items()))
@@ -188,8 +191,8 @@ def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[st
                     fact = {
                         "sid": str(child),
                         "pattern": name,
-                        "start": int(table.start[name][child]),
-                        "end": int(table.end[name][child]),
+                        "start": int(table.window(name)[0][child]),
+                        "end": int(table.window(name)[1][child]),
                     }
                     with contextlib.suppress(MessageNotHandledException):
                         host.assert_fact(ruleset, fact)

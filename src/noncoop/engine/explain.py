@@ -43,9 +43,14 @@ def describe_pattern(name: str, kind: str, spec) -> str:
     if kind == "rate":
         num = spec.numerator.field or "events"
         den = spec.denominator.field or "events"
+        bound = (
+            (f"at least {spec.at_least:.0%}" if spec.at_least is not None else "")
+            + (" and " if spec.at_least is not None and spec.below is not None else "")
+            + (f"below {spec.below:.0%}" if spec.below is not None else "")
+        )
         return (
             f"{name}: {num} of '{spec.numerator.select}' over {den} of "
-            f"'{spec.denominator.select}' at least {spec.min:.0%} (with at least "
+            f"'{spec.denominator.select}' {bound} (with at least "
             f"{spec.min_denominator:g} in the denominator) in the last {days(spec.within)} days"
         )
     if kind == "divergence":

@@ -149,9 +149,16 @@ class Measure(StrictModel):
 class Rate(StrictModel):
     numerator: Measure
     denominator: Measure
-    min: float = Field(gt=0, le=1)
+    at_least: float | None = Field(default=None, gt=0, le=1)
+    below: float | None = Field(default=None, gt=0, le=1)
     min_denominator: float = Field(default=1, ge=0)
     within: Duration
+
+    @model_validator(mode="after")
+    def _bound(self) -> Rate:
+        if self.at_least is None and self.below is None:
+            raise ValueError("a rate needs at_least (rate >= value) or below (rate < value)")
+        return self
 
 
 class Divergence(StrictModel):
@@ -267,7 +274,8 @@ class RuleTest(StrictModel):
     evidence: list[str] = Field(default_factory=list)
     feeds: dict[str, int] = Field(
         default_factory=dict,
-        description="source -> day its data ends; other feeds are taken to run to as_of")
+        description="source -> day its data ends; other feeds are taken to run to as_of",
+    )
 
 
 class Rule(StrictModel):

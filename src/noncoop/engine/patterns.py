@@ -209,8 +209,14 @@ def _rate(spec: Rate, masks, tl: Timeline) -> Signals:
     den = _per_subject(d_rows, tl, d_w)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(den > 0, num / den, 0.0)
-    fire = (den >= spec.min_denominator) & (den > 0) & (rate >= spec.min)
-    rows = n_rows[fire[tl.subject[n_rows]] & (n_w[n_rows] > 0)]
+    fire = (den >= spec.min_denominator) & (den > 0)
+    if spec.at_least is not None:
+        fire &= rate >= spec.at_least
+    if spec.below is not None:
+        fire &= rate < spec.below
+    # Evidence: the events counted in the numerator, or (for a low rate) the denominator's.
+    shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
+    rows = shown[fire[tl.subject[shown]] & (weight[shown] > 0)]
     return Signals(
         _signals(
             rows,
@@ -285,7 +291,8 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
     limit = spec.days * DAY
     covered = any(
         first <= tl.end - limit and last >= tl.end - limit
-        for feed, (first, last) in tl.coverage.items() if feed in feeds
+        for feed, (first, last) in tl.coverage.items()
+        if feed in feeds
     )
     open_rows = np.flatnonzero(masks[spec.open] & (tl.t >= tl.end - days(spec.open_within) * DAY))
     is_open = _per_subject(open_rows, tl) > 0

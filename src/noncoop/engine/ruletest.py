@@ -68,8 +68,10 @@ def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     events = conform(pd.DataFrame(rows)) if rows else conform(pd.DataFrame(columns=["event_id"]))
     start = int((as_of - pd.Timedelta(days=730)).timestamp())
     coverage = {
-        str(source): (start, int((as_of + pd.Timedelta(days=case.feeds.get(str(source), 0)))
-                                 .timestamp()))
+        str(source): (
+            start,
+            int((as_of + pd.Timedelta(days=case.feeds.get(str(source), 0))).timestamp()),
+        )
         for source in events["source"].astype(str).unique()
     }
     return events, subjects, coverage
@@ -102,8 +104,7 @@ def run_rule_tests(
         for case in rule.rule.tests:
             events, subjects, coverage = case_events(case)
             run = evaluate(events, subjects, sub, case.as_of, engine, coverage=coverage)
-            alerts = [a for a in run.alerts
-                      if a["rule_id"] == rule.id and a["subject_id"] == CHILD]
+            alerts = [a for a in run.alerts if a["rule_id"] == rule.id and a["subject_id"] == CHILD]
             cited = {e["event_id"] for a in alerts for e in a["evidence"]}
             missing = (
                 [i for i in case.evidence if i not in cited] if alerts else list(case.evidence)
