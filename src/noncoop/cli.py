@@ -11,10 +11,26 @@ import typer
 from rich.console import Console
 
 from noncoop import __version__
+from noncoop.engine.explain import describe_rule
+from noncoop.engine.rules import load_rules
+from noncoop.engine.ruletest import run_rule_tests
 from noncoop.pipeline import ingest as run_ingest
 from noncoop.pipeline import source_bytes
+from noncoop.scan import ScanResult, scan_json, shipped_rules
+from noncoop.scan import scan as run_scan
 from noncoop.synth import SynthOptions, synthesise
-from noncoop.terminal import byte_progress, ingest_table, print_config_errors, quarantine_table
+from noncoop.terminal import (
+    alert_panel,
+    alerts_summary,
+    alerts_table,
+    byte_progress,
+    ingest_table,
+    print_config_errors,
+    quarantine_table,
+    rule_list,
+    rule_test_table,
+    timings_line,
+)
 from noncoop.workspace import DEFAULT_WORKSPACE, Workspace
 from noncoop.yamlspec import ConfigInvalid
 
@@ -24,11 +40,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+rules_app = typer.Typer(help="Validate, test, list and explain YAML rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 console = Console()
 err_console = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder holding the event store.")
+]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", "-r", help="Rule files or folders (default: the shipped pack)."),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="Decision engine: durable, python, or auto (durable where installed).",
+        case_sensitive=False,
+    ),
 ]
 
 
@@ -100,22 +130,156 @@ def synth(
 
 
 @app.command()
-def demo(
-    children: Annotated[int, typer.Option(min=10, help="Number of synthetic children.")] = 300,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+def scan(
+    sources_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with sources.yaml and the exports.", exists=True, file_okay=False
+        ),
+    ],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    rules: RulesOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Evaluate as of this date (YYYY-MM-DD); only events up to it count. "
+            "Default: today.",
+        ),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts as JSON.")] = None,
+    engine: EngineOpt = "auto",
+    limit: Annotated[int, typer.Option(help="Alerts to list in the terminal.")] = 20,
 ) -> None:
-    """Synthesise a small region into a temporary folder, ingest it and show what came in."""
+    """Ingest what is new, evaluate every enabled rule, print a summary, write the alert JSON."""
+    result = _scan(sources_dir, Workspace(workspace), rules, as_of, engine)
+    _print_scan(result, limit)
+    if json_out:
+        json_out.write_text(
+            json.dumps(scan_json(result), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        console.print(f"Alerts written to {json_out}")
+
+
+@app.command()
+def demo(
+    children: Annotated[int, typer.Option(min=10, help="Number of synthetic children.")] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    engine: EngineOpt = "auto",
+) -> None:
+    """Synthesise a small region into a temporary folder, scan it and explain one alert."""
     with tempfile.TemporaryDirectory(prefix="noncoop-demo-") as tmp:
         sources = Path(tmp) / "sources"
-        summary = synthesise(sources, SynthOptions(children=children, seed=seed))
+        options = SynthOptions(children=children, seed=seed)
+        summary = synthesise(sources, options)
         console.print(
             f"Synthesised {children} children: {summary.rows:,} rows in "
             f"{len(summary.files)} exports under {sources}"
         )
-        ws = Workspace(Path(tmp) / "workspace")
-        report = _ingest(sources, ws)
-        console.print(ingest_table(report))
-        console.print(quarantine_table(ws.load_quarantine()))
+        result = _scan(sources, Workspace(Path(tmp) / "workspace"), None, options.as_of, engine)
+        _print_scan(result, limit=15)
+        if result.evaluation.alerts:
+            console.print(alert_panel(result.evaluation.alerts[0]))
+
+
+@rules_app.command("validate")
+def rules_validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders.")] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check rule files; every problem is listed with its code and file:line:col."""
+    try:
+        pack = load_rules(paths or [shipped_rules()])
+    except ConfigInvalid as exc:
+        if output == "json":
+            console.print_json(json.dumps([e.__dict__ for e in exc.errors]))
+        else:
+            print_config_errors(console, exc)
+            console.print(f"[red]{len(exc.errors)} problem(s)[/red]")
+        raise typer.Exit(1) from None
+    if output == "json":
+        console.print_json(json.dumps([]))
+    else:
+        console.print(f"[green]{len(pack.rules)} rules valid[/green]")
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders.")] = None,
+    engine: EngineOpt = "auto",
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Only these rule ids.")] = None,
+) -> None:
+    """Run every rule's inline tests; exits 1 if any case fails."""
+    from noncoop.engine.evaluate import resolve_engine
+
+    pack = _load(paths)
+    results = run_rule_tests(pack, resolve_engine(engine), set(rule) if rule else None)
+    console.print(rule_test_table(results))
+    failed = sum(not r.passed for r in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@rules_app.command("list")
+def rules_list(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders.")] = None,
+) -> None:
+    """The rules with level, status and pattern."""
+    console.print(rule_list(_load(paths)))
+
+
+@rules_app.command("explain")
+def rules_explain(
+    rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. NC-REBOOK-MISS.")],
+    rules: RulesOpt = None,
+) -> None:
+    """The rule in plain English: what it looks for, thresholds, what it cites."""
+    pack = _load(rules)
+    try:
+        rule = pack.get(rule_id.upper())
+    except KeyError:
+        err_console.print(f"[red]error[/red] no rule {rule_id}; see `noncoop rules list`")
+        raise typer.Exit(1) from None
+    console.print(describe_rule(rule), highlight=False, markup=False)
+
+
+def _load(paths):
+    try:
+        return load_rules(paths or [shipped_rules()])
+    except ConfigInvalid as exc:
+        print_config_errors(err_console, exc)
+        raise typer.Exit(1) from None
+
+
+def _scan(sources_dir: Path, ws: Workspace, rules, as_of, engine) -> ScanResult:
+    try:
+        total = source_bytes(sources_dir)
+        with byte_progress(console, total, "ingesting") as advance:
+            return run_scan(sources_dir, ws, rules, as_of, engine, progress=advance)
+    except ConfigInvalid as exc:
+        print_config_errors(err_console, exc)
+        raise typer.Exit(1) from None
+    except RuntimeError as exc:
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _print_scan(result: ScanResult, limit: int) -> None:
+    console.print(ingest_table(result.ingest))
+    alerts = result.evaluation.alerts
+    console.print(alerts_summary(alerts))
+    if alerts:
+        console.print(alerts_table(alerts, limit))
+    for rule_id, n in result.evaluation.insufficient.items():
+        console.print(
+            f"[yellow]insufficient data[/yellow] {rule_id}: {n} child(ren) not judged: "
+            "the feeds that record the child being seen do not cover the period"
+        )
+    console.print(
+        f"As of {result.as_of:%Y-%m-%d} with {len(result.pack.rules)} rules "
+        f"({result.engine} engine) · " + timings_line(result.timings, result.evaluation.events)
+    )
 
 
 def _ingest(sources_dir: Path, ws: Workspace):

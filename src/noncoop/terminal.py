@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 from rich.console import Console
+from rich.panel import Panel
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -101,3 +102,120 @@ def print_config_errors(console: Console, exc: ConfigInvalid) -> None:
     """One line per problem, file:line:col first, so editors can jump to it."""
     for err in exc.errors:
         console.print(f"[red]error[/red] {err}", highlight=False, markup=True, soft_wrap=True)
+
+
+LEVEL_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+
+
+def alerts_summary(alerts: list[dict]) -> Table:
+    """Alerts counted by pattern tag and level."""
+    levels = ["critical", "high", "medium", "low", "info"]
+    table = Table(title="Alerts by pattern and level", title_justify="left")
+    table.add_column("pattern")
+    for level in levels:
+        table.add_column(level, justify="right", style=LEVEL_STYLE[level])
+    table.add_column("total", justify="right")
+    counts: dict[str, dict[str, int]] = {}
+    for a in alerts:
+        tag = next(t for t in a["tags"] if t.startswith("pattern:"))
+        counts.setdefault(tag, {}).setdefault(a["level"], 0)
+        counts[tag][a["level"]] += 1
+    for tag in sorted(counts):
+        row = counts[tag]
+        table.add_row(
+            tag.removeprefix("pattern:"),
+            *[str(row.get(lv, "")) for lv in levels],
+            str(sum(row.values())),
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        *[str(sum(c.get(lv, 0) for c in counts.values())) for lv in levels],
+        str(len(alerts)),
+        style="bold",
+    )
+    return table
+
+
+def alerts_table(alerts: list[dict], limit: int = 20) -> Table:
+    """The first alerts, most severe first: child, rule, window and explanation."""
+    table = Table(
+        title=f"Alerts (first {min(limit, len(alerts))} of {len(alerts)})", title_justify="left"
+    )
+    for name in ("level", "child", "rule", "window", "explanation"):
+        table.add_column(name, overflow="fold")
+    for a in alerts[:limit]:
+        table.add_row(
+            f"[{LEVEL_STYLE[a['level']]}]{a['level']}[/]",
+            a["subject_id"],
+            a["rule_id"],
+            f"{a['window']['start']} to {a['window']['end']}",
+            a["explanation"],
+        )
+    return table
+
+
+def alert_panel(alert: dict) -> Panel:
+    """One alert explained in full: what, when, evidence with file and line, guidance, actions."""
+    lines = [
+        f"[bold]{alert['title']}[/bold] ({alert['rule_id']}, {alert['level']})",
+        f"Child {alert['subject_id']}, household {alert['household_id'] or '—'}",
+        f"Window {alert['window']['start']} to {alert['window']['end']}",
+        "",
+        alert["explanation"],
+        "",
+        "[bold]Evidence[/bold]",
+    ]
+    for e in alert["evidence"]:
+        via = f" (household member {e['via_subject_id']})" if e.get("via_subject_id") else ""
+        lines.append(
+            f"  {e['occurred_at']}  {e['agency']}/{e['service'] or '-'}  "
+            f"{e['event_type']}{via}  [dim]{e['source_file']}:{e['source_line']}[/dim]"
+        )
+    lines += ["", "[bold]Guidance[/bold]"] + [f"  {g}" for g in alert["guidance"]]
+    lines += ["", "[bold]Recommended actions[/bold]"] + [f"  • {a}" for a in alert["actions"]]
+    return Panel("\n".join(lines), title=f"alert {alert['alert_id']}", expand=False)
+
+
+def timings_line(timings: dict[str, float], events: int) -> str:
+    parts = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+    return f"{events:,} events evaluated · {parts}"
+
+
+def rule_list(pack) -> Table:
+    table = Table(title="Rules", title_justify="left")
+    for name in ("id", "level", "status", "pattern", "title"):
+        table.add_column(name)
+    for r in sorted(pack.rules, key=lambda r: r.id):
+        table.add_row(
+            r.id,
+            f"[{LEVEL_STYLE[r.rule.level]}]{r.rule.level}[/]",
+            r.rule.status,
+            r.rule.pattern_tag.removeprefix("pattern:"),
+            r.rule.title,
+        )
+    return table
+
+
+def rule_test_table(results) -> Table:
+    table = Table(title="Rule tests", title_justify="left")
+    for name in ("rule", "case", "expected", "actual", "result"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        actual = "alert" if r.fired else "none"
+        if r.missing_evidence:
+            actual += f" (evidence not cited: {', '.join(r.missing_evidence)})"
+        table.add_row(
+            r.rule_id,
+            r.name,
+            r.expect,
+            actual,
+            "[green]pass[/green]" if r.passed else "[bold red]FAIL[/bold red]",
+        )
+    return table

@@ -93,7 +93,7 @@ def evaluate(
             for pname, pattern in rule.rule.patterns.items():
                 out = patterns.evaluate(pattern, masks, tl)
                 name = rule.signal(pname)
-                found[name] = out.frame
+                found[name] = out.frame.set_index("subject", drop=False)
                 result.signals[name] = len(out.frame)
                 if out.insufficient:
                     result.insufficient[rule.id] = result.insufficient.get(rule.id, 0) + (
@@ -128,7 +128,7 @@ def evaluate(
                 )
         for name, rows in concluded.items():
             frame = pd.DataFrame(rows, columns=list(patterns.SIGNAL_COLUMNS))
-            found[name] = frame
+            found[name] = frame.set_index("subject", drop=False)
             table.add(
                 name,
                 frame["subject"].to_numpy(np.int64),
@@ -144,19 +144,14 @@ def evaluate(
 def _alert(
     rule: LoadedRule, child: int, members: tuple, found: dict[str, pd.DataFrame], tl: Timeline
 ) -> tuple[dict, tuple[int, int, list]]:
-    rows = []
-    for name in members:
-        frame = found[name]
-        hit = frame[frame["subject"] == child]
-        rows.append(hit.iloc[0])
+    rows = [_row(found[name], child) for name in members]
     start = min(int(r["start"]) for r in rows)
     end = max(int(r["end"]) for r in rows)
     positions = sorted({p for r in rows for p in r["evidence"]}, key=lambda p: (tl.t[p], p))
     values = {}
     for pname in rule.rule.patterns:
-        frame = found.get(rule.signal(pname))
-        hit = frame[frame["subject"] == child] if frame is not None else frame
-        values[pname] = hit.iloc[0]["values"] if hit is not None and len(hit) else {}
+        row = _row(found.get(rule.signal(pname)), child)
+        values[pname] = row["values"] if row is not None else {}
     window = {"start": _day(start), "end": _day(end)}
     subject_id = str(tl.subjects[child])
     explanation = render_message(rule.rule.message, values, window)
@@ -183,6 +178,13 @@ def _alert(
         "status": "new",
     }
     return alert, (start, end, positions)
+
+
+def _row(signals: pd.DataFrame | None, child: int) -> dict | None:
+    """A child's signal from a pattern's signals (indexed by child), or None."""
+    if signals is None or child not in signals.index:
+        return None
+    return signals.loc[child].to_dict()
 
 
 def _day(seconds: int) -> str:

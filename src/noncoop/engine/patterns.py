@@ -101,10 +101,11 @@ def _signals(rows: np.ndarray, tl: Timeline, values) -> pd.DataFrame:
 
 
 def _agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
-    ev = tl.events
+    agency, agencies = tl.codes("agency")
+    service, services = tl.codes("service")
     return {
-        "agencies": _names(ev["agency"].to_numpy(dtype=object)[positions]),
-        "services": _names(ev["service"].to_numpy(dtype=object)[positions]),
+        "agencies": _names(agencies[c] for c in agency[positions] if c >= 0),
+        "services": _names(services[c] for c in service[positions] if c >= 0),
     }
 
 
@@ -133,8 +134,7 @@ def _count(spec: Count, masks, tl: Timeline) -> Signals:
 def _keys(tl: Timeline, same: list[str], rows: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"subject": tl.subject[rows], "t": tl.t[rows], "pos": rows})
     for key in same:
-        codes, _ = pd.factorize(tl.events[key].astype("string"))
-        frame[key] = codes[rows]
+        frame[key] = tl.codes(key)[0][rows]
     return frame[(frame[same] >= 0).all(axis=1)] if same else frame
 
 
@@ -231,7 +231,7 @@ def _rate(spec: Rate, masks, tl: Timeline) -> Signals:
 
 
 def _value_codes(tl: Timeline, field: str) -> tuple[np.ndarray, pd.Index]:
-    codes, uniques = pd.factorize(tl.events[field].astype("string"))
+    codes, uniques = tl.codes(field)
     return codes, pd.Index(uniques)
 
 

@@ -32,8 +32,12 @@ def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
     exact = [v for v in values if not (isinstance(v, str) and v.endswith("*"))]
     prefixes = [v[:-1] for v in values if isinstance(v, str) and v.endswith("*")]
     mask = np.zeros(len(column), dtype=bool)
-    if exact:
-        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == "string":
+    if exact and isinstance(column.dtype, pd.CategoricalDtype):
+        hit = np.isin(np.asarray(column.cat.categories.astype(str)), [str(v) for v in exact])
+        codes = column.cat.codes.to_numpy()
+        mask |= np.append(hit, False)[codes]
+    elif exact:
+        if column.dtype == "string":
             mask |= (
                 column.astype("string").isin([str(v) for v in exact]).fillna(False).to_numpy(bool)
             )

@@ -4,7 +4,7 @@ events, up to the as-of date, sorted once by child and time, with integer codes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,18 @@ class Timeline:
     end: int  # first second after the as-of day
     coverage: dict[str, tuple[int, int]]  # source -> first and last second it has data for
 
+    _codes: dict = field(default_factory=dict, repr=False)
+
     @property
     def n_subjects(self) -> int:
         return len(self.subjects)
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer codes (-1 for blank) and the values they stand for, computed once."""
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self.events[column].astype("string"))
+            self._codes[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._codes[column]
 
 
 def to_seconds(values: pd.Series) -> np.ndarray:

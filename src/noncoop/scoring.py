@@ -1,0 +1,50 @@
+"""Scoring alerts against a synthetic region's truth.csv: recall and false alerts per pattern tag.
+
+An analyst changing a rule can see at once whether planted patterns are still found and how
+many background children it now alerts on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def load_truth(path: Path) -> pd.DataFrame:
+    """The planted pattern instances (subject, pattern tag, window) of a truth.csv."""
+    truth = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return truth[truth["pattern"] != ""][["subject_id", "pattern", "window_start", "window_end"]]
+
+
+def score(alerts: list[dict], truth: pd.DataFrame, children: int) -> pd.DataFrame:
+    """Per pattern tag: planted children, found, recall, alerted children, false alerts (alerted
+    without that planted pattern), and background alerts: children with no planted pattern at
+    all, with their rate among all background children."""
+    fired = pd.DataFrame(
+        [(a["subject_id"], t) for a in alerts for t in a["tags"] if t.startswith("pattern:")],
+        columns=["subject_id", "pattern"],
+    ).drop_duplicates()
+    planted = truth[["subject_id", "pattern"]].drop_duplicates()
+    any_planted = set(planted["subject_id"])
+    background = max(children - len(any_planted), 1)
+    rows = []
+    for tag in sorted(set(planted["pattern"]) | set(fired["pattern"])):
+        want = set(planted.loc[planted["pattern"] == tag, "subject_id"])
+        got = set(fired.loc[fired["pattern"] == tag, "subject_id"])
+        false = got - want
+        others = max(children - len(want), 1)
+        rows.append(
+            {
+                "pattern": tag,
+                "planted": len(want),
+                "found": len(want & got),
+                "recall": len(want & got) / len(want) if want else float("nan"),
+                "alerted": len(got),
+                "false_alerts": len(false),
+                "false_alert_rate": len(false) / others,
+                "background_alerts": len(got - any_planted),
+                "background_rate": len(got - any_planted) / background,
+            }
+        )
+    return pd.DataFrame(rows)
