@@ -241,7 +241,7 @@ def rules_explain(
     except KeyError:
         err_console.print(f"[red]error[/red] no rule {rule_id}; see `noncoop rules list`")
         raise typer.Exit(1) from None
-    console.print(describe_rule(rule), highlight=False, markup=False)
+    console.print(describe_rule(rule), highlight=False, markup=False, soft_wrap=True)
 
 
 def _load(paths):

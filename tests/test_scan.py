@@ -1,0 +1,201 @@
+"""`noncoop scan` end to end: the alert JSON contract, both engines, recall on the synthetic
+region, and the as-of date."""
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import REGION, ROOT
+from typer.testing import CliRunner
+
+from noncoop.cli import app
+from noncoop.engine.decisions import durable_available
+from noncoop.engine.evaluate import evaluate
+from noncoop.engine.rules import load_rules
+from noncoop.scan import scan, scan_json
+from noncoop.scoring import load_truth, score
+from noncoop.synth import SynthOptions, synthesise
+from noncoop.workspace import Workspace
+
+runner = CliRunner()
+needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules not installed")
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scan")
+    synthesise(root / "src", SynthOptions(children=2000, seed=11))
+    ws = Workspace(root / "ws")
+    result = scan(root / "src", ws, [ROOT / "rules"], "2026-03-31", "python")
+    return root, ws, result
+
+
+def test_json_contract(tmp_path):
+    out = tmp_path / "alerts.json"
+    result = runner.invoke(
+        app,
+        [
+            "scan",
+            str(REGION),
+            "-w",
+            str(tmp_path / "ws"),
+            "--as-of",
+            "2026-02-28",
+            "--json",
+            str(out),
+            "--engine",
+            "python",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["as_of"] == "2026-02-28"
+    assert data["rules"] == 19 and data["events"] > 0
+    ingest = data["ingest"]
+    assert ingest["rows_read"] == ingest["rows_accepted"] + ingest["rows_quarantined"] == 40
+    assert set(ingest["by_source"]["gp"]) >= {"rows_read", "rows_accepted", "rows_quarantined"}
+    alert = next(a for a in data["alerts"] if a["rule_id"] == "NC-PARTIAL-HOSTILITY")
+    assert set(alert) >= {
+        "alert_id",
+        "rule_id",
+        "title",
+        "level",
+        "tags",
+        "subject_id",
+        "household_id",
+        "window",
+        "explanation",
+        "evidence",
+        "guidance",
+        "actions",
+        "status",
+    }
+    assert alert["level"] in ("info", "low", "medium", "high", "critical")
+    assert sum(t.startswith("pattern:") for t in alert["tags"]) == 1
+    assert alert["status"] == "new"
+    assert alert["subject_id"] == "C0001" and alert["household_id"] == "H01"
+    assert alert["window"] == {"start": "2026-01-09", "end": "2026-01-24"}
+    lines = {(e["source_file"], e["source_line"]) for e in alert["evidence"]}
+    assert ("casenotes.csv", 2) in lines and ("police.csv", 2) in lines
+    assert all(
+        set(e)
+        >= {
+            "event_id",
+            "agency",
+            "service",
+            "event_type",
+            "occurred_at",
+            "source",
+            "source_file",
+            "source_line",
+        }
+        for e in alert["evidence"]
+    )
+    assert "hostility record(s) from police, social_care" in alert["explanation"]
+    assert alert["guidance"][0].startswith("Pan Lancashire SCB procedure 5.43")
+    # The adult's hostility counts for both children of household H01.
+    hostile = {a["subject_id"] for a in data["alerts"] if a["rule_id"] == "NC-PARTIAL-HOSTILITY"}
+    assert hostile == {"C0001", "C0002"}
+
+
+def test_as_of_uses_only_events_up_to_that_day(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    before = scan(REGION, ws, None, "2026-01-14", "python")
+    after = scan(REGION, ws, None, "2026-02-28", "python")
+    rules = lambda r: {a["rule_id"] for a in r.evaluation.alerts}  # noqa: E731
+    assert "NC-THREATS-TO-WORKERS" not in rules(before)
+    assert "NC-THREATS-TO-WORKERS" in rules(after)
+    assert before.evaluation.events < after.evaluation.events
+
+
+def test_planted_patterns_are_found_and_background_stays_quiet(region):
+    root, _, result = region
+    table = score(result.evaluation.alerts, load_truth(root / "src" / "truth.csv"), 2000)
+    table = table.set_index("pattern")
+    assert (table["recall"] >= 0.9).all(), table
+    assert (table["background_rate"] <= 0.01).all(), table
+
+
+@needs_durable
+def test_both_engines_give_identical_alerts(region):
+    _, ws, result = region
+    pack = load_rules(ROOT / "rules")
+    events, subjects = ws.load_events(as_of="2026-03-31"), ws.load_subjects()
+    durable = evaluate(events, subjects, pack, "2026-03-31", "durable")
+    assert durable.alerts == result.evaluation.alerts
+    assert len(durable.alerts) > 50
+
+
+@needs_durable
+def test_both_engines_identical_on_fixture_corpus(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    python = scan(REGION, ws, None, "2026-02-28", "python")
+    durable = scan(REGION, ws, None, "2026-02-28", "durable")
+    assert python.evaluation.alerts == durable.evaluation.alerts != []
+
+
+def test_scan_is_a_pure_function_of_its_inputs(region):
+    root, ws, result = region
+    again = evaluate(
+        ws.load_events(as_of="2026-03-31"),
+        ws.load_subjects(),
+        load_rules(ROOT / "rules"),
+        "2026-03-31",
+        "python",
+    )
+    assert scan_json(result)["alerts"] == again.alerts
+
+
+def test_broken_rules_stop_the_scan_with_exit_1(tmp_path):
+    bad = tmp_path / "rules"
+    bad.mkdir()
+    (bad / "NC-BAD.yaml").write_text("id: NC-BAD\ntitle: x\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["scan", str(REGION), "-w", str(tmp_path / "ws"), "--rules", str(bad)]
+    )
+    assert result.exit_code == 1
+    assert "NC-BAD.yaml:1:1: RULE-MISSING-KEY missing required key 'status'" in result.output
+
+
+def test_rules_commands():
+    validate = runner.invoke(app, ["rules", "validate"])
+    assert validate.exit_code == 0 and "19 rules valid" in validate.output
+    tested = runner.invoke(app, ["rules", "test", "--engine", "python", "--rule", "NC-REBOOK-MISS"])
+    assert tested.exit_code == 0
+    assert "3 passed, 0 failed" in tested.output
+    listed = runner.invoke(app, ["rules", "list"])
+    assert "NC-ISOLATION" in listed.output
+    explained = runner.invoke(app, ["rules", "explain", "NC-ISOLATION"])
+    assert explained.exit_code == 0
+    assert "at least 10%" in explained.output and "Isolation of a Child" in explained.output
+    missing = runner.invoke(app, ["rules", "explain", "NC-NOPE"])
+    assert missing.exit_code == 1
+
+
+def test_rules_validate_json_lists_errors(tmp_path):
+    (tmp_path / "NC-BAD.yaml").write_text("id: NC-BAD\n", encoding="utf-8")
+    result = runner.invoke(app, ["rules", "validate", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 1
+    errors = json.loads(result.output)
+    assert {e["code"] for e in errors} == {"RULE-MISSING-KEY"}
+    assert all(e["file"].endswith("NC-BAD.yaml") and e["line"] == 1 for e in errors)
+
+
+def test_failing_rule_test_exits_1(tmp_path):
+    text = (ROOT / "rules" / "NC-NO-ACCESS.yaml").read_text(encoding="utf-8")
+    (tmp_path / "NC-NO-ACCESS.yaml").write_text(
+        text.replace("min: 3, within: 60d", "min: 4, within: 60d")
+    )
+    result = runner.invoke(app, ["rules", "test", str(tmp_path), "--engine", "python"])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "2 passed, 1 failed" in result.output
+
+
+def test_evaluation_with_no_events_gives_no_alerts():
+    pack = load_rules(ROOT / "rules")
+    empty = pd.DataFrame(columns=["event_id"])
+    from noncoop.events import conform
+
+    subjects = pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
+    result = evaluate(conform(empty), subjects, pack, "2026-03-31", "python")
+    assert result.alerts == []
