@@ -135,7 +135,7 @@ def test_both_engines_identical_on_fixture_corpus(tmp_path):
 
 
 def test_scan_is_a_pure_function_of_its_inputs(region):
-    root, ws, result = region
+    _root, ws, result = region
     again = evaluate(
         ws.load_events(as_of="2026-03-31"),
         ws.load_subjects(),
