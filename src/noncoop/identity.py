@@ -240,26 +240,77 @@ def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int
     return Crosswalk(links=links, subjects=subjects, quarantined=rejected, rows_read=rows_read)
 
 
+@dataclass
+class HouseholdRows:
+    """Where each child's events are: positions into the event table in (child, time) order,
+    the child each row counts for, and whether it is an adult's event shared with the child."""
+
+    rows: np.ndarray
+    child: np.ndarray  # codes into `children`
+    children: pd.Index
+    shared: np.ndarray
+
+
+def household_rows(
+    events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.ndarray
+) -> HouseholdRows:
+    """Each child's own events plus every adult event of their household, as positions.
+
+    Works on positions and integer codes, so a region of ten million events is one merge over
+    the adults' events and one sort."""
+    is_child = (events["subject_role"].astype(str) == "child").to_numpy(bool)
+    kids = subjects.loc[subjects["role"].astype(str) == "child", ["subject_id", "household_id"]]
+    own_ids = events["subject_id"].to_numpy(dtype=object)[is_child]
+    children = pd.Index(
+        np.unique(
+            np.concatenate(
+                [np.asarray(kids["subject_id"], dtype=object).astype(str), own_ids.astype(str)]
+            )
+        )
+    )
+    own_rows = np.flatnonzero(is_child)
+    own_codes = children.get_indexer(own_ids.astype(str))
+    adult_rows = np.flatnonzero(~is_child)
+    pairs = (
+        pd.DataFrame(
+            {
+                "row": adult_rows,
+                "household_id": events["household_id"].to_numpy(dtype=object)[adult_rows],
+            }
+        )
+        .dropna()
+        .merge(kids.dropna().astype({"household_id": object}), on="household_id")
+    )
+    rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64)])
+    codes = np.concatenate([own_codes, children.get_indexer(pairs["subject_id"].astype(str))])
+    shared = np.concatenate([np.zeros(len(own_rows), bool), np.ones(len(pairs), bool)])
+    order = np.lexsort((seconds[rows], codes))
+    return HouseholdRows(rows[order], codes[order].astype(np.int64), children, shared[order])
+
+
 def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
     """Events per child: each child's own events plus every adult event of their household.
 
     An adult event is repeated once per child in the household, with `via_subject_id` naming the
-    adult, so a parent's hostility counts for every child it affects.
+    adult, so a parent's hostility counts for every child it affects. Rows are in (child, time)
+    order.
     """
-    children = subjects.loc[subjects["role"] == "child", ["subject_id", "household_id"]].dropna()
-    own = events[events["subject_role"] == "child"].assign(via_subject_id=pd.NA)
-    adult = events[events["subject_role"] == "adult"]
-    shared = adult.merge(
-        children.rename(columns={"subject_id": "_child"}), on="household_id", how="inner"
+    seconds = (
+        events["occurred_at"].dt.tz_localize(None).to_numpy("datetime64[s]").astype(np.int64)
+        if len(events)
+        else np.array([], np.int64)
     )
-    shared = shared.assign(
-        via_subject_id=shared["subject_id"], subject_id=shared["_child"], subject_role="child"
-    ).drop(columns="_child")
-    out = pd.concat([own, shared], ignore_index=True)
-    out["via_subject_id"] = out["via_subject_id"].astype("string")
-    out["subject_role"] = pd.Categorical(
-        out["subject_role"].astype(str), categories=["child", "adult"]
+    view = shared_view(events, household_rows(events, subjects, seconds))
+    view["subject_id"] = view["subject_id"].astype("string")
+    return view
+
+
+def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
+    """The event rows `where` names, re-attributed to the child they count for."""
+    view = events.take(where.rows).reset_index(drop=True)
+    view["via_subject_id"] = view["subject_id"].astype("string").where(where.shared)
+    view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
+    view["subject_role"] = pd.Categorical(
+        np.full(len(view), "child"), categories=["child", "adult"]
     )
-    codes, _ = pd.factorize(out["subject_id"], sort=True)
-    order = np.lexsort((out["occurred_at"].to_numpy(), codes))
-    return out.iloc[order].reset_index(drop=True)
+    return view

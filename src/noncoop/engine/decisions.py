@@ -161,7 +161,9 @@ def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[st
     names = sorted({n for conj in conjs for n in (*conj.pos, *conj.neg)})
     negated = {n for conj in conjs for n in conj.neg}
     order = sorted(names, key=lambda n: (n not in negated, n))
-    children = np.flatnonzero(np.any([table.has(n) for n in names], axis=0))
+    # Only a child with a signal some conjunction needs present can meet a rule.
+    positive = sorted({n for conj in conjs for n in conj.pos})
+    children = np.flatnonzero(np.any([table.has(n) for n in positive], axis=0))
     found: dict[tuple[str, int], set[str]] = {}
     supports = {
         f"{r.id}#{k}": conj.pos

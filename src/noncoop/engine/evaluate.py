@@ -83,9 +83,10 @@ def evaluate(
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = time.perf_counter() - clock
     table = SignalTable(tl.n_subjects, {}, {}, {})
-    found: dict[str, pd.DataFrame] = {}
+    found: dict[str, patterns.Signals] = {}
     decide = decide_durable if resolve_engine(engine) == "durable" else decide_python
     pattern_time = decision_time = 0.0
+    pending: list[dict] = []
     for stratum in pack.strata():
         clock = time.perf_counter()
         for rule in stratum:
@@ -93,7 +94,8 @@ def evaluate(
             for pname, pattern in rule.rule.patterns.items():
                 out = patterns.evaluate(pattern, masks, tl)
                 name = rule.signal(pname)
-                found[name] = out.frame.set_index("subject", drop=False)
+                found[name] = out
+                out.frame.index = out.frame["subject"].to_numpy()
                 result.signals[name] = len(out.frame)
                 if out.insufficient:
                     result.insufficient[rule.id] = result.insufficient.get(rule.id, 0) + (
@@ -114,52 +116,67 @@ def evaluate(
         concluded: dict[str, list[dict]] = {}
         for rule_id, child, members in decisions:
             rule = by_id[rule_id]
-            alert, window = _alert(rule, child, members, found, tl)
-            result.alerts.append(alert)
+            support = _support(rule, child, members, found, tl)
+            pending.append(support)
             if rule.rule.conclude:
                 concluded.setdefault(rule.rule.conclude, []).append(
                     {
                         "subject": child,
-                        "start": window[0],
-                        "end": window[1],
-                        "values": {},
-                        "evidence": window[2],
+                        "start": support["start"],
+                        "end": support["end"],
+                        "values": None,
+                        "evidence": support["positions"],
                     }
                 )
         for name, rows in concluded.items():
             frame = pd.DataFrame(rows, columns=list(patterns.SIGNAL_COLUMNS))
-            found[name] = frame.set_index("subject", drop=False)
+            frame.index = frame["subject"].to_numpy()
+            found[name] = patterns.Signals(frame)
             table.add(
                 name,
                 frame["subject"].to_numpy(np.int64),
                 frame["start"].to_numpy(np.int64),
                 frame["end"].to_numpy(np.int64),
             )
+    clock = time.perf_counter()
+    book = _evidence_book(tl, sorted({p for s in pending for p in s["positions"]}))
+    result.alerts = [_alert(s, book, tl) for s in pending]
+    result.timings["explanations"] = time.perf_counter() - clock
     result.timings["patterns"] = pattern_time
     result.timings["decisions"] = decision_time
     result.alerts.sort(key=lambda a: (LEVEL_ORDER[a["level"]], a["rule_id"], a["subject_id"]))
     return result
 
 
-def _alert(
-    rule: LoadedRule, child: int, members: tuple, found: dict[str, pd.DataFrame], tl: Timeline
-) -> tuple[dict, tuple[int, int, list]]:
-    rows = [_row(found[name], child) for name in members]
-    start = min(int(r["start"]) for r in rows)
-    end = max(int(r["end"]) for r in rows)
-    positions = sorted({p for r in rows for p in r["evidence"]}, key=lambda p: (tl.t[p], p))
+def _support(
+    rule: LoadedRule, child: int, members: tuple, found: dict[str, patterns.Signals], tl: Timeline
+) -> dict:
+    """What supports one decision: its window, evidence positions and message values."""
+    rows = [_row(found[name].frame, child) for name in members]
+    positions = sorted({int(p) for r in rows for p in r["evidence"]}, key=lambda p: (tl.t[p], p))
     values = {}
     for pname in rule.rule.patterns:
-        row = _row(found.get(rule.signal(pname)), child)
-        values[pname] = row["values"] if row is not None else {}
-    window = {"start": _day(start), "end": _day(end)}
-    subject_id = str(tl.subjects[child])
-    explanation = render_message(rule.rule.message, values, window)
-    ev = tl.events.iloc[positions]
-    evidence = [_evidence(r) for r in ev.itertuples(index=False)]
-    household = _first(tl.events["household_id"].iloc[positions[0]]) if positions else None
+        signals = found.get(rule.signal(pname))
+        row = _row(signals.frame, child) if signals is not None else None
+        values[pname] = signals.values(child, np.asarray(row["evidence"])) if row else {}
+    return {
+        "rule": rule,
+        "child": child,
+        "positions": positions,
+        "values": values,
+        "start": min(int(r["start"]) for r in rows),
+        "end": max(int(r["end"]) for r in rows),
+    }
+
+
+def _alert(support: dict, book: dict[int, dict], tl: Timeline) -> dict:
+    rule, positions = support["rule"], support["positions"]
+    window = {"start": _day(support["start"]), "end": _day(support["end"])}
+    subject_id = str(tl.subjects[support["child"]])
+    evidence = [book[p] for p in positions]
+    household = book[positions[0]]["_household"] if positions else None
     digest = hashlib.sha256(f"{rule.id}|{subject_id}|{window['start']}".encode()).hexdigest()
-    alert = {
+    return {
         "alert_id": digest[:16],
         "rule_id": rule.id,
         "title": rule.rule.title,
@@ -168,8 +185,8 @@ def _alert(
         "subject_id": subject_id,
         "household_id": household,
         "window": window,
-        "explanation": explanation,
-        "evidence": evidence,
+        "explanation": render_message(rule.rule.message, support["values"], window),
+        "evidence": [{k: v for k, v in e.items() if k != "_household"} for e in evidence],
         "guidance": [
             f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
             for g in rule.rule.guidance
@@ -177,7 +194,40 @@ def _alert(
         "actions": list(rule.rule.actions),
         "status": "new",
     }
-    return alert, (start, end, positions)
+
+
+def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, dict]:
+    """Evidence records for every cited timeline row, built in one pass over those rows."""
+    if not positions:
+        return {}
+    ev = tl.events.iloc[positions]
+    at = ev["occurred_at"].dt.tz_convert("UTC")
+    midnight = (at.dt.hour == 0) & (at.dt.minute == 0) & (at.dt.second == 0)
+    stamp = at.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(~midnight, at.dt.strftime("%Y-%m-%d"))
+    frame = pd.DataFrame(
+        {
+            "event_id": ev["event_id"].astype(str).to_numpy(),
+            "agency": ev["agency"].astype(object).to_numpy(),
+            "service": ev["service"].astype(object).to_numpy(),
+            "event_type": ev["event_type"].astype(str).to_numpy(),
+            "occurred_at": stamp.to_numpy(),
+            "source": ev["source"].astype(str).to_numpy(),
+            "source_file": ev["source_file"].astype(str).to_numpy(),
+            "source_line": ev["source_line"].astype("int64").to_numpy(),
+            "via_subject_id": ev["via_subject_id"].astype(object).to_numpy(),
+            "detail": ev["detail"].astype(object).to_numpy(),
+            "_household": ev["household_id"].astype(object).to_numpy(),
+        }
+    )
+    frame = frame.astype(object).where(frame.notna(), None)
+    book = {}
+    for position, record in zip(positions, frame.to_dict("records"), strict=True):
+        record["source_line"] = int(record["source_line"])
+        for optional in ("via_subject_id", "detail"):
+            if record[optional] is None:
+                del record[optional]
+        book[position] = record
+    return book
 
 
 def _row(signals: pd.DataFrame | None, child: int) -> dict | None:
@@ -189,31 +239,3 @@ def _row(signals: pd.DataFrame | None, child: int) -> dict | None:
 
 def _day(seconds: int) -> str:
     return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%d")
-
-
-def _first(value):
-    return None if value is None or value is pd.NA or value != value else str(value)
-
-
-def _evidence(row) -> dict:
-    at = row.occurred_at
-    stamp = (
-        at.strftime("%Y-%m-%d")
-        if (at.hour, at.minute, at.second) == (0, 0, 0)
-        else (at.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    )
-    item = {
-        "event_id": str(row.event_id),
-        "agency": _first(row.agency),
-        "service": _first(row.service),
-        "event_type": str(row.event_type),
-        "occurred_at": stamp,
-        "source": str(row.source),
-        "source_file": str(row.source_file),
-        "source_line": int(row.source_line),
-    }
-    if _first(row.via_subject_id):
-        item["via_subject_id"] = str(row.via_subject_id)
-    if _first(row.detail):
-        item["detail"] = str(row.detail)
-    return item

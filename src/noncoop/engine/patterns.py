@@ -7,6 +7,7 @@ No Python loop runs per event; per-child work is limited to assembling the signa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,11 +31,19 @@ SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
 
 @dataclass
 class Signals:
-    """Signals of one pattern: a frame with SIGNAL_COLUMNS, plus children it could not judge."""
+    """Signals of one pattern: a frame with SIGNAL_COLUMNS (values left empty), a function giving
+    a child's message values on demand, and the number of children it could not judge."""
 
     frame: pd.DataFrame
+    describe: Callable[[int, np.ndarray], dict] | None = None
     insufficient: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def values(self, child: int, evidence: np.ndarray) -> dict:
+        """Message values for one child, computed only for children who get an alert."""
+        if self.describe is None or not len(evidence):
+            return {}
+        return self.describe(child, evidence)
 
 
 def empty() -> pd.DataFrame:
@@ -78,26 +87,33 @@ def _names(values) -> str:
     return ", ".join(sorted({str(v) for v in values if v is not None and v == v}))
 
 
-def _signals(rows: np.ndarray, tl: Timeline, values) -> pd.DataFrame:
-    """Group evidence rows by child; `values(group_positions)` gives each child's values."""
+def _signals(rows: np.ndarray, tl: Timeline, values) -> Signals:
+    """Signals from evidence rows, grouped by child with array operations only; the rows are
+    timeline positions, so sorting them orders them by child and time."""
     if not len(rows):
-        return empty()
-    frame = pd.DataFrame({"subject": tl.subject[rows], "pos": rows, "t": tl.t[rows]})
-    out = []
-    for subject, group in frame.groupby("subject", sort=True):
-        positions = group["pos"].to_numpy()
-        start, end = int(group["t"].min()), int(group["t"].max())
-        extra = values(int(subject), positions)
-        out.append(
-            {
-                "subject": int(subject),
-                "start": start,
-                "end": end,
-                "values": {"first": _date(start), "last": _date(end), **extra},
-                "evidence": positions.tolist(),
-            }
-        )
-    return pd.DataFrame(out, columns=list(SIGNAL_COLUMNS))
+        return Signals(empty())
+    rows = np.sort(np.asarray(rows, dtype=np.int64))
+    subjects = tl.subject[rows]
+    cuts = np.flatnonzero(np.diff(subjects)) + 1
+    firsts = np.concatenate([[0], cuts])
+    times = tl.t[rows]
+    starts = np.minimum.reduceat(times, firsts)
+    ends = np.maximum.reduceat(times, firsts)
+    frame = pd.DataFrame(
+        {
+            "subject": subjects[firsts],
+            "start": starts,
+            "end": ends,
+            "values": None,
+            "evidence": np.split(rows, cuts),
+        }
+    )
+
+    def describe(child: int, positions: np.ndarray) -> dict:
+        first, last = int(tl.t[positions].min()), int(tl.t[positions].max())
+        return {"first": _date(first), "last": _date(last), **values(child, positions)}
+
+    return Signals(frame, describe)
 
 
 def _agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
@@ -126,8 +142,8 @@ def _count(spec: Count, masks, tl: Timeline) -> Signals:
     if spec.max is not None:
         fire &= counts <= spec.max
     rows = rows[fire[tl.subject[rows]]]
-    return Signals(
-        _signals(rows, tl, lambda s, pos: {"count": str(len(pos)), **_agencies_services(tl, pos)})
+    return _signals(
+        rows, tl, lambda s, pos: {"count": str(len(pos)), **_agencies_services(tl, pos)}
     )
 
 
@@ -189,7 +205,7 @@ def _sequence(spec: Sequence, masks, tl: Timeline) -> Signals:
         done = np.array([p for p in pos if p in finals], dtype=np.int64)
         return {"count": str(completions[subject]), **_agencies_services(tl, done)}
 
-    return Signals(_signals(rows, tl, values))
+    return _signals(rows, tl, values)
 
 
 def _rate(spec: Rate, masks, tl: Timeline) -> Signals:
@@ -217,16 +233,14 @@ def _rate(spec: Rate, masks, tl: Timeline) -> Signals:
     # Evidence: the events counted in the numerator, or (for a low rate) the denominator's.
     shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
     rows = shown[fire[tl.subject[shown]] & (weight[shown] > 0)]
-    return Signals(
-        _signals(
-            rows,
-            tl,
-            lambda s, pos: {
-                "rate": f"{rate[s]:.0%}",
-                "numerator": f"{num[s]:g}",
-                "denominator": f"{den[s]:g}",
-            },
-        )
+    return _signals(
+        rows,
+        tl,
+        lambda s, pos: {
+            "rate": f"{rate[s]:.0%}",
+            "numerator": f"{num[s]:g}",
+            "denominator": f"{den[s]:g}",
+        },
     )
 
 
@@ -265,7 +279,7 @@ def _divergence(spec: Divergence, masks, tl: Timeline) -> Signals:
             "count": str(sum(p in a_set for p in pos)),
         }
 
-    return Signals(_signals(rows, tl, values))
+    return _signals(rows, tl, values)
 
 
 def _distinct(spec: Distinct, masks, tl: Timeline) -> Signals:
@@ -276,8 +290,8 @@ def _distinct(spec: Distinct, masks, tl: Timeline) -> Signals:
     n = np.bincount(pairs // k, minlength=tl.n_subjects)
     rows = rows[(n >= spec.min)[tl.subject[rows]]]
     names = uniques.to_numpy(dtype=object)
-    return Signals(
-        _signals(rows, tl, lambda s, pos: {"values": _names(names[codes[pos]]), "count": str(n[s])})
+    return _signals(
+        rows, tl, lambda s, pos: {"values": _names(names[codes[pos]]), "count": str(n[s])}
     )
 
 
@@ -331,9 +345,8 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
             else f"not in the last {days(spec.lookback)} days",
         },
     )
-    if len(signals):
-        signals["end"] = tl.end - 1
-    return Signals(signals)
+    signals.frame["end"] = tl.end - 1
+    return signals
 
 
 def _trend(spec: Trend, masks, tl: Timeline) -> Signals:
@@ -356,4 +369,4 @@ def _trend(spec: Trend, masks, tl: Timeline) -> Signals:
         seq = " → ".join(str(int(level[p])) for p in pos)
         return {"levels": seq, "max": str(int(peak[subject])), "count": str(len(pos))}
 
-    return Signals(_signals(rows, tl, values))
+    return _signals(rows, tl, values)

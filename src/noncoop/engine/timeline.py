@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from noncoop.identity import household_view
+from noncoop.identity import household_rows, shared_view
 
 DAY = 86_400
 
@@ -66,21 +66,19 @@ def build_timeline(
         else int((as_of.tz_convert("UTC") + pd.Timedelta(days=1)).value // 10**9)
     )
     seconds = to_seconds(events["occurred_at"]) if len(events) else np.array([], np.int64)
-    upto = events[seconds < end]
+    upto = events[seconds < end].reset_index(drop=True)
+    kept = seconds[seconds < end]
     if coverage is None:
-        spans = pd.DataFrame({"source": upto["source"].astype(str), "t": seconds[seconds < end]})
+        spans = pd.DataFrame({"source": upto["source"].astype(str), "t": kept})
         coverage = {k: (int(g.min()), int(g.max())) for k, g in spans.groupby("source")["t"]}
-    view = household_view(upto, subjects)
-    t = to_seconds(view["occurred_at"]) if len(view) else np.array([], np.int64)
-    codes, uniques = pd.factorize(view["subject_id"], sort=True)
-    order = np.lexsort((t, codes))
-    view = view.iloc[order].reset_index(drop=True)
-    dob = subjects.set_index("subject_id")["date_of_birth"]
-    born = pd.to_datetime(view["subject_id"].map(dob), errors="coerce")
-    at = view["occurred_at"].dt.tz_localize(None)
-    view["age"] = ((at - born).dt.days / 365.25).astype("float64")
-    view["via_adult"] = view["via_subject_id"].notna()
+    where = household_rows(upto, subjects, kept)
+    view = shared_view(upto, where)
+    t = kept[where.rows]
+    born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]
+    born = pd.to_datetime(born.reindex(where.children), errors="coerce")
+    born_s = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    born_s[born.isna().to_numpy()] = np.nan
+    view["age"] = (t - born_s[where.child]) / (365.25 * DAY) if len(t) else np.array([], float)
+    view["via_adult"] = where.shared
     view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
-    return Timeline(
-        view, codes[order].astype(np.int64), pd.Index(uniques), t[order], as_of, end, coverage
-    )
+    return Timeline(view, where.child, where.children, t, as_of, end, coverage)

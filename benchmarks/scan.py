@@ -1,0 +1,80 @@
+"""Time a full `noncoop scan` of a synthetic region: ingest, patterns, decisions, peak memory.
+
+Run by hand, not in CI; write the figures into the issue note:
+
+    .venv/bin/python benchmarks/scan.py --children 10000
+    .venv/bin/python benchmarks/scan.py --children 100000 --keep /tmp/region-100k
+
+The scan runs in its own process under /usr/bin/time -v; its JSON output gives the split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ingest import timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", default="auto")
+    parser.add_argument("--keep", type=Path, help="folder for the region (reused if present)")
+    options = parser.parse_args()
+    root = options.keep or Path(tempfile.mkdtemp(prefix="noncoop-bench-"))
+    region, workspace, out = root / "region", root / "scan-workspace", root / "alerts.json"
+    cli = [sys.executable, "-m", "noncoop"]
+    if not (region / "sources.yaml").exists():
+        subprocess.run(
+            [
+                *cli,
+                "synth",
+                str(region),
+                "--children",
+                str(options.children),
+                "--seed",
+                str(options.seed),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    shutil.rmtree(workspace, ignore_errors=True)
+    wall, peak = timed(
+        [
+            *cli,
+            "scan",
+            str(region),
+            "--workspace",
+            str(workspace),
+            "--as-of",
+            "2026-03-31",
+            "--json",
+            str(out),
+            "--engine",
+            options.engine,
+        ]
+    )
+    data = json.loads(out.read_text())
+    t = data["timings_s"]
+    evaluated = data["events"]
+    evaluate_s = t["timeline"] + t["patterns"] + t["decisions"]
+    print(f"children            {options.children:,}  ({data['engine']} engine)")
+    print(f"events evaluated    {evaluated:,}  (children's own plus household events)")
+    print(f"alerts              {len(data['alerts']):,}")
+    print(f"scan wall time      {wall:7.1f} s   peak {peak:.2f} GB")
+    for name in ("ingest", "load", "timeline", "patterns", "decisions"):
+        print(f"  {name:<17} {t[name]:7.1f} s")
+    print(f"evaluation          {evaluate_s:7.1f} s   {evaluated / evaluate_s:,.0f} events/s")
+    if not options.keep:
+        shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()
