@@ -135,23 +135,23 @@ def empty_events() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in {**EVENT_COLUMNS, **TRACE_COLUMNS}}))
 
 
-def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the frame with exactly the canonical and trace columns, in order, in their dtypes."""
+def conform(frame: pd.DataFrame, trace: bool = True) -> pd.DataFrame:
+    """The frame with exactly the canonical (and, with `trace`, trace) columns, in order and in
+    their dtypes; columns already in the right dtype are not copied."""
+    columns = {**EVENT_COLUMNS, **(TRACE_COLUMNS if trace else {})}
     out = {}
-    for name, dtype in {**EVENT_COLUMNS, **TRACE_COLUMNS}.items():
+    for name, dtype in columns.items():
         col = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
         if name == "occurred_at":
-            col = pd.to_datetime(col, utc=True).astype(TIMESTAMP_DTYPE)
-        elif dtype == "category" and isinstance(col.dtype, pd.CategoricalDtype):
-            pass
-        else:
+            if col.dtype != TIMESTAMP_DTYPE:
+                col = pd.to_datetime(col, utc=True).astype(TIMESTAMP_DTYPE)
+        elif dtype == "category":
+            if not isinstance(col.dtype, pd.CategoricalDtype):
+                col = col.astype("category")
+        elif col.dtype != dtype:
             col = col.astype(dtype)
         out[name] = col
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
-
-
-class EventSchemaError(ValueError):
-    """Raised when a frame does not meet the canonical event contract."""
 
 
 def validate_events(frame: pd.DataFrame) -> list[str]:

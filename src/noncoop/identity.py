@@ -251,41 +251,32 @@ class HouseholdRows:
     shared: np.ndarray
 
 
-def household_rows(
-    events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.ndarray
-) -> HouseholdRows:
+def household_rows(events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.ndarray
+                   ) -> HouseholdRows:
     """Each child's own events plus every adult event of their household, as positions.
 
-    Works on positions and integer codes, so a region of ten million events is one merge over
-    the adults' events and one sort."""
-    is_child = (events["subject_role"].astype(str) == "child").to_numpy(bool)
+    Identifiers are factorised once, so ten million events cost one dictionary encoding, a merge
+    over the adults' events only, and one integer sort."""
+    is_child = (events["subject_role"] == "child").to_numpy(bool)
+    codes, ids = pd.factorize(events["subject_id"])
+    ids = np.asarray(ids, dtype=object).astype(str)
     kids = subjects.loc[subjects["role"].astype(str) == "child", ["subject_id", "household_id"]]
-    own_ids = events["subject_id"].to_numpy(dtype=object)[is_child]
-    children = pd.Index(
-        np.unique(
-            np.concatenate(
-                [np.asarray(kids["subject_id"], dtype=object).astype(str), own_ids.astype(str)]
-            )
-        )
-    )
+    child_ids = ids[np.unique(codes[is_child & (codes >= 0)])]
+    children = pd.Index(np.unique(np.concatenate([kids["subject_id"].astype(str).to_numpy(),
+                                                  child_ids])))
+    to_child = children.get_indexer(ids)
     own_rows = np.flatnonzero(is_child)
-    own_codes = children.get_indexer(own_ids.astype(str))
+    own_codes = to_child[codes[own_rows]]
     adult_rows = np.flatnonzero(~is_child)
-    pairs = (
-        pd.DataFrame(
-            {
-                "row": adult_rows,
-                "household_id": events["household_id"].to_numpy(dtype=object)[adult_rows],
-            }
-        )
-        .dropna()
-        .merge(kids.dropna().astype({"household_id": object}), on="household_id")
-    )
+    pairs = pd.DataFrame({
+        "row": adult_rows,
+        "household_id": events["household_id"].take(adult_rows).astype(object).to_numpy(),
+    }).dropna().merge(kids.dropna().astype(object), on="household_id")
     rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64)])
-    codes = np.concatenate([own_codes, children.get_indexer(pairs["subject_id"].astype(str))])
+    child = np.concatenate([own_codes, children.get_indexer(pairs["subject_id"].astype(str))])
     shared = np.concatenate([np.zeros(len(own_rows), bool), np.ones(len(pairs), bool)])
-    order = np.lexsort((seconds[rows], codes))
-    return HouseholdRows(rows[order], codes[order].astype(np.int64), children, shared[order])
+    order = np.lexsort((seconds[rows], child))
+    return HouseholdRows(rows[order], child[order].astype(np.int64), children, shared[order])
 
 
 def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
@@ -308,9 +299,10 @@ def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame
 def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
     """The event rows `where` names, re-attributed to the child they count for."""
     view = events.take(where.rows).reset_index(drop=True)
-    view["via_subject_id"] = view["subject_id"].astype("string").where(where.shared)
+    via = pd.Series(pd.NA, index=view.index, dtype="string")
+    via[where.shared] = view["subject_id"][where.shared].astype("string")
+    view["via_subject_id"] = via
     view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
-    view["subject_role"] = pd.Categorical(
-        np.full(len(view), "child"), categories=["child", "adult"]
-    )
+    view["subject_role"] = pd.Categorical.from_codes(np.zeros(len(view), np.int8),
+                                                     categories=["child", "adult"])
     return view

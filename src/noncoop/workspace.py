@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from noncoop import quarantine
-from noncoop.events import EVENT_COLUMNS, conform, empty_events, event_id_numbers
+from noncoop.events import EVENT_COLUMNS, TRACE_COLUMNS, conform, empty_events, event_id_numbers
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
 
@@ -69,15 +70,24 @@ class Workspace:
     def load_events(
         self, as_of: pd.Timestamp | None = None, with_trace: bool = False
     ) -> pd.DataFrame:
-        """All stored events (optionally only those on or before `as_of`), canonical dtypes."""
+        """All stored events (optionally only those on or before `as_of`), canonical dtypes.
+
+        Columns and the date filter are applied while reading, so only what is needed is ever
+        held in memory."""
         parts = self.event_parts()
         if not parts:
-            return empty_events()
-        table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
-        frame = conform(table.to_pandas())
-        if as_of is not None:
-            frame = frame[frame["occurred_at"] < _end_of_day(as_of)].reset_index(drop=True)
-        return frame if with_trace else frame[list(EVENT_COLUMNS)]
+            return empty_events() if with_trace else empty_events()[list(EVENT_COLUMNS)]
+        columns = [*EVENT_COLUMNS, *(TRACE_COLUMNS if with_trace else ())]
+        tables = []
+        for part in parts:
+            table = pq.read_table(part, columns=columns)
+            if as_of is not None:
+                limit = pa.scalar(_end_of_day(as_of), type=table.schema.field("occurred_at").type)
+                table = table.filter(pc.less(table["occurred_at"], limit))
+            tables.append(table.cast(_unified(table.schema)))
+        table = pa.concat_tables(tables)
+        del tables
+        return conform(table.to_pandas(self_destruct=True, split_blocks=True), trace=with_trace)
 
     # quarantine ---------------------------------------------------------------------------
     def write_quarantine(self, rows: pd.DataFrame, name: str) -> Path | None:
@@ -114,6 +124,19 @@ class Workspace:
         if not self.subjects_path.exists():
             return pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
         return pd.read_parquet(self.subjects_path)
+
+
+def _unified(schema: pa.Schema) -> pa.Schema:
+    """Dictionary columns with one index type and plain strings as large strings, so parts
+    written at different times concatenate."""
+    fields = []
+    for f in schema:
+        if pa.types.is_dictionary(f.type):
+            f = f.with_type(pa.dictionary(pa.int32(), pa.large_string()))
+        elif pa.types.is_string(f.type):
+            f = f.with_type(pa.large_string())
+        fields.append(f)
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def _end_of_day(day: pd.Timestamp) -> pd.Timestamp:

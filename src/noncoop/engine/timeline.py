@@ -66,8 +66,9 @@ def build_timeline(
         else int((as_of.tz_convert("UTC") + pd.Timedelta(days=1)).value // 10**9)
     )
     seconds = to_seconds(events["occurred_at"]) if len(events) else np.array([], np.int64)
-    upto = events[seconds < end].reset_index(drop=True)
-    kept = seconds[seconds < end]
+    inside = seconds < end
+    upto = events if inside.all() else events[inside].reset_index(drop=True)
+    kept = seconds[inside]
     if coverage is None:
         spans = pd.DataFrame({"source": upto["source"].astype(str), "t": kept})
         coverage = {k: (int(g.min()), int(g.max())) for k, g in spans.groupby("source")["t"]}
