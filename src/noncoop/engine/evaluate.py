@@ -95,7 +95,6 @@ def evaluate(
                 out = patterns.evaluate(pattern, masks, tl)
                 name = rule.signal(pname)
                 found[name] = out
-                out.frame.index = out.frame["subject"].to_numpy()
                 result.signals[name] = len(out.frame)
                 if out.insufficient:
                     result.insufficient[rule.id] = result.insufficient.get(rule.id, 0) + (
@@ -129,8 +128,8 @@ def evaluate(
                     }
                 )
         for name, rows in concluded.items():
-            frame = pd.DataFrame(rows, columns=list(patterns.SIGNAL_COLUMNS))
-            frame.index = frame["subject"].to_numpy()
+            frame = pd.DataFrame(rows, columns=list(patterns.SIGNAL_COLUMNS)).sort_values(
+                "subject", ignore_index=True)
             found[name] = patterns.Signals(frame)
             table.add(
                 name,
@@ -152,12 +151,12 @@ def _support(
     rule: LoadedRule, child: int, members: tuple, found: dict[str, patterns.Signals], tl: Timeline
 ) -> dict:
     """What supports one decision: its window, evidence positions and message values."""
-    rows = [_row(found[name].frame, child) for name in members]
+    rows = [found[name].row(child) for name in members]
     positions = sorted({int(p) for r in rows for p in r["evidence"]}, key=lambda p: (tl.t[p], p))
     values = {}
     for pname in rule.rule.patterns:
         signals = found.get(rule.signal(pname))
-        row = _row(signals.frame, child) if signals is not None else None
+        row = signals.row(child) if signals is not None else None
         values[pname] = signals.values(child, np.asarray(row["evidence"])) if row else {}
     return {
         "rule": rule,
@@ -228,13 +227,6 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, dict]:
                 del record[optional]
         book[position] = record
     return book
-
-
-def _row(signals: pd.DataFrame | None, child: int) -> dict | None:
-    """A child's signal from a pattern's signals (indexed by child), or None."""
-    if signals is None or child not in signals.index:
-        return None
-    return signals.loc[child].to_dict()
 
 
 def _day(seconds: int) -> str:

@@ -39,6 +39,14 @@ class Signals:
     insufficient: int = 0
     notes: list[str] = field(default_factory=list)
 
+    def row(self, child: int) -> dict | None:
+        """The child's signal (subject, start, end, evidence), or None."""
+        subjects = self.frame["subject"].to_numpy()
+        i = int(np.searchsorted(subjects, child))
+        if i == len(subjects) or subjects[i] != child:
+            return None
+        return {c: self.frame[c].iat[i] for c in ("subject", "start", "end", "evidence")}
+
     def values(self, child: int, evidence: np.ndarray) -> dict:
         """Message values for one child, computed only for children who get an alert."""
         if self.describe is None or not len(evidence):
@@ -300,8 +308,8 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
     lookback = tl.t >= tl.end - days(spec.lookback) * DAY
     seen_all = masks[spec.select]
     # Judge only where a feed that records children being seen has data within the gap.
-    sources = tl.events["source"].astype("string")
-    feeds = set(pd.unique(sources[seen_all].dropna()))
+    source, names = tl.codes("source")
+    feeds = {str(names[c]) for c in np.unique(source[seen_all]) if c >= 0}
     limit = spec.days * DAY
     covered = any(
         first <= tl.end - limit and last >= tl.end - limit

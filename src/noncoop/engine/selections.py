@@ -36,6 +36,13 @@ def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
         hit = np.isin(np.asarray(column.cat.categories.astype(str)), [str(v) for v in exact])
         codes = column.cat.codes.to_numpy()
         mask |= np.append(hit, False)[codes]
+    elif exact and (column.dtype == bool or column.dtype == "boolean"):
+        flags = column.to_numpy(dtype=bool, na_value=False) if column.dtype == "boolean" else (
+            column.to_numpy())
+        known = column.notna().to_numpy(bool)
+        for value in exact:
+            if isinstance(value, bool):
+                mask |= known & (flags == value)
     elif exact:
         if column.dtype == "string":
             mask |= (

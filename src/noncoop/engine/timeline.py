@@ -35,7 +35,12 @@ class Timeline:
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (-1 for blank) and the values they stand for, computed once."""
         if column not in self._codes:
-            codes, uniques = pd.factorize(self.events[column].astype("string"))
+            values = self.events[column]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                codes = values.cat.codes.to_numpy().astype(np.int64)
+                uniques = values.cat.categories.astype(str)
+            else:
+                codes, uniques = pd.factorize(values)
             self._codes[column] = (codes, np.asarray(uniques, dtype=object))
         return self._codes[column]
 
