@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
 from noncoop.engine.rules import RulePack, load_rules
@@ -48,6 +50,9 @@ def scan(
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress)
     ingest_s = time.perf_counter() - clock
+    # Hand the ingest's working memory back before the evaluation needs its own.
+    gc.collect()
+    pa.default_memory_pool().release_unused()
     clock = time.perf_counter()
     events = workspace.load_events(as_of=day)
     subjects = workspace.load_subjects()

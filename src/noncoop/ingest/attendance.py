@@ -35,6 +35,7 @@ CATEGORY: dict[str, str] = (
     | dict.fromkeys(NOT_POSSIBLE, "not_possible")
 )
 SESSION_HOUR = {"AM": 0, "PM": 12}
+SUMMARY_SLICE = 500_000
 
 
 def read_attendance(
@@ -128,12 +129,18 @@ def read_attendance(
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         yield ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
     if weeks:
-        yield ImportBlock(
-            _summaries(weeks, people, source, source_file, agency, service),
-            quarantine.empty(),
-            0,
-            0,
+        total = (
+            pd.concat(weeks)
+            .groupby(level=["link", "week"], sort=True)
+            .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
+            .reset_index()
         )
+        del weeks
+        # Summaries go out in slices so a large register never builds all its events at once.
+        for first in range(0, len(total), SUMMARY_SLICE):
+            part = total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
+            yield ImportBlock(_summaries(part, people, source, source_file, agency, service),
+                              quarantine.empty(), 0, 0)
 
 
 class Factor:
@@ -226,19 +233,14 @@ def _absences(
 
 
 def _summaries(
-    weeks: list[pd.DataFrame],
+    total: pd.DataFrame,
     people: Crosswalk,
     source: LoadedSource,
     source_file: str,
     agency: str,
     service: str,
 ) -> pd.DataFrame:
-    total = (
-        pd.concat(weeks)
-        .groupby(level=["link", "week"], sort=True)
-        .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
-        .reset_index()
-    )
+    """One `school.attendance_summary` per pupil-week of `total` (link, week, counts, line)."""
     who = people.identity(total["link"].to_numpy())
     monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
     keys = who["id_value"].astype(str) + "|week|" + monday.strftime("%Y-%m-%d").to_numpy()
