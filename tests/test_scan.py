@@ -154,7 +154,9 @@ def test_broken_rules_stop_the_scan_with_exit_1(tmp_path):
         app, ["scan", str(REGION), "-w", str(tmp_path / "ws"), "--rules", str(bad)]
     )
     assert result.exit_code == 1
-    assert "NC-BAD.yaml:1:1: RULE-MISSING-KEY missing required key 'status'" in result.output
+    assert (
+        "NC-BAD.yaml:1:1: RULE-MISSING-KEY [NC-BAD] missing required key 'status'" in result.output
+    )
 
 
 def test_rules_commands():

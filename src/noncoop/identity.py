@@ -251,8 +251,9 @@ class HouseholdRows:
     shared: np.ndarray
 
 
-def household_rows(events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.ndarray
-                   ) -> HouseholdRows:
+def household_rows(
+    events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.ndarray
+) -> HouseholdRows:
     """Each child's own events plus every adult event of their household, as positions.
 
     Identifiers are factorised once, so ten million events cost one dictionary encoding, a merge
@@ -262,16 +263,23 @@ def household_rows(events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.nda
     ids = np.asarray(ids, dtype=object).astype(str)
     kids = subjects.loc[subjects["role"].astype(str) == "child", ["subject_id", "household_id"]]
     child_ids = ids[np.unique(codes[is_child & (codes >= 0)])]
-    children = pd.Index(np.unique(np.concatenate([kids["subject_id"].astype(str).to_numpy(),
-                                                  child_ids])))
+    children = pd.Index(
+        np.unique(np.concatenate([kids["subject_id"].astype(str).to_numpy(), child_ids]))
+    )
     to_child = children.get_indexer(ids)
     own_rows = np.flatnonzero(is_child)
     own_codes = to_child[codes[own_rows]]
     adult_rows = np.flatnonzero(~is_child)
-    pairs = pd.DataFrame({
-        "row": adult_rows,
-        "household_id": events["household_id"].take(adult_rows).astype(object).to_numpy(),
-    }).dropna().merge(kids.dropna().astype(object), on="household_id")
+    pairs = (
+        pd.DataFrame(
+            {
+                "row": adult_rows,
+                "household_id": events["household_id"].take(adult_rows).astype(object).to_numpy(),
+            }
+        )
+        .dropna()
+        .merge(kids.dropna().astype(object), on="household_id")
+    )
     rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64)])
     child = np.concatenate([own_codes, children.get_indexer(pairs["subject_id"].astype(str))])
     shared = np.concatenate([np.zeros(len(own_rows), bool), np.ones(len(pairs), bool)])
@@ -303,6 +311,7 @@ def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
     via[where.shared] = view["subject_id"][where.shared].astype("string")
     view["via_subject_id"] = via
     view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
-    view["subject_role"] = pd.Categorical.from_codes(np.zeros(len(view), np.int8),
-                                                     categories=["child", "adult"])
+    view["subject_role"] = pd.Categorical.from_codes(
+        np.zeros(len(view), np.int8), categories=["child", "adult"]
+    )
     return view

@@ -129,7 +129,8 @@ def evaluate(
                 )
         for name, rows in concluded.items():
             frame = pd.DataFrame(rows, columns=list(patterns.SIGNAL_COLUMNS)).sort_values(
-                "subject", ignore_index=True)
+                "subject", ignore_index=True
+            )
             found[name] = patterns.Signals(frame)
             table.add(
                 name,

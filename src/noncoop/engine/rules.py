@@ -142,11 +142,15 @@ def load_rules(paths: list[Path] | Path) -> RulePack:
         try:
             rule = Rule.model_validate(located.data)
         except ValidationError as exc:
-            errors.extend(errors_from_validation(exc, Rule, located, file, "RULE"))
+            errors.extend(
+                _named(
+                    errors_from_validation(exc, Rule, located, file, "RULE"), located.data.get("id")
+                )
+            )
             continue
         problems = _check(rule, located, file)
         if problems:
-            errors.extend(problems)
+            errors.extend(_named(problems, rule.id))
             continue
         if rule.id in located_by_id:
             line, col = located.position(("id",))
@@ -170,6 +174,15 @@ def load_rules(paths: list[Path] | Path) -> RulePack:
     pack = RulePack(loaded)
     order = [r for group in pack.strata() for r in group]
     return RulePack(order)
+
+
+def _named(errors: list[ConfigError], rule_id: object) -> list[ConfigError]:
+    """Errors prefixed with the rule id, when the file has one."""
+    if not isinstance(rule_id, str) or not rule_id:
+        return errors
+    return [
+        ConfigError(e.file, e.line, e.column, e.code, f"[{rule_id}] {e.message}") for e in errors
+    ]
 
 
 def _err(located: Located, file: str, path: tuple, code: str, message: str) -> ConfigError:
@@ -394,7 +407,7 @@ def _check_pack(rules: list[LoadedRule], located: dict[str, tuple[Located, str]]
                         file,
                         ("condition",),
                         "RULE-UNKNOWN-SIGNAL",
-                        f"condition uses '{name}', which is neither a pattern of "
+                        f"[{r.id}] condition uses '{name}', which is neither a pattern of "
                         f"this rule ({', '.join(r.rule.patterns) or 'none'}) nor a "
                         "signal concluded by another rule",
                     )

@@ -37,8 +37,11 @@ def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
         codes = column.cat.codes.to_numpy()
         mask |= np.append(hit, False)[codes]
     elif exact and (column.dtype == bool or column.dtype == "boolean"):
-        flags = column.to_numpy(dtype=bool, na_value=False) if column.dtype == "boolean" else (
-            column.to_numpy())
+        flags = (
+            column.to_numpy(dtype=bool, na_value=False)
+            if column.dtype == "boolean"
+            else (column.to_numpy())
+        )
         known = column.notna().to_numpy(bool)
         for value in exact:
             if isinstance(value, bool):

@@ -139,8 +139,12 @@ def read_attendance(
         # Summaries go out in slices so a large register never builds all its events at once.
         for first in range(0, len(total), SUMMARY_SLICE):
             part = total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
-            yield ImportBlock(_summaries(part, people, source, source_file, agency, service),
-                              quarantine.empty(), 0, 0)
+            yield ImportBlock(
+                _summaries(part, people, source, source_file, agency, service),
+                quarantine.empty(),
+                0,
+                0,
+            )
 
 
 class Factor:
