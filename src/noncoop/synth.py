@@ -19,20 +19,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from noncoop.config import CONTACT_LOG_FIELDS
+from noncoop.engine.model import PATTERN_TAGS
 from noncoop.identifiers import UPN_LETTERS
 
-PATTERNS = (
-    "pattern:rebook-miss",
-    "pattern:isolation",
-    "pattern:partial-hostility",
-    "pattern:no-access",
-    "pattern:child-not-seen",
-    "pattern:not-seen-alone",
-    "pattern:escalating-hostility",
-    "pattern:worker-safety",
-    "pattern:missed-meetings",
-    "pattern:ambivalence",
-)
+PATTERNS = tuple(t for t in PATTERN_TAGS if t != "pattern:other")
 HOUSEHOLD_PATTERNS = (
     "pattern:partial-hostility",
     "pattern:escalating-hostility",
