@@ -36,17 +36,6 @@ EVENT_TYPES: tuple[str, ...] = (
     "concern.raised",
 )
 
-AGENCIES: tuple[str, ...] = (
-    "health",
-    "education",
-    "social_care",
-    "police",
-    "housing",
-    "early_help",
-    "probation",
-    "voluntary",
-)
-
 ROLES: tuple[str, ...] = ("child", "adult")
 
 TIME_UNIT = "us"

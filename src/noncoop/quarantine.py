@@ -21,25 +21,6 @@ QUARANTINE_COLUMNS = (
     "raw",
 )
 
-REASONS = {
-    "CSV-MALFORMED": "malformed CSV line",
-    "JSON-MALFORMED": "a FHIR resource that is not valid JSON",
-    "CSV-ENCODING": "text is not valid in the declared encoding",
-    "FILE-UNREADABLE": "file could not be read",
-    "MISSING-FIELD": "a required field is blank",
-    "BAD-DATE": "date/time could not be read",
-    "BAD-EVENT-TYPE": "event type is not in the canonical vocabulary",
-    "BAD-VALUE": "value not allowed for this field",
-    "DUPLICATE-RECORD": "record key repeats an earlier row of the same file",
-    "INVALID-ID": "identifier fails its check digit or format",
-    "UNKNOWN-SCHEME": "identifier scheme is not one of nhs, upn, la, police, local",
-    "UNLINKED-ID": "identifier is not in people.csv",
-    "AMBIGUOUS-ID": "identifier maps to more than one person in people.csv",
-    "ADULT-NO-HOUSEHOLD": "adult has no household, so the event cannot count for any child",
-    "BAD-ATTENDANCE-CODE": "attendance code is not a DfE code and has no mapping",
-    "BAD-PERSON": "people.csv row is incomplete or invalid",
-}
-
 
 def empty() -> pd.DataFrame:
     """An empty quarantine frame."""

@@ -157,7 +157,10 @@ def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[st
     definitions = compile_durable(rules)
     if not definitions:
         return []
-    conjs = [conj for r in rules for conj in conjunctions(r.condition, r)]
+    supports = {
+        f"{r.id}#{k}": conj for r in rules for k, conj in enumerate(conjunctions(r.condition, r))
+    }
+    conjs = list(supports.values())
     names = sorted({n for conj in conjs for n in (*conj.pos, *conj.neg)})
     negated = {n for conj in conjs for n in conj.neg}
     order = sorted(names, key=lambda n: (n not in negated, n))
@@ -165,14 +168,9 @@ def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[st
     positive = sorted({n for conj in conjs for n in conj.pos})
     children = np.flatnonzero(np.any([table.has(n) for n in positive], axis=0))
     found: dict[tuple[str, int], set[str]] = {}
-    supports = {
-        f"{r.id}#{k}": conj.pos
-        for r in rules
-        for k, conj in enumerate(conjunctions(r.condition, r))
-    }
 
     def make(rule_name: str):
-        rule_id, members = rule_name.split("#")[0], supports[rule_name]
+        rule_id, members = rule_name.split("#")[0], supports[rule_name].pos
 
         def run(c) -> None:
             # A conjunction fires only with all its positive signals: they are its support.

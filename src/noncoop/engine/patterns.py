@@ -8,7 +8,7 @@ No Python loop runs per event; per-child work is limited to assembling the signa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,6 @@ class Signals:
     frame: pd.DataFrame
     describe: Callable[[int, np.ndarray], dict] | None = None
     insufficient: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def row(self, child: int) -> dict | None:
         """The child's signal (subject, start, end, evidence), or None."""
@@ -252,14 +251,9 @@ def _rate(spec: Rate, masks, tl: Timeline) -> Signals:
     )
 
 
-def _value_codes(tl: Timeline, field: str) -> tuple[np.ndarray, pd.Index]:
-    codes, uniques = tl.codes(field)
-    return codes, pd.Index(uniques)
-
-
 def _divergence(spec: Divergence, masks, tl: Timeline) -> Signals:
     window = _window(tl, spec.within)
-    codes, uniques = _value_codes(tl, spec.field)
+    codes, uniques = tl.codes(spec.field)
     k = max(len(uniques), 1)
     a_rows = np.flatnonzero(masks[spec.select] & window & (codes >= 0))
     b_rows = np.flatnonzero(masks[spec.versus] & window & (codes >= 0))
@@ -276,11 +270,10 @@ def _divergence(spec: Divergence, masks, tl: Timeline) -> Signals:
     rows = np.concatenate([a_rows, latest.to_numpy(np.int64)])
     rows = np.unique(rows[fire[tl.subject[rows]]])
     a_set = set(a_rows.tolist())
-    names = uniques.to_numpy(dtype=object)
 
     def values(subject: int, pos: np.ndarray) -> dict:
-        mine = {names[codes[p]] for p in pos if p in a_set}
-        other = {names[codes[p]] for p in pos if p not in a_set} - mine
+        mine = {uniques[codes[p]] for p in pos if p in a_set}
+        other = {uniques[codes[p]] for p in pos if p not in a_set} - mine
         return {
             "values": _names(mine),
             "others": _names(other),
@@ -291,15 +284,15 @@ def _divergence(spec: Divergence, masks, tl: Timeline) -> Signals:
 
 
 def _distinct(spec: Distinct, masks, tl: Timeline) -> Signals:
-    codes, uniques = _value_codes(tl, spec.field)
+    codes, uniques = tl.codes(spec.field)
     k = max(len(uniques), 1)
     rows = np.flatnonzero(masks[spec.select] & _window(tl, spec.within) & (codes >= 0))
     pairs = np.unique(tl.subject[rows] * k + codes[rows])
     n = np.bincount(pairs // k, minlength=tl.n_subjects)
     rows = rows[(n >= spec.min)[tl.subject[rows]]]
-    names = uniques.to_numpy(dtype=object)
+
     return _signals(
-        rows, tl, lambda s, pos: {"values": _names(names[codes[pos]]), "count": str(n[s])}
+        rows, tl, lambda s, pos: {"values": _names(uniques[codes[pos]]), "count": str(n[s])}
     )
 
 
@@ -319,13 +312,8 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
     open_rows = np.flatnonzero(masks[spec.open] & (tl.t >= tl.end - days(spec.open_within) * DAY))
     is_open = _per_subject(open_rows, tl) > 0
     if not covered:
-        return Signals(
-            empty(),
-            insufficient=int(is_open.sum()),
-            notes=[
-                f"the feeds that record the child being seen do not cover the last {spec.days} days"
-            ],
-        )
+        # No feed that records children being seen covers the gap: report, do not alert.
+        return Signals(empty(), insufficient=int(is_open.sum()))
     seen_rows = np.flatnonzero(seen_all & lookback)
     last_seen = np.full(tl.n_subjects, -1, dtype=np.int64)
     np.maximum.at(last_seen, tl.subject[seen_rows], tl.t[seen_rows])
