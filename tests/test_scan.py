@@ -9,6 +9,7 @@ from conftest import REGION, ROOT
 from typer.testing import CliRunner
 
 from noncoop.cli import app
+from noncoop.engine import decisions
 from noncoop.engine.decisions import durable_available
 from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules import load_rules
@@ -117,7 +118,9 @@ def test_planted_patterns_are_found_and_background_stays_quiet(region):
 
 
 @needs_durable
-def test_both_engines_give_identical_alerts(region):
+def test_both_engines_give_identical_alerts(region, monkeypatch):
+    # Small chunks, so the durable decisions run in worker processes as they do at scale.
+    monkeypatch.setattr(decisions, "CHUNK", 150)
     _, ws, result = region
     pack = load_rules(ROOT / "rules")
     events, subjects = ws.load_events(as_of="2026-03-31"), ws.load_subjects()

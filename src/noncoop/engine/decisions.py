@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import multiprocessing
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,61 +143,28 @@ def compile_durable(rules: list[LoadedRule]) -> dict[str, dict]:
 def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[str, int, tuple]]:
     """The same decisions through durable_rules, one session per child.
 
-    Facts named under `not` are asserted first, so a rule cannot fire before the fact that
-    blocks it arrives. Sessions are dropped a batch at a time with their ruleset handle, since
-    durable_rules 2.0.28 can neither hold thousands of sessions nor delete a session that holds
-    a partial match.
+    durable_rules 2.0.28 keeps memory from every session even after its ruleset is deleted, so
+    beyond one chunk of children the work runs in forked worker processes that each take a
+    single chunk and exit, handing their memory back; both cores are used while they run.
     """
-    import durable_rules_engine
-    from durable.engine import Host, MessageNotHandledException
-
-    class _QuietHost(Host):
-        def _run(self) -> None:  # no timer thread: this engine never uses timers
-            pass
-
-    definitions = compile_durable(rules)
-    if not definitions:
+    job = _DurableJob(rules, table)
+    if not job.definitions:
         return []
-    supports = {
-        f"{r.id}#{k}": conj for r in rules for k, conj in enumerate(conjunctions(r.condition, r))
-    }
-    conjs = list(supports.values())
-    names = sorted({n for conj in conjs for n in (*conj.pos, *conj.neg)})
-    negated = {n for conj in conjs for n in conj.neg}
-    order = sorted(names, key=lambda n: (n not in negated, n))
-    # Only a child with a signal some conjunction needs present can meet a rule.
-    positive = sorted({n for conj in conjs for n in conj.pos})
-    children = np.flatnonzero(np.any([table.has(n) for n in positive], axis=0))
+    chunks = [job.children[i : i + CHUNK] for i in range(0, len(job.children), CHUNK)]
+    if len(chunks) <= 1:
+        pairs = [p for chunk in chunks for p in job.run(chunk)]
+    else:
+        global _JOB
+        _JOB = job
+        try:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(WORKERS, maxtasksperchild=1) as pool:
+                pairs = [p for part in pool.imap(_run_chunk, chunks) for p in part]
+        finally:
+            _JOB = None
     found: dict[tuple[str, int], set[str]] = {}
-
-    def make(rule_name: str):
-        rule_id, members = rule_name.split("#")[0], supports[rule_name].pos
-
-        def run(c) -> None:
-            # A conjunction fires only with all its positive signals: they are its support.
-            found.setdefault((rule_id, int(c.s.sid)), set()).update(members)
-
-        return run
-
-    actions = {name: make(name) for name in definitions}
-    for first in range(0, len(children), BATCH):
-        ruleset = f"noncoop_{id(table)}_{first}"
-        host = _QuietHost(
-            {ruleset: {name: dict(rule, run=actions[name]) for name, rule in definitions.items()}}
-        )
-        handle = host.get_ruleset(ruleset)._handle
-        for child in children[first : first + BATCH].tolist():
-            for name in order:
-                if table.has(name)[child]:
-                    fact = {
-                        "sid": str(child),
-                        "pattern": name,
-                        "start": int(table.window(name)[0][child]),
-                        "end": int(table.window(name)[1][child]),
-                    }
-                    with contextlib.suppress(MessageNotHandledException):
-                        host.assert_fact(ruleset, fact)
-        durable_rules_engine.delete_ruleset(handle)
+    for rule_id, child, members in pairs:
+        found.setdefault((rule_id, child), set()).update(members)
     by_rule = {r.id: i for i, r in enumerate(rules)}
     return [
         (rule_id, child, tuple(sorted(m)))
@@ -204,3 +172,82 @@ def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[st
             found.items(), key=lambda kv: (by_rule[kv[0][0]], kv[0][1])
         )
     ]
+
+
+CHUNK = 4000  # children per worker process
+WORKERS = 2
+_JOB: _DurableJob | None = None  # handed to forked workers by inheritance, never pickled
+
+
+def _run_chunk(children: np.ndarray) -> list[tuple[str, int, tuple[str, ...]]]:
+    assert _JOB is not None
+    return _JOB.run(children)
+
+
+class _DurableJob:
+    """One compiled rule set and the facts to feed it, runnable on any chunk of children."""
+
+    def __init__(self, rules: list[LoadedRule], table: SignalTable) -> None:
+        self.table = table
+        self.definitions = compile_durable(rules)
+        self.supports = {
+            f"{r.id}#{k}": conj
+            for r in rules
+            for k, conj in enumerate(conjunctions(r.condition, r))
+        }
+        conjs = list(self.supports.values())
+        names = sorted({n for conj in conjs for n in (*conj.pos, *conj.neg)})
+        negated = {n for conj in conjs for n in conj.neg}
+        # Facts named under `not` go first, so no rule fires before the fact that blocks it.
+        self.order = sorted(names, key=lambda n: (n not in negated, n))
+        # Only a child with a signal some conjunction needs present can meet a rule.
+        positive = sorted({n for conj in conjs for n in conj.pos})
+        self.children = np.flatnonzero(np.any([table.has(n) for n in positive], axis=0))
+
+    def run(self, children: np.ndarray) -> list[tuple[str, int, tuple[str, ...]]]:
+        """Decisions for these children, a ruleset handle per batch, deleted after it."""
+        import durable_rules_engine
+        from durable.engine import Host, MessageNotHandledException
+
+        class _QuietHost(Host):
+            def _run(self) -> None:  # no timer thread: this engine never uses timers
+                pass
+
+        found: list[tuple[str, int, tuple[str, ...]]] = []
+
+        def make(rule_name: str):
+            rule_id, members = rule_name.split("#")[0], self.supports[rule_name].pos
+
+            def act(c) -> None:
+                # A conjunction fires only with all its positive signals: they are its support.
+                found.append((rule_id, int(c.s.sid), members))
+
+            return act
+
+        actions = {name: make(name) for name in self.definitions}
+        table = self.table
+        for first in range(0, len(children), BATCH):
+            ruleset = f"noncoop_{id(self)}_{children[first]}"
+            host = _QuietHost(
+                {
+                    ruleset: {
+                        name: dict(rule, run=actions[name])
+                        for name, rule in self.definitions.items()
+                    }
+                }
+            )
+            handle = host.get_ruleset(ruleset)._handle
+            for child in children[first : first + BATCH].tolist():
+                for name in self.order:
+                    if table.has(name)[child]:
+                        start, end = table.window(name)
+                        fact = {
+                            "sid": str(child),
+                            "pattern": name,
+                            "start": int(start[child]),
+                            "end": int(end[child]),
+                        }
+                        with contextlib.suppress(MessageNotHandledException):
+                            host.assert_fact(ruleset, fact)
+            durable_rules_engine.delete_ruleset(handle)
+        return found
