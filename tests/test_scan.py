@@ -204,3 +204,51 @@ def test_evaluation_with_no_events_gives_no_alerts():
     subjects = pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
     result = evaluate(conform(empty), subjects, pack, "2026-03-31", "python")
     assert result.alerts == []
+
+
+def _two_feed_region(root, covers: str = "") -> None:
+    """Visits that record the child seen stop in January; case notes show the case open since."""
+    root.mkdir()
+    (root / "people.csv").write_text(
+        "subject_id,id_scheme,id_value,household_id,date_of_birth,role\n"
+        "C1,la,LA1,H1,2018-01-01,child\n"
+    )
+    (root / "visits.csv").write_text(
+        "record_id,person_id,event_type,occurred_at,child_seen,detail\n"
+        "V1,LA1,visit.completed,2025-12-01,yes,\nV2,LA1,visit.completed,2026-01-10,yes,\n"
+    )
+    (root / "notes.csv").write_text(
+        "record_id,person_id,event_type,occurred_at,child_seen,detail\n"
+        + "".join(
+            f"N{i},LA1,meeting.attended,2026-{m},no,\n" for i, m in enumerate(["02-20", "03-20"])
+        )
+    )
+    (root / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {name: visits, importer: contact-log, path: visits.csv, agency: social_care,"
+        f" service: cp_visits, id_scheme: la{covers}}}\n"
+        "  - {name: notes, importer: contact-log, path: notes.csv, agency: social_care,"
+        " service: casenotes, id_scheme: la}\n"
+    )
+
+
+def test_declared_coverage_lets_a_gap_be_judged(tmp_path):
+    # Inferred, the visits feed ends in January, so the gap cannot be judged: reported only.
+    _two_feed_region(tmp_path / "inferred")
+    inferred = scan(tmp_path / "inferred", Workspace(tmp_path / "w1"), None, "2026-03-31", "python")
+    rules = {a["rule_id"] for a in inferred.evaluation.alerts}
+    assert "NC-CHILD-NOT-SEEN-SW" not in rules
+    assert inferred.evaluation.insufficient["NC-CHILD-NOT-SEEN-SW"] == 1
+    # Declared to run on, the silence is real: the child has not been seen for 80 days.
+    _two_feed_region(tmp_path / "declared", ", covers: {from: 2025-06-01}")
+    declared = scan(tmp_path / "declared", Workspace(tmp_path / "w2"), None, "2026-03-31", "python")
+    alerts = [a for a in declared.evaluation.alerts if a["rule_id"] == "NC-CHILD-NOT-SEEN-SW"]
+    assert len(alerts) == 1 and "80 days" in alerts[0]["explanation"]
+    assert "NC-CHILD-NOT-SEEN-SW" not in declared.evaluation.insufficient
+
+
+def test_declared_coverage_must_be_in_order(tmp_path):
+    _two_feed_region(tmp_path / "src", ", covers: {from: 2026-02-01, to: 2026-01-01}")
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "src"), "-w", str(tmp_path / "w")])
+    assert result.exit_code == 1
+    assert "sources.yaml:2:" in result.output and "before 'from'" in result.output

@@ -6,6 +6,7 @@ Shapes live here as strict models; loading reports every problem with file:line:
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +109,19 @@ class Profile(StrictModel):
         return self
 
 
+class Covers(StrictModel):
+    """The period a feed holds records for; `to` left out means it runs up to each scan's date."""
+
+    from_: date = Field(alias="from")
+    to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Covers:
+        if self.to is not None and self.to < self.from_:
+            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+        return self
+
+
 class SourceSpec(StrictModel):
     """One agency feed in sources.yaml."""
 
@@ -118,6 +132,10 @@ class SourceSpec(StrictModel):
     service: str | None = None
     id_scheme: IdScheme | None = None
     profile: str | None = None
+    covers: Covers | None = Field(
+        default=None,
+        description="declared period of the feed; otherwise the span of its events is used",
+    )
 
 
 class SourcesFile(StrictModel):

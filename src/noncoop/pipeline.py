@@ -190,6 +190,11 @@ def ingest(
     report.events_stored = ws.count_events()
     report.seconds = round(time.perf_counter() - started, 3)
     manifest["files"] = sorted(done.values(), key=lambda f: (f["source"], f["file"]))
+    manifest["coverage"] = {
+        s.name: [s.spec.covers.from_.isoformat(), s.spec.covers.to and s.spec.covers.to.isoformat()]
+        for s in sources.sources
+        if s.spec.covers
+    }
     manifest["runs"].append(
         {
             "run_id": run_id,

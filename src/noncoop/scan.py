@@ -57,9 +57,22 @@ def scan(
     events = workspace.load_events(as_of=day)
     subjects = workspace.load_subjects()
     load_s = time.perf_counter() - clock
-    evaluation = evaluate(events, subjects, pack, day, engine)
+    coverage = declared_coverage(workspace.declared_coverage(), day)
+    evaluation = evaluate(events, subjects, pack, day, engine, coverage)
     timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
     return ScanResult(day, pack, report, evaluation, engine, timings)
+
+
+def declared_coverage(
+    periods: dict[str, tuple[str, str | None]], as_of: pd.Timestamp
+) -> dict[str, tuple[int, int]]:
+    """Declared feed periods in timeline seconds; an open end runs to the close of the as-of day."""
+    day = pd.Timedelta(days=1)
+    seconds = lambda d: int(pd.Timestamp(d).timestamp())  # noqa: E731
+    return {
+        name: (seconds(start), seconds(pd.Timestamp(end or as_of).normalize() + day) - 1)
+        for name, (start, end) in periods.items()
+    }
 
 
 def scan_json(result: ScanResult) -> dict:

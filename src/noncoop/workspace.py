@@ -47,6 +47,10 @@ class Workspace:
         """Replace the manifest atomically so a crash never leaves half a file."""
         _atomic_write(self.manifest_path, json.dumps(manifest, indent=1).encode("utf-8"))
 
+    def declared_coverage(self) -> dict[str, tuple[str, str | None]]:
+        """Periods the sources declare they cover (ISO dates; no end = up to the scan date)."""
+        return {k: (v[0], v[1]) for k, v in self.manifest().get("coverage", {}).items()}
+
     # events -------------------------------------------------------------------------------
     def event_parts(self) -> list[Path]:
         return sorted(self.events_dir.glob("*.parquet"))

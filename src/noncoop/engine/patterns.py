@@ -321,7 +321,8 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
     all_open = np.flatnonzero(masks[spec.open] & lookback)
     np.minimum.at(first_open, tl.subject[all_open], tl.t[all_open])
     since = np.where(last_seen >= 0, last_seen, first_open)
-    gap_days = (tl.end - since) // DAY
+    # Whole calendar days from the last sighting to the as-of day, whatever the times of day.
+    gap_days = (tl.end - 1 - since) // DAY
     fire = is_open & (gap_days > spec.days)
     # Evidence: the open-to-service events since the child was last seen, and that last sighting.
     evidence_open = all_open[

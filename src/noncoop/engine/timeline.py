@@ -63,7 +63,7 @@ def build_timeline(
 ) -> Timeline:
     """Only events on or before the as-of date count, so a back-filled run matches the night.
 
-    A feed's coverage is the span of its events (any child) unless given explicitly."""
+    A feed's coverage is the span of its events (any child) unless given for it explicitly."""
     as_of = pd.Timestamp(as_of).normalize()
     end = (
         int((as_of + pd.Timedelta(days=1)).value // 10**9)
@@ -74,9 +74,12 @@ def build_timeline(
     inside = seconds < end
     upto = events if inside.all() else events[inside].reset_index(drop=True)
     kept = seconds[inside]
-    if coverage is None:
-        spans = pd.DataFrame({"source": upto["source"].astype(str), "t": kept})
-        coverage = {k: (int(g.min()), int(g.max())) for k, g in spans.groupby("source")["t"]}
+    spans = pd.DataFrame({"source": upto["source"].astype(str), "t": kept})
+    inferred = spans.groupby("source")["t"].agg(["min", "max"])
+    coverage = {
+        **{str(k): (int(r["min"]), int(r["max"])) for k, r in inferred.iterrows()},
+        **(coverage or {}),
+    }
     where = household_rows(upto, subjects, kept)
     view = shared_view(upto, where)
     t = kept[where.rows]
