@@ -146,7 +146,13 @@ def test_scan_is_a_pure_function_of_its_inputs(region):
         "2026-03-31",
         "python",
     )
-    assert scan_json(result)["alerts"] == again.alerts
+    assert result.evaluation.alerts == again.alerts
+    # The JSON carries the same alerts, as the alert store now holds them: all new on a first run.
+    stored = scan_json(result)["alerts"]
+    assert [(a["rule_id"], a["subject_id"], a["evidence"]) for a in stored] == [
+        (a["rule_id"], a["subject_id"], a["evidence"]) for a in again.alerts
+    ]
+    assert {a["status"] for a in stored} == {"new"}
 
 
 def test_broken_rules_stop_the_scan_with_exit_1(tmp_path):

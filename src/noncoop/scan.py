@@ -1,11 +1,15 @@
-"""The nightly scan: ingest what is new, evaluate the rule pack as of a date, report.
+"""The nightly scan: ingest what is new, evaluate the rule pack as of a date, record the alerts.
 
-`scan` is what `noncoop scan` runs; `scan_json` is the alert JSON contract of DESIGN.md.
+`scan` is what `noncoop scan` runs; `scan_json` is the alert JSON contract of DESIGN.md. A scan
+holds the workspace lock throughout and records its alerts and its audit entry in one
+transaction.
 """
 
 from __future__ import annotations
 
 import gc
+import getpass
+import logging
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -14,10 +18,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from noncoop.alertstore import AlertStore, StoreUpdate
 from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
 from noncoop.engine.rules import RulePack, load_rules
+from noncoop.lock import WorkspaceLock
 from noncoop.pipeline import IngestReport, Progress, ingest
 from noncoop.workspace import Workspace
+
+log = logging.getLogger("noncoop.scan")
 
 
 def shipped_rules() -> Path:
@@ -33,6 +41,8 @@ class ScanResult:
     evaluation: Evaluation
     engine: str
     timings: dict[str, float] = field(default_factory=dict)
+    store: StoreUpdate | None = None
+    lock_note: str | None = None
 
 
 def scan(
@@ -42,11 +52,41 @@ def scan(
     as_of: str | None = None,
     engine: str = "auto",
     progress: Progress | None = None,
+    actor: str | None = None,
 ) -> ScanResult:
-    """Ingest, then evaluate every enabled rule for every child as of the date (default today)."""
+    """Ingest, evaluate every enabled rule for every child as of the date (default today), and
+    record the alerts in the workspace's alert store."""
     day = pd.Timestamp(as_of or pd.Timestamp.now(tz="UTC").date()).normalize()
     pack = load_rules(rules or [shipped_rules()]).enabled()
     engine = resolve_engine(engine)
+    store = AlertStore(workspace.alerts_path)
+    with WorkspaceLock(workspace.root) as lock:
+        if lock.took_over:
+            log.warning(lock.took_over)
+        store.check_as_of(f"{day:%Y-%m-%d}")
+        result = _evaluate(sources_dir, workspace, pack, day, engine, progress)
+        result.lock_note = lock.took_over
+        clock = time.perf_counter()
+        result.store = store.record_scan(
+            result.evaluation.alerts,
+            {r.id: r.digest[:12] for r in pack.rules},
+            f"{day:%Y-%m-%d}",
+            _run_details(result, sources_dir, workspace),
+            actor or getpass.getuser(),
+        )
+        result.timings["store"] = time.perf_counter() - clock
+    _log_changes(result)
+    return result
+
+
+def _evaluate(
+    sources_dir: Path,
+    workspace: Workspace,
+    pack: RulePack,
+    day: pd.Timestamp,
+    engine: str,
+    progress: Progress | None,
+) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress)
     ingest_s = time.perf_counter() - clock
@@ -61,6 +101,44 @@ def scan(
     evaluation = evaluate(events, subjects, pack, day, engine, coverage)
     timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
     return ScanResult(day, pack, report, evaluation, engine, timings)
+
+
+def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:
+    """What the audit keeps of a run: inputs with their hashes, the rule pack, the counts."""
+    files = workspace.manifest()["files"]
+    return {
+        "run_id": result.ingest.run_id,
+        "sources_dir": str(Path(sources_dir).resolve()),
+        "sources": [{k: f.get(k) for k in ("source", "file", "sha256")} for f in files],
+        "rule_pack_sha256": result.pack.digest,
+        "rules": {r.id: r.digest[:12] for r in result.pack.rules},
+        "engine": result.engine,
+        "events": result.evaluation.events,
+        "ingest": {k: v for k, v in result.ingest.to_json().items() if k != "by_source"},
+    }
+
+
+def _log_changes(result: ScanResult) -> None:
+    """Ids only: the log never carries names or free text."""
+    update = result.store
+    assert update is not None
+    for alert in update.alerts:
+        if alert["status"] != "ongoing":
+            log.info(
+                "alert %s %s rule=%s subject=%s",
+                alert["alert_id"],
+                alert["status"],
+                alert["rule_id"],
+                alert["subject_id"],
+            )
+    for alert_id in update.resolved:
+        log.info("alert %s resolved", alert_id)
+    log.info(
+        "scan as of %s: %s; %d rows quarantined",
+        f"{result.as_of:%Y-%m-%d}",
+        ", ".join(f"{n} {k}" for k, n in update.counts.items()),
+        result.ingest.total.rows_quarantined,
+    )
 
 
 def declared_coverage(
@@ -83,7 +161,9 @@ def scan_json(result: ScanResult) -> dict:
         "rules": len(result.pack.rules),
         "events": result.evaluation.events,
         "ingest": ingest_block,
-        "alerts": result.evaluation.alerts,
+        "alerts": result.store.alerts if result.store else result.evaluation.alerts,
+        "resolved": result.store.resolved if result.store else [],
+        "lifecycle": result.store.counts if result.store else {},
         "engine": result.engine,
         "rule_pack_sha256": result.pack.digest,
         "insufficient_data": result.evaluation.insufficient,

@@ -29,6 +29,7 @@ class Workspace:
         self.quarantine_dir = self.root / "quarantine"
         self.manifest_path = self.root / "manifest.json"
         self.subjects_path = self.root / "subjects.parquet"
+        self.alerts_path = self.root / "alerts.sqlite"
 
     def create(self) -> Workspace:
         """Make the folders if they are not there yet."""
