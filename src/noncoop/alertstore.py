@@ -202,6 +202,7 @@ class AlertStore:
         state = {"ack": "acknowledged", "close": "closed", "snooze": "snoozed"}[action]
         if action == "snooze" and until is None:
             raise StoreError("snooze needs --until DATE")
+        self._require()
         with self.transaction() as conn:
             row = conn.execute("SELECT * FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
             if row is None:
@@ -228,8 +229,13 @@ class AlertStore:
             _audit(conn, by, action, details, alert_id=alert_id)
         return self.get(alert_id)
 
+    def _require(self) -> None:
+        if not self.path.exists():
+            raise StoreError(f"no alert store at {self.path}: run `noncoop scan` first")
+
     # reading ----------------------------------------------------------------------------------
     def get(self, alert_id: str) -> dict:
+        self._require()
         with self.connect() as conn:
             row = conn.execute("SELECT * FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
         if row is None:

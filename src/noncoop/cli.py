@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
+import time
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +15,15 @@ import typer
 from rich.console import Console
 
 from noncoop import __version__
+from noncoop.alertstore import ACTIVE, STATUSES, TRIAGE, AlertStore, StoreError
 from noncoop.engine.explain import describe_rule
 from noncoop.engine.rules import load_rules
 from noncoop.engine.ruletest import run_rule_tests
+from noncoop.exports import ALERT_CSV_COLUMNS, alert_csv_rows
+from noncoop.lock import WorkspaceBusy, WorkspaceLock
 from noncoop.pipeline import ingest as run_ingest
 from noncoop.pipeline import source_bytes
+from noncoop.safecsv import write_csv
 from noncoop.scan import ScanResult, scan_json, shipped_rules
 from noncoop.scan import scan as run_scan
 from noncoop.synth import SynthOptions, synthesise
@@ -23,8 +31,10 @@ from noncoop.terminal import (
     alert_panel,
     alerts_summary,
     alerts_table,
+    audit_table,
     byte_progress,
     ingest_table,
+    lifecycle_line,
     print_config_errors,
     quarantine_table,
     rule_list,
@@ -42,6 +52,10 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Validate, test, list and explain YAML rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+alerts_app = typer.Typer(
+    help="List stored alerts (filters below), show one, or acknowledge, close or snooze it."
+)
+app.add_typer(alerts_app, name="alerts")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -60,6 +74,13 @@ EngineOpt = Annotated[
         case_sensitive=False,
     ),
 ]
+
+
+Status = StrEnum("Status", {s: s for s in STATUSES})
+Triage = StrEnum("Triage", {s: s for s in TRIAGE})
+Level = StrEnum("Level", {s: s for s in ("critical", "high", "medium", "low", "info")})
+ByOpt = Annotated[str, typer.Option("--by", help="Who is taking this decision.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 
 
 def _version(value: bool) -> None:
@@ -144,20 +165,46 @@ def scan(
         typer.Option(
             "--as-of",
             help="Evaluate as of this date (YYYY-MM-DD); only events up to it count. "
-            "Default: today.",
+            "Default: today. Back-fill by running earlier dates in order.",
         ),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts as JSON.")] = None,
     engine: EngineOpt = "auto",
     limit: Annotated[int, typer.Option(help="Alerts to list in the terminal.")] = 20,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="For cron: no progress or tables, one line.")
+    ] = False,
 ) -> None:
-    """Ingest what is new, evaluate every enabled rule, print a summary, write the alert JSON."""
-    result = _scan(sources_dir, Workspace(workspace), rules, as_of, engine)
-    _print_scan(result, limit)
+    """Ingest what is new, evaluate every enabled rule, update the alert store, print a summary.
+
+    Exit 0 when the run completed (even with quarantined rows), 1 when it could not complete,
+    2 for usage errors.
+    """
+    if as_of is not None:
+        _check_date(as_of, "--as-of")
+    ws = Workspace(workspace)
+    _configure_logging(ws)
+    started = time.perf_counter()
+    result = _scan(sources_dir, ws, rules, as_of, engine, quiet)
+    if result.lock_note:
+        err_console.print(f"[yellow]warning[/yellow] {result.lock_note}")
     if json_out:
         json_out.write_text(
             json.dumps(scan_json(result), indent=2, ensure_ascii=False), encoding="utf-8"
         )
+    if quiet:
+        counts = result.store.counts if result.store else {}
+        console.print(
+            f"noncoop scan as of {result.as_of:%Y-%m-%d}: "
+            + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+            + f" alerts; {result.ingest.total.rows_quarantined:,} rows quarantined; "
+            f"{time.perf_counter() - started:.0f} s",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    _print_scan(result, limit)
+    if json_out:
         console.print(f"Alerts written to {json_out}")
 
 
@@ -176,7 +223,8 @@ def demo(
             f"Synthesised {children} children: {summary.rows:,} rows in "
             f"{len(summary.files)} exports under {sources}"
         )
-        result = _scan(sources, Workspace(Path(tmp) / "workspace"), None, options.as_of, engine)
+        ws = Workspace(Path(tmp) / "workspace")
+        result = _scan(sources, ws, None, options.as_of, engine, quiet=False)
         _print_scan(result, limit=15)
         if result.evaluation.alerts:
             console.print(alert_panel(result.evaluation.alerts[0]))
@@ -252,25 +300,55 @@ def _load(paths):
         raise typer.Exit(1) from None
 
 
-def _scan(sources_dir: Path, ws: Workspace, rules, as_of, engine) -> ScanResult:
+def _scan(sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool) -> ScanResult:
     try:
+        if quiet:
+            return run_scan(sources_dir, ws, rules, as_of, engine)
         total = source_bytes(sources_dir)
         with byte_progress(console, total, "ingesting") as advance:
             return run_scan(sources_dir, ws, rules, as_of, engine, progress=advance)
     except ConfigInvalid as exc:
         print_config_errors(err_console, exc)
         raise typer.Exit(1) from None
-    except RuntimeError as exc:
+    except StoreError as exc:
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from None
+    except (WorkspaceBusy, RuntimeError) as exc:
         err_console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from None
 
 
+def _check_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a date as YYYY-MM-DD, got {value!r}", param_hint=option
+        ) from None
+
+
+def _configure_logging(ws: Workspace) -> None:
+    """Run log in the workspace (ids and counts only, never names or free text)."""
+    logger = logging.getLogger("noncoop")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    ws.root.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(ws.root / "noncoop.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def _print_scan(result: ScanResult, limit: int) -> None:
     console.print(ingest_table(result.ingest))
-    alerts = result.evaluation.alerts
+    alerts = result.store.alerts if result.store else result.evaluation.alerts
     console.print(alerts_summary(alerts))
     if alerts:
         console.print(alerts_table(alerts, limit))
+    if result.store:
+        console.print(lifecycle_line(result.store.counts))
     for rule_id, n in result.evaluation.insufficient.items():
         console.print(
             f"[yellow]insufficient data[/yellow] {rule_id}: {n} child(ren) not judged: "
@@ -285,8 +363,143 @@ def _print_scan(result: ScanResult, limit: int) -> None:
 def _ingest(sources_dir: Path, ws: Workspace):
     try:
         total = source_bytes(sources_dir)
-        with byte_progress(console, total, "ingesting") as advance:
+        with WorkspaceLock(ws.root), byte_progress(console, total, "ingesting") as advance:
             return run_ingest(sources_dir, ws, progress=advance)
+    except WorkspaceBusy as exc:
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
     except ConfigInvalid as exc:
         print_config_errors(err_console, exc)
+        raise typer.Exit(1) from None
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_list(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    status: Annotated[
+        list[Status] | None,
+        typer.Option(
+            help="Lifecycle status; repeat for several. Default: new, ongoing, reopened.",
+        ),
+    ] = None,
+    triage: Annotated[
+        list[Triage] | None,
+        typer.Option(
+            help="Triage state; repeat for several. Default: open and acknowledged "
+            "(closed and snoozed alerts stay quiet).",
+        ),
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every stored alert, whatever its status or triage.")
+    ] = False,
+    level: Annotated[list[Level] | None, typer.Option(help="Level; repeat for several.")] = None,
+    pattern: Annotated[
+        str | None, typer.Option(help="Pattern tag, e.g. rebook-miss or pattern:rebook-miss.")
+    ] = None,
+    subject: Annotated[str | None, typer.Option(help="One child's subject id.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Raised, reopened or resolved on or after this date.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the alerts as JSON.")
+    ] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="Write one row per alert and evidence record, spreadsheet-safe."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Alerts to list in the terminal.")] = 50,
+) -> None:
+    """Stored alerts that need attention, most severe first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if since is not None:
+        _check_date(since, "--since")
+    store = AlertStore(Workspace(workspace).alerts_path)
+    alerts = store.list(
+        status=() if everything else [str(v) for v in status or ACTIVE],
+        triage=() if everything else [str(v) for v in triage or ("open", "acknowledged")],
+        level=[str(v) for v in level or ()],
+        pattern=pattern,
+        subject=subject,
+        since=since,
+    )
+    if json_out:
+        json_out.write_text(json.dumps(alerts, indent=2, ensure_ascii=False), encoding="utf-8")
+        console.print(f"{len(alerts):,} alerts written to {json_out}")
+    if csv_out:
+        n = write_csv(csv_out, ALERT_CSV_COLUMNS, alert_csv_rows(alerts))
+        console.print(f"{len(alerts):,} alerts ({n:,} rows) written to {csv_out}")
+    if not (json_out or csv_out):
+        console.print(alerts_table(alerts, limit) if alerts else "No alerts match.")
+
+
+@alerts_app.command("show")
+def alerts_show(
+    alert_id: Annotated[str, typer.Argument(help="The alert id (from `noncoop alerts`).")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the alert as JSON.")] = False,
+) -> None:
+    """One alert in full: explanation, evidence with file and line, guidance, actions, triage."""
+    alert = _store_call(lambda: AlertStore(Workspace(workspace).alerts_path).get(alert_id))
+    if json_out:
+        console.print_json(json.dumps(alert, ensure_ascii=False))
+    else:
+        console.print(alert_panel(alert))
+
+
+def _triage(action: str, alert_id: str, workspace: Path, by: str, reason: str, until=None) -> None:
+    store = AlertStore(Workspace(workspace).alerts_path)
+    alert = _store_call(lambda: store.triage(alert_id, action, by, reason, until))
+    console.print(f"Alert {alert_id} is now {alert['triage']['state']} ({alert['status']}).")
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: str, by: ByOpt, reason: ReasonOpt, workspace: WorkspaceOpt = DEFAULT_WORKSPACE
+) -> None:
+    """Acknowledge: someone is dealing with it; it stays listed."""
+    _triage("ack", alert_id, workspace, by, reason)
+
+
+@alerts_app.command("close")
+def alerts_close(
+    alert_id: str, by: ByOpt, reason: ReasonOpt, workspace: WorkspaceOpt = DEFAULT_WORKSPACE
+) -> None:
+    """Close (e.g. a reviewed false positive): quiet until new evidence arrives, then reopened."""
+    _triage("close", alert_id, workspace, by, reason)
+
+
+@alerts_app.command("snooze")
+def alerts_snooze(
+    alert_id: str,
+    by: ByOpt,
+    reason: ReasonOpt,
+    until: Annotated[str, typer.Option("--until", help="Quiet until this date (YYYY-MM-DD).")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Snooze until a date: quiet until then unless new evidence arrives."""
+    _triage("snooze", alert_id, workspace, by, reason, _check_date(until, "--until"))
+
+
+@app.command()
+def audit(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the log as JSON.")] = False,
+) -> None:
+    """The audit log: every scan (who, when, as-of, inputs and hashes, counts) and triage action."""
+    entries = AlertStore(Workspace(workspace).alerts_path).audit()
+    if json_out:
+        console.print_json(json.dumps(entries, ensure_ascii=False))
+    else:
+        console.print(audit_table(entries) if entries else "No runs or triage actions yet.")
+
+
+def _store_call(call):
+    try:
+        return call()
+    except StoreError as exc:
+        err_console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import (
     BarColumn,
@@ -144,19 +145,59 @@ def alerts_summary(alerts: list[dict]) -> Table:
 
 
 def alerts_table(alerts: list[dict], limit: int = 20) -> Table:
-    """The first alerts, most severe first: child, rule, window and explanation."""
+    """The first alerts, most severe first: id, status, child, rule, window and explanation."""
     table = Table(
         title=f"Alerts (first {min(limit, len(alerts))} of {len(alerts)})", title_justify="left"
     )
-    for name in ("level", "child", "rule", "window", "explanation"):
+    for name in ("alert", "level", "status", "child", "rule", "window", "explanation"):
         table.add_column(name, overflow="fold")
     for a in alerts[:limit]:
+        triage = a.get("triage", {}).get("state", "open")
+        status = a["status"] if triage == "open" else f"{a['status']} ({triage})"
         table.add_row(
+            a["alert_id"],
             f"[{LEVEL_STYLE[a['level']]}]{a['level']}[/]",
+            f"[{STATUS_STYLE.get(a['status'], 'default')}]{status}[/]",
             a["subject_id"],
             a["rule_id"],
             f"{a['window']['start']} to {a['window']['end']}",
-            a["explanation"],
+            escape(a["explanation"]),
+        )
+    return table
+
+
+STATUS_STYLE = {"new": "bold", "reopened": "bold magenta", "resolved": "dim"}
+
+
+def lifecycle_line(counts: dict[str, int]) -> str:
+    """New, ongoing, reopened, resolved and quiet (closed or snoozed) alerts after a scan."""
+    return "Alert store: " + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+
+
+def audit_table(entries: list[dict]) -> Table:
+    """The audit log: runs and triage actions, oldest first."""
+    table = Table(title="Audit log", title_justify="left")
+    for name in ("#", "at", "who", "action", "as of", "alert", "details"):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        d = e["details"]
+        if e["action"] == "scan":
+            alerts = ", ".join(f"{n} {k}" for k, n in d.get("alerts", {}).items() if n)
+            summary = (
+                f"{len(d.get('sources', []))} files, rules {d.get('rule_pack_sha256', '')[:12]}, "
+                f"{d.get('events', 0):,} events; alerts: {alerts or 'none'}"
+            )
+        else:
+            until = f" until {d['until']}" if d.get("until") else ""
+            summary = f"{d.get('reason', '')}{until}"
+        table.add_row(
+            str(e["seq"]),
+            e["at"],
+            e["actor"],
+            e["action"],
+            e["as_of"] or "",
+            e["alert_id"] or "",
+            escape(summary),
         )
     return table
 
@@ -167,8 +208,9 @@ def alert_panel(alert: dict) -> Panel:
         f"[bold]{alert['title']}[/bold] ({alert['rule_id']}, {alert['level']})",
         f"Child {alert['subject_id']}, household {alert['household_id'] or '—'}",
         f"Window {alert['window']['start']} to {alert['window']['end']}",
+        *_lifecycle_lines(alert),
         "",
-        alert["explanation"],
+        escape(alert["explanation"]),
         "",
         "[bold]Evidence[/bold]",
     ]
@@ -181,6 +223,24 @@ def alert_panel(alert: dict) -> Panel:
     lines += ["", "[bold]Guidance[/bold]"] + [f"  {g}" for g in alert["guidance"]]
     lines += ["", "[bold]Recommended actions[/bold]"] + [f"  • {a}" for a in alert["actions"]]
     return Panel("\n".join(lines), title=f"alert {alert['alert_id']}", expand=False)
+
+
+def _lifecycle_lines(alert: dict) -> list[str]:
+    if "triage" not in alert:
+        return []
+    t = alert["triage"]
+    lines = [
+        f"Status {alert['status']} (first raised {alert['first_as_of']}, "
+        f"last scanned {alert['last_as_of']}; rule version {alert['rule_version']})"
+    ]
+    if alert.get("note"):
+        lines.append(f"[magenta]{escape(alert['note'])}[/magenta]")
+    if t["state"] != "open":
+        until = f" until {t['until']}" if t.get("until") else ""
+        lines.append(
+            f"Triage: {t['state']}{until} by {escape(t['by'])} on {t['at']}: {escape(t['reason'])}"
+        )
+    return lines
 
 
 def timings_line(timings: dict[str, float], events: int) -> str:

@@ -1,0 +1,314 @@
+"""Nightly operations: the alert store's lifecycle, triage, audit, locking and crash safety."""
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import date
+
+import pytest
+from conftest import ROOT
+from typer.testing import CliRunner
+
+from noncoop.alertstore import AlertStore
+from noncoop.cli import app
+from noncoop.lock import WorkspaceBusy, WorkspaceLock
+from noncoop.scan import scan
+from noncoop.workspace import Workspace
+
+NO_ACCESS = [ROOT / "rules" / "NC-NO-ACCESS.yaml"]
+PEOPLE = (
+    "subject_id,id_scheme,id_value,household_id,date_of_birth,role\n"
+    "C1,la,LA1,H1,2018-01-01,child\n"
+    "C2,la,LA2,H2,2019-01-01,child\n"
+)
+
+
+def write_region(root, visits: list[tuple], people: str = PEOPLE) -> None:
+    """A one-feed region: social care visits as (record, person, type, date, detail)."""
+    root.mkdir(exist_ok=True)
+    (root / "people.csv").write_text(people)
+    with open(root / "visits.csv", "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["record_id", "person_id", "event_type", "occurred_at", "detail"])
+        out.writerows(visits)
+    (root / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {name: visits, importer: contact-log, path: visits.csv, agency: social_care,"
+        " service: cp_visits, id_scheme: la, covers: {from: 2025-01-01}}\n"
+    )
+
+
+NO_ACCESS_C1 = [
+    ("V1", "LA1", "visit.no_access", "2026-02-01", ""),
+    ("V2", "LA1", "visit.no_access", "2026-02-15", ""),
+    ("V3", "LA1", "visit.refused", "2026-03-01", ""),
+]
+
+
+def run(src, ws, as_of, rules=NO_ACCESS):
+    return scan(src, ws, rules, as_of, "python", actor="tester")
+
+
+def store_rows(ws) -> list[tuple]:
+    with sqlite3.connect(ws.alerts_path) as conn:
+        return conn.execute("SELECT * FROM alerts ORDER BY alert_id").fetchall()
+
+
+@pytest.fixture
+def region(tmp_path):
+    src, ws = tmp_path / "src", Workspace(tmp_path / "ws")
+    write_region(src, NO_ACCESS_C1)
+    return src, ws
+
+
+def test_second_scan_has_no_new_alerts_only_ongoing(region):
+    src, ws = region
+    first = run(src, ws, "2026-03-10")
+    second = run(src, ws, "2026-03-11")
+    assert first.store.counts["new"] == 1
+    assert second.store.counts["new"] == 0 and second.store.counts["ongoing"] == 1
+    assert first.store.alerts[0]["alert_id"] == second.store.alerts[0]["alert_id"]
+    assert second.store.alerts[0]["first_as_of"] == "2026-03-10"
+
+
+def test_rerunning_the_same_night_changes_nothing(region):
+    src, ws = region
+    run(src, ws, "2026-03-10")
+    run(src, ws, "2026-03-11")
+    before = store_rows(ws)
+    again = run(src, ws, "2026-03-11")
+    assert store_rows(ws) == before
+    assert again.store.counts["ongoing"] == 1 and again.store.counts["new"] == 0
+    # The re-run is itself audited.
+    assert [e["as_of"] for e in AlertStore(ws.alerts_path).audit()] == [
+        "2026-03-10",
+        "2026-03-11",
+        "2026-03-11",
+    ]
+
+
+def test_a_rerun_of_a_first_night_keeps_its_alerts_new(region):
+    src, ws = region
+    run(src, ws, "2026-03-10")
+    before = store_rows(ws)
+    assert run(src, ws, "2026-03-10").store.counts["new"] == 1
+    assert store_rows(ws) == before
+
+
+def test_backfilling_in_order_matches_nightly_runs(region, tmp_path):
+    src, ws = region
+    nights = ["2026-02-20", "2026-03-05", "2026-03-10", "2026-05-20"]
+    for night in nights:
+        run(src, ws, night)
+    # The same nights scanned one by one in a second workspace, as cron would have done.
+    other = Workspace(tmp_path / "nightly")
+    for night in nights:
+        run(src, other, night)
+    assert store_rows(ws) == store_rows(other)
+    refused = CliRunner().invoke(
+        app, ["scan", str(src), "-w", str(ws.root), "--as-of", "2026-03-01", "-q"]
+    )
+    assert refused.exit_code == 2
+    assert "forward in date order" in refused.output
+
+
+def test_evidence_withdrawn_resolves_and_its_return_reopens(region):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    # The records turn out not to be this child's: the identifier is withdrawn from people.csv.
+    write_region(src, NO_ACCESS_C1, PEOPLE.replace("C1,la,LA1,H1,2018-01-01,child\n", ""))
+    gone = run(src, ws, "2026-03-11")
+    assert gone.store.resolved == [alert_id]
+    assert AlertStore(ws.alerts_path).get(alert_id)["status"] == "resolved"
+    # Linked again: the same episode comes back, reopened, not a new alert.
+    write_region(src, NO_ACCESS_C1)
+    back = run(src, ws, "2026-03-12")
+    assert back.store.counts["reopened"] == 1 and back.store.counts["new"] == 0
+    assert back.store.alerts[0]["alert_id"] == alert_id
+    assert "reopened on 2026-03-12" in back.store.alerts[0]["note"]
+
+
+def test_pattern_that_stops_holding_resolves_then_a_new_episode_starts(region):
+    src, ws = region
+    first = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    # A year on, the three visits are out of the rule's look-back: resolved.
+    assert run(src, ws, "2027-03-05").store.resolved == [first]
+    write_region(
+        src,
+        [
+            *NO_ACCESS_C1,
+            ("V4", "LA1", "visit.no_access", "2027-03-01", ""),
+            ("V5", "LA1", "visit.no_access", "2027-03-08", ""),
+            ("V6", "LA1", "visit.refused", "2027-03-09", ""),
+        ],
+    )
+    later = run(src, ws, "2027-03-10").store
+    assert later.counts["new"] == 1 and later.alerts[0]["alert_id"] != first
+
+
+def test_closed_alert_stays_quiet_until_new_evidence(region):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    runner = CliRunner()
+    closed = runner.invoke(
+        app,
+        ["alerts", "close", alert_id, "-w", str(ws.root), "--by", "J Lead", "--reason", "known"],
+    )
+    assert closed.exit_code == 0, closed.output
+    quiet = run(src, ws, "2026-03-11").store
+    assert quiet.counts["quiet"] == 1 and quiet.counts["new"] == quiet.counts["reopened"] == 0
+    listed = runner.invoke(app, ["alerts", "-w", str(ws.root), "--json", str(ws.root / "a.json")])
+    assert listed.exit_code == 0 and json.loads((ws.root / "a.json").read_text()) == []
+    # Another refused visit: new evidence, so the alert speaks again and says why.
+    write_region(src, [*NO_ACCESS_C1, ("V4", "LA1", "visit.refused", "2026-03-12", "")])
+    back = run(src, ws, "2026-03-13").store.alerts[0]
+    assert back["status"] == "reopened" and back["triage"]["state"] == "open"
+    assert back["note"].startswith("reopened on 2026-03-13: 1 new record(s) since closed by J Lead")
+
+
+def test_snooze_ends_on_its_date(region):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    store = AlertStore(ws.alerts_path)
+    store.triage(alert_id, "snooze", "J Lead", "awaiting strategy meeting", until=date(2026, 3, 12))
+    assert run(src, ws, "2026-03-12").store.counts["quiet"] == 1
+    woken = run(src, ws, "2026-03-13").store.alerts[0]
+    assert woken["triage"]["state"] == "open" and "snooze by J Lead ended" in woken["note"]
+
+
+def test_triage_needs_a_reason_and_is_audited(region):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    runner = CliRunner()
+    missing = runner.invoke(app, ["alerts", "ack", alert_id, "-w", str(ws.root), "--by", "J"])
+    assert missing.exit_code == 2 and "--reason" in missing.output
+    blank = runner.invoke(
+        app, ["alerts", "ack", alert_id, "-w", str(ws.root), "--by", "J", "--reason", " "]
+    )
+    assert blank.exit_code == 1 and "reason" in blank.output
+    unknown = runner.invoke(
+        app, ["alerts", "ack", "nope", "-w", str(ws.root), "--by", "J", "--reason", "r"]
+    )
+    assert unknown.exit_code == 1 and "no alert nope" in unknown.output
+    ok = runner.invoke(
+        app, ["alerts", "ack", alert_id, "-w", str(ws.root), "--by", "J", "--reason", "on it"]
+    )
+    assert ok.exit_code == 0, ok.output
+    log = runner.invoke(app, ["audit", "-w", str(ws.root), "--json"])
+    entries = json.loads(log.output)
+    assert [e["action"] for e in entries] == ["scan", "ack"]
+    assert entries[0]["details"]["rule_pack_sha256"] and entries[0]["details"]["sources"]
+    assert entries[1]["actor"] == "J" and entries[1]["details"]["reason"] == "on it"
+    shown = runner.invoke(app, ["alerts", "show", alert_id, "-w", str(ws.root)])
+    assert "acknowledged" in shown.output and "on it" in shown.output
+    with sqlite3.connect(ws.alerts_path) as conn, pytest.raises(sqlite3.DatabaseError):
+        conn.execute("DELETE FROM audit")
+
+
+def test_csv_export_neutralises_formulas(region):
+    src, ws = region
+    payload = '=HYPERLINK("http://example.invalid/x","click")'
+    write_region(src, [(*NO_ACCESS_C1[0][:4], payload), *NO_ACCESS_C1[1:]])
+    run(src, ws, "2026-03-10")
+    out = ws.root / "alerts.csv"
+    result = CliRunner().invoke(app, ["alerts", "-w", str(ws.root), "--csv", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 3
+    details = [r["detail"] for r in rows if r["detail"]]
+    assert details == ["'" + payload]
+    assert not any(v.startswith(("=", "+", "@")) for r in rows for v in r.values())
+
+
+def test_second_concurrent_scan_is_refused_and_stale_lock_taken_over(region):
+    src, ws = region
+    ws.root.mkdir(parents=True)
+    with WorkspaceLock(ws.root):
+        with pytest.raises(WorkspaceBusy, match=f"pid {os.getpid()}"):
+            run(src, ws, "2026-03-10")
+        busy = CliRunner().invoke(app, ["scan", str(src), "-w", str(ws.root), "-q"])
+        assert busy.exit_code == 1 and "another noncoop run" in busy.output
+    # A lock file left by a process that died: taken over, and said so.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    (ws.root / "noncoop.lock").write_text(json.dumps({"pid": int(dead), "started_at": "x"}))
+    result = run(src, ws, "2026-03-10")
+    assert result.lock_note and f"pid {dead}" in result.lock_note
+    assert result.store.counts["new"] == 1
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from noncoop import alertstore
+    real = alertstore._write_alerts
+
+    def dying(conn, rows):
+        real(conn, rows[: len(rows) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    alertstore._write_alerts = dying
+    from noncoop.cli import app
+    app(sys.argv[1:])
+    """
+)
+
+
+def test_scan_killed_mid_write_leaves_the_store_as_before(tmp_path):
+    src, ws = tmp_path / "src", Workspace(tmp_path / "ws")
+    write_region(
+        src,
+        [
+            *NO_ACCESS_C1,
+            *[(f"W{i}", "LA2", "visit.no_access", f"2026-03-0{i}", "") for i in (1, 2, 3)],
+        ],
+    )
+    run(src, ws, "2026-03-09")
+    before = store_rows(ws)
+    audit_before = AlertStore(ws.alerts_path).audit()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER,
+            "scan",
+            str(src),
+            "-w",
+            str(ws.root),
+            "--as-of",
+            "2026-03-10",
+            "-q",
+            "--rules",
+            str(NO_ACCESS[0]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    assert store_rows(ws) == before
+    assert AlertStore(ws.alerts_path).audit() == audit_before
+    # The next night's scan takes the dead run's lock over and completes.
+    after = run(src, ws, "2026-03-10")
+    assert "stale lock" in after.lock_note
+    assert after.store.counts["ongoing"] == 2
+
+
+def test_quiet_scan_prints_one_line_and_exit_codes(region, tmp_path):
+    src, ws = region
+    runner = CliRunner()
+    ok = runner.invoke(app, ["scan", str(src), "-w", str(ws.root), "--as-of", "2026-03-10", "-q"])
+    assert ok.exit_code == 0
+    assert ok.output.count("\n") == 1 and "1 new" in ok.output
+    bad_date = runner.invoke(app, ["scan", str(src), "-w", str(ws.root), "--as-of", "10/03/2026"])
+    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
+    log = (ws.root / "noncoop.log").read_text()
+    assert "rule=NC-NO-ACCESS subject=C1" in log
