@@ -312,3 +312,26 @@ def test_quiet_scan_prints_one_line_and_exit_codes(region, tmp_path):
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
     log = (ws.root / "noncoop.log").read_text()
     assert "rule=NC-NO-ACCESS subject=C1" in log
+
+
+def test_alert_filters(tmp_path):
+    src, ws = tmp_path / "src", Workspace(tmp_path / "ws")
+    c2 = [(f"W{i}", "LA2", "visit.no_access", f"2026-03-0{i}", "") for i in (1, 2, 3)]
+    write_region(src, [*NO_ACCESS_C1, *c2])
+    run(src, ws, "2026-03-10", rules=[ROOT / "rules"])
+    store = AlertStore(ws.alerts_path)
+    everything = store.list(status=(), triage=())
+    assert {a["subject_id"] for a in everything} == {"C1", "C2"}
+    assert [a["subject_id"] for a in store.list(subject="C2")] == ["C2"] * len(
+        [a for a in everything if a["subject_id"] == "C2"]
+    )
+    no_access = store.list(pattern="no-access")
+    assert {a["rule_id"] for a in no_access} == {"NC-NO-ACCESS"} and len(no_access) == 2
+    assert store.list(level=["critical"]) == [a for a in everything if a["level"] == "critical"]
+    assert store.list(since="2026-03-11") == [] and store.list(status=["resolved"]) == []
+    table = CliRunner().invoke(
+        app, ["alerts", "-w", str(ws.root), "--pattern", "no-access", "--subject", "C1"]
+    )
+    assert table.exit_code == 0 and "C1" in table.output and "C2" not in table.output
+    bad = CliRunner().invoke(app, ["alerts", "-w", str(ws.root), "--status", "gone"])
+    assert bad.exit_code == 2
