@@ -73,12 +73,16 @@ class Workspace:
         return _write_parquet(events, self.events_dir / f"{name}.parquet")
 
     def load_events(
-        self, as_of: pd.Timestamp | None = None, with_trace: bool = False
+        self,
+        as_of: pd.Timestamp | None = None,
+        with_trace: bool = False,
+        subjects: list[str] | None = None,
     ) -> pd.DataFrame:
-        """All stored events (optionally only those on or before `as_of`), canonical dtypes.
+        """All stored events (optionally only those on or before `as_of`, or only of some
+        subjects), canonical dtypes.
 
-        Columns and the date filter are applied while reading, so only what is needed is ever
-        held in memory."""
+        Columns and filters are applied while reading, so only what is needed is ever held in
+        memory."""
         parts = self.event_parts()
         if not parts:
             return empty_events() if with_trace else empty_events()[list(EVENT_COLUMNS)]
@@ -89,6 +93,8 @@ class Workspace:
             if as_of is not None:
                 limit = pa.scalar(_end_of_day(as_of), type=table.schema.field("occurred_at").type)
                 table = table.filter(pc.less(table["occurred_at"], limit))
+            if subjects is not None:
+                table = table.filter(pc.is_in(table["subject_id"], pa.array(subjects, pa.string())))
             tables.append(table.cast(_unified(table.schema)))
         table = pa.concat_tables(tables)
         del tables

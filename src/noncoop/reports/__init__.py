@@ -1,0 +1,1 @@
+"""Reports for strategy meetings: chronology, timeline figure and the explained alert report."""

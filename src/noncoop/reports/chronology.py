@@ -1,0 +1,223 @@
+"""The chronology: every event of the child and household in date order, in words, sourced.
+
+Long runs of routine events (a term of school weeks attended, a series of appointments kept) fold
+into one line so the concerns stand out; where each alert begins is marked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from noncoop.reports.casefile import CaseFile
+
+COLUMNS = (
+    "date",
+    "until",
+    "subject_id",
+    "agency",
+    "service",
+    "what",
+    "seen",
+    "seen_alone",
+    "hostility",
+    "count",
+    "source_file",
+    "source_line",
+    "kind",
+    "event_id",
+)
+FOLD_MIN = 3  # routine events in a row before they fold into one line
+
+WORDS = {
+    "appointment.booked": "Appointment booked",
+    "appointment.attended": "Appointment attended",
+    "appointment.missed": "Appointment missed (child not brought)",
+    "appointment.cancelled_by_family": "Appointment cancelled by the family",
+    "appointment.cancelled_by_service": "Appointment cancelled by the service",
+    "appointment.late": "Arrived late for the appointment",
+    "visit.completed": "Home visit completed",
+    "visit.no_access": "Home visit: no access",
+    "visit.refused": "Home visit refused",
+    "visit.cut_short": "Home visit cut short",
+    "meeting.attended": "Meeting attended by the family",
+    "meeting.not_attended": "Meeting not attended by the family",
+    "school.absence": "Absent from school",
+    "school.attendance_summary": "School attendance",
+    "school.move": "Moved school",
+    "school.elective_home_education": "Taken off roll for elective home education",
+    "hostility.recorded": "Hostility towards a worker recorded",
+    "contact.excessive": "Excessive contact with workers",
+    "address.change": "Change of address",
+    "household.unknown_adult": "Unknown adult present in the household",
+    "concern.raised": "Concern raised",
+}
+FOLDED = {
+    "appointment.booked": "appointments booked",
+    "appointment.attended": "appointments attended",
+    "visit.completed": "home visits completed, child seen",
+    "meeting.attended": "meetings attended by the family",
+    "school.attendance_summary": "school attendance records with every session attended",
+}
+HOSTILITY = {
+    1: "silence or avoidance",
+    2: "verbal abuse",
+    3: "intimidation or threats",
+    4: "violence or damage",
+}
+# Kinds let reports and the figure style events without re-reading event types.
+KINDS = {
+    "appointment.attended": "kept",
+    "visit.completed": "kept",
+    "meeting.attended": "kept",
+    "appointment.booked": "booked",
+    "appointment.missed": "missed",
+    "appointment.cancelled_by_family": "missed",
+    "meeting.not_attended": "missed",
+    "appointment.late": "late",
+    "visit.no_access": "no_access",
+    "visit.refused": "no_access",
+    "visit.cut_short": "no_access",
+    "hostility.recorded": "hostility",
+    "contact.excessive": "hostility",
+    "school.absence": "absence",
+    "school.attendance_summary": "attendance",
+}
+
+
+def kinds(events: pd.DataFrame) -> pd.Series:
+    """Each event's kind for display: kept, booked, missed, late, no_access, hostility, …"""
+    return events["event_type"].astype(str).map(KINDS).fillna("other")
+
+
+def describe(events: pd.DataFrame) -> pd.Series:
+    """What happened, in words, for each event."""
+    kind = events["event_type"].astype(str)
+    what = kind.map(WORDS).fillna(kind)
+    level = events["hostility_level"].astype("Float64")
+    hostile = level.notna()
+    what[hostile] = (
+        what[hostile]
+        + " (level "
+        + level[hostile].astype(int).astype(str)
+        + ": "
+        + level[hostile].astype(int).map(HOSTILITY).fillna("")
+        + ")"
+    )
+    summary = (kind == "school.attendance_summary") & events["sessions_possible"].notna()
+    possible = events["sessions_possible"].astype("Float64")
+    absent = events["sessions_absent"].fillna(0).astype("Float64")
+    what[summary] = (
+        "School attendance: "
+        + (possible - absent)[summary].astype(int).astype(str)
+        + " of "
+        + possible[summary].astype(int).astype(str)
+        + " sessions"
+    )
+    code = events["detail"].astype(object)
+    absence = (kind == "school.absence") & code.notna()
+    what[absence] = "Absent from school (" + code[absence].astype(str) + ")"
+    via = events["subject_role"].astype(str) == "adult"
+    what[via] = what[via] + " (household member " + events.loc[via, "subject_id"].astype(str) + ")"
+    return what
+
+
+def routine(events: pd.DataFrame) -> np.ndarray:
+    """Events that only matter in bulk: bookings, attendance kept, children seen."""
+    kind = events["event_type"].astype(str)
+    full = events["sessions_absent"].fillna(0).to_numpy() == 0
+    seen = events["child_seen"].fillna(True).to_numpy(bool)
+    return (
+        kind.isin(list(FOLDED)).to_numpy()
+        & ((kind != "school.attendance_summary").to_numpy() | full)
+        & ((kind != "visit.completed").to_numpy() | seen)
+    )
+
+
+def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
+    """The chronology as rows in date order; alert starts appear as rows of kind `alert`."""
+    ev = case.events
+    rows = pd.DataFrame(
+        {
+            "at": ev["occurred_at"],
+            "subject_id": ev["subject_id"].astype(str),
+            "agency": ev["agency"].astype(str),
+            "service": ev["service"].astype(object).where(ev["service"].notna(), ""),
+            "event_type": ev["event_type"].astype(str),
+            "what": describe(ev),
+            "seen": _yes_no(ev["child_seen"]),
+            "seen_alone": _yes_no(ev["child_seen_alone"]),
+            "hostility": ev["hostility_level"]
+            .astype("Float64")
+            .map(lambda v: "" if pd.isna(v) else str(int(v))),
+            "count": 1,
+            "source_file": ev["source_file"].astype(str),
+            "source_line": ev["source_line"].astype("int64"),
+            "kind": kinds(ev),
+            "event_id": ev["event_id"].astype(str),
+            "routine": routine(ev) if len(ev) else np.zeros(0, bool),
+        }
+    )
+    rows["until"] = rows["at"]
+    rows["order"] = 1
+    if fold and len(rows):
+        rows = _fold(rows)
+    marks = _alert_marks(case)
+    out = pd.concat([rows, marks], ignore_index=True) if len(marks) else rows
+    out = out.sort_values(["at", "order"], kind="stable")
+    out["date"] = out["at"].dt.strftime("%Y-%m-%d")
+    out["until"] = out["until"].dt.strftime("%Y-%m-%d").where(out["count"] > 1, "")
+    return out[list(COLUMNS)].reset_index(drop=True)
+
+
+def _fold(rows: pd.DataFrame) -> pd.DataFrame:
+    """Runs of at least FOLD_MIN routine events of one type, in one stream, become one row."""
+    stream = rows["subject_id"] + "|" + rows["agency"] + "|" + rows["service"].astype(str)
+    grouped = rows.groupby(stream, sort=False)
+    previous_type = grouped["event_type"].shift()
+    previous_routine = grouped["routine"].shift().fillna(False).astype(bool)
+    starts = ~rows["routine"] | ~previous_routine | (rows["event_type"] != previous_type)
+    run = starts.astype(int).groupby(stream).cumsum()
+    key = [stream, run]
+    size = rows.groupby(key)["event_type"].transform("size")
+    folded = rows["routine"] & (size >= FOLD_MIN)
+    keep = rows[~folded]
+    runs = rows[folded].groupby([stream[folded], run[folded]], sort=False)
+    first = runs.first()
+    first["until"] = runs["at"].max()
+    first["count"] = runs.size()
+    first["what"] = first["count"].astype(str) + " " + first["event_type"].map(FOLDED)
+    first["event_id"] = first["event_id"] + " +" + (first["count"] - 1).astype(str)
+    first["seen"] = first["seen_alone"] = first["hostility"] = ""
+    return pd.concat([keep, first.reset_index(drop=True)], ignore_index=True).sort_values(
+        "at", kind="stable"
+    )
+
+
+def _alert_marks(case: CaseFile) -> pd.DataFrame:
+    marks = [
+        {
+            "at": pd.Timestamp(a["window"]["start"], tz="UTC"),
+            "until": pd.Timestamp(a["window"]["end"], tz="UTC"),
+            "subject_id": a["subject_id"],
+            "agency": "",
+            "service": "",
+            "what": f"Alert begins: {a['title']} ({a['rule_id']}, {a['level']}; "
+            f"alert {a['alert_id']}, window to {a['window']['end']})",
+            "seen": "",
+            "seen_alone": "",
+            "hostility": "",
+            "count": 1,
+            "source_file": "",
+            "source_line": 0,
+            "kind": "alert",
+            "event_id": "",
+            "order": 0,
+        }
+        for a in case.alerts
+    ]
+    return pd.DataFrame(marks)
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    return values.map({True: "yes", False: "no"}).astype(object).fillna("")

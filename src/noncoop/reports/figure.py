@@ -1,0 +1,184 @@
+"""The timeline picture a chair would draw on a whiteboard: one lane per agency, one mark per event.
+
+Marks differ by shape, not only by colour, and alert windows are hatched, so the figure reads the
+same printed in greyscale.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from noncoop.reports.casefile import CaseFile
+from noncoop.reports.chronology import kinds
+
+LANE_ORDER = ("health", "education", "social_care", "police", "housing", "early_help")
+# kind -> (marker, face, edge, size, label)
+MARKS = {
+    "booked": (".", "0.6", "0.6", 30, "booked"),
+    "kept": ("o", "0.0", "0.0", 28, "attended / seen"),
+    "late": ("|", "0.0", "0.0", 60, "late"),
+    "missed": ("x", "0.0", "0.0", 45, "missed / not attended"),
+    "no_access": ("s", "1.0", "0.0", 38, "no access / refused"),
+    "other": ("d", "1.0", "0.45", 26, "other"),
+}
+HOSTILITY_GREY = {1: "0.85", 2: "0.6", 3: "0.3", 4: "0.0"}
+
+
+def timeline_figure(case: CaseFile) -> Figure:
+    """Lanes by agency, marks by kind of event, school absence as bands, alert windows hatched."""
+    ev = case.events.copy()
+    ev["kind"] = kinds(ev)
+    ev["agency"] = ev["agency"].astype(str)
+    present = list(dict.fromkeys(ev["agency"]))
+    lanes = [a for a in LANE_ORDER if a in present] + sorted(
+        a for a in present if a not in LANE_ORDER
+    )
+    lanes = lanes or ["no events"]
+    y = {agency: len(lanes) - 1 - i for i, agency in enumerate(lanes)}
+    fig = Figure(figsize=(11, 1.2 + 0.7 * len(lanes)), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    lane = ev["agency"].map(y)
+
+    for alert in case.alerts:
+        start = pd.Timestamp(alert["window"]["start"])
+        end = pd.Timestamp(alert["window"]["end"]) + pd.Timedelta(days=1)
+        ax.axvspan(start, end, facecolor="0.93", edgecolor="0.65", hatch="///", lw=0, zorder=0)
+        ax.annotate(
+            alert["rule_id"],
+            (start, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -2),
+            textcoords="offset points",
+            va="top",
+            fontsize=6,
+            color="0.25",
+            rotation=90,
+        )
+
+    summary = (ev["kind"] == "attendance") & (ev["sessions_absent"].fillna(0) > 0)
+    for i in ev.index[summary]:
+        rate = float(ev.at[i, "sessions_absent"]) / max(float(ev.at[i, "sessions_possible"]), 1.0)
+        ax.barh(
+            lane[i] - 0.28,
+            pd.Timedelta(days=7),
+            left=at[i],
+            height=0.16,
+            color=str(round(1 - min(rate, 1.0) * 0.85, 2)),
+            edgecolor="0.3",
+            lw=0.3,
+        )
+    absence = ev["kind"] == "absence"
+    ax.scatter(at[absence], lane[absence] - 0.28, marker="|", s=30, c="0.35", lw=0.8)
+
+    for kind, (marker, face, edge, size, _) in MARKS.items():
+        pick = ev["kind"] == kind
+        if not pick.any():
+            continue
+        if marker in ("x", "|", "."):  # line markers have no face
+            ax.scatter(at[pick], lane[pick], marker=marker, s=size, c=face, lw=1.0, zorder=3)
+        else:
+            ax.scatter(
+                at[pick],
+                lane[pick],
+                marker=marker,
+                s=size,
+                facecolors=face,
+                edgecolors=edge,
+                lw=1.0,
+                zorder=3,
+            )
+    hostile = ev["kind"] == "hostility"
+    for level, grey in HOSTILITY_GREY.items():
+        pick = hostile & (ev["hostility_level"].fillna(3) == level)
+        if pick.any():
+            ax.scatter(
+                at[pick],
+                lane[pick] + 0.22,
+                marker="^",
+                s=30 + 14 * level,
+                facecolors=grey,
+                edgecolors="0.0",
+                lw=0.8,
+                zorder=4,
+            )
+
+    ax.set_yticks(list(y.values()), [a.replace("_", " ") for a in y])
+    ax.set_ylim(-0.7, len(lanes) - 0.4)
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(axis="x", color="0.88", lw=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(
+        f"{case.title}: events by agency up to {case.as_of:%d %b %Y}", loc="left", fontsize=10
+    )
+    ax.legend(
+        handles=_legend(), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
+    )
+    return fig
+
+
+def _legend() -> list:
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker=m,
+            markersize=6,
+            markerfacecolor=f,
+            markeredgecolor=e,
+            color=f,
+            label=label,
+        )
+        for m, f, e, _, label in MARKS.values()
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="^",
+            markersize=4 + level,
+            markerfacecolor=g,
+            markeredgecolor="0.0",
+            label=f"hostility level {level}",
+        )
+        for level, g in HOSTILITY_GREY.items()
+    ]
+    handles += [
+        Line2D([], [], ls="", marker="|", color="0.35", label="school absence (session)"),
+        Patch(facecolor="0.5", edgecolor="0.3", label="weekly absence (darker = more)"),
+        Patch(facecolor="0.93", edgecolor="0.65", hatch="///", label="alert window"),
+    ]
+    return handles
+
+
+def figure_bytes(case: CaseFile, fmt: str = "png") -> bytes:
+    """The figure as PNG or SVG bytes (SVG keeps its text as text)."""
+    buffer = io.BytesIO()
+    timeline_figure(case).savefig(buffer, format=fmt, metadata=_metadata(fmt))
+    return buffer.getvalue()
+
+
+def save_figure(case: CaseFile, path: Path) -> Path:
+    """Write the figure; the format follows the file's suffix (.png or .svg)."""
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"the figure is written as .png or .svg, not {path}")
+    Path(path).write_bytes(figure_bytes(case, fmt))
+    return Path(path)
+
+
+def _metadata(fmt: str) -> dict:
+    # No dates or software versions baked in: the same case gives the same file.
+    return {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}

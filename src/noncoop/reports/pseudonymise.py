@@ -1,0 +1,143 @@
+"""Pseudonymisation, a stage between the case file and any rendering, for sharing beyond the core
+group: every id becomes a stable keyed hash, dates can move by a per-case offset, free text goes.
+
+The key comes from NONCOOP_PSEUDONYM_KEY or a key file and is never written into a report; the
+same key gives the same pseudonyms, so reports shared on different days still line up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from noncoop.reports.casefile import CaseFile
+
+KEY_VARIABLE = "NONCOOP_PSEUDONYM_KEY"
+MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+LONG_DATE = re.compile(rf"\b(\d{{1,2}}) ({MONTHS}) (\d{{4}})\b")
+ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+class KeyMissing(RuntimeError):
+    """Pseudonymisation was asked for without a key."""
+
+
+def load_key(key_file: Path | None = None) -> bytes:
+    """The pseudonymisation key: from the key file if given, else from the environment."""
+    if key_file is not None:
+        key = Path(key_file).read_bytes().strip()
+    else:
+        key = os.environ.get(KEY_VARIABLE, "").encode()
+    if len(key) < 16:
+        raise KeyMissing(
+            f"pseudonymising needs a key of at least 16 characters in {KEY_VARIABLE} or a "
+            "--key-file; it is never stored in the report"
+        )
+    return key
+
+
+class Pseudonymiser:
+    """Keyed, stable replacements for ids, and an optional date offset per case."""
+
+    def __init__(self, key: bytes, shift_dates: bool = False):
+        self._key = key
+        self.shift_dates = shift_dates
+
+    def pseudonym(self, value: object, prefix: str) -> object:
+        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+            return value
+        digest = hmac.new(self._key, f"{prefix}:{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{prefix}-{digest[:10]}"
+
+    def offset(self, anchor: str) -> pd.Timedelta:
+        """Between 7 and 60 days either way, fixed for the case, never zero."""
+        if not self.shift_dates:
+            return pd.Timedelta(0)
+        digest = hmac.new(self._key, f"shift:{anchor}".encode(), hashlib.sha256).digest()
+        days = 7 + digest[0] % 54
+        return pd.Timedelta(days=days if digest[1] % 2 else -days)
+
+    def apply(self, case: CaseFile) -> CaseFile:
+        """The case with ids replaced, free text dropped and, if asked, dates moved."""
+        anchor = case.household_id or ",".join(case.children)
+        shift = self.offset(anchor)
+        ids = {**self._ids(case.people["subject_id"], "P"), **self._ids([case.household_id], "H")}
+        people = case.people.copy()
+        people["subject_id"] = people["subject_id"].map(ids)
+        people["household_id"] = people["household_id"].map(lambda v: self.pseudonym(v, "H"))
+        people["date_of_birth"] = (pd.to_datetime(people["date_of_birth"]) + shift).dt.date
+        events = case.events.copy()
+        for column, prefix in (("event_id", "E"), ("subject_id", "P"), ("household_id", "H")):
+            events[column] = (
+                events[column].astype(object).map(lambda v, p=prefix: self.pseudonym(v, p))
+            )
+        events["detail"] = pd.NA
+        events["occurred_at"] = events["occurred_at"] + shift
+        if "chain_id" in events:
+            events["chain_id"] = (
+                events["chain_id"].astype(object).map(lambda v: self.pseudonym(v, "K"))
+            )
+        return replace(
+            case,
+            subject=ids.get(case.subject),
+            household_id=self.pseudonym(case.household_id, "H"),
+            people=people,
+            events=events,
+            alerts=[self._alert(a, shift) for a in case.alerts],
+            as_of=case.as_of + shift,
+            notes=[
+                *case.notes,
+                "Pseudonymised: ids are keyed hashes, free text is omitted"
+                + (", dates are shifted" if self.shift_dates else "")
+                + ".",
+            ],
+        )
+
+    def _ids(self, values, prefix: str) -> dict:
+        return {v: self.pseudonym(v, prefix) for v in values if v is not None}
+
+    def _alert(self, alert: dict, shift: pd.Timedelta) -> dict:
+        day = lambda text: _shift_text(text, shift)  # noqa: E731
+        evidence = [
+            {
+                **{k: v for k, v in e.items() if k not in ("detail",)},
+                "event_id": self.pseudonym(e["event_id"], "E"),
+                "occurred_at": day(e["occurred_at"]),
+                **(
+                    {"via_subject_id": self.pseudonym(e["via_subject_id"], "P")}
+                    if e.get("via_subject_id")
+                    else {}
+                ),
+            }
+            for e in alert["evidence"]
+        ]
+        return {
+            **alert,
+            "alert_id": self.pseudonym(alert["alert_id"], "A"),
+            "subject_id": self.pseudonym(alert["subject_id"], "P"),
+            "household_id": self.pseudonym(alert["household_id"], "H"),
+            "window": {k: day(v) for k, v in alert["window"].items()},
+            "explanation": day(alert["explanation"]),
+            "evidence": evidence,
+            "note": None,
+            "triage": {"state": alert.get("triage", {}).get("state", "open")},
+            "first_as_of": day(alert.get("first_as_of") or ""),
+            "changed_as_of": day(alert.get("changed_as_of") or ""),
+            "last_as_of": day(alert.get("last_as_of") or ""),
+        }
+
+
+def _shift_text(text: str, shift: pd.Timedelta) -> str:
+    """Dates written in a text (`4 Jan 2026` or `2026-01-04`), moved by the offset."""
+    if not shift or not text:
+        return text
+    text = LONG_DATE.sub(
+        lambda m: (pd.Timestamp(f"{m[1]} {m[2]} {m[3]}") + shift).strftime("%-d %b %Y"), text
+    )
+    return ISO_DATE.sub(lambda m: (pd.Timestamp(m[1]) + shift).strftime("%Y-%m-%d"), text)
