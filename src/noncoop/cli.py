@@ -23,6 +23,12 @@ from noncoop.exports import ALERT_CSV_COLUMNS, alert_csv_rows
 from noncoop.lock import WorkspaceBusy, WorkspaceLock
 from noncoop.pipeline import ingest as run_ingest
 from noncoop.pipeline import source_bytes
+from noncoop.reports.casefile import CaseNotFound, load_case
+from noncoop.reports.chronology import chronology as build_chronology
+from noncoop.reports.chronology import chronology_json, chronology_markdown
+from noncoop.reports.figure import save_figure
+from noncoop.reports.pseudonymise import KeyMissing, Pseudonymiser, load_key
+from noncoop.reports.report import build_report, write_report
 from noncoop.safecsv import write_csv
 from noncoop.scan import ScanResult, scan_json, shipped_rules
 from noncoop.scan import scan as run_scan
@@ -33,6 +39,7 @@ from noncoop.terminal import (
     alerts_table,
     audit_table,
     byte_progress,
+    chronology_table,
     ingest_table,
     lifecycle_line,
     print_config_errors,
@@ -76,6 +83,8 @@ EngineOpt = Annotated[
 ]
 
 
+ChronologyFormat = StrEnum("ChronologyFormat", {s: s for s in ("table", "md", "csv", "json")})
+ReportFormat = StrEnum("ReportFormat", {s: s for s in ("md", "html", "pdf")})
 Status = StrEnum("Status", {s: s for s in STATUSES})
 Triage = StrEnum("Triage", {s: s for s in TRIAGE})
 Level = StrEnum("Level", {s: s for s in ("critical", "high", "medium", "low", "info")})
@@ -503,3 +512,123 @@ def _store_call(call):
     except StoreError as exc:
         err_console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+PseudonymiseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pseudonymise",
+        help="Replace ids with keyed hashes and omit free text, for sharing outside the core "
+        "group. Key: NONCOOP_PSEUDONYM_KEY or --key-file (never written into the output).",
+    ),
+]
+KeyFileOpt = Annotated[
+    Path | None, typer.Option("--key-file", help="File holding the pseudonymisation key.")
+]
+ShiftOpt = Annotated[
+    bool,
+    typer.Option("--shift-dates", help="With --pseudonymise: move dates by a per-case offset."),
+]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First date (YYYY-MM-DD).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last date (YYYY-MM-DD).")]
+
+
+def _case(workspace: Path, subject, household, start, end, pseudonymise, key_file, shift):
+    for value, option in ((start, "--from"), (end, "--to")):
+        if value is not None:
+            _check_date(value, option)
+    if shift and not pseudonymise:
+        raise typer.BadParameter("--shift-dates only applies with --pseudonymise")
+    try:
+        case = load_case(Workspace(workspace), subject, household, start, end)
+        if pseudonymise:
+            case = Pseudonymiser(load_key(key_file), shift).apply(case)
+    except (CaseNotFound, KeyMissing, OSError) as exc:
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
+    return case
+
+
+@app.command()
+def chronology(
+    subject: Annotated[str, typer.Argument(help="The child's subject id.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    fmt: Annotated[
+        ChronologyFormat, typer.Option("--format", help="Output format.")
+    ] = ChronologyFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to a file instead.")] = None,
+    unfold: Annotated[
+        bool, typer.Option("--unfold", help="One line per event, no folding.")
+    ] = False,
+    pseudonymise: PseudonymiseOpt = False,
+    key_file: KeyFileOpt = None,
+    shift_dates: ShiftOpt = False,
+) -> None:
+    """Every event of the child and household in date order, in words, with source file and line;
+    routine runs folded, alert starts marked."""
+    case = _case(workspace, subject, None, start, end, pseudonymise, key_file, shift_dates)
+    rows = build_chronology(case, fold=not unfold)
+    title = f"Chronology: {case.title} (records up to {case.as_of:%Y-%m-%d})"
+    if fmt == ChronologyFormat.table and out is None:
+        console.print(chronology_table(rows, title))
+    elif fmt == ChronologyFormat.table:
+        with open(out, "w", encoding="utf-8") as fh:
+            Console(file=fh, width=160).print(chronology_table(rows, title))
+    elif fmt == ChronologyFormat.csv:
+        write_csv(out or Path("/dev/stdout"), list(rows.columns), rows.to_dict("records"))
+    else:
+        text = chronology_markdown(rows) if fmt == ChronologyFormat.md else chronology_json(rows)
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            print(text)
+
+
+@app.command()
+def report(
+    subject: Annotated[str | None, typer.Argument(help="The child's subject id.")] = None,
+    household: Annotated[
+        str | None,
+        typer.Option("--household", help="Report on every child of a household instead."),
+    ] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="md, html (self-contained) or pdf.")
+    ] = ReportFormat.html,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: report-<id>.<format>).")
+    ] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    pseudonymise: PseudonymiseOpt = False,
+    key_file: KeyFileOpt = None,
+    shift_dates: ShiftOpt = False,
+) -> None:
+    """A meeting-ready report: people, agencies and engagement, open alerts explained with evidence,
+    guidance and actions, the timeline figure and the chronology."""
+    if (subject is None) == (household is None):
+        raise typer.BadParameter("give a SUBJECT or --household, not both")
+    case = _case(workspace, subject, household, start, end, pseudonymise, key_file, shift_dates)
+    target = out or Path(f"report-{case.subject or case.household_id}.{fmt}")
+    written = write_report(build_report(case), str(fmt), target)
+    console.print("Written: " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def timeline(
+    subject: Annotated[str, typer.Argument(help="The child's subject id.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG or SVG file to write.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    pseudonymise: PseudonymiseOpt = False,
+    key_file: KeyFileOpt = None,
+    shift_dates: ShiftOpt = False,
+) -> None:
+    """The timeline figure alone: one lane per agency, marks by kind of event, alert windows."""
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise typer.BadParameter("the figure is written as .png or .svg", param_hint="--out")
+    case = _case(workspace, subject, None, start, end, pseudonymise, key_file, shift_dates)
+    console.print(f"Written: {save_figure(case, out)}")

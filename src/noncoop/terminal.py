@@ -279,3 +279,37 @@ def rule_test_table(results) -> Table:
             "[green]pass[/green]" if r.passed else "[bold red]FAIL[/bold red]",
         )
     return table
+
+
+def chronology_table(rows: pd.DataFrame, title: str) -> Table:
+    """The chronology for a terminal: alert starts stand out, folded runs are dimmed; columns
+    that are empty throughout are left out so the narrative keeps the width."""
+    source = [
+        f"{f}:{n}" if f else ""
+        for f, n in zip(rows["source_file"], rows["source_line"], strict=True)
+    ]
+    cells = {
+        "date": rows["date"],
+        "until": rows["until"],
+        "who": rows["subject_id"],
+        "agency": rows["agency"].str.replace("_", " "),
+        "service": rows["service"],
+        "what": rows["what"].map(escape),
+        "seen": rows["seen"],
+        "alone": rows["seen_alone"],
+        "source": pd.Series(source, index=rows.index, dtype=object),
+    }
+    shown = {k: v for k, v in cells.items() if k in ("date", "what") or (v.astype(str) != "").any()}
+    table = Table(title=title, title_justify="left")
+    for name in shown:
+        if name == "what":
+            table.add_column(name, ratio=1, min_width=28)
+        else:
+            table.add_column(name, no_wrap=name in ("date", "until", "who", "seen", "alone"))
+    styles = [
+        "bold magenta" if k == "alert" else ("dim italic" if n > 1 else "")
+        for k, n in zip(rows["kind"], rows["count"], strict=True)
+    ]
+    for i, style in enumerate(styles):
+        table.add_row(*[str(v.iloc[i]) for v in shown.values()], style=style)
+    return table

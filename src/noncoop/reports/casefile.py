@@ -78,7 +78,10 @@ def load_case(
         events = events[when >= pd.Timestamp(start, tz="UTC")]
     if end is not None:
         events = events[events["occurred_at"] < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)]
-    events = events.sort_values(["occurred_at", "agency", "event_id"], kind="stable")
+    # A week's attendance summary goes before the absences recorded on its first day.
+    events = events.assign(_week=events["event_type"] != "school.attendance_summary")
+    events = events.sort_values(["occurred_at", "agency", "_week", "event_id"], kind="stable")
+    events = events.drop(columns="_week")
     alerts = (
         [
             a

@@ -6,10 +6,10 @@ into one line so the concerns stand out; where each alert begins is marked.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from noncoop.reports.casefile import CaseFile
+from noncoop.reports.markdown import md_table
 
 COLUMNS = (
     "date",
@@ -28,6 +28,7 @@ COLUMNS = (
     "event_id",
 )
 FOLD_MIN = 3  # routine events in a row before they fold into one line
+GOOD_ATTENDANCE = 0.9  # below this a school week counts towards persistent absence (DfE: 10%)
 
 WORDS = {
     "appointment.booked": "Appointment booked",
@@ -57,7 +58,6 @@ FOLDED = {
     "appointment.attended": "appointments attended",
     "visit.completed": "home visits completed, child seen",
     "meeting.attended": "meetings attended by the family",
-    "school.attendance_summary": "school attendance records with every session attended",
 }
 HOSTILITY = {
     1: "silence or avoidance",
@@ -122,16 +122,24 @@ def describe(events: pd.DataFrame) -> pd.Series:
     return what
 
 
-def routine(events: pd.DataFrame) -> np.ndarray:
-    """Events that only matter in bulk: bookings, attendance kept, children seen."""
+def fold_class(events: pd.DataFrame) -> pd.Series:
+    """Which run an event may fold into ('' = never folds): bookings, appointments kept, children
+    seen, meetings attended, and school weeks at 90% attendance or better with their absences."""
     kind = events["event_type"].astype(str)
-    full = events["sessions_absent"].fillna(0).to_numpy() == 0
-    seen = events["child_seen"].fillna(True).to_numpy(bool)
-    return (
-        kind.isin(list(FOLDED)).to_numpy()
-        & ((kind != "school.attendance_summary").to_numpy() | full)
-        & ((kind != "visit.completed").to_numpy() | seen)
-    )
+    possible = events["sessions_possible"].astype("Float64")
+    attended = possible - events["sessions_absent"].astype("Float64").fillna(0)
+    good_week = (kind == "school.attendance_summary") & (attended >= GOOD_ATTENDANCE * possible)
+    seen = events["child_seen"].fillna(True).astype(bool)
+    out = kind.where(kind.isin(list(FOLDED)), "")
+    out[(kind == "visit.completed") & ~seen] = ""
+    out[kind == "school.attendance_summary"] = ""
+    out[good_week.fillna(False).astype(bool)] = "school"
+    # An absent session folds with its week: only when that week's attendance was good.
+    week = out.where(kind == "school.attendance_summary")
+    stream = events["subject_id"].astype(str) + "|" + events["service"].astype(str)
+    week = week.groupby(stream).ffill().fillna("")
+    out[kind == "school.absence"] = week[kind == "school.absence"]
+    return out
 
 
 def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
@@ -155,7 +163,11 @@ def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
             "source_line": ev["source_line"].astype("int64"),
             "kind": kinds(ev),
             "event_id": ev["event_id"].astype(str),
-            "routine": routine(ev) if len(ev) else np.zeros(0, bool),
+            "fold": fold_class(ev),
+            "possible": ev["sessions_possible"].astype("Float64").fillna(0).to_numpy(float),
+            "absent": ev["sessions_absent"].astype("Float64").fillna(0).to_numpy(float),
+            "unauthorised": ev["detail"].astype(str).str.contains("unauthorised").to_numpy(bool)
+            & (ev["event_type"].astype(str) == "school.absence").to_numpy(bool),
         }
     )
     rows["until"] = rows["at"]
@@ -171,26 +183,56 @@ def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
 
 
 def _fold(rows: pd.DataFrame) -> pd.DataFrame:
-    """Runs of at least FOLD_MIN routine events of one type, in one stream, become one row."""
+    """Runs of at least FOLD_MIN foldable events of one class, in one stream, become one row."""
     stream = rows["subject_id"] + "|" + rows["agency"] + "|" + rows["service"].astype(str)
-    grouped = rows.groupby(stream, sort=False)
-    previous_type = grouped["event_type"].shift()
-    previous_routine = grouped["routine"].shift().fillna(False).astype(bool)
-    starts = ~rows["routine"] | ~previous_routine | (rows["event_type"] != previous_type)
+    foldable = rows["fold"] != ""
+    previous = rows.groupby(stream, sort=False)["fold"].shift().fillna("")
+    starts = ~foldable | (rows["fold"] != previous)
     run = starts.astype(int).groupby(stream).cumsum()
-    key = [stream, run]
-    size = rows.groupby(key)["event_type"].transform("size")
-    folded = rows["routine"] & (size >= FOLD_MIN)
+    size = rows.groupby([stream, run])["fold"].transform("size")
+    weeks = (
+        (rows["event_type"] == "school.attendance_summary").groupby([stream, run]).transform("sum")
+    )
+    folded = foldable & (size >= FOLD_MIN) & ((rows["fold"] != "school") | (weeks >= 2))
     keep = rows[~folded]
     runs = rows[folded].groupby([stream[folded], run[folded]], sort=False)
     first = runs.first()
     first["until"] = runs["at"].max()
     first["count"] = runs.size()
-    first["what"] = first["count"].astype(str) + " " + first["event_type"].map(FOLDED)
+    first["what"] = (first["count"].astype(str) + " " + first["event_type"].map(FOLDED)).where(
+        first["fold"] != "school", _school_summary(runs)
+    )
     first["event_id"] = first["event_id"] + " +" + (first["count"] - 1).astype(str)
     first["seen"] = first["seen_alone"] = first["hostility"] = ""
     return pd.concat([keep, first.reset_index(drop=True)], ignore_index=True).sort_values(
         "at", kind="stable"
+    )
+
+
+def _school_summary(runs) -> pd.Series:
+    """'12 school weeks: 112 of 120 sessions attended (93%); 8 absent, 3 unauthorised'."""
+    possible, absent = runs["possible"].sum(), runs["absent"].sum()
+    weeks = runs["event_type"].agg(lambda t: int((t == "school.attendance_summary").sum()))
+    unauthorised = runs["unauthorised"].sum()
+    share = ((possible - absent) / possible.where(possible > 0)).fillna(1.0)
+    text = (
+        weeks.astype(str)
+        + " school weeks: "
+        + (possible - absent).astype(int).astype(str)
+        + " of "
+        + possible.astype(int).astype(str)
+        + " sessions attended ("
+        + (share * 100).round().astype(int).astype(str)
+        + "%)"
+    )
+    return text.where(
+        absent == 0,
+        text
+        + "; "
+        + absent.astype(int).astype(str)
+        + " absent, "
+        + unauthorised.astype(int).astype(str)
+        + " unauthorised",
     )
 
 
@@ -221,3 +263,11 @@ def _alert_marks(case: CaseFile) -> pd.DataFrame:
 
 def _yes_no(values: pd.Series) -> pd.Series:
     return values.map({True: "yes", False: "no"}).astype(object).fillna("")
+
+
+def chronology_markdown(rows: pd.DataFrame) -> str:
+    return "\n".join(md_table(list(rows.columns), rows.values.tolist()))
+
+
+def chronology_json(rows: pd.DataFrame) -> str:
+    return rows.to_json(orient="records", indent=2, force_ascii=False)

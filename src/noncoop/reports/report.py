@@ -18,6 +18,7 @@ import pandas as pd
 from noncoop.reports.casefile import CaseFile
 from noncoop.reports.chronology import WORDS, chronology
 from noncoop.reports.figure import figure_bytes
+from noncoop.reports.markdown import md_table
 
 PREAMBLE = (
     "Prepared by noncoop from the agencies' records. An alert is a prompt for professional "
@@ -174,9 +175,9 @@ def render_markdown(report: Report, figure_name: str) -> str:
     out = [f"# {report.heading}", "", f"{report.dated} {PREAMBLE}", ""]
     out += [f"_{note}_" for note in case.notes] + ([""] if case.notes else [])
     out += ["## Child and household", ""]
-    out += _md_table(["id", "role", "age", "household"], _people_rows(case))
+    out += md_table(["id", "role", "age", "household"], _people_rows(case))
     out += ["## Agencies involved and engagement", ""]
-    out += _md_table(list(ENGAGEMENT_COLUMNS), report.engagement.values.tolist())
+    out += md_table(list(ENGAGEMENT_COLUMNS), report.engagement.values.tolist())
     out += [f"## Open alerts ({len(case.alerts)})", ""]
     if not case.alerts:
         out += ["No open alerts.", ""]
@@ -190,22 +191,15 @@ def render_markdown(report: Report, figure_name: str) -> str:
             "",
         ]
         out += ["**Evidence**", ""]
-        out += _md_table(
+        out += md_table(
             ["date", "agency", "service", "what", "source", "event"], _evidence_rows(alert)
         )
         out += ["**Guidance**", ""] + [f"> {g}" for g in alert["guidance"]] + [""]
         out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert["actions"]] + [""]
     out += ["## Timeline", "", f"![Timeline of events by agency]({figure_name})", ""]
     out += ["## Chronology", ""]
-    out += _md_table(list(CHRONOLOGY_HEADERS), _chronology_rows(report))
+    out += md_table(list(CHRONOLOGY_HEADERS), _chronology_rows(report))
     return "\n".join(out)
-
-
-def _md_table(headers: list[str], rows: list[list]) -> list[str]:
-    cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 # HTML -------------------------------------------------------------------------------------------
