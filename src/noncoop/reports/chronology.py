@@ -176,6 +176,8 @@ def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
         rows = _fold(rows)
     marks = _alert_marks(case)
     out = pd.concat([rows, marks], ignore_index=True) if len(marks) else rows
+    for column in ("at", "until"):  # one resolution, whatever each part came with
+        out[column] = pd.to_datetime(out[column], utc=True).astype("datetime64[us, UTC]")
     out = out.sort_values(["at", "order"], kind="stable")
     out["date"] = out["at"].dt.strftime("%Y-%m-%d")
     out["until"] = out["until"].dt.strftime("%Y-%m-%d").where(out["count"] > 1, "")
