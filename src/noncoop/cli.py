@@ -204,9 +204,9 @@ def scan(
     if quiet:
         counts = result.store.counts if result.store else {}
         console.print(
-            f"noncoop scan as of {result.as_of:%Y-%m-%d}: "
+            f"noncoop scan as of {result.as_of:%Y-%m-%d}: alerts "
             + ", ".join(f"{n:,} {k}" for k, n in counts.items())
-            + f" alerts; {result.ingest.total.rows_quarantined:,} rows quarantined; "
+            + f"; {result.ingest.total.rows_quarantined:,} rows quarantined; "
             f"{time.perf_counter() - started:.0f} s",
             highlight=False,
             soft_wrap=True,

@@ -23,10 +23,12 @@ LANE_ORDER = ("health", "education", "social_care", "police", "housing", "early_
 MARKS = {
     "booked": (".", "0.6", "0.6", 30, "booked"),
     "kept": ("o", "0.0", "0.0", 28, "attended / seen"),
+    "not_alone": ("o", "1.0", "0.0", 28, "visit: seen, not alone"),
+    "not_seen": ("D", "1.0", "0.0", 24, "visit: child not seen"),
     "late": ("|", "0.0", "0.0", 60, "late"),
     "missed": ("x", "0.0", "0.0", 45, "missed / not attended"),
     "no_access": ("s", "1.0", "0.0", 38, "no access / refused"),
-    "other": ("d", "1.0", "0.45", 26, "other"),
+    "other": ("*", "0.5", "0.5", 30, "other"),
 }
 HOSTILITY_GREY = {1: "0.85", 2: "0.6", 3: "0.3", 4: "0.0"}
 
@@ -35,6 +37,9 @@ def timeline_figure(case: CaseFile) -> Figure:
     """Lanes by agency, marks by kind of event, school absence as bands, alert windows hatched."""
     ev = case.events.copy()
     ev["kind"] = kinds(ev)
+    visit = ev["event_type"].astype(str) == "visit.completed"
+    ev.loc[visit & (ev["child_seen_alone"] == False), "kind"] = "not_alone"  # noqa: E712
+    ev.loc[visit & (ev["child_seen"] == False), "kind"] = "not_seen"  # noqa: E712
     ev["agency"] = ev["agency"].astype(str)
     present = list(dict.fromkeys(ev["agency"]))
     lanes = [a for a in LANE_ORDER if a in present] + sorted(
@@ -47,15 +52,18 @@ def timeline_figure(case: CaseFile) -> Figure:
     at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
     lane = ev["agency"].map(y)
 
+    stacked: dict[str, int] = {}
     for alert in case.alerts:
         start = pd.Timestamp(alert["window"]["start"])
         end = pd.Timestamp(alert["window"]["end"]) + pd.Timedelta(days=1)
         ax.axvspan(start, end, facecolor="0.93", edgecolor="0.65", hatch="///", lw=0, zorder=0)
+        # Alerts starting on the same day get their labels side by side, not on top of each other.
+        k = stacked[alert["window"]["start"]] = stacked.get(alert["window"]["start"], -1) + 1
         ax.annotate(
             alert["rule_id"],
             (start, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(2, -2),
+            xytext=(2 + 8 * k, -2),
             textcoords="offset points",
             va="top",
             fontsize=6,
@@ -63,7 +71,8 @@ def timeline_figure(case: CaseFile) -> Figure:
             rotation=90,
         )
 
-    summary = (ev["kind"] == "attendance") & (ev["sessions_absent"].fillna(0) > 0)
+    # Every school week as a band: white when every session was attended, darker with absence.
+    summary = (ev["kind"] == "attendance") & (ev["sessions_possible"].fillna(0) > 0)
     for i in ev.index[summary]:
         rate = float(ev.at[i, "sessions_absent"]) / max(float(ev.at[i, "sessions_possible"]), 1.0)
         ax.barh(
@@ -71,7 +80,7 @@ def timeline_figure(case: CaseFile) -> Figure:
             pd.Timedelta(days=7),
             left=at[i],
             height=0.16,
-            color=str(round(1 - min(rate, 1.0) * 0.85, 2)),
+            color=str(round(1 - min(rate * 2, 1.0) * 0.85, 2)),
             edgecolor="0.3",
             lw=0.3,
         )
@@ -82,7 +91,7 @@ def timeline_figure(case: CaseFile) -> Figure:
         pick = ev["kind"] == kind
         if not pick.any():
             continue
-        if marker in ("x", "|", "."):  # line markers have no face
+        if marker in ("x", "|", ".", "*"):  # drawn in one colour
             ax.scatter(at[pick], lane[pick], marker=marker, s=size, c=face, lw=1.0, zorder=3)
         else:
             ax.scatter(
@@ -157,7 +166,8 @@ def _legend() -> list:
     ]
     handles += [
         Line2D([], [], ls="", marker="|", color="0.35", label="school absence (session)"),
-        Patch(facecolor="0.5", edgecolor="0.3", label="weekly absence (darker = more)"),
+        Patch(facecolor="1.0", edgecolor="0.3", label="school week, all attended"),
+        Patch(facecolor="0.4", edgecolor="0.3", label="school week, darker = more absence"),
         Patch(facecolor="0.93", edgecolor="0.65", hatch="///", label="alert window"),
     ]
     return handles
