@@ -132,6 +132,9 @@ def test_chronology_cli_formats(case_ws, tmp_path):
     assert next(iter(rows[0])) == "date" and [r["date"] for r in rows] == sorted(
         r["date"] for r in rows
     )
+    to_stdout = runner.invoke(app, ["chronology", "C1", "-w", str(case_ws.root), "--format", "csv"])
+    assert to_stdout.output.splitlines()[0].startswith("date,until,")
+    assert len(to_stdout.output.splitlines()) == len(rows) + 1
     as_json = runner.invoke(app, ["chronology", "C1", "-w", str(case_ws.root), "--format", "json"])
     assert json.loads(as_json.output)[0]["date"] == rows[0]["date"]
     md = runner.invoke(

@@ -332,8 +332,9 @@ def reconcile(
     carried = {r["alert_id"]: r for r in absent.to_dict("records")}
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
     for i, alert_id in zip(matched["i"], matched["alert_id"], strict=True):
-        row = _found_row(alerts[i], alert_id, by_id.get(alert_id), carried.get(alert_id), as_of)
-        row["rule_version"] = versions.get(row["rule_id"], "")
+        version = versions.get(alerts[i]["rule_id"], "")
+        before, kept = by_id.get(alert_id), carried.get(alert_id)
+        row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
         rows.append(row)
         counts["quiet" if row["triage"] in QUIET else row["status"]] += 1
         out.append(_public(row))
@@ -352,14 +353,19 @@ def episode_id(rule_id: str, subject_id: str, start: str) -> str:
 
 
 def _found_row(
-    alert: dict, alert_id: str, before: dict | None, carried: dict | None, as_of: str
+    alert: dict,
+    alert_id: str,
+    version: str,
+    before: dict | None,
+    carried: dict | None,
+    as_of: str,
 ) -> dict:
     """The stored row for an alert found tonight, its lifecycle moved on from `before`."""
     content = {
         "alert_id": alert_id,
         "rule_id": alert["rule_id"],
         "subject_id": alert["subject_id"],
-        "rule_version": "",
+        "rule_version": version,
         "household_id": alert["household_id"],
         "title": alert["title"],
         "level": alert["level"],

@@ -577,7 +577,7 @@ def chronology(
         with open(out, "w", encoding="utf-8") as fh:
             Console(file=fh, width=160).print(chronology_table(rows, title))
     elif fmt == ChronologyFormat.csv:
-        write_csv(out or Path("/dev/stdout"), list(rows.columns), rows.to_dict("records"))
+        write_csv(out, list(rows.columns), rows.to_dict("records"))
     else:
         text = chronology_markdown(rows) if fmt == ChronologyFormat.md else chronology_json(rows)
         if out:

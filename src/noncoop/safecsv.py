@@ -7,8 +7,10 @@ apostrophe, as OWASP advises for CSV injection; numbers are left as numbers.
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -20,13 +22,20 @@ def cell(value: object) -> object:
     return value
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
-    """Write rows (dicts) under the given columns; returns how many rows were written."""
-    n = 0
+def write_csv(path: Path | None, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    """Write rows (dicts) under the given columns to a file, or to standard output when no path
+    is given; returns how many rows were written."""
+    if path is None:
+        return _write(sys.stdout, columns, rows)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([cell(row.get(c)) for c in columns])
-            n += 1
+        return _write(fh, columns, rows)
+
+
+def _write(fh: TextIO, columns: Sequence[str], rows: Iterable[dict]) -> int:
+    writer = csv.writer(fh)
+    writer.writerow(columns)
+    n = 0
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])
+        n += 1
     return n
