@@ -133,6 +133,19 @@ def test_evidence_withdrawn_resolves_and_its_return_reopens(region):
     assert "reopened on 2026-03-12" in back.store.alerts[0]["note"]
 
 
+def test_record_removed_from_the_export_resolves_and_its_return_reopens(region):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    # The agency re-sends its export without the refused visit (it was recorded in error).
+    write_region(src, NO_ACCESS_C1[:2])
+    gone = run(src, ws, "2026-03-11")
+    assert gone.ingest.total.withdrawn_events == 1
+    assert gone.store.resolved == [alert_id]
+    write_region(src, NO_ACCESS_C1)
+    back = run(src, ws, "2026-03-12").store
+    assert back.counts["reopened"] == 1 and back.alerts[0]["alert_id"] == alert_id
+
+
 def test_pattern_that_stops_holding_resolves_then_a_new_episode_starts(region):
     src, ws = region
     first = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]

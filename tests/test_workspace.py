@@ -90,3 +90,66 @@ def test_people_change_relinks_stored_events_and_detaches_unlinked(tmp_path):
     assert set(cp["reason_code"]) == {"UNLINKED-ID"}
     # Nothing lost: stored events plus quarantined rows still account for every row.
     assert len(events) == 21 - 4
+
+
+def _copied_region(tmp_path):
+    sources = tmp_path / "sources"
+    shutil.copytree(REGION, sources)
+    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    return sources, Workspace(tmp_path / "ws")
+
+
+def test_record_removed_from_a_resent_export_is_withdrawn_and_kept(tmp_path):
+    sources, ws = _copied_region(tmp_path)
+    first = ingest(sources, ws)
+    police = sources / "police.csv"
+    police.write_text(police.read_text().replace("P1,PN-77,15/01/2026 20:00,THREAT-WORKER\n", ""))
+    second = ingest(sources, ws)
+    counts = second.by_source["police"]
+    assert (counts.rows_read, counts.new_events, counts.withdrawn_events) == (2, 0, 1)
+    assert counts.reconciles
+    assert second.events_stored == first.events_stored - 1
+    withdrawn = ws.load_withdrawn()
+    assert withdrawn["source_file"].tolist() == ["police.csv"]
+    assert withdrawn["source_line"].tolist() == [2]
+    assert len(ws.load_events()) == second.events_stored
+    # Sent again with the record back: it returns to the store.
+    police.write_text(police.read_text() + "P1,PN-77,15/01/2026 20:00,THREAT-WORKER\n")
+    third = ingest(sources, ws)
+    assert third.events_stored == first.events_stored
+    assert third.by_source["police"].withdrawn_events == 0
+
+
+def test_corrected_record_replaces_the_old_one(tmp_path):
+    sources, ws = _copied_region(tmp_path)
+    ingest(sources, ws)
+    police = sources / "police.csv"
+    police.write_text(police.read_text().replace("15/01/2026 20:00", "14/01/2026 19:00"))
+    report = ingest(sources, ws)
+    assert report.by_source["police"].new_events == 0
+    events = ws.load_events()
+    p1 = events[(events["source"] == "police") & (events["source_line"] == 2)]
+    assert p1["occurred_at"].dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2026-01-14 19:00"]
+    assert events["event_id"].is_unique
+
+
+def test_parts_left_by_a_stopped_ingest_are_not_in_the_store(tmp_path):
+    sources, ws = _copied_region(tmp_path)
+    first = ingest(sources, ws)
+    stray = ws.events_dir / "stopped-run-00000.parquet"
+    shutil.copy(ws.event_parts()[0], stray)
+    assert len(ws.load_events()) == first.events_stored
+    again = ingest(sources, ws)
+    assert not stray.exists() and again.events_stored == first.events_stored
+
+
+def test_workspace_from_before_parts_were_listed_is_taken_over(tmp_path):
+    sources, ws = _copied_region(tmp_path)
+    first = ingest(sources, ws)
+    manifest = ws.manifest()
+    for entry in manifest["files"]:
+        del entry["parts"]
+    ws.save_manifest(manifest)
+    again = ingest(sources, ws)
+    assert again.total.files_unchanged == 6 and again.events_stored == first.events_stored
+    assert all(entry["parts"] for entry in ws.manifest()["files"] if entry["new_events"])

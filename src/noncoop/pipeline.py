@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -38,6 +39,7 @@ class Counts:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     new_events: int = 0
+    withdrawn_events: int = 0
     files: int = 0
     files_unchanged: int = 0
 
@@ -78,12 +80,14 @@ class IngestReport:
             "rows_accepted": t.rows_accepted,
             "rows_quarantined": t.rows_quarantined,
             "new_events": t.new_events,
+            "withdrawn_events": t.withdrawn_events,
             "by_source": {
                 name: {
                     "rows_read": c.rows_read,
                     "rows_accepted": c.rows_accepted,
                     "rows_quarantined": c.rows_quarantined,
                     "new_events": c.new_events,
+                    "withdrawn_events": c.withdrawn_events,
                     "files": c.files,
                     "files_unchanged": c.files_unchanged,
                 }
@@ -125,7 +129,8 @@ def ingest(
     )
     ws.write_people(people.subjects, people.quarantined)
 
-    manifest = ws.manifest()
+    manifest = _with_parts(ws, ws.manifest())
+    ws.remove_orphans(manifest)
     done = {(f["source"], f["file"]): f for f in manifest["files"]}
     last_people = manifest["runs"][-1]["people_sha256"] if manifest["runs"] else people_hash
     detached = quarantine.empty()
@@ -134,6 +139,9 @@ def ingest(
     known = KeySet()
     known.add(ws.event_numbers())
     part = 0
+    obsolete: list[
+        Path
+    ] = []  # parts of files' earlier versions, deleted once the manifest is saved
     for source in sources.sources:
         counts = report.by_source.setdefault(source.name, Counts())
         if not source.files:
@@ -155,24 +163,50 @@ def ingest(
                 if progress:
                     progress(f"{source.name}: {rel} (unchanged)", size)
                 continue
-            file_counts, part, q_name, complete = _ingest_file(
-                path, rel, source, people, ws, run_id, part, known, progress, size
+            old_parts = [ws.events_dir / n for n in previous["parts"]] if previous else []
+            result = _ingest_file(
+                path,
+                rel,
+                source,
+                people,
+                ws,
+                run_id,
+                part,
+                known,
+                progress,
+                size,
+                ws.part_numbers(old_parts),
             )
+            file_counts, part = result.counts, result.next_part
             counts.add(file_counts)
-            if not complete:
+            if not result.complete and previous:
+                # A changed file that could not be read to the end: its last version stays.
+                for name in result.parts:
+                    (ws.events_dir / name).unlink(missing_ok=True)
                 continue
+            if len(result.withdrawn):
+                # Records gone from the new version leave the store but are kept, with their file.
+                name = ws.write_withdrawn(
+                    _rows_with_ids(old_parts, result.withdrawn), f"{run_id}-{part:05d}-w"
+                )
+                manifest.setdefault("withdrawn", []).append(name.name)
+                counts.withdrawn_events += len(result.withdrawn)
+            obsolete += old_parts
             if previous and previous.get("quarantine"):
                 (ws.quarantine_dir / previous["quarantine"]).unlink(missing_ok=True)
             done[(source.name, rel)] = {
                 "source": source.name,
                 "file": rel,
                 **fingerprint,
+                # Read only in part: the file is read again next run, what was read counts now.
+                **({"sha256": None} if not result.complete else {}),
                 "bytes": size,
                 "rows_read": file_counts.rows_read,
                 "rows_accepted": file_counts.rows_accepted,
                 "rows_quarantined": file_counts.rows_quarantined,
                 "new_events": file_counts.new_events,
-                "quarantine": q_name,
+                "quarantine": result.quarantine,
+                "parts": result.parts,
                 "run_id": run_id,
                 "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
@@ -187,9 +221,9 @@ def ingest(
     if len(kept):
         name = ws.write_quarantine(kept, f"{run_id}-relink-q")
         manifest.setdefault("detached", []).append(name.name)
-    report.events_stored = ws.count_events()
-    report.seconds = round(time.perf_counter() - started, 3)
     manifest["files"] = sorted(done.values(), key=lambda f: (f["source"], f["file"]))
+    report.events_stored = ws.count_events(manifest)
+    report.seconds = round(time.perf_counter() - started, 3)
     manifest["coverage"] = {
         s.name: [s.spec.covers.from_.isoformat(), s.spec.covers.to and s.spec.covers.to.isoformat()]
         for s in sources.sources
@@ -205,7 +239,33 @@ def ingest(
         }
     )
     ws.save_manifest(manifest)
+    for path in obsolete:
+        path.unlink(missing_ok=True)
     return report
+
+
+def _with_parts(ws: Workspace, manifest: dict) -> dict:
+    """A manifest whose files list the event parts holding their events (older workspaces did
+    not; their parts are assigned by the file their rows came from)."""
+    if all("parts" in f for f in manifest["files"]):
+        return manifest
+    owners: dict[tuple[str, str], list[str]] = {}
+    for part in sorted(ws.events_dir.glob("*.parquet")):
+        origin = ws.part_origin(part)
+        if origin is not None:
+            owners.setdefault(origin, []).append(part.name)
+    for f in manifest["files"]:
+        f.setdefault("parts", owners.get((f["source"], f["file"]), []))
+    return manifest
+
+
+def _rows_with_ids(parts: list[Path], numbers: np.ndarray) -> pd.DataFrame:
+    """The stored events (with their trace) whose ids are among the given numbers."""
+    frames = []
+    for part in parts:
+        events = pd.read_parquet(part)
+        frames.append(events[np.isin(event_id_numbers(events["event_id"]), numbers)])
+    return pd.concat(frames, ignore_index=True)
 
 
 def relink_store(ws: Workspace, people: Crosswalk) -> tuple[int, pd.DataFrame]:
@@ -246,6 +306,16 @@ def relink_store(ws: Workspace, people: Crosswalk) -> tuple[int, pd.DataFrame]:
     return changed, pd.concat(detached, ignore_index=True) if detached else quarantine.empty()
 
 
+@dataclass
+class FileResult:
+    counts: Counts
+    next_part: int
+    parts: list[str]
+    quarantine: str | None
+    complete: bool
+    withdrawn: np.ndarray  # ids of the file's previous events that its new version no longer has
+
+
 def _ingest_file(
     path: Path,
     rel: str,
@@ -257,11 +327,20 @@ def _ingest_file(
     known: KeySet,
     progress: Progress | None,
     size: int,
-) -> tuple[Counts, int, str | None, bool]:
-    """Import one file: store its new events, keep its rejected rows; returns counts."""
+    previous: np.ndarray,
+) -> FileResult:
+    """Import one file: store its events, keep its rejected rows; returns counts.
+
+    A new version of a file replaces the previous one: all its events are written again (so a
+    corrected record replaces the old one), and events of the previous version that the new one
+    no longer has are returned as withdrawn. `previous` holds the previous version's event ids.
+    """
     counts = Counts(files=1)
     complete = True
     rejected = []
+    parts: list[str] = []
+    written = KeySet()
+    seen: list[np.ndarray] = []
     reported = 0
     importer = IMPORTERS[source.spec.importer]
     try:
@@ -273,12 +352,17 @@ def _ingest_file(
             events = block.events
             if len(events):
                 numbers = event_id_numbers(events["event_id"])
-                fresh = ~known.contains(numbers)
+                seen.append(numbers)
+                again = np.isin(numbers, previous)
+                fresh = (~known.contains(numbers) | again) & ~written.contains(numbers)
                 if fresh.any():
-                    ws.write_events(events[fresh], f"{run_id}-{part:05d}")
+                    name = f"{run_id}-{part:05d}"
+                    ws.write_events(events[fresh], name)
+                    parts.append(f"{name}.parquet")
                     part += 1
-                    known.add(numbers[fresh])
-                counts.new_events += int(fresh.sum())
+                    written.add(numbers[fresh])
+                    known.add(numbers[fresh & ~again])
+                counts.new_events += int((fresh & ~again).sum())
             if progress and block.rows_read:
                 step = min(size - reported, BLOCK_BYTES)
                 progress(f"{source.name}: {rel}", step)
@@ -303,4 +387,6 @@ def _ingest_file(
         progress(f"{source.name}: {rel}", size - reported)
     q = pd.concat(rejected, ignore_index=True) if rejected else quarantine.empty()
     q_path = ws.write_quarantine(q, f"{run_id}-{source.name}-{part:05d}-q")
-    return counts, part, (q_path.name if q_path else None), complete
+    present = np.concatenate(seen) if seen else previous[:0]
+    withdrawn = previous[~np.isin(previous, present)] if complete else previous[:0]
+    return FileResult(counts, part, parts, q_path.name if q_path else None, complete, withdrawn)

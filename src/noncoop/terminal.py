@@ -56,6 +56,7 @@ def ingest_table(report: IngestReport) -> Table:
         "accepted",
         "quarantined",
         "new events",
+        "withdrawn",
     ):
         table.add_column(name, justify="left" if name == "source" else "right")
 
@@ -68,6 +69,7 @@ def ingest_table(report: IngestReport) -> Table:
             f"{c.rows_accepted:,}",
             f"{c.rows_quarantined:,}",
             f"{c.new_events:,}",
+            f"{c.withdrawn_events:,}",
         ]
 
     for name, counts in report.by_source.items():

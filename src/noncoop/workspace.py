@@ -30,6 +30,7 @@ class Workspace:
         self.manifest_path = self.root / "manifest.json"
         self.subjects_path = self.root / "subjects.parquet"
         self.alerts_path = self.root / "alerts.sqlite"
+        self.withdrawn_dir = self.root / "withdrawn"
 
     def create(self) -> Workspace:
         """Make the folders if they are not there yet."""
@@ -53,20 +54,60 @@ class Workspace:
         return {k: (v[0], v[1]) for k, v in self.manifest().get("coverage", {}).items()}
 
     # events -------------------------------------------------------------------------------
-    def event_parts(self) -> list[Path]:
-        return sorted(self.events_dir.glob("*.parquet"))
+    def event_parts(self, manifest: dict | None = None) -> list[Path]:
+        """The committed parts of the event store: those the manifest lists for its files.
 
-    def event_numbers(self) -> np.ndarray:
-        """Every stored event id as a 64-bit number, for de-duplicating a new import."""
-        parts = [pq.read_table(p, columns=["event_id"]).column(0) for p in self.event_parts()]
+        A part on disk that no file lists is left over from an ingest that stopped before it
+        finished; it is not part of the store (the next ingest removes it)."""
+        manifest = self.manifest() if manifest is None else manifest
+        listed = committed_parts(manifest)
+        parts = sorted(self.events_dir.glob("*.parquet"))
+        return parts if listed is None else [p for p in parts if p.name in listed]
+
+    def part_numbers(self, parts: list[Path]) -> np.ndarray:
+        """The event ids held in the given parts, as 64-bit numbers."""
+        columns = [pq.read_table(p, columns=["event_id"]).column(0) for p in parts]
         return np.concatenate(
-            [event_id_numbers(chunk) for c in parts for chunk in c.chunks]
+            [event_id_numbers(chunk) for c in columns for chunk in c.chunks]
             or [np.array([], np.uint64)]
         )
 
-    def count_events(self) -> int:
+    def event_numbers(self) -> np.ndarray:
+        """Every stored event id as a 64-bit number, for de-duplicating a new import."""
+        return self.part_numbers(self.event_parts())
+
+    def part_origin(self, part: Path) -> tuple[str, str] | None:
+        """The (source, file) whose events a part holds: each part holds one file's events."""
+        head = pq.ParquetFile(part).read_row_group(0, columns=["source", "source_file"])
+        if head.num_rows == 0:
+            return None
+        return str(head.column(0)[0]), str(head.column(1)[0])
+
+    def remove_orphans(self, manifest: dict) -> int:
+        """Delete event and withdrawn parts that no manifest entry lists (left by a stopped run)."""
+        listed = committed_parts(manifest)
+        if listed is None:
+            return 0
+        kept = set(manifest.get("withdrawn", []))
+        orphans = [p for p in self.events_dir.glob("*.parquet") if p.name not in listed]
+        orphans += [p for p in self.withdrawn_dir.glob("*.parquet") if p.name not in kept]
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return len(orphans)
+
+    def write_withdrawn(self, events: pd.DataFrame, name: str) -> Path:
+        """Keep events whose record is no longer in the latest version of its file."""
+        self.withdrawn_dir.mkdir(parents=True, exist_ok=True)
+        return _write_parquet(events, self.withdrawn_dir / f"{name}.parquet")
+
+    def load_withdrawn(self) -> pd.DataFrame:
+        names = self.manifest().get("withdrawn", [])
+        parts = [pd.read_parquet(self.withdrawn_dir / n) for n in names]
+        return pd.concat(parts, ignore_index=True) if parts else empty_events()
+
+    def count_events(self, manifest: dict | None = None) -> int:
         """Number of stored events, from the Parquet footers alone."""
-        return sum(pq.ParquetFile(p).metadata.num_rows for p in self.event_parts())
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in self.event_parts(manifest))
 
     def write_events(self, events: pd.DataFrame, name: str) -> Path:
         """Write one part of the event store."""
@@ -135,6 +176,15 @@ class Workspace:
         if not self.subjects_path.exists():
             return pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
         return pd.read_parquet(self.subjects_path)
+
+
+def committed_parts(manifest: dict) -> set[str] | None:
+    """Names of the event parts the manifest's files list; None for a workspace from before
+    parts were listed (then every part on disk counts)."""
+    files = manifest.get("files", [])
+    if any("parts" not in f for f in files):
+        return None
+    return {name for f in files for name in f["parts"]}
 
 
 def _unified(schema: pa.Schema) -> pa.Schema:
