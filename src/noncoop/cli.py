@@ -566,8 +566,10 @@ def chronology(
     key_file: KeyFileOpt = None,
     shift_dates: ShiftOpt = False,
 ) -> None:
-    """Every event of the child and household in date order, in words, with source file and line;
-    routine runs folded, alert starts marked."""
+    """Every event of the child and household in date order, in words, with source file and line.
+
+    Runs of routine records are folded into one line and each alert is marked where it begins.
+    """
     case = _case(workspace, subject, None, start, end, pseudonymise, key_file, shift_dates)
     rows = build_chronology(case, fold=not unfold)
     title = f"Chronology: {case.title} (records up to {case.as_of:%Y-%m-%d})"
@@ -606,8 +608,12 @@ def report(
     key_file: KeyFileOpt = None,
     shift_dates: ShiftOpt = False,
 ) -> None:
-    """A meeting-ready report: people, agencies and engagement, open alerts explained with evidence,
-    guidance and actions, the timeline figure and the chronology."""
+    """A meeting-ready report for one child or a whole household (md, html or pdf).
+
+    People and ages, each agency and how engagement with it looks, the open alerts with their
+    explanation, evidence, guidance and recommended actions, the timeline figure and the
+    chronology.
+    """
     if (subject is None) == (household is None):
         raise typer.BadParameter("give a SUBJECT or --household, not both")
     case = _case(workspace, subject, household, start, end, pseudonymise, key_file, shift_dates)
