@@ -72,7 +72,7 @@ KINDS = {
     "meeting.attended": "kept",
     "appointment.booked": "booked",
     "appointment.missed": "missed",
-    "appointment.cancelled_by_family": "missed",
+    "appointment.cancelled_by_family": "cancelled",
     "meeting.not_attended": "missed",
     "appointment.late": "late",
     "visit.no_access": "no_access",

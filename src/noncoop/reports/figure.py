@@ -27,6 +27,7 @@ MARKS = {
     "not_seen": ("D", "1.0", "0.0", 24, "visit: child not seen"),
     "late": ("|", "0.0", "0.0", 60, "late"),
     "missed": ("x", "0.0", "0.0", 45, "missed / not attended"),
+    "cancelled": ("+", "0.0", "0.0", 55, "cancelled by the family"),
     "no_access": ("s", "1.0", "0.0", 38, "no access / refused"),
     "other": ("*", "0.5", "0.5", 30, "other"),
 }
@@ -91,7 +92,7 @@ def timeline_figure(case: CaseFile) -> Figure:
         pick = ev["kind"] == kind
         if not pick.any():
             continue
-        if marker in ("x", "|", ".", "*"):  # drawn in one colour
+        if marker in ("x", "+", "|", ".", "*"):  # drawn in one colour
             ax.scatter(at[pick], lane[pick], marker=marker, s=size, c=face, lw=1.0, zorder=3)
         else:
             ax.scatter(
