@@ -42,16 +42,19 @@ def timeline_figure(case: CaseFile) -> Figure:
     ev.loc[visit & (ev["child_seen_alone"] == False), "kind"] = "not_alone"  # noqa: E712
     ev.loc[visit & (ev["child_seen"] == False), "kind"] = "not_seen"  # noqa: E712
     ev["agency"] = ev["agency"].astype(str)
-    present = list(dict.fromkeys(ev["agency"]))
-    lanes = [a for a in LANE_ORDER if a in present] + sorted(
-        a for a in present if a not in LANE_ORDER
-    )
-    lanes = lanes or ["no events"]
-    y = {agency: len(lanes) - 1 - i for i, agency in enumerate(lanes)}
+    # A household's figure gives each child (and the adults) their own lane within an agency.
+    whose = ev["subject_id"].astype(str).where(ev["subject_role"].astype(str) == "child", "adults")
+    several = case.subject is None and len(case.children) > 1
+    ev["lane"] = ev["agency"] + (" · " + whose if several else "")
+    order = {a: i for i, a in enumerate(LANE_ORDER)}
+    present = ev.drop_duplicates("lane")[["lane", "agency"]]
+    present = present.assign(rank=present["agency"].map(order).fillna(len(order)))
+    lanes = present.sort_values(["rank", "lane"])["lane"].tolist() or ["no events"]
+    y = {name: len(lanes) - 1 - i for i, name in enumerate(lanes)}
     fig = Figure(figsize=(11, 1.2 + 0.7 * len(lanes)), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-    lane = ev["agency"].map(y)
+    lane = ev["lane"].map(y)
 
     stacked: dict[str, int] = {}
     for alert in case.alerts:
@@ -61,7 +64,7 @@ def timeline_figure(case: CaseFile) -> Figure:
         # Alerts starting on the same day get their labels side by side, not on top of each other.
         k = stacked[alert["window"]["start"]] = stacked.get(alert["window"]["start"], -1) + 1
         ax.annotate(
-            alert["rule_id"],
+            alert["rule_id"] + (f" · {alert['subject_id']}" if several else ""),
             (start, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(2 + 8 * k, -2),
