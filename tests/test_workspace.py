@@ -1,7 +1,9 @@
 import shutil
 
 from conftest import REGION
+from typer.testing import CliRunner
 
+from noncoop.cli import app
 from noncoop.pipeline import ingest
 from noncoop.workspace import Workspace
 
@@ -113,6 +115,8 @@ def test_record_removed_from_a_resent_export_is_withdrawn_and_kept(tmp_path):
     assert withdrawn["source_file"].tolist() == ["police.csv"]
     assert withdrawn["source_line"].tolist() == [2]
     assert len(ws.load_events()) == second.events_stored
+    shown = CliRunner().invoke(app, ["quarantine", "-w", str(ws.root)])
+    assert "1 stored event(s) withdrawn" in shown.output and "police.csv 1" in shown.output
     # Sent again with the record back: it returns to the store.
     police.write_text(police.read_text() + "P1,PN-77,15/01/2026 20:00,THREAT-WORKER\n")
     third = ingest(sources, ws)

@@ -137,7 +137,16 @@ def ingest(
 @app.command()
 def quarantine(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Show rejected rows by source and reason, with the file and line of the first few."""
-    console.print(quarantine_table(Workspace(workspace).load_quarantine()))
+    ws = Workspace(workspace)
+    console.print(quarantine_table(ws.load_quarantine()))
+    withdrawn = ws.load_withdrawn()
+    if len(withdrawn):
+        by_file = withdrawn.groupby(withdrawn["source_file"].astype(str)).size()
+        console.print(
+            f"{len(withdrawn):,} stored event(s) withdrawn because their record is no longer "
+            "in the latest export (kept under withdrawn/): "
+            + ", ".join(f"{f} {n:,}" for f, n in by_file.items())
+        )
 
 
 @app.command()
