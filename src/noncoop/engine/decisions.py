@@ -151,7 +151,7 @@ def decide_durable(rules: list[LoadedRule], table: SignalTable) -> list[tuple[st
     if not job.definitions:
         return []
     chunks = [job.children[i : i + CHUNK] for i in range(0, len(job.children), CHUNK)]
-    if len(chunks) <= 1:
+    if len(chunks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         pairs = [p for chunk in chunks for p in job.run(chunk)]
     else:
         global _JOB
