@@ -364,7 +364,7 @@ def _print_scan(result: ScanResult, limit: int) -> None:
     alerts = result.store.alerts if result.store else result.evaluation.alerts
     console.print(alerts_summary(alerts))
     if alerts:
-        console.print(alerts_table(alerts, limit))
+        console.print(alerts_table(alerts, limit, console.width))
     if result.store:
         console.print(lifecycle_line(result.store.counts))
     for rule_id, n in result.evaluation.insufficient.items():
@@ -451,7 +451,7 @@ def alerts_list(
         n = write_csv(csv_out, ALERT_CSV_COLUMNS, alert_csv_rows(alerts))
         console.print(f"{len(alerts):,} alerts ({n:,} rows) written to {csv_out}")
     if not (json_out or csv_out):
-        console.print(alerts_table(alerts, limit) if alerts else "No alerts match.")
+        console.print(alerts_table(alerts, limit, console.width) if alerts else "No alerts match.")
 
 
 @alerts_app.command("show")

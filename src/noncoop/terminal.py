@@ -146,25 +146,30 @@ def alerts_summary(alerts: list[dict]) -> Table:
     return table
 
 
-def alerts_table(alerts: list[dict], limit: int = 20) -> Table:
-    """The first alerts, most severe first: id, status, child, rule, window and explanation."""
+def alerts_table(alerts: list[dict], limit: int = 20, width: int = 160) -> Table:
+    """The first alerts, most severe first. On a narrow terminal the id, status and window share
+    one column so the explanation keeps room to be read."""
     table = Table(
         title=f"Alerts (first {min(limit, len(alerts))} of {len(alerts)})", title_justify="left"
     )
-    for name in ("alert", "level", "status", "child", "rule", "window", "explanation"):
-        table.add_column(name, overflow="fold")
+    wide = width >= 120
+    names = ("alert", "level", "status", "child", "rule", "window") if wide else ("alert", "child")
+    for name in names:
+        table.add_column(name, no_wrap=name != "rule")
+    table.add_column("explanation", ratio=1)
     for a in alerts[:limit]:
         triage = a.get("triage", {}).get("state", "open")
         status = a["status"] if triage == "open" else f"{a['status']} ({triage})"
-        table.add_row(
-            a["alert_id"],
-            f"[{LEVEL_STYLE[a['level']]}]{a['level']}[/]",
-            f"[{STATUS_STYLE.get(a['status'], 'default')}]{status}[/]",
-            a["subject_id"],
-            a["rule_id"],
-            f"{a['window']['start']} to {a['window']['end']}",
-            escape(a["explanation"]),
-        )
+        level = f"[{LEVEL_STYLE[a['level']]}]{a['level']}[/]"
+        status = f"[{STATUS_STYLE.get(a['status'], 'default')}]{status}[/]"
+        window = f"{a['window']['start']}\n{a['window']['end']}"
+        explanation = escape(a["explanation"])
+        if wide:
+            row = [a["alert_id"], level, status, a["subject_id"], a["rule_id"], window]
+            table.add_row(*row, explanation)
+        else:
+            head = f"{a['alert_id']}\n{level} {status}"
+            table.add_row(head, a["subject_id"], f"[bold]{a['rule_id']}[/]\n{explanation}")
     return table
 
 
