@@ -175,7 +175,7 @@ def ingest(
                 known,
                 progress,
                 size,
-                ws.part_numbers(old_parts),
+                np.sort(ws.part_numbers(old_parts)),
             )
             file_counts, part = result.counts, result.next_part
             counts.add(file_counts)
@@ -242,6 +242,14 @@ def ingest(
     for path in obsolete:
         path.unlink(missing_ok=True)
     return report
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which values are in a sorted array, by binary search."""
+    if not len(sorted_set):
+        return np.zeros(len(values), bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _with_parts(ws: Workspace, manifest: dict) -> dict:
@@ -353,7 +361,7 @@ def _ingest_file(
             if len(events):
                 numbers = event_id_numbers(events["event_id"])
                 seen.append(numbers)
-                again = np.isin(numbers, previous)
+                again = _member(numbers, previous)
                 fresh = (~known.contains(numbers) | again) & ~written.contains(numbers)
                 if fresh.any():
                     name = f"{run_id}-{part:05d}"

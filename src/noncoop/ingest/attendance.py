@@ -214,7 +214,8 @@ def _absences(
         pm[absent].astype(np.int64) * 12, unit="h"
     )
     session = np.where(pm[absent], "PM", "AM")
-    keys = who["id_value"].astype(str) + "|" + stamp.strftime("%Y-%m-%d").to_numpy() + "|" + session
+    day_text = np.asarray(days[absent], dtype="datetime64[D]").astype(str)
+    keys = who["id_value"].astype(str) + "|" + day_text + "|" + session
     detail = (
         pd.Series(code[absent], dtype="string") + " " + pd.Series(category[absent], dtype="string")
     )
@@ -247,7 +248,8 @@ def _summaries(
     """One `school.attendance_summary` per pupil-week of `total` (link, week, counts, line)."""
     who = people.identity(total["link"].to_numpy())
     monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
-    keys = who["id_value"].astype(str) + "|week|" + monday.strftime("%Y-%m-%d").to_numpy()
+    week_text = total["week"].to_numpy().astype("datetime64[D]").astype(str)
+    keys = who["id_value"].astype(str) + "|week|" + week_text
     attended = total["possible"] - total["absent"]
     detail = attended.astype(str) + " of " + total["possible"].astype(str) + " sessions attended"
     events = _events(
