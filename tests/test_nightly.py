@@ -92,12 +92,16 @@ def test_rerunning_the_same_night_changes_nothing(region):
     ]
 
 
-def test_a_rerun_of_a_first_night_keeps_its_alerts_new(region):
+def test_a_rerun_of_a_first_night_reports_nothing_new_and_keeps_the_store(region):
     src, ws = region
-    run(src, ws, "2026-03-10")
+    first = run(src, ws, "2026-03-10").store
     before = store_rows(ws)
-    assert run(src, ws, "2026-03-10").store.counts["new"] == 1
+    again = run(src, ws, "2026-03-10").store
+    assert (first.counts["new"], again.counts["new"], again.counts["ongoing"]) == (1, 0, 1)
+    assert again.alerts[0]["alert_id"] == first.alerts[0]["alert_id"]
     assert store_rows(ws) == before
+    # In the store the alert is still new as of that night, for whoever reads it next morning.
+    assert AlertStore(ws.alerts_path).list()[0]["status"] == "new"
 
 
 def test_backfilling_in_order_matches_nightly_runs(region, tmp_path):
@@ -141,6 +145,10 @@ def test_record_removed_from_the_export_resolves_and_its_return_reopens(region):
     gone = run(src, ws, "2026-03-11")
     assert gone.ingest.total.withdrawn_events == 1
     assert gone.store.resolved == [alert_id]
+    # Scanned again the same night: already resolved, so not reported again; nothing changes.
+    before = store_rows(ws)
+    assert run(src, ws, "2026-03-11").store.resolved == []
+    assert store_rows(ws) == before
     write_region(src, NO_ACCESS_C1)
     back = run(src, ws, "2026-03-12").store
     assert back.counts["reopened"] == 1 and back.alerts[0]["alert_id"] == alert_id

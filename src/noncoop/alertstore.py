@@ -330,21 +330,35 @@ def reconcile(
     by_id = {r["alert_id"]: r for r in base.to_dict("records")}
     # Triage given to an episode that only an earlier run of this night had created carries over.
     carried = {r["alert_id"]: r for r in absent.to_dict("records")}
+    # What this run reports is measured against the store as it is now, so a second scan of the
+    # same night reports nothing new even though it writes the same rows as the first.
+    now = stored.set_index("alert_id")[["status", "changed_as_of"]].to_dict("index")
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
     for i, alert_id in zip(matched["i"], matched["alert_id"], strict=True):
         version = versions.get(alerts[i]["rule_id"], "")
         before, kept = by_id.get(alert_id), carried.get(alert_id)
         row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
         rows.append(row)
-        counts["quiet" if row["triage"] in QUIET else row["status"]] += 1
-        out.append(_public(row))
+        status = _reported(row, now.get(alert_id))
+        counts["quiet" if row["triage"] in QUIET else status] += 1
+        out.append({**_public(row), "status": status})
     gone = active[~active["alert_id"].isin(matched["alert_id"])]
     for before in gone.to_dict("records"):
         row = {**before, "status": "resolved", "changed_as_of": as_of}
         row["note"] = f"resolved on {as_of}: the evidence no longer meets the rule"
         rows.append(_touched(row, before, as_of))
-        counts["resolved"] += 1
-    return StoreUpdate(out, gone["alert_id"].tolist(), counts), rows, dropped
+    resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
+    counts["resolved"] = len(resolved)
+    return StoreUpdate(out, resolved, counts), rows, dropped
+
+
+def _reported(row: dict, now: dict | None) -> str:
+    """The alert's status for this run: `ongoing` if the store already said what it says now."""
+    unchanged = now is not None and (now["status"], now["changed_as_of"]) == (
+        row["status"],
+        row["changed_as_of"],
+    )
+    return "ongoing" if unchanged and row["status"] in ACTIVE else row["status"]
 
 
 def episode_id(rule_id: str, subject_id: str, start: str) -> str:
