@@ -1,9 +1,12 @@
+import csv
 import json
+import shutil
 
 from conftest import REGION
 from typer.testing import CliRunner
 
 from noncoop.cli import app
+from noncoop.workspace import Workspace
 
 runner = CliRunner()
 
@@ -61,3 +64,21 @@ def test_demo_runs_end_to_end():
     assert result.exit_code == 0, result.output
     assert "Synthesised 60 children" in result.output
     assert "total" in result.output
+
+
+def test_quarantine_csv_keeps_every_row_and_neutralises_formulas(tmp_path):
+    sources, ws = tmp_path / "sources", tmp_path / "ws"
+    shutil.copytree(REGION, sources)
+    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    with open(sources / "gp.csv", "a", encoding="utf-8") as fh:
+        fh.write('=HYPERLINK("http://example.invalid"),1\n')
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(sources), "-w", str(ws)]).exit_code == 0
+    out = tmp_path / "q.csv"
+    result = runner.invoke(app, ["quarantine", "-w", str(ws), "--csv", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == len(Workspace(ws).load_quarantine())
+    assert {"source_file", "source_line", "reason_code", "raw"} <= set(rows[0])
+    assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+    assert any(r["raw"].startswith("'=HYPERLINK") for r in rows)

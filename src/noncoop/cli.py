@@ -135,10 +135,21 @@ def ingest(
 
 
 @app.command()
-def quarantine(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+def quarantine(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write every rejected row (reason, file, line, original row)."),
+    ] = None,
+) -> None:
     """Show rejected rows by source and reason, with the file and line of the first few."""
     ws = Workspace(workspace)
-    console.print(quarantine_table(ws.load_quarantine()))
+    rows = ws.load_quarantine()
+    if csv_out:
+        n = write_csv(csv_out, list(rows.columns), rows.to_dict("records"))
+        console.print(f"{n:,} quarantined rows written to {csv_out}")
+        return
+    console.print(quarantine_table(rows))
     withdrawn = ws.load_withdrawn()
     if len(withdrawn):
         by_file = withdrawn.groupby(withdrawn["source_file"].astype(str)).size()
