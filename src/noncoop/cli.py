@@ -26,9 +26,7 @@ from noncoop.pipeline import source_bytes
 from noncoop.reports.casefile import CaseNotFound, load_case
 from noncoop.reports.chronology import chronology as build_chronology
 from noncoop.reports.chronology import chronology_json, chronology_markdown
-from noncoop.reports.figure import save_figure
 from noncoop.reports.pseudonymise import KeyMissing, Pseudonymiser, load_key
-from noncoop.reports.report import build_report, write_report
 from noncoop.safecsv import write_csv
 from noncoop.scan import ScanResult, scan_json, shipped_rules
 from noncoop.scan import scan as run_scan
@@ -637,6 +635,8 @@ def report(
     if (subject is None) == (household is None):
         raise typer.BadParameter("give a SUBJECT or --household, not both")
     case = _case(workspace, subject, household, start, end, pseudonymise, key_file, shift_dates)
+    from noncoop.reports.report import build_report, write_report  # matplotlib: only when drawing
+
     target = out or Path(f"report-{case.subject or case.household_id}.{fmt}")
     written = write_report(build_report(case), str(fmt), target)
     console.print("Written: " + ", ".join(str(p) for p in written))
@@ -657,4 +657,6 @@ def timeline(
     if out.suffix.lower() not in (".png", ".svg"):
         raise typer.BadParameter("the figure is written as .png or .svg", param_hint="--out")
     case = _case(workspace, subject, None, start, end, pseudonymise, key_file, shift_dates)
+    from noncoop.reports.figure import save_figure  # matplotlib: only when drawing
+
     console.print(f"Written: {save_figure(case, out)}")

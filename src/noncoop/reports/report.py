@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,8 +287,6 @@ def _html_table(headers: list[str], rows: list[list], classes: list[str] | None 
 # PDF --------------------------------------------------------------------------------------------
 def render_pdf(report: Report) -> bytes:
     """A4 PDF with embedded Unicode fonts (text stays extractable), made without a browser."""
-    import io
-
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
