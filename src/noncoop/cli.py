@@ -480,7 +480,12 @@ def alerts_show(
 def _triage(action: str, alert_id: str, workspace: Path, by: str, reason: str, until=None) -> None:
     store = AlertStore(Workspace(workspace).alerts_path)
     alert = _store_call(lambda: store.triage(alert_id, action, by, reason, until))
-    console.print(f"Alert {alert_id} is now {alert['triage']['state']} ({alert['status']}).")
+    then = {
+        "ack": "it stays listed.",
+        "close": "it stays quiet on later scans until new evidence arrives.",
+        "snooze": f"it stays quiet until {until} unless new evidence arrives.",
+    }[action]
+    console.print(f"Alert {alert_id} {alert['triage']['state']} by {by}; {then}")
 
 
 @alerts_app.command("ack")
