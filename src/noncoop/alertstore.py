@@ -345,7 +345,11 @@ def reconcile(
     gone = active[~active["alert_id"].isin(matched["alert_id"])]
     for before in gone.to_dict("records"):
         row = {**before, "status": "resolved", "changed_as_of": as_of}
-        row["note"] = f"resolved on {as_of}: the evidence no longer meets the rule"
+        row["note"] = (
+            f"resolved on {as_of}: the evidence no longer meets the rule"
+            if before["rule_id"] in versions
+            else f"resolved on {as_of}: rule {before['rule_id']} is no longer in the rule pack"
+        )
         rows.append(_touched(row, before, as_of))
     resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
     counts["resolved"] = len(resolved)
