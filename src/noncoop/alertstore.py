@@ -342,14 +342,12 @@ def reconcile(
         status = _reported(row, now.get(alert_id))
         counts["quiet" if row["triage"] in QUIET else status] += 1
         out.append({**_public(row), "status": status})
-    gone = active[~active["alert_id"].isin(matched["alert_id"])]
+    # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
+    # (an analyst trying one rule) leaves every other alert as it is.
+    gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
     for before in gone.to_dict("records"):
         row = {**before, "status": "resolved", "changed_as_of": as_of}
-        row["note"] = (
-            f"resolved on {as_of}: the evidence no longer meets the rule"
-            if before["rule_id"] in versions
-            else f"resolved on {as_of}: rule {before['rule_id']} is no longer in the rule pack"
-        )
+        row["note"] = f"resolved on {as_of}: the evidence no longer meets the rule"
         rows.append(_touched(row, before, as_of))
     resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
     counts["resolved"] = len(resolved)
