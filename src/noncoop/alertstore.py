@@ -24,10 +24,7 @@ STATUSES = (*ACTIVE, "resolved")
 TRIAGE = ("open", "acknowledged", "closed", "snoozed")
 QUIET = ("closed", "snoozed")
 REOPEN_DAYS = 30  # an alert back within this many days of its last window is the same episode
-LIFECYCLE = (
-    "status",
-    "note",
-    "changed_as_of",
+TRIAGE_FIELDS = (
     "triage",
     "triage_by",
     "triage_reason",
@@ -35,6 +32,7 @@ LIFECYCLE = (
     "snoozed_until",
     "triage_evidence",
 )
+LIFECYCLE = ("status", "note", "changed_as_of", *TRIAGE_FIELDS)
 CONTENT = (
     "rule_version",
     "household_id",
@@ -58,14 +56,6 @@ COLUMNS = (
     "first_as_of",
     "touched_as_of",
     "prior",
-)
-TRIAGE_FIELDS = (
-    "triage",
-    "triage_by",
-    "triage_reason",
-    "triage_at",
-    "snoozed_until",
-    "triage_evidence",
 )
 JSON_COLUMNS = ("tags", "evidence", "guidance", "actions", "triage_evidence")
 
