@@ -362,13 +362,15 @@ def _ingest_file(
                 numbers = event_id_numbers(events["event_id"])
                 seen.append(numbers)
                 again = _member(numbers, previous)
-                fresh = (~known.contains(numbers) | again) & ~written.contains(numbers)
+                fresh = ~known.contains(numbers)
+                if again.any():  # a re-read: this version's copy of an event is written once
+                    fresh = (fresh | again) & ~written.contains(numbers)
                 if fresh.any():
                     name = f"{run_id}-{part:05d}"
                     ws.write_events(events[fresh], name)
                     parts.append(f"{name}.parquet")
                     part += 1
-                    written.add(numbers[fresh])
+                    written.add(numbers[fresh & again])
                     known.add(numbers[fresh & ~again])
                 counts.new_events += int((fresh & ~again).sum())
             if progress and block.rows_read:
