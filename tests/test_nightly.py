@@ -365,3 +365,22 @@ def test_a_run_with_part_of_the_pack_leaves_other_rules_alerts_alone(region):
     assert run(src, ws, "2026-03-11", rules=other).store.resolved == []
     alert = AlertStore(ws.alerts_path).get(alert_id)
     assert (alert["status"], alert["last_as_of"]) == ("new", "2026-03-10")
+
+
+def test_nights_go_on_when_alerts_of_different_ages_are_stored(region):
+    src, ws = region
+    run(src, ws, "2026-03-10")
+    # A second child's pattern appears on the next night; the store now holds rows of both ages.
+    c2 = [(f"W{i}", "LA2", "visit.no_access", f"2026-03-0{i}", "") for i in (1, 2, 3)]
+    write_region(src, [*NO_ACCESS_C1, *c2])
+    second = run(src, ws, "2026-03-11").store
+    assert (second.counts["new"], second.counts["ongoing"]) == (1, 1)
+    store = AlertStore(ws.alerts_path)
+    c1 = next(a["alert_id"] for a in second.alerts if a["subject_id"] == "C1")
+    store.triage(c1, "snooze", "J Lead", "meeting booked", until=date(2026, 3, 20))
+    for night in ("2026-03-12", "2026-03-13", "2026-03-13"):
+        later = run(src, ws, night).store
+        assert (later.counts["quiet"], later.counts["new"], later.counts["ongoing"]) == (1, 0, 1)
+    statuses = {a["subject_id"]: a["status"] for a in store.list(triage=())}
+    assert statuses == {"C1": "ongoing", "C2": "ongoing"}
+    assert run(src, ws, "2026-03-21").store.counts["ongoing"] == 2  # the snooze has ended

@@ -440,16 +440,19 @@ def _baseline(stored: pd.DataFrame, as_of: str) -> pd.DataFrame:
     base["absent"] = again & base["prior"].isna()
     restore = again & base["prior"].notna()
     if restore.any():
-        priors = pd.DataFrame(base.loc[restore, "prior"].tolist(), index=base.index[restore])
-        base.loc[restore, priors.columns] = priors.astype(object)
+        priors = pd.DataFrame(
+            base.loc[restore, "prior"].tolist(), index=base.index[restore], dtype=object
+        )
+        base.loc[restore, priors.columns] = priors
     return base
 
 
 def _read_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     rows = [dict(r) for r in conn.execute("SELECT * FROM alerts ORDER BY alert_id")]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS)).astype(object)
+    # Plain Python objects throughout: a text column with gaps must keep None, never become NaN.
+    frame = pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
     for column in (*JSON_COLUMNS, "prior"):
-        frame[column] = [json.loads(v) if v else None for v in frame[column]]
+        frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
     return frame.reset_index(drop=True)
 
 
