@@ -58,6 +58,8 @@ COLUMNS = (
     "prior",
 )
 JSON_COLUMNS = ("tags", "evidence", "guidance", "actions", "triage_evidence")
+# What a re-run of a night needs of a row's state before that night (content comes from the run).
+PRIOR = (*LIFECYCLE, "window_start", "window_end")
 
 MIGRATIONS = (
     f"""
@@ -425,7 +427,7 @@ def _wake(row: dict, alert: dict, as_of: str) -> None:
 
 def _touched(row: dict, before: dict, as_of: str) -> dict:
     """Mark the row as touched tonight, keeping the state it had before tonight."""
-    row["prior"] = {k: before[k] for k in (*CONTENT, *LIFECYCLE)}
+    row["prior"] = {k: before[k] for k in PRIOR}
     row["touched_as_of"] = as_of
     return row
 
@@ -451,7 +453,8 @@ def _read_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     rows = [dict(r) for r in conn.execute("SELECT * FROM alerts ORDER BY alert_id")]
     # Plain Python objects throughout: a text column with gaps must keep None, never become NaN.
     frame = pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
-    for column in (*JSON_COLUMNS, "prior"):
+    # Only what reconciling reads is parsed; the rest stays JSON text and is written back as is.
+    for column in ("triage_evidence", "prior"):
         frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
     return frame.reset_index(drop=True)
 
@@ -463,7 +466,7 @@ def _write_alerts(conn: sqlite3.Connection, rows: list[dict]) -> None:
         [
             tuple(
                 json.dumps(r[c], ensure_ascii=False)
-                if c in (*JSON_COLUMNS, "prior") and r[c] is not None
+                if c in (*JSON_COLUMNS, "prior") and r[c] is not None and not isinstance(r[c], str)
                 else r[c]
                 for c in COLUMNS
             )
