@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ ENGAGEMENT_COLUMNS = (
     "first",
     "last",
 )
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CHRONOLOGY_HEADERS = (
     "date",
     "until",
@@ -211,6 +213,7 @@ h2, h3 { page-break-after: avoid; }
 table { border-collapse: collapse; width: 100%; margin: 0.4em 0 1em; }
 th, td { border: 1px solid #aaa; padding: 2px 4px; text-align: left; vertical-align: top; }
 th { background: #eee; } thead { display: table-header-group; }
+td.date { white-space: nowrap; }
 tr { page-break-inside: avoid; }
 blockquote { margin: 0.4em 0; padding-left: 0.8em; border-left: 3px solid #777; }
 .facts { color: #444; } .alert-row td { font-weight: bold; background: #f3f3f3; }
@@ -280,7 +283,13 @@ def _html_table(headers: list[str], rows: list[list], classes: list[str] | None 
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes and classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>")
+        cells = "".join(
+            f'<td class="date">{e(str(v))}</td>'
+            if ISO_DAY.match(str(v))
+            else f"<td>{e(str(v))}</td>"
+            for v in row
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
