@@ -66,6 +66,15 @@ def test_demo_runs_end_to_end():
     assert "total" in result.output
 
 
+def test_demo_can_keep_its_region_for_exploring(tmp_path):
+    result = runner.invoke(app, ["demo", "--children", "200", "--keep", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sources" / "sources.yaml").exists()
+    assert (tmp_path / "workspace" / "alerts.sqlite").exists()
+    listed = runner.invoke(app, ["alerts", "-w", str(tmp_path / "workspace")])
+    assert listed.exit_code == 0 and "Alerts (first" in listed.output
+
+
 def test_quarantine_csv_keeps_every_row_and_neutralises_formulas(tmp_path):
     sources, ws = tmp_path / "sources", tmp_path / "ws"
     shutil.copytree(REGION, sources)

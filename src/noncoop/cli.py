@@ -240,21 +240,39 @@ def demo(
     children: Annotated[int, typer.Option(min=10, help="Number of synthetic children.")] = 600,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     engine: EngineOpt = "auto",
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep", help="Keep the synthetic sources and workspace in this folder to explore."
+        ),
+    ] = None,
 ) -> None:
-    """Synthesise a small region into a temporary folder, scan it and explain one alert."""
+    """Synthesise a small region, scan it, and explain one alert (in a temporary folder unless
+    --keep is given)."""
     with tempfile.TemporaryDirectory(prefix="noncoop-demo-") as tmp:
-        sources = Path(tmp) / "sources"
+        root = keep or Path(tmp)
+        sources = root / "sources"
         options = SynthOptions(children=children, seed=seed)
         summary = synthesise(sources, options)
         console.print(
             f"Synthesised {children} children: {summary.rows:,} rows in "
             f"{len(summary.files)} exports under {sources}"
         )
-        ws = Workspace(Path(tmp) / "workspace")
+        ws = Workspace(root / "workspace")
         result = _scan(sources, ws, None, options.as_of, engine, quiet=False)
         _print_scan(result, limit=15)
-        if result.evaluation.alerts:
-            console.print(alert_panel(result.evaluation.alerts[0]))
+        alerts = result.store.alerts if result.store else result.evaluation.alerts
+        if alerts:
+            console.print(alert_panel(alerts[0]))
+        if keep and alerts:
+            child = alerts[0]["subject_id"]
+            console.print(
+                "Next: "
+                f"noncoop alerts -w {ws.root} · noncoop chronology {child} -w {ws.root} · "
+                f"noncoop report {child} -w {ws.root} --format html --out {child}.html",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @rules_app.command("validate")
