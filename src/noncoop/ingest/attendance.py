@@ -284,7 +284,7 @@ def _events(
     return conform(
         pd.DataFrame(
             {
-                "event_id": event_ids(source.name, keys.tolist()),
+                "event_id": event_ids(source.name, keys),
                 "subject_id": who["subject_id"].to_numpy(),
                 "subject_role": who["subject_role"].to_numpy(),
                 "household_id": who["household_id"].to_numpy(),
