@@ -15,7 +15,7 @@ import pandas as pd
 from noncoop import quarantine
 from noncoop.config import ATTENDANCE_FIELDS, LoadedSource
 from noncoop.csvread import read_csv_batches, read_header
-from noncoop.events import conform, event_ids
+from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
 from noncoop.identity import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import apply_fields, missing_columns, parse_times, require
@@ -281,24 +281,34 @@ def _events(
     detail: pd.Series,
     lines: np.ndarray,
 ) -> pd.DataFrame:
+    """Canonical events from columns, built in their final dtypes so nothing is converted twice:
+    constant columns are one-category categoricals, text stays in Arrow."""
+    n = len(keys)
+
+    def constant(value: str) -> pd.Categorical:
+        return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])
+
+    kind = EVENT_COLUMNS["event_type"]
     return conform(
         pd.DataFrame(
             {
-                "event_id": event_ids(source.name, keys),
-                "subject_id": who["subject_id"].to_numpy(),
-                "subject_role": who["subject_role"].to_numpy(),
-                "household_id": who["household_id"].to_numpy(),
-                "agency": agency,
-                "service": service,
-                "event_type": event_type,
+                "event_id": pd.array(event_ids(source.name, keys), dtype=STRING),
+                "subject_id": who["subject_id"].array,
+                "subject_role": who["subject_role"].array,
+                "household_id": who["household_id"].array,
+                "agency": constant(agency),
+                "service": constant(service),
+                "event_type": pd.Categorical.from_codes(
+                    np.full(n, kind.categories.get_loc(event_type), np.int8), dtype=kind
+                ),
                 "occurred_at": pd.DatetimeIndex(at),
-                "detail": pd.Series(detail).to_numpy(),
-                "source": source.name,
-                "source_file": source_file,
+                "detail": pd.array(detail, dtype=STRING),
+                "source": constant(source.name),
+                "source_file": constant(source_file),
                 "source_line": lines,
-                "record_key": keys.to_numpy(),
-                "id_scheme": who["id_scheme"].to_numpy(),
-                "id_value": who["id_value"].to_numpy(),
+                "record_key": pd.array(keys, dtype=STRING),
+                "id_scheme": who["id_scheme"].astype("category").array,
+                "id_value": who["id_value"].array,
             }
         )
     )
