@@ -86,6 +86,27 @@ REQUIRED_NOT_NULL = (
 HOSTILITY_LEVELS = (1, 2, 3, 4)
 
 
+_HEX_VALUE = np.zeros(256, dtype=np.uint64)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint64)
+_NIBBLE_SHIFT = np.arange(60, -1, -4, dtype=np.uint64)
+
+
+def _utf8_buffers(values, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and UTF-8 bytes of strings as one contiguous Arrow array, without copying them
+    out one by one."""
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):  # pandas' Arrow-backed strings arrive in chunks
+        arr = arr.combine_chunks()
+    arr = arr.cast(pa.large_string())
+    if arr.null_count:
+        raise ValueError(f"{what} must not be null")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if len(arr) else np.zeros(0, np.uint8)
+    return offsets, data
+
+
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _HEX_CHARS = np.frombuffer(b"0123456789abcdef", np.uint8)
@@ -97,57 +118,36 @@ def event_ids(source: str, record_keys: Iterable[str]) -> np.ndarray:
     The id is the 64-bit FNV-1a hash of `source`, a separator and the record key (UTF-8), in
     hexadecimal, computed for all keys at once: one pass per byte position, not per record.
     """
-    arr = pa.array(record_keys, pa.large_string())
-    if isinstance(arr, pa.ChunkedArray):  # pandas' Arrow-backed strings arrive in chunks
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.large_string())
-    if arr.null_count:
-        raise ValueError("record keys must not be null")
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
-        arr.offset : arr.offset + len(arr) + 1
-    ]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if len(arr) else np.zeros(0, np.uint8)
+    offsets, data = _utf8_buffers(record_keys, "record keys")
+    n = len(offsets) - 1
     state = _FNV_OFFSET
     with np.errstate(over="ignore"):
         for byte in f"{source}\x1f".encode():
             state = (state ^ np.uint64(byte)) * _FNV_PRIME
-        h = np.full(len(arr), state, dtype=np.uint64)
+        h = np.full(n, state, dtype=np.uint64)
         starts, lengths = offsets[:-1], np.diff(offsets)
-        if len(arr) and (lengths == lengths[0]).all():
+        if n and (lengths == lengths[0]).all():
             # Keys of one length (the usual case): the bytes already form a matrix.
             width = int(lengths[0])
-            matrix = data[offsets[0] : offsets[-1]].reshape(len(arr), width)
+            matrix = data[offsets[0] : offsets[-1]].reshape(n, width)
             for j in range(width):
                 h = (h ^ matrix[:, j]) * _FNV_PRIME
         else:
             last = np.maximum(offsets[1:] - 1, 0)
-            for j in range(int(lengths.max()) if len(arr) else 0):
+            for j in range(int(lengths.max()) if n else 0):
                 byte = data[np.minimum(starts + j, last)] if len(data) else 0
                 h = np.where(lengths > j, (h ^ byte) * _FNV_PRIME, h)
     nibbles = ((h[:, None] >> _NIBBLE_SHIFT) & np.uint64(0xF)).astype(np.uint8)
     return _HEX_CHARS[nibbles].view("S16").ravel().astype(str)
 
 
-_HEX_VALUE = np.zeros(256, dtype=np.uint64)
-_HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint64)
-_NIBBLE_SHIFT = np.arange(60, -1, -4, dtype=np.uint64)
-
-
 def event_id_numbers(ids: Iterable[str] | pd.Series) -> np.ndarray:
     """The 64-bit numbers behind hex event ids, decoded straight from the Arrow buffer, for fast
     set operations on millions of ids."""
-    arr = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids, pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.string())
-    if arr.null_count:
-        raise ValueError("event ids must not be null")
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[
-        arr.offset : arr.offset + len(arr) + 1
-    ]
-    if len(arr) and (np.diff(offsets) != 16).any():
+    offsets, data = _utf8_buffers(ids, "event ids")
+    if (np.diff(offsets) != 16).any():
         raise ValueError("event ids are 16 hexadecimal characters")
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    data = data[offsets[0] : offsets[-1]]
     nibbles = _HEX_VALUE[data.reshape(-1, 16)] << _NIBBLE_SHIFT
     return np.bitwise_or.reduce(nibbles, axis=1).astype(np.uint64)
 
