@@ -8,7 +8,6 @@ starts from the same place and changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -18,6 +17,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from noncoop.engine.evaluate import LEVEL_ORDER
 
 ACTIVE = ("new", "ongoing", "reopened")
 STATUSES = (*ACTIVE, "resolved")
@@ -111,6 +112,10 @@ class StoreUpdate:
     resolved: list[str]
     counts: dict[str, int] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        """'3 new, 10 ongoing, 0 reopened, 1 resolved, 2 quiet', for the terminal and the log."""
+        return ", ".join(f"{n:,} {k}" for k, n in self.counts.items())
+
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -150,27 +155,18 @@ class AlertStore:
         if not self.path.exists():
             return None
         with self.connect() as conn:
-            row = conn.execute("SELECT MAX(as_of) FROM audit WHERE action = 'scan'").fetchone()
-        return row[0]
+            return _last_scan(conn)
 
     def check_as_of(self, as_of: str) -> None:
         """Refuse a scan dated before the last one: back-filling must go forward in date order."""
-        last = self.last_as_of()
-        if last is not None and as_of < last:
-            raise StoreError(
-                f"the alert store already holds a scan as of {last}; scans must go forward in "
-                f"date order, so --as-of {as_of} is refused (back-fill into a new workspace)"
-            )
+        _refuse_earlier(self.last_as_of(), as_of)
 
     def record_scan(
         self, alerts: list[dict], versions: dict[str, str], as_of: str, run: dict, actor: str
     ) -> StoreUpdate:
         """Match a scan's alerts to the stored episodes, update them and audit the run, at once."""
         with self.transaction() as conn:
-            query = conn.execute("SELECT MAX(as_of) FROM audit WHERE action = 'scan'")
-            last = query.fetchone()[0]
-            if last is not None and as_of < last:
-                raise StoreError(f"a scan as of {last} was recorded meanwhile; {as_of} refused")
+            _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
             stored = _read_frame(conn)
             update, rows, dropped = reconcile(stored, alerts, versions, as_of)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
@@ -261,9 +257,7 @@ class AlertStore:
             args.append(since)
         if not self.path.exists():
             return []
-        order = "CASE level " + " ".join(
-            f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(["critical", "high", "medium", "low"])
-        )
+        order = "CASE level " + " ".join(f"WHEN '{lv}' THEN {i}" for lv, i in LEVEL_ORDER.items())
         with self.connect() as conn:
             rows = conn.execute(
                 f"SELECT * FROM alerts WHERE {' AND '.join(where)} "
@@ -312,13 +306,9 @@ def reconcile(
     back = back[pd.to_datetime(back["start"]) <= horizon]
     reopened_ids = dict(zip(back["i"], back["alert_id"], strict=True))
     matched["alert_id"] = matched["alert_id"].fillna(matched["i"].map(reopened_ids))
+    # A new episode keeps the id the evaluation gave it: rule, child and first window start.
     fresh = matched["alert_id"].isna()
-    matched.loc[fresh, "alert_id"] = [
-        episode_id(r, s, st)
-        for r, s, st in matched.loc[fresh, ["rule_id", "subject_id", "start"]].itertuples(
-            index=False
-        )
-    ]
+    matched.loc[fresh, "alert_id"] = [alerts[i]["alert_id"] for i in matched.loc[fresh, "i"]]
     by_id = {r["alert_id"]: r for r in base.to_dict("records")}
     # Triage given to an episode that only an earlier run of this night had created carries over.
     carried = {r["alert_id"]: r for r in absent.to_dict("records")}
@@ -346,6 +336,18 @@ def reconcile(
     return StoreUpdate(out, resolved, counts), rows, dropped
 
 
+def _last_scan(conn: sqlite3.Connection) -> str | None:
+    return conn.execute("SELECT MAX(as_of) FROM audit WHERE action = 'scan'").fetchone()[0]
+
+
+def _refuse_earlier(last: str | None, as_of: str) -> None:
+    if last is not None and as_of < last:
+        raise StoreError(
+            f"the alert store already holds a scan as of {last}; scans must go forward in "
+            f"date order, so --as-of {as_of} is refused (back-fill into a new workspace)"
+        )
+
+
 def _reported(row: dict, now: dict | None) -> str:
     """The alert's status for this run: `ongoing` if the store already said what it says now."""
     unchanged = now is not None and (now["status"], now["changed_as_of"]) == (
@@ -353,11 +355,6 @@ def _reported(row: dict, now: dict | None) -> str:
         row["changed_as_of"],
     )
     return "ongoing" if unchanged and row["status"] in ACTIVE else row["status"]
-
-
-def episode_id(rule_id: str, subject_id: str, start: str) -> str:
-    """Deterministic: the same rule, child and first window start give the same alert id."""
-    return hashlib.sha256(f"{rule_id}|{subject_id}|{start}".encode()).hexdigest()[:16]
 
 
 def _found_row(

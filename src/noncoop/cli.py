@@ -39,7 +39,6 @@ from noncoop.terminal import (
     byte_progress,
     chronology_table,
     ingest_table,
-    lifecycle_line,
     print_config_errors,
     quarantine_table,
     rule_list,
@@ -220,10 +219,9 @@ def scan(
             json.dumps(scan_json(result), indent=2, ensure_ascii=False), encoding="utf-8"
         )
     if quiet:
-        counts = result.store.counts if result.store else {}
         console.print(
             f"noncoop scan as of {result.as_of:%Y-%m-%d}: alerts "
-            + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+            + (result.store.summary() if result.store else "")
             + f"; {result.ingest.total.rows_quarantined:,} rows quarantined; "
             f"{time.perf_counter() - started:.0f} s",
             highlight=False,
@@ -393,7 +391,7 @@ def _print_scan(result: ScanResult, limit: int) -> None:
     if alerts:
         console.print(alerts_table(alerts, limit, console.width))
     if result.store:
-        console.print(lifecycle_line(result.store.counts))
+        console.print(f"Alert store: {result.store.summary()}")
     for rule_id, n in result.evaluation.insufficient.items():
         console.print(
             f"[yellow]insufficient data[/yellow] {rule_id}: {n} child(ren) not judged: "

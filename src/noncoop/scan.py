@@ -136,7 +136,7 @@ def _log_changes(result: ScanResult) -> None:
     log.info(
         "scan as of %s: %s; %d rows quarantined",
         f"{result.as_of:%Y-%m-%d}",
-        ", ".join(f"{n} {k}" for k, n in update.counts.items()),
+        update.summary(),
         result.ingest.total.rows_quarantined,
     )
 

@@ -176,11 +176,6 @@ def alerts_table(alerts: list[dict], limit: int = 20, width: int = 160) -> Table
 STATUS_STYLE = {"new": "bold", "reopened": "bold magenta", "resolved": "dim"}
 
 
-def lifecycle_line(counts: dict[str, int]) -> str:
-    """New, ongoing, reopened, resolved and quiet (closed or snoozed) alerts after a scan."""
-    return "Alert store: " + ", ".join(f"{n:,} {k}" for k, n in counts.items())
-
-
 def audit_table(entries: list[dict]) -> Table:
     """The audit log: runs and triage actions, oldest first."""
     table = Table(title="Audit log", title_justify="left")
