@@ -139,9 +139,8 @@ def ingest(
     known = KeySet()
     known.add(ws.event_numbers())
     part = 0
-    obsolete: list[
-        Path
-    ] = []  # parts of files' earlier versions, deleted once the manifest is saved
+    # Parts of files' earlier versions, deleted once the manifest no longer lists them.
+    obsolete: list[Path] = []
     for source in sources.sources:
         counts = report.by_source.setdefault(source.name, Counts())
         if not source.files:
@@ -175,7 +174,7 @@ def ingest(
                 known,
                 progress,
                 size,
-                np.sort(ws.part_numbers(old_parts)),
+                ws.part_numbers(old_parts),
             )
             file_counts, part = result.counts, result.next_part
             counts.add(file_counts)
@@ -242,14 +241,6 @@ def ingest(
     for path in obsolete:
         path.unlink(missing_ok=True)
     return report
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Which values are in a sorted array, by binary search."""
-    if not len(sorted_set):
-        return np.zeros(len(values), bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
 
 
 def _with_parts(ws: Workspace, manifest: dict) -> dict:
@@ -344,11 +335,13 @@ def _ingest_file(
     no longer has are returned as withdrawn. `previous` holds the previous version's event ids.
     """
     counts = Counts(files=1)
+    earlier = KeySet()
+    earlier.add(previous)
     complete = True
     rejected = []
     parts: list[str] = []
     written = KeySet()
-    seen: list[np.ndarray] = []
+    seen = KeySet()  # a re-read's event ids, written or not, to find what it no longer has
     reported = 0
     importer = IMPORTERS[source.spec.importer]
     try:
@@ -360,8 +353,9 @@ def _ingest_file(
             events = block.events
             if len(events):
                 numbers = event_id_numbers(events["event_id"])
-                seen.append(numbers)
-                again = _member(numbers, previous)
+                if len(previous):
+                    seen.add(numbers)
+                again = earlier.contains(numbers)
                 fresh = ~known.contains(numbers)
                 if again.any():  # a re-read: this version's copy of an event is written once
                     fresh = (fresh | again) & ~written.contains(numbers)
@@ -397,6 +391,5 @@ def _ingest_file(
         progress(f"{source.name}: {rel}", size - reported)
     q = pd.concat(rejected, ignore_index=True) if rejected else quarantine.empty()
     q_path = ws.write_quarantine(q, f"{run_id}-{source.name}-{part:05d}-q")
-    present = np.concatenate(seen) if seen else previous[:0]
-    withdrawn = previous[~np.isin(previous, present)] if complete else previous[:0]
+    withdrawn = previous[~seen.contains(previous)] if complete else previous[:0]
     return FileResult(counts, part, parts, q_path.name if q_path else None, complete, withdrawn)

@@ -67,11 +67,12 @@ def scan(
         result = _evaluate(sources_dir, workspace, pack, day, engine, progress)
         result.lock_note = lock.took_over
         clock = time.perf_counter()
+        versions = {r.id: r.digest[:12] for r in pack.rules}
         result.store = store.record_scan(
             result.evaluation.alerts,
-            {r.id: r.digest[:12] for r in pack.rules},
+            versions,
             f"{day:%Y-%m-%d}",
-            _run_details(result, sources_dir, workspace),
+            {**_run_details(result, sources_dir, workspace), "rules": versions},
             actor or getpass.getuser(),
         )
         result.timings["store"] = time.perf_counter() - clock
@@ -111,7 +112,6 @@ def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) ->
         "sources_dir": str(Path(sources_dir).resolve()),
         "sources": [{k: f.get(k) for k in ("source", "file", "sha256")} for f in files],
         "rule_pack_sha256": result.pack.digest,
-        "rules": {r.id: r.digest[:12] for r in result.pack.rules},
         "engine": result.engine,
         "events": result.evaluation.events,
         "ingest": {k: v for k, v in result.ingest.to_json().items() if k != "by_source"},
