@@ -188,7 +188,6 @@ class _DurableJob:
     """One compiled rule set and the facts to feed it, runnable on any chunk of children."""
 
     def __init__(self, rules: list[LoadedRule], table: SignalTable) -> None:
-        self.table = table
         self.definitions = compile_durable(rules)
         self.supports = {
             f"{r.id}#{k}": conj
@@ -203,6 +202,16 @@ class _DurableJob:
         # Only a child with a signal some conjunction needs present can meet a rule.
         positive = sorted({n for conj in conjs for n in conj.pos})
         self.children = np.flatnonzero(np.any([table.has(n) for n in positive], axis=0))
+        # Every fact to assert, child by child in that order, gathered once with array ops.
+        held = [np.flatnonzero(table.has(n)) for n in self.order]
+        windows = [table.window(n) for n in self.order]
+        none = np.zeros(0, np.int64)
+        child = np.concatenate([none, *held])
+        rank = np.repeat(np.arange(len(held)), [len(h) for h in held])
+        start = np.concatenate([none, *(w[0][h] for w, h in zip(windows, held, strict=True))])
+        end = np.concatenate([none, *(w[1][h] for w, h in zip(windows, held, strict=True))])
+        by = np.lexsort((rank, child))
+        self.facts = (child[by], rank[by], start[by], end[by])
 
     def run(self, children: np.ndarray) -> list[tuple[str, int, tuple[str, ...]]]:
         """Decisions for these children, a ruleset handle per batch, deleted after it."""
@@ -225,7 +234,7 @@ class _DurableJob:
             return act
 
         actions = {name: make(name) for name in self.definitions}
-        table = self.table
+        child, rank, start, end = self.facts
         for first in range(0, len(children), BATCH):
             ruleset = f"noncoop_{id(self)}_{children[first]}"
             host = _QuietHost(
@@ -237,17 +246,18 @@ class _DurableJob:
                 }
             )
             handle = host.get_ruleset(ruleset)._handle
-            for child in children[first : first + BATCH].tolist():
-                for name in self.order:
-                    if table.has(name)[child]:
-                        start, end = table.window(name)
-                        fact = {
-                            "sid": str(child),
-                            "pattern": name,
-                            "start": int(start[child]),
-                            "end": int(end[child]),
-                        }
-                        with contextlib.suppress(MessageNotHandledException):
-                            host.assert_fact(ruleset, fact)
+            batch = children[first : first + BATCH]
+            lo = np.searchsorted(child, batch[0], side="left")
+            hi = np.searchsorted(child, batch[-1], side="right")
+            for c, r, s, e in zip(
+                child[lo:hi].tolist(),
+                rank[lo:hi].tolist(),
+                start[lo:hi].tolist(),
+                end[lo:hi].tolist(),
+                strict=True,
+            ):
+                fact = {"sid": str(c), "pattern": self.order[r], "start": s, "end": e}
+                with contextlib.suppress(MessageNotHandledException):
+                    host.assert_fact(ruleset, fact)
             durable_rules_engine.delete_ruleset(handle)
         return found
