@@ -312,6 +312,8 @@ def chronology_table(rows: pd.DataFrame, title: str) -> Table:
         "bold magenta" if k == "alert" else ("dim italic" if n > 1 else "")
         for k, n in zip(rows["kind"], rows["count"], strict=True)
     ]
-    for i, style in enumerate(styles):
-        table.add_row(*[str(v.iloc[i]) for v in shown.values()], style=style)
+    for *cells, style in zip(
+        *(v.astype(str).tolist() for v in shown.values()), styles, strict=True
+    ):
+        table.add_row(*cells, style=style)
     return table

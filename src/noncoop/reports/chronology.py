@@ -155,15 +155,14 @@ def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
             "what": describe(ev),
             "seen": _yes_no(ev["child_seen"]),
             "seen_alone": _yes_no(ev["child_seen_alone"]),
-            "hostility": ev["hostility_level"]
-            .astype("Float64")
-            .map(lambda v: "" if pd.isna(v) else str(int(v))),
+            "hostility": ev["hostility_level"].astype("string").fillna(""),
             "count": 1,
             "source_file": ev["source_file"].astype(str),
             "source_line": ev["source_line"].astype("int64"),
             "kind": kinds(ev),
             "event_id": ev["event_id"].astype(str),
             "fold": fold_class(ev),
+            "week": (ev["event_type"] == "school.attendance_summary").to_numpy(bool),
             "possible": ev["sessions_possible"].astype("Float64").fillna(0).to_numpy(float),
             "absent": ev["sessions_absent"].astype("Float64").fillna(0).to_numpy(float),
             "unauthorised": ev["detail"].astype(str).str.contains("unauthorised").to_numpy(bool)
@@ -192,9 +191,7 @@ def _fold(rows: pd.DataFrame) -> pd.DataFrame:
     starts = ~foldable | (rows["fold"] != previous)
     run = starts.astype(int).groupby(stream).cumsum()
     size = rows.groupby([stream, run])["fold"].transform("size")
-    weeks = (
-        (rows["event_type"] == "school.attendance_summary").groupby([stream, run]).transform("sum")
-    )
+    weeks = rows["week"].groupby([stream, run]).transform("sum")
     folded = foldable & (size >= FOLD_MIN) & ((rows["fold"] != "school") | (weeks >= 2))
     keep = rows[~folded]
     runs = rows[folded].groupby([stream[folded], run[folded]], sort=False)
@@ -214,7 +211,7 @@ def _fold(rows: pd.DataFrame) -> pd.DataFrame:
 def _school_summary(runs) -> pd.Series:
     """'12 school weeks: 112 of 120 sessions attended (93%); 8 absent, 3 unauthorised'."""
     possible, absent = runs["possible"].sum(), runs["absent"].sum()
-    weeks = runs["event_type"].agg(lambda t: int((t == "school.attendance_summary").sum()))
+    weeks = runs["week"].sum()
     unauthorised = runs["unauthorised"].sum()
     share = ((possible - absent) / possible.where(possible > 0)).fillna(1.0)
     text = (

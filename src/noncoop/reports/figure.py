@@ -51,7 +51,8 @@ def timeline_figure(case: CaseFile) -> Figure:
     present = present.assign(rank=present["agency"].map(order).fillna(len(order)))
     lanes = present.sort_values(["rank", "lane"])["lane"].tolist() or ["no events"]
     y = {name: len(lanes) - 1 - i for i, name in enumerate(lanes)}
-    fig = Figure(figsize=(11, 1.2 + 0.7 * len(lanes)), dpi=150, layout="constrained")
+    # Tall enough for every lane and for the whole legend.
+    fig = Figure(figsize=(11, max(1.2 + 0.7 * len(lanes), 3.6)), dpi=150, layout="constrained")
     ax = fig.add_subplot()
     at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
     lane = ev["lane"].map(y)
@@ -77,14 +78,16 @@ def timeline_figure(case: CaseFile) -> Figure:
 
     # Every school week as a band: white when every session was attended, darker with absence.
     summary = (ev["kind"] == "attendance") & (ev["sessions_possible"].fillna(0) > 0)
-    for i in ev.index[summary]:
-        rate = float(ev.at[i, "sessions_absent"]) / max(float(ev.at[i, "sessions_possible"]), 1.0)
+    if summary.any():
+        possible = ev.loc[summary, "sessions_possible"].astype(float)
+        rate = ev.loc[summary, "sessions_absent"].fillna(0).astype(float) / possible
+        grey = (1 - (rate * 2).clip(upper=1.0) * 0.85).round(2).astype(str)
         ax.barh(
-            lane[i] - 0.28,
+            lane[summary] - 0.28,
             pd.Timedelta(days=7),
-            left=at[i],
+            left=at[summary],
             height=0.16,
-            color=str(round(1 - min(rate * 2, 1.0) * 0.85, 2)),
+            color=grey.tolist(),
             edgecolor="0.3",
             lw=0.3,
         )

@@ -19,6 +19,7 @@ import pandas as pd
 from noncoop.reports.casefile import CaseFile
 
 KEY_VARIABLE = "NONCOOP_PSEUDONYM_KEY"
+PREFIXES = {"event_id": "E", "subject_id": "P", "household_id": "H", "chain_id": "K"}
 MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 LONG_DATE = re.compile(rf"\b(\d{{1,2}}) ({MONTHS}) (\d{{4}})\b")
 ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
@@ -67,25 +68,19 @@ class Pseudonymiser:
         """The case with ids replaced, free text dropped and, if asked, dates moved."""
         anchor = case.household_id or ",".join(case.children)
         shift = self.offset(anchor)
-        ids = {**self._ids(case.people["subject_id"], "P"), **self._ids([case.household_id], "H")}
         people = case.people.copy()
-        people["subject_id"] = people["subject_id"].map(ids)
-        people["household_id"] = people["household_id"].map(lambda v: self.pseudonym(v, "H"))
+        for column, prefix in (("subject_id", "P"), ("household_id", "H")):
+            people[column] = self._column(people[column], prefix)
         people["date_of_birth"] = (pd.to_datetime(people["date_of_birth"]) + shift).dt.date
         events = case.events.copy()
-        for column, prefix in (("event_id", "E"), ("subject_id", "P"), ("household_id", "H")):
-            events[column] = (
-                events[column].astype(object).map(lambda v, p=prefix: self.pseudonym(v, p))
-            )
+        for column, prefix in PREFIXES.items():
+            if column in events:
+                events[column] = self._column(events[column], prefix)
         events["detail"] = pd.NA
         events["occurred_at"] = events["occurred_at"] + shift
-        if "chain_id" in events:
-            events["chain_id"] = (
-                events["chain_id"].astype(object).map(lambda v: self.pseudonym(v, "K"))
-            )
         return replace(
             case,
-            subject=ids.get(case.subject),
+            subject=self.pseudonym(case.subject, "P"),
             household_id=self.pseudonym(case.household_id, "H"),
             people=people,
             events=events,
@@ -99,8 +94,11 @@ class Pseudonymiser:
             ],
         )
 
-    def _ids(self, values, prefix: str) -> dict:
-        return {v: self.pseudonym(v, prefix) for v in values if v is not None}
+    def _column(self, values: pd.Series, prefix: str) -> pd.Series:
+        """A column's ids replaced, each distinct id hashed once."""
+        codes, uniques = pd.factorize(values.astype(object))
+        keyed = pd.array([self.pseudonym(v, prefix) for v in uniques] + [None], dtype="string")
+        return pd.Series(keyed[codes], index=values.index)
 
     def _alert(self, alert: dict, shift: pd.Timedelta) -> dict:
         day = lambda text: _shift_text(text, shift)  # noqa: E731
