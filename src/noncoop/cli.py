@@ -6,6 +6,8 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -335,30 +337,36 @@ def rules_explain(
     console.print(describe_rule(rule), highlight=False, markup=False, soft_wrap=True)
 
 
-def _load(paths):
+@contextmanager
+def _exits(*codes: tuple[type[Exception], int]) -> Iterator[None]:
+    """Errors a user can act on become a message and an exit code, never a traceback: invalid
+    configuration exits 1 with every located error; the others exit with the code given."""
     try:
-        return load_rules(paths or [shipped_rules()])
+        yield
     except ConfigInvalid as exc:
         print_config_errors(err_console, exc)
         raise typer.Exit(1) from None
+    except Exception as exc:
+        code = next((c for kind, c in codes if isinstance(exc, kind)), None)
+        if code is None:
+            raise
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(code) from None
+
+
+def _load(paths):
+    with _exits():
+        return load_rules(paths or [shipped_rules()])
 
 
 def _scan(sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool) -> ScanResult:
-    try:
+    # A scan dated before the last one is a usage error (2); anything else stops the run (1).
+    with _exits((StoreError, 2), (RuntimeError, 1)):
         if quiet:
             return run_scan(sources_dir, ws, rules, as_of, engine)
         total = source_bytes(sources_dir)
         with byte_progress(console, total, "ingesting") as advance:
             return run_scan(sources_dir, ws, rules, as_of, engine, progress=advance)
-    except ConfigInvalid as exc:
-        print_config_errors(err_console, exc)
-        raise typer.Exit(1) from None
-    except StoreError as exc:
-        err_console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(2) from None
-    except (WorkspaceBusy, RuntimeError) as exc:
-        err_console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
 
 
 def _check_date(value: str, option: str) -> date:
@@ -404,16 +412,10 @@ def _print_scan(result: ScanResult, limit: int) -> None:
 
 
 def _ingest(sources_dir: Path, ws: Workspace):
-    try:
+    with _exits((WorkspaceBusy, 1)):
         total = source_bytes(sources_dir)
         with WorkspaceLock(ws.root), byte_progress(console, total, "ingesting") as advance:
             return run_ingest(sources_dir, ws, progress=advance)
-    except WorkspaceBusy as exc:
-        err_console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
-    except ConfigInvalid as exc:
-        print_config_errors(err_console, exc)
-        raise typer.Exit(1) from None
 
 
 @alerts_app.callback(invoke_without_command=True)
@@ -486,7 +488,8 @@ def alerts_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print the alert as JSON.")] = False,
 ) -> None:
     """One alert in full: explanation, evidence with file and line, guidance, actions, triage."""
-    alert = _store_call(lambda: AlertStore(Workspace(workspace).alerts_path).get(alert_id))
+    with _exits((StoreError, 1)):
+        alert = AlertStore(Workspace(workspace).alerts_path).get(alert_id)
     if json_out:
         console.print_json(json.dumps(alert, ensure_ascii=False))
     else:
@@ -495,7 +498,8 @@ def alerts_show(
 
 def _triage(action: str, alert_id: str, workspace: Path, by: str, reason: str, until=None) -> None:
     store = AlertStore(Workspace(workspace).alerts_path)
-    alert = _store_call(lambda: store.triage(alert_id, action, by, reason, until))
+    with _exits((StoreError, 1)):
+        alert = store.triage(alert_id, action, by, reason, until)
     then = {
         "ack": "it stays listed.",
         "close": "it stays quiet on later scans until new evidence arrives.",
@@ -545,14 +549,6 @@ def audit(
         console.print(audit_table(entries) if entries else "No runs or triage actions yet.")
 
 
-def _store_call(call):
-    try:
-        return call()
-    except StoreError as exc:
-        err_console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
-
-
 PseudonymiseOpt = Annotated[
     bool,
     typer.Option(
@@ -578,13 +574,10 @@ def _case(workspace: Path, subject, household, start, end, pseudonymise, key_fil
             _check_date(value, option)
     if shift and not pseudonymise:
         raise typer.BadParameter("--shift-dates only applies with --pseudonymise")
-    try:
+    with _exits((CaseNotFound, 1), (KeyMissing, 1), (OSError, 1)):
         case = load_case(Workspace(workspace), subject, household, start, end)
         if pseudonymise:
             case = Pseudonymiser(load_key(key_file), shift).apply(case)
-    except (CaseNotFound, KeyMissing, OSError) as exc:
-        err_console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
     return case
 
 
