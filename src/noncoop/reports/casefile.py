@@ -73,9 +73,8 @@ def load_case(
     people["age"] = ((as_of - born).dt.days / 365.25).round(1)
     people = people.sort_values(["role", "subject_id"], ascending=[False, True])
     events = ws.load_events(as_of=as_of, subjects=people["subject_id"].tolist())
-    when = events["occurred_at"]
     if start is not None:
-        events = events[when >= pd.Timestamp(start, tz="UTC")]
+        events = events[events["occurred_at"] >= pd.Timestamp(start, tz="UTC")]
     if end is not None:
         events = events[events["occurred_at"] < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)]
     # A week's attendance summary goes before the absences recorded on its first day.
