@@ -3,6 +3,7 @@ region, and the as-of date."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import REGION, ROOT
@@ -258,3 +259,20 @@ def test_declared_coverage_must_be_in_order(tmp_path):
     result = CliRunner().invoke(app, ["ingest", str(tmp_path / "src"), "-w", str(tmp_path / "w")])
     assert result.exit_code == 1
     assert "sources.yaml:2:" in result.output and "before 'from'" in result.output
+
+
+@needs_durable
+def test_durable_sessions_only_for_children_who_can_meet_a_rule():
+    # durable_rules holds few sessions per ruleset: children who have only a blocking (`not`)
+    # signal must not get one, or a region with many of them exhausts the engine.
+    rule = next(r for r in load_rules(ROOT / "rules").rules if r.id == "NC-NOT-SEEN-ALONE")
+    n = 3 * decisions.BATCH
+    table = decisions.SignalTable(n, {}, {}, {})
+    everyone = np.arange(n)
+    table.add(rule.signal("alone"), everyone, everyone * 0, everyone * 0 + 10)
+    some = np.array([5, 700, 1400])
+    table.add(rule.signal("visits"), some, some * 0, some * 0 + 10)
+    job = decisions._DurableJob([rule], table)
+    assert set(job.facts[0].tolist()) == {5, 700, 1400}
+    table.add(rule.signal("alone"), np.array([5]), np.array([0]), np.array([10]))
+    assert [c for _, c, _ in decisions.decide_durable([rule], table)] == [700, 1400]

@@ -210,8 +210,10 @@ class _DurableJob:
         rank = np.repeat(np.arange(len(held)), [len(h) for h in held])
         start = np.concatenate([none, *(w[0][h] for w, h in zip(windows, held, strict=True))])
         end = np.concatenate([none, *(w[1][h] for w, h in zip(windows, held, strict=True))])
-        by = np.lexsort((rank, child))
-        self.facts = (child[by], rank[by], start[by], end[by])
+        # Only the children who can meet a rule get a session (durable_rules holds few at once).
+        keep = np.isin(child, self.children)
+        by = np.lexsort((rank[keep], child[keep]))
+        self.facts = tuple(column[keep][by] for column in (child, rank, start, end))
 
     def run(self, children: np.ndarray) -> list[tuple[str, int, tuple[str, ...]]]:
         """Decisions for these children, a ruleset handle per batch, deleted after it."""
