@@ -1,12 +1,11 @@
 import csv
 import json
-import shutil
 
-from conftest import REGION
+from conftest import REGION, copy_region
 from typer.testing import CliRunner
 
-from noncoop.cli import app
-from noncoop.workspace import Workspace
+from noncoop.cli.app import app
+from noncoop.store.workspace import Workspace
 
 runner = CliRunner()
 
@@ -77,8 +76,7 @@ def test_demo_can_keep_its_region_for_exploring(tmp_path):
 
 def test_quarantine_csv_keeps_every_row_and_neutralises_formulas(tmp_path):
     sources, ws = tmp_path / "sources", tmp_path / "ws"
-    shutil.copytree(REGION, sources)
-    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    copy_region(sources)
     with open(sources / "gp.csv", "a", encoding="utf-8") as fh:
         fh.write('=HYPERLINK("http://example.invalid"),1\n')
     runner = CliRunner()

@@ -1,4 +1,4 @@
-from noncoop.csvread import read_csv_batches
+from noncoop.sources.csvread import read_csv_batches
 
 
 def _read(path, **kw):

@@ -3,8 +3,8 @@
 import pytest
 from conftest import ROOT
 
-from noncoop.pipeline import ingest
-from noncoop.workspace import Workspace
+from noncoop.ingest.run import ingest
+from noncoop.store.workspace import Workspace
 
 FHIR = ROOT / "fixtures" / "fhir"
 

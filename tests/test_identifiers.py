@@ -1,6 +1,11 @@
 import pandas as pd
 
-from noncoop.identifiers import nhs_check_digit, nhs_number_valid, upn_check_letter, upn_valid
+from noncoop.identity.identifiers import (
+    nhs_check_digit,
+    nhs_number_valid,
+    upn_check_letter,
+    upn_valid,
+)
 
 
 def test_nhs_numbers_known_good_and_bad():

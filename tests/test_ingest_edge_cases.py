@@ -2,8 +2,8 @@
 
 from conftest import REGION
 
-from noncoop.pipeline import ingest
-from noncoop.workspace import Workspace
+from noncoop.ingest.run import ingest
+from noncoop.store.workspace import Workspace
 
 PEOPLE = (REGION / "people.csv").read_text(encoding="utf-8")
 

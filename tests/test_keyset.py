@@ -1,6 +1,6 @@
 import numpy as np
 
-from noncoop.keyset import KeySet
+from noncoop.store.keyset import KeySet
 
 
 def test_membership_matches_a_python_set_over_many_blocks():

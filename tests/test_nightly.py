@@ -14,11 +14,11 @@ import pytest
 from conftest import ROOT
 from typer.testing import CliRunner
 
-from noncoop.alertstore import AlertStore
-from noncoop.cli import app
-from noncoop.lock import WorkspaceBusy, WorkspaceLock
+from noncoop.alerts.store import AlertStore
+from noncoop.cli.app import app
 from noncoop.scan import scan
-from noncoop.workspace import Workspace
+from noncoop.store.lock import WorkspaceBusy, WorkspaceLock
+from noncoop.store.workspace import Workspace
 
 NO_ACCESS = [ROOT / "rules" / "NC-NO-ACCESS.yaml"]
 PEOPLE = (
@@ -261,7 +261,7 @@ def test_second_concurrent_scan_is_refused_and_stale_lock_taken_over(region):
         capture_output=True,
         check=True,
     ).stdout.strip()
-    (ws.root / "noncoop.lock").write_text(json.dumps({"pid": int(dead), "started_at": "x"}))
+    (ws.root / "noncoop.store.lock").write_text(json.dumps({"pid": int(dead), "started_at": "x"}))
     result = run(src, ws, "2026-03-10")
     assert result.lock_note and f"pid {dead}" in result.lock_note
     assert result.store.counts["new"] == 1
@@ -270,7 +270,7 @@ def test_second_concurrent_scan_is_refused_and_stale_lock_taken_over(region):
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from noncoop import alertstore
+    from noncoop.alerts import store as alertstore
     real = alertstore._write_alerts
 
     def dying(conn, rows):
@@ -278,7 +278,7 @@ KILLER = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
 
     alertstore._write_alerts = dying
-    from noncoop.cli import app
+    from noncoop.cli.app import app
     app(sys.argv[1:])
     """
 )

@@ -10,13 +10,13 @@ from conftest import REGION
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from noncoop.cli import app
+from noncoop.cli.app import app
 from noncoop.reports.casefile import load_case
 from noncoop.reports.chronology import chronology
 from noncoop.reports.pseudonymise import Pseudonymiser
 from noncoop.reports.report import build_report, render_html, render_markdown, render_pdf
 from noncoop.scan import scan
-from noncoop.workspace import Workspace
+from noncoop.store.workspace import Workspace
 
 KEY = "a-test-key-for-pseudonyms-only"
 PEOPLE = (

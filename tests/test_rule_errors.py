@@ -3,7 +3,7 @@
 import pytest
 from conftest import ROOT
 
-from noncoop.engine.rules import load_rules
+from noncoop.engine.rules.load import load_rules
 from noncoop.yamlspec import ConfigInvalid
 
 GOOD = (ROOT / "rules" / "NC-NO-ACCESS.yaml").read_text(encoding="utf-8")

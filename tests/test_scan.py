@@ -9,15 +9,15 @@ import pytest
 from conftest import REGION, ROOT
 from typer.testing import CliRunner
 
-from noncoop.cli import app
-from noncoop.engine import decisions
-from noncoop.engine.decisions import durable_available
+from noncoop.cli.app import app
+from noncoop.engine.decide import conjunctions as decisions
+from noncoop.engine.decide.conjunctions import durable_available
 from noncoop.engine.evaluate import evaluate
-from noncoop.engine.rules import load_rules
+from noncoop.engine.rules.load import load_rules
 from noncoop.scan import scan, scan_json
-from noncoop.scoring import load_truth, score
-from noncoop.synth import SynthOptions, synthesise
-from noncoop.workspace import Workspace
+from noncoop.store.workspace import Workspace
+from noncoop.synth.region import SynthOptions, synthesise
+from noncoop.synth.scoring import load_truth, score
 
 runner = CliRunner()
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules not installed")

@@ -3,9 +3,9 @@ import hashlib
 import pandas as pd
 import pytest
 
-from noncoop.pipeline import ingest
-from noncoop.synth import PATTERNS, SynthOptions, synthesise
-from noncoop.workspace import Workspace
+from noncoop.ingest.run import ingest
+from noncoop.store.workspace import Workspace
+from noncoop.synth.region import PATTERNS, SynthOptions, synthesise
 
 
 def _digest(folder):

@@ -1,11 +1,11 @@
 import shutil
 
-from conftest import REGION
+from conftest import REGION, copy_region
 from typer.testing import CliRunner
 
-from noncoop.cli import app
-from noncoop.pipeline import ingest
-from noncoop.workspace import Workspace
+from noncoop.cli.app import app
+from noncoop.ingest.run import ingest
+from noncoop.store.workspace import Workspace
 
 
 def test_second_ingest_adds_nothing(region_ws):
@@ -21,8 +21,7 @@ def test_second_ingest_adds_nothing(region_ws):
 
 def test_changed_export_adds_only_its_new_rows(tmp_path):
     sources = tmp_path / "sources"
-    shutil.copytree(REGION, sources)
-    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    copy_region(sources)
     ws = Workspace(tmp_path / "ws")
     first = ingest(sources, ws)
     with open(sources / "police.csv", "a", encoding="utf-8") as fh:
@@ -70,8 +69,7 @@ def test_new_workspace_has_no_events_or_quarantine(tmp_path):
 
 def test_people_change_relinks_stored_events_and_detaches_unlinked(tmp_path):
     sources = tmp_path / "sources"
-    shutil.copytree(REGION, sources)
-    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    copy_region(sources)
     ws = Workspace(tmp_path / "ws")
     ingest(sources, ws)
     people = (sources / "people.csv").read_text(encoding="utf-8")
@@ -96,8 +94,7 @@ def test_people_change_relinks_stored_events_and_detaches_unlinked(tmp_path):
 
 def _copied_region(tmp_path):
     sources = tmp_path / "sources"
-    shutil.copytree(REGION, sources)
-    shutil.copytree(REGION.parent / "profiles", tmp_path / "profiles")
+    copy_region(sources)
     return sources, Workspace(tmp_path / "ws")
 
 

@@ -18,19 +18,19 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from noncoop.alertstore import AlertStore, StoreUpdate
+from noncoop.alerts.store import AlertStore, StoreUpdate
 from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
-from noncoop.engine.rules import RulePack, load_rules
-from noncoop.lock import WorkspaceLock
-from noncoop.pipeline import IngestReport, Progress, ingest
-from noncoop.workspace import Workspace
+from noncoop.engine.rules.load import RulePack, load_rules
+from noncoop.ingest.run import IngestReport, Progress, ingest
+from noncoop.store.lock import WorkspaceLock
+from noncoop.store.workspace import Workspace
 
 log = logging.getLogger("noncoop.scan")
 
 
 def shipped_rules() -> Path:
     """The rule pack that ships with noncoop."""
-    return Path(str(resources.files("noncoop") / "rulepack"))
+    return Path(str(resources.files("noncoop.rulepack")))
 
 
 @dataclass

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from noncoop.engine import patterns
-from noncoop.engine.decisions import (
+from noncoop.engine.decide.conjunctions import (
     SignalTable,
     decide_durable,
     decide_python,
     durable_available,
 )
 from noncoop.engine.explain import render_message
-from noncoop.engine.rules import LoadedRule, RulePack
+from noncoop.engine.patterns import base as patterns
+from noncoop.engine.rules.load import LoadedRule, RulePack
 from noncoop.engine.selections import selection_mask
 from noncoop.engine.timeline import Timeline, build_timeline
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from noncoop.engine.model import days
-from noncoop.engine.rules import PLACEHOLDER, LoadedRule
+from noncoop.engine.rules.load import PLACEHOLDER, LoadedRule
+from noncoop.engine.rules.model import days
 
 
 def render_message(template: str, values: dict[str, dict], window: dict[str, str]) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from noncoop.engine.evaluate import evaluate
-from noncoop.engine.model import RuleTest
-from noncoop.engine.rules import LoadedRule, RulePack
+from noncoop.engine.rules.load import LoadedRule, RulePack
+from noncoop.engine.rules.model import RuleTest
 from noncoop.events import conform
 
 CHILD, ADULT, HOUSEHOLD = "C1", "A1", "H1"

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from noncoop.engine.model import NUMERIC_FIELDS, Operators, Selection
+from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection
 
 
 def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection]) -> np.ndarray:

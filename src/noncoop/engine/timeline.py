@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from noncoop.identity import household_rows, shared_view
+from noncoop.identity.crosswalk import household_rows, shared_view
 
 DAY = 86_400
 

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.config import ATTENDANCE_FIELDS, LoadedSource
-from noncoop.csvread import read_csv_batches, read_header
 from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
-from noncoop.identity import Crosswalk
+from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import apply_fields, missing_columns, parse_times, require
-from noncoop.keyset import KeySet
+from noncoop.sources.csvread import read_csv_batches, read_header
+from noncoop.sources.model import ATTENDANCE_FIELDS, LoadedSource
+from noncoop.store.keyset import KeySet
 
 PRESENT = ("/", "\\", "L")
 APPROVED_ACTIVITY = ("K", "V", "P", "W", "B")

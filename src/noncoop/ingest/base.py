@@ -9,8 +9,8 @@ from typing import Protocol
 
 import pandas as pd
 
-from noncoop.config import LoadedSource
-from noncoop.identity import Crosswalk
+from noncoop.identity.crosswalk import Crosswalk
+from noncoop.sources.model import LoadedSource
 
 
 @dataclass

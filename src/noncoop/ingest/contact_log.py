@@ -11,10 +11,8 @@ import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.config import CONTACT_LOG_FIELDS, LoadedSource
-from noncoop.csvread import read_csv_batches, read_header
 from noncoop.events import EVENT_TYPES, conform, event_id_numbers, event_ids
-from noncoop.identity import Crosswalk
+from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import (
     apply_fields,
@@ -23,7 +21,9 @@ from noncoop.ingest.mapping import (
     parse_times,
     require,
 )
-from noncoop.keyset import KeySet
+from noncoop.sources.csvread import read_csv_batches, read_header
+from noncoop.sources.model import CONTACT_LOG_FIELDS, LoadedSource
+from noncoop.store.keyset import KeySet
 
 REQUIRED = ("record_id", "person_id", "event_type", "occurred_at", "agency", "id_scheme")
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.config import LoadedSource
 from noncoop.events import conform, event_ids
-from noncoop.identity import Crosswalk
+from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import parse_times
+from noncoop.sources.model import LoadedSource
 
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 BATCH = 50_000

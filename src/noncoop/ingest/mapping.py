@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from noncoop.config import FieldSpec, Profile
 from noncoop.quarantine import Checks
+from noncoop.sources.model import FieldSpec, Profile
 
 TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from noncoop.alertstore import ACTIVE, AlertStore
-from noncoop.workspace import Workspace
+from noncoop.alerts.store import ACTIVE, AlertStore
+from noncoop.store.workspace import Workspace
 
 SHOWN = ("open", "acknowledged", "snoozed")  # closed alerts were reviewed and set aside
 

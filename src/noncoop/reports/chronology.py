@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from noncoop.reports.casefile import CaseFile
-from noncoop.reports.markdown import md_table
+from noncoop.reports.render.markdown import md_table
 
 COLUMNS = (
     "date",

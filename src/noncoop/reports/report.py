@@ -20,7 +20,7 @@ import pandas as pd
 from noncoop.reports.casefile import CaseFile
 from noncoop.reports.chronology import WORDS, chronology
 from noncoop.reports.figure import figure_bytes
-from noncoop.reports.markdown import md_table
+from noncoop.reports.render.markdown import md_table
 
 PREAMBLE = (
     "Prepared by noncoop from the agencies' records. An alert is a prompt for professional "

@@ -23,7 +23,7 @@ class WorkspaceLock:
     """Context manager; `took_over` says whether a dead run's lock was taken over."""
 
     def __init__(self, root: Path):
-        self.path = Path(root) / "noncoop.lock"
+        self.path = Path(root) / "noncoop.store.lock"
         self.took_over: str | None = None
         self._fd: int | None = None
 

@@ -19,8 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from noncoop.pipeline import IngestReport
-from noncoop.pipeline import Progress as ProgressFn
+from noncoop.ingest.run import IngestReport
+from noncoop.ingest.run import Progress as ProgressFn
 from noncoop.yamlspec import ConfigInvalid
 
 

@@ -17,23 +17,9 @@ import typer
 from rich.console import Console
 
 from noncoop import __version__
-from noncoop.alertstore import ACTIVE, STATUSES, TRIAGE, AlertStore, StoreError
-from noncoop.engine.explain import describe_rule
-from noncoop.engine.rules import load_rules
-from noncoop.engine.ruletest import run_rule_tests
-from noncoop.exports import ALERT_CSV_COLUMNS, alert_csv_rows
-from noncoop.lock import WorkspaceBusy, WorkspaceLock
-from noncoop.pipeline import ingest as run_ingest
-from noncoop.pipeline import source_bytes
-from noncoop.reports.casefile import CaseNotFound, load_case
-from noncoop.reports.chronology import chronology as build_chronology
-from noncoop.reports.chronology import chronology_json, chronology_markdown
-from noncoop.reports.pseudonymise import KeyMissing, Pseudonymiser, load_key
-from noncoop.safecsv import write_csv
-from noncoop.scan import ScanResult, scan_json, shipped_rules
-from noncoop.scan import scan as run_scan
-from noncoop.synth import SynthOptions, synthesise
-from noncoop.terminal import (
+from noncoop.alerts.export import ALERT_CSV_COLUMNS, alert_csv_rows
+from noncoop.alerts.store import ACTIVE, STATUSES, TRIAGE, AlertStore, StoreError
+from noncoop.cli.views import (
     alert_panel,
     alerts_summary,
     alerts_table,
@@ -47,7 +33,21 @@ from noncoop.terminal import (
     rule_test_table,
     timings_line,
 )
-from noncoop.workspace import DEFAULT_WORKSPACE, Workspace
+from noncoop.engine.explain import describe_rule
+from noncoop.engine.rules.load import load_rules
+from noncoop.engine.ruletest import run_rule_tests
+from noncoop.ingest.run import ingest as run_ingest
+from noncoop.ingest.run import source_bytes
+from noncoop.reports.casefile import CaseNotFound, load_case
+from noncoop.reports.chronology import chronology as build_chronology
+from noncoop.reports.chronology import chronology_json, chronology_markdown
+from noncoop.reports.pseudonymise import KeyMissing, Pseudonymiser, load_key
+from noncoop.reports.render.spreadsheet import write_csv
+from noncoop.scan import ScanResult, scan_json, shipped_rules
+from noncoop.scan import scan as run_scan
+from noncoop.store.lock import WorkspaceBusy, WorkspaceLock
+from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
+from noncoop.synth.region import SynthOptions, synthesise
 from noncoop.yamlspec import ConfigInvalid
 
 app = typer.Typer(

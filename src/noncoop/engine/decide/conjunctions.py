@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from noncoop.engine.rules import LoadedRule, Node
+from noncoop.engine.rules.load import LoadedRule, Node
 from noncoop.engine.timeline import DAY
 
 BATCH = 500  # children per durable_rules ruleset handle; the engine runs out of state beyond this

@@ -19,13 +19,13 @@ import pandas as pd
 import pyarrow as pa
 
 from noncoop import quarantine
-from noncoop.config import LoadedSource, file_hash, load_sources
-from noncoop.csvread import BLOCK_BYTES
 from noncoop.events import conform, event_id_numbers
-from noncoop.identity import Crosswalk, load_people
+from noncoop.identity.crosswalk import Crosswalk, load_people
 from noncoop.ingest import IMPORTERS
-from noncoop.keyset import KeySet
-from noncoop.workspace import Workspace
+from noncoop.sources.csvread import BLOCK_BYTES
+from noncoop.sources.model import LoadedSource, file_hash, load_sources
+from noncoop.store.keyset import KeySet
+from noncoop.store.workspace import Workspace
 
 Progress = Callable[[str, int], None]
 """Called with a description and a number of bytes just processed."""

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.csvread import read_csv_batches
-from noncoop.identifiers import identifier_valid, normalise
+from noncoop.identity.identifiers import identifier_valid, normalise
+from noncoop.sources.csvread import read_csv_batches
 
 ID_SCHEMES = ("nhs", "upn", "la", "police", "local")
 PEOPLE_COLUMNS = ("subject_id", "id_scheme", "id_value", "household_id", "date_of_birth", "role")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from noncoop.engine.model import (
+from noncoop.engine.rules.model import (
     Count,
     Distinct,
     Divergence,

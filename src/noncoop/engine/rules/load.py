@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from noncoop.engine.model import NUMERIC_FIELDS, PATTERN_VALUES, Operators, Rule
+from noncoop.engine.rules.model import NUMERIC_FIELDS, PATTERN_VALUES, Operators, Rule
 from noncoop.events import EVENT_TYPES
 from noncoop.yamlspec import (
     ConfigError,
@@ -357,7 +357,7 @@ def _placeholder_problem(text: str, rule: Rule) -> str | None:
 
 def parse_condition(raw: Any, path: tuple, located: Located, file: str) -> Node:
     """`name`, {all: [...], within: 90d}, {any: [...]} or {not: ...}."""
-    from noncoop.engine.model import days
+    from noncoop.engine.rules.model import days
 
     def fail(message: str) -> ConfigInvalid:
         return ConfigInvalid([_err(located, file, path, "RULE-CONDITION", message)])

@@ -1,0 +1,1 @@
+"""The shipped mapping profiles (YAML), one per agency export format."""
