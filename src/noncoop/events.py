@@ -11,31 +11,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-EVENT_TYPES: tuple[str, ...] = (
-    "appointment.booked",
-    "appointment.attended",
-    "appointment.missed",
-    "appointment.cancelled_by_family",
-    "appointment.cancelled_by_service",
-    "appointment.late",
-    "visit.completed",
-    "visit.no_access",
-    "visit.refused",
-    "visit.cut_short",
-    "meeting.attended",
-    "meeting.not_attended",
-    "school.absence",
-    "school.attendance_summary",
-    "school.move",
-    "school.elective_home_education",
-    "hostility.recorded",
-    "contact.excessive",
-    "address.change",
-    "household.unknown_adult",
-    "concern.raised",
-)
+from noncoop import vocab
+from noncoop.vocab import HOSTILITY_LEVELS, ROLES
 
-ROLES: tuple[str, ...] = ("child", "adult")
+EVENT_TYPES: tuple[str, ...] = tuple(vocab.EVENT_TYPES)
 
 TIME_UNIT = "us"
 TIMESTAMP_DTYPE = pd.DatetimeTZDtype(unit=TIME_UNIT, tz="UTC")
@@ -82,9 +61,6 @@ REQUIRED_NOT_NULL = (
     "source_file",
     "source_line",
 )
-
-HOSTILITY_LEVELS = (1, 2, 3, 4)
-
 
 _HEX_VALUE = np.zeros(256, dtype=np.uint64)
 _HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint64)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from noncoop.engine.evaluate import LEVEL_ORDER
+from noncoop.vocab import LEVELS, as_pattern_tag, pattern_tag
 
 ACTIVE = ("new", "ongoing", "reopened")
 STATUSES = (*ACTIVE, "resolved")
@@ -248,7 +248,7 @@ class AlertStore:
                 args.extend(values)
         if pattern:
             where.append("pattern = ?")
-            args.append(pattern if pattern.startswith("pattern:") else f"pattern:{pattern}")
+            args.append(as_pattern_tag(pattern))
         if subject:
             where.append("subject_id = ?")
             args.append(subject)
@@ -257,7 +257,7 @@ class AlertStore:
             args.append(since)
         if not self.path.exists():
             return []
-        order = "CASE level " + " ".join(f"WHEN '{lv}' THEN {i}" for lv, i in LEVEL_ORDER.items())
+        order = "CASE level " + " ".join(f"WHEN '{lv}' THEN {lv.rank}" for lv in LEVELS)
         with self.connect() as conn:
             rows = conn.execute(
                 f"SELECT * FROM alerts WHERE {' AND '.join(where)} "
@@ -374,7 +374,7 @@ def _found_row(
         "household_id": alert["household_id"],
         "title": alert["title"],
         "level": alert["level"],
-        "pattern": next((t for t in alert["tags"] if t.startswith("pattern:")), None),
+        "pattern": pattern_tag(alert["tags"]),
         "tags": alert["tags"],
         "window_start": alert["window"]["start"],
         "window_end": alert["window"]["end"],

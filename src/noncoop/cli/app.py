@@ -48,6 +48,7 @@ from noncoop.scan import scan as run_scan
 from noncoop.store.lock import WorkspaceBusy, WorkspaceLock
 from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 from noncoop.synth.region import SynthOptions, synthesise
+from noncoop.vocab import Level
 from noncoop.yamlspec import ConfigInvalid
 
 app = typer.Typer(
@@ -86,7 +87,6 @@ ChronologyFormat = StrEnum("ChronologyFormat", {s: s for s in ("table", "md", "c
 ReportFormat = StrEnum("ReportFormat", {s: s for s in ("md", "html", "pdf")})
 Status = StrEnum("Status", {s: s for s in STATUSES})
 Triage = StrEnum("Triage", {s: s for s in TRIAGE})
-Level = StrEnum("Level", {s: s for s in ("critical", "high", "medium", "low", "info")})
 ByOpt = Annotated[str, typer.Option("--by", help="Who is taking this decision.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from noncoop.ingest.run import IngestReport
 from noncoop.ingest.run import Progress as ProgressFn
+from noncoop.vocab import MOST_SEVERE_FIRST, Level, pattern_tag
 from noncoop.yamlspec import ConfigInvalid
 
 
@@ -108,17 +109,17 @@ def print_config_errors(console: Console, exc: ConfigInvalid) -> None:
 
 
 LEVEL_STYLE = {
-    "critical": "bold red",
-    "high": "red",
-    "medium": "yellow",
-    "low": "cyan",
-    "info": "dim",
+    Level.CRITICAL: "bold red",
+    Level.HIGH: "red",
+    Level.MEDIUM: "yellow",
+    Level.LOW: "cyan",
+    Level.INFO: "dim",
 }
 
 
 def alerts_summary(alerts: list[dict]) -> Table:
     """Alerts counted by pattern tag and level."""
-    levels = ["critical", "high", "medium", "low", "info"]
+    levels = MOST_SEVERE_FIRST
     table = Table(title="Alerts by pattern and level", title_justify="left")
     table.add_column("pattern")
     for level in levels:
@@ -126,7 +127,7 @@ def alerts_summary(alerts: list[dict]) -> Table:
     table.add_column("total", justify="right")
     counts: dict[str, dict[str, int]] = {}
     for a in alerts:
-        tag = next(t for t in a["tags"] if t.startswith("pattern:"))
+        tag = pattern_tag(a["tags"])
         counts.setdefault(tag, {}).setdefault(a["level"], 0)
         counts[tag][a["level"]] += 1
     for tag in sorted(counts):

@@ -24,8 +24,8 @@ from noncoop.engine.patterns import base as patterns
 from noncoop.engine.rules.load import LoadedRule, RulePack
 from noncoop.engine.selections import selection_mask
 from noncoop.engine.timeline import Timeline, build_timeline
+from noncoop.vocab import level_rank
 
-LEVEL_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 ALERT_COLUMNS = (
     "alert_id",
     "rule_id",
@@ -144,7 +144,7 @@ def evaluate(
     result.timings["explanations"] = time.perf_counter() - clock
     result.timings["patterns"] = pattern_time
     result.timings["decisions"] = decision_time
-    result.alerts.sort(key=lambda a: (LEVEL_ORDER[a["level"]], a["rule_id"], a["subject_id"]))
+    result.alerts.sort(key=lambda a: (level_rank(a["level"]), a["rule_id"], a["subject_id"]))
     return result
 
 

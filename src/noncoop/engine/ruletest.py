@@ -10,6 +10,7 @@ from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import LoadedRule, RulePack
 from noncoop.engine.rules.model import RuleTest
 from noncoop.events import conform
+from noncoop.vocab import ROLES
 
 CHILD, ADULT, HOUSEHOLD = "C1", "A1", "H1"
 
@@ -60,7 +61,7 @@ def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     subjects = pd.DataFrame(
         {
             "subject_id": [CHILD, ADULT],
-            "role": pd.Categorical(["child", "adult"], categories=["child", "adult"]),
+            "role": pd.Categorical(["child", "adult"], categories=ROLES),
             "household_id": [HOUSEHOLD, HOUSEHOLD],
             "date_of_birth": [born, None],
         }

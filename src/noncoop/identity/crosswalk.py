@@ -15,8 +15,9 @@ import pandas as pd
 from noncoop import quarantine
 from noncoop.identity.identifiers import identifier_valid, normalise
 from noncoop.sources.csvread import read_csv_batches
+from noncoop.vocab import CHECKED_SCHEMES, ID_SCHEMES, ROLES
 
-ID_SCHEMES = ("nhs", "upn", "la", "police", "local")
+SCHEME_NAMES = ", ".join(ID_SCHEMES)
 PEOPLE_COLUMNS = ("subject_id", "id_scheme", "id_value", "household_id", "date_of_birth", "role")
 
 
@@ -66,7 +67,7 @@ class Crosswalk:
             (
                 ~known & present,
                 "UNKNOWN-SCHEME",
-                "id_scheme '{}' is not one of nhs, upn, la, police, local",
+                "id_scheme '{}' is not one of " + SCHEME_NAMES,
             ),
             (
                 known & ~valid & present,
@@ -144,7 +145,7 @@ def _take(uniques: pd.Index, positions: np.ndarray) -> pd.Series:
 def normalise_by_scheme(values: pd.Series, schemes: pd.Series) -> pd.Series:
     """Normalise each identifier according to its own scheme."""
     out = values.astype("string").str.strip()
-    for scheme in ("nhs", "upn"):
+    for scheme in CHECKED_SCHEMES:
         mask = (schemes == scheme).fillna(False)
         if mask.any():
             out[mask] = normalise(out[mask], scheme)
@@ -176,7 +177,7 @@ def load_people(path: Path) -> Crosswalk:
         checks.add(
             ~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(),
             "UNKNOWN-SCHEME",
-            "id_scheme '{}' is not one of nhs, upn, la, police, local",
+            "id_scheme '{}' is not one of " + SCHEME_NAMES,
             scheme,
         )
         value = normalise_by_scheme(rows["id_value"], scheme)
@@ -188,7 +189,7 @@ def load_people(path: Path) -> Crosswalk:
         )
         role = rows["role"].astype("string").str.lower().fillna("child")
         checks.add(
-            ~role.isin(["child", "adult"]), "BAD-PERSON", "role '{}' is not child or adult", role
+            ~role.isin(ROLES), "BAD-PERSON", "role '{}' is not child or adult", role
         )
         dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
         checks.add(
@@ -227,7 +228,7 @@ def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int
         )
         .reset_index()
     )
-    subjects["role"] = pd.Categorical(subjects["role"], categories=["child", "adult"])
+    subjects["role"] = pd.Categorical(subjects["role"], categories=ROLES)
     ids = people[["id_scheme", "id_value", "subject_id"]].drop_duplicates()
     ambiguous = ids.duplicated(["id_scheme", "id_value"], keep=False)
     links = ids[~ambiguous].merge(
@@ -312,6 +313,6 @@ def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
     view["via_subject_id"] = via
     view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
     view["subject_role"] = pd.Categorical.from_codes(
-        np.zeros(len(view), np.int8), categories=["child", "adult"]
+        np.zeros(len(view), np.int8), categories=ROLES
     )
     return view

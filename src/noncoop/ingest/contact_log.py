@@ -24,6 +24,7 @@ from noncoop.ingest.mapping import (
 from noncoop.sources.csvread import read_csv_batches, read_header
 from noncoop.sources.model import CONTACT_LOG_FIELDS, LoadedSource
 from noncoop.store.keyset import KeySet
+from noncoop.vocab import HOSTILITY_LEVELS
 
 REQUIRED = ("record_id", "person_id", "event_type", "occurred_at", "agency", "id_scheme")
 
@@ -75,7 +76,7 @@ def read_contact_log(
         )
         level = pd.to_numeric(fields["hostility_level"], errors="coerce")
         checks.add(
-            fields["hostility_level"].notna() & ~level.isin([1, 2, 3, 4]),
+            fields["hostility_level"].notna() & ~level.isin(HOSTILITY_LEVELS),
             "BAD-VALUE",
             "hostility_level '{}' is not 1-4",
             fields["hostility_level"],

@@ -10,6 +10,7 @@ import pandas as pd
 
 from noncoop.reports.casefile import CaseFile
 from noncoop.reports.render.markdown import md_table
+from noncoop.vocab import EVENT_TYPES, HOSTILITY
 
 COLUMNS = (
     "date",
@@ -30,70 +31,21 @@ COLUMNS = (
 FOLD_MIN = 3  # routine events in a row before they fold into one line
 GOOD_ATTENDANCE = 0.9  # below this a school week counts towards persistent absence (DfE: 10%)
 
-WORDS = {
-    "appointment.booked": "Appointment booked",
-    "appointment.attended": "Appointment attended",
-    "appointment.missed": "Appointment missed (child not brought)",
-    "appointment.cancelled_by_family": "Appointment cancelled by the family",
-    "appointment.cancelled_by_service": "Appointment cancelled by the service",
-    "appointment.late": "Arrived late for the appointment",
-    "visit.completed": "Home visit completed",
-    "visit.no_access": "Home visit: no access",
-    "visit.refused": "Home visit refused",
-    "visit.cut_short": "Home visit cut short",
-    "meeting.attended": "Meeting attended by the family",
-    "meeting.not_attended": "Meeting not attended by the family",
-    "school.absence": "Absent from school",
-    "school.attendance_summary": "School attendance",
-    "school.move": "Moved school",
-    "school.elective_home_education": "Taken off roll for elective home education",
-    "hostility.recorded": "Hostility towards a worker recorded",
-    "contact.excessive": "Excessive contact with workers",
-    "address.change": "Change of address",
-    "household.unknown_adult": "Unknown adult present in the household",
-    "concern.raised": "Concern raised",
-}
-FOLDED = {
-    "appointment.booked": "appointments booked",
-    "appointment.attended": "appointments attended",
-    "visit.completed": "home visits completed, child seen",
-    "meeting.attended": "meetings attended by the family",
-}
-HOSTILITY = {
-    1: "silence or avoidance",
-    2: "verbal abuse",
-    3: "intimidation or threats",
-    4: "violence or damage",
-}
+WORDS = {name: t.words for name, t in EVENT_TYPES.items()}
+FOLDED = {name: t.folded for name, t in EVENT_TYPES.items() if t.folded}
 # Kinds let reports and the figure style events without re-reading event types.
-KINDS = {
-    "appointment.attended": "kept",
-    "visit.completed": "kept",
-    "meeting.attended": "kept",
-    "appointment.booked": "booked",
-    "appointment.missed": "missed",
-    "appointment.cancelled_by_family": "cancelled",
-    "meeting.not_attended": "missed",
-    "appointment.late": "late",
-    "visit.no_access": "no_access",
-    "visit.refused": "no_access",
-    "visit.cut_short": "no_access",
-    "hostility.recorded": "hostility",
-    "contact.excessive": "hostility",
-    "school.absence": "absence",
-    "school.attendance_summary": "attendance",
-}
+KINDS = {name: t.kind for name, t in EVENT_TYPES.items()}
 
 
 def kinds(events: pd.DataFrame) -> pd.Series:
     """Each event's kind for display: kept, booked, missed, late, no_access, hostility, …"""
-    return events["event_type"].astype(str).map(KINDS).fillna("other")
+    return events["event_type"].astype(str).map(KINDS)
 
 
 def describe(events: pd.DataFrame) -> pd.Series:
     """What happened, in words, for each event."""
     kind = events["event_type"].astype(str)
-    what = kind.map(WORDS).fillna(kind)
+    what = kind.map(WORDS)
     level = events["hostility_level"].astype("Float64")
     hostile = level.notna()
     what[hostile] = (

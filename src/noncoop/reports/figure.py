@@ -17,6 +17,7 @@ from matplotlib.patches import Patch
 
 from noncoop.reports.casefile import CaseFile
 from noncoop.reports.chronology import kinds
+from noncoop.vocab import HOSTILITY_LEVELS
 
 LANE_ORDER = ("health", "education", "social_care", "police", "housing", "early_help")
 # kind -> (marker, face, edge, size, label)
@@ -31,7 +32,7 @@ MARKS = {
     "no_access": ("s", "1.0", "0.0", 38, "no access / refused"),
     "other": ("*", "0.5", "0.5", 30, "other"),
 }
-HOSTILITY_GREY = {1: "0.85", 2: "0.6", 3: "0.3", 4: "0.0"}
+HOSTILITY_GREY = dict(zip(HOSTILITY_LEVELS, ("0.85", "0.6", "0.3", "0.0"), strict=True))
 
 
 def timeline_figure(case: CaseFile) -> Figure:

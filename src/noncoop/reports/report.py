@@ -18,9 +18,10 @@ import matplotlib
 import pandas as pd
 
 from noncoop.reports.casefile import CaseFile
-from noncoop.reports.chronology import WORDS, chronology
+from noncoop.reports.chronology import chronology
 from noncoop.reports.figure import figure_bytes
 from noncoop.reports.render.markdown import md_table
+from noncoop.vocab import EVENT_TYPES
 
 PREAMBLE = (
     "Prepared by noncoop from the agencies' records. An alert is a prompt for professional "
@@ -137,7 +138,7 @@ def _evidence_rows(alert: dict) -> list[list[str]]:
             e["occurred_at"][:10],
             e["agency"] or "",
             e.get("service") or "",
-            WORDS.get(e["event_type"], e["event_type"])
+            EVENT_TYPES[e["event_type"]].words
             + (f" (household member {e['via_subject_id']})" if e.get("via_subject_id") else ""),
             f"{e['source_file']}:{e['source_line']}",
             e["event_id"],

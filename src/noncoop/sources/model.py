@@ -13,10 +13,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from noncoop.events import EVENT_TYPES
+from noncoop.vocab import ID_SCHEMES
 from noncoop.yamlspec import ConfigError, ConfigInvalid, StrictModel, load_model
 
 Importer = Literal["contact-log", "attendance", "fhir"]
-IdScheme = Literal["nhs", "upn", "la", "police", "local"]
+IdScheme = Literal[ID_SCHEMES]  # type: ignore[valid-type]
 
 CONTACT_LOG_FIELDS = (
     "record_id",

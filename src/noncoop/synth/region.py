@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from noncoop.engine.rules.model import PATTERN_TAGS
 from noncoop.identity.identifiers import UPN_LETTERS
 from noncoop.sources.model import CONTACT_LOG_FIELDS
+from noncoop.vocab import PATTERN_TAGS
 
 PATTERNS = tuple(t for t in PATTERN_TAGS if t != "pattern:other")
 HOUSEHOLD_PATTERNS = (

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from noncoop.vocab import pattern_tag
+
 
 def load_truth(path: Path) -> pd.DataFrame:
     """The planted pattern instances (subject, pattern tag, window) of a truth.csv."""
@@ -22,7 +24,7 @@ def score(alerts: list[dict], truth: pd.DataFrame, children: int) -> pd.DataFram
     without that planted pattern), and background alerts: children with no planted pattern at
     all, with their rate among all background children."""
     fired = pd.DataFrame(
-        [(a["subject_id"], t) for a in alerts for t in a["tags"] if t.startswith("pattern:")],
+        [(a["subject_id"], pattern_tag(a["tags"])) for a in alerts],
         columns=["subject_id", "pattern"],
     ).drop_duplicates()
     planted = truth[["subject_id", "pattern"]].drop_duplicates()

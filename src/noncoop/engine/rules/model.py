@@ -12,38 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from noncoop.vocab import PATTERN_TAGS, Level, pattern_tag
 from noncoop.yamlspec import StrictModel
 
-LEVELS = ("info", "low", "medium", "high", "critical")
-PATTERN_TAGS = (
-    "pattern:rebook-miss",
-    "pattern:isolation",
-    "pattern:partial-hostility",
-    "pattern:no-access",
-    "pattern:child-not-seen",
-    "pattern:not-seen-alone",
-    "pattern:escalating-hostility",
-    "pattern:worker-safety",
-    "pattern:missed-meetings",
-    "pattern:ambivalence",
-    "pattern:other",
-)
-SELECTABLE = (
-    "agency",
-    "service",
-    "event_type",
-    "chain_id",
-    "child_seen",
-    "child_seen_alone",
-    "hostility_level",
-    "sessions_possible",
-    "sessions_absent",
-    "sessions_attended",
-    "detail",
-    "source",
-    "age",
-    "via_adult",
-)
 NUMERIC_FIELDS = (
     "hostility_level",
     "sessions_possible",
@@ -284,7 +255,7 @@ class Rule(StrictModel):
     id: str = Field(pattern=r"^NC-[A-Z0-9-]+$")
     title: str
     status: Literal["experimental", "test", "stable", "deprecated"]
-    level: Literal["info", "low", "medium", "high", "critical"]
+    level: Level
     description: str
     guidance: list[Guidance] = Field(min_length=1)
     tags: list[str]
@@ -312,4 +283,6 @@ class Rule(StrictModel):
 
     @property
     def pattern_tag(self) -> str:
-        return next(t for t in self.tags if t.startswith("pattern:"))
+        tag = pattern_tag(self.tags)
+        assert tag is not None  # the validator requires exactly one
+        return tag

@@ -1,0 +1,128 @@
+"""The shared vocabulary, each word defined once: alert levels (ordered), event types with their
+plain words and display kinds, identifier schemes, roles, hostility levels and pattern tags.
+
+Every stage imports these from here; none keeps a copy. The names are part of the contract in
+DESIGN.md: extend, never rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import total_ordering
+
+
+@total_ordering
+class Level(StrEnum):
+    """How urgent an alert is, least to most severe; levels compare by severity."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical up to 4 for info: sorting by rank lists the most severe first."""
+        return len(LEVELS) - 1 - LEVELS.index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return LEVELS.index(self) < LEVELS.index(other)
+
+
+LEVELS: tuple[Level, ...] = tuple(Level)
+MOST_SEVERE_FIRST: tuple[Level, ...] = tuple(reversed(LEVELS))
+
+
+def level_rank(level: str) -> int:
+    """Sort key that lists the most severe level first."""
+    return Level(level).rank
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One canonical event type: its name, what it is in words, and how reports mark it.
+
+    `kind` groups types for display (kept, booked, missed, no access, hostility, …); `folded`
+    names a run of them in a chronology ("4 appointments booked"), where runs may fold."""
+
+    name: str
+    words: str
+    kind: str = "other"
+    folded: str | None = None
+
+
+_EVENT_TYPES = (
+    EventType("appointment.booked", "Appointment booked", "booked", "appointments booked"),
+    EventType("appointment.attended", "Appointment attended", "kept", "appointments attended"),
+    EventType("appointment.missed", "Appointment missed (child not brought)", "missed"),
+    EventType(
+        "appointment.cancelled_by_family", "Appointment cancelled by the family", "cancelled"
+    ),
+    EventType("appointment.cancelled_by_service", "Appointment cancelled by the service"),
+    EventType("appointment.late", "Arrived late for the appointment", "late"),
+    EventType(
+        "visit.completed", "Home visit completed", "kept", "home visits completed, child seen"
+    ),
+    EventType("visit.no_access", "Home visit: no access", "no_access"),
+    EventType("visit.refused", "Home visit refused", "no_access"),
+    EventType("visit.cut_short", "Home visit cut short", "no_access"),
+    EventType(
+        "meeting.attended",
+        "Meeting attended by the family",
+        "kept",
+        "meetings attended by the family",
+    ),
+    EventType("meeting.not_attended", "Meeting not attended by the family", "missed"),
+    EventType("school.absence", "Absent from school", "absence"),
+    EventType("school.attendance_summary", "School attendance", "attendance"),
+    EventType("school.move", "Moved school"),
+    EventType("school.elective_home_education", "Taken off roll for elective home education"),
+    EventType("hostility.recorded", "Hostility towards a worker recorded", "hostility"),
+    EventType("contact.excessive", "Excessive contact with workers", "hostility"),
+    EventType("address.change", "Change of address"),
+    EventType("household.unknown_adult", "Unknown adult present in the household"),
+    EventType("concern.raised", "Concern raised"),
+)
+EVENT_TYPES: dict[str, EventType] = {t.name: t for t in _EVENT_TYPES}
+
+ID_SCHEMES: tuple[str, ...] = ("nhs", "upn", "la", "police", "local")
+CHECKED_SCHEMES: tuple[str, ...] = ("nhs", "upn")  # schemes with a check digit or letter
+ROLES: tuple[str, ...] = ("child", "adult")
+
+HOSTILITY: dict[int, str] = {
+    1: "silence or avoidance",
+    2: "verbal abuse",
+    3: "intimidation or threats",
+    4: "violence or damage",
+}
+HOSTILITY_LEVELS: tuple[int, ...] = tuple(HOSTILITY)
+
+PATTERN_PREFIX = "pattern:"
+PATTERN_TAGS: tuple[str, ...] = (
+    "pattern:rebook-miss",
+    "pattern:isolation",
+    "pattern:partial-hostility",
+    "pattern:no-access",
+    "pattern:child-not-seen",
+    "pattern:not-seen-alone",
+    "pattern:escalating-hostility",
+    "pattern:worker-safety",
+    "pattern:missed-meetings",
+    "pattern:ambivalence",
+    "pattern:other",
+)
+
+
+def pattern_tag(tags: Iterable[str]) -> str | None:
+    """The one `pattern:*` tag among a rule's or alert's tags."""
+    return next((t for t in tags if t.startswith(PATTERN_PREFIX)), None)
+
+
+def as_pattern_tag(text: str) -> str:
+    """`rebook-miss` or `pattern:rebook-miss`, as the full tag."""
+    return text if text.startswith(PATTERN_PREFIX) else PATTERN_PREFIX + text
