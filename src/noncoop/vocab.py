@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import total_ordering
 
 
-@total_ordering
 class Level(StrEnum):
     """How urgent an alert is, least to most severe; levels compare by severity."""
 
@@ -28,10 +26,21 @@ class Level(StrEnum):
         """0 for critical up to 4 for info: sorting by rank lists the most severe first."""
         return len(LEVELS) - 1 - LEVELS.index(self)
 
+    # str's own comparisons would order levels alphabetically; these order them by severity.
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Level):
-            return NotImplemented
-        return LEVELS.index(self) < LEVELS.index(other)
+        return self._order(other) < 0
+
+    def __le__(self, other: object) -> bool:
+        return self._order(other) <= 0
+
+    def __gt__(self, other: object) -> bool:
+        return self._order(other) > 0
+
+    def __ge__(self, other: object) -> bool:
+        return self._order(other) >= 0
+
+    def _order(self, other: object) -> int:
+        return LEVELS.index(self) - LEVELS.index(Level(other))
 
 
 LEVELS: tuple[Level, ...] = tuple(Level)
