@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from noncoop.alerts.store import AlertStore, StoreUpdate
+from noncoop.asof import as_of_day, end_second, start_second
 from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
 from noncoop.engine.rules.load import RulePack, load_rules
 from noncoop.ingest.run import IngestReport, Progress, ingest
@@ -56,7 +57,7 @@ def scan(
 ) -> ScanResult:
     """Ingest, evaluate every enabled rule for every child as of the date (default today), and
     record the alerts in the workspace's alert store."""
-    day = pd.Timestamp(as_of or pd.Timestamp.now(tz="UTC").date()).normalize()
+    day = as_of_day(as_of)
     pack = load_rules(rules or [shipped_rules()]).enabled()
     engine = resolve_engine(engine)
     store = AlertStore(workspace.alerts_path)
@@ -145,10 +146,8 @@ def declared_coverage(
     periods: dict[str, tuple[str, str | None]], as_of: pd.Timestamp
 ) -> dict[str, tuple[int, int]]:
     """Declared feed periods in timeline seconds; an open end runs to the close of the as-of day."""
-    day = pd.Timedelta(days=1)
-    seconds = lambda d: int(pd.Timestamp(d).timestamp())  # noqa: E731
     return {
-        name: (seconds(start), seconds(pd.Timestamp(end or as_of).normalize() + day) - 1)
+        name: (start_second(start), end_second(end or as_of) - 1)
         for name, (start, end) in periods.items()
     }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from noncoop.asof import iso_day
 from noncoop.engine.decide.conjunctions import (
     SignalTable,
     decide_durable,
@@ -171,7 +172,7 @@ def _support(
 
 def _alert(support: dict, book: dict[int, dict], tl: Timeline) -> dict:
     rule, positions = support["rule"], support["positions"]
-    window = {"start": _day(support["start"]), "end": _day(support["end"])}
+    window = {"start": iso_day(support["start"]), "end": iso_day(support["end"])}
     subject_id = str(tl.subjects[support["child"]])
     evidence = [book[p] for p in positions]
     household = book[positions[0]]["_household"] if positions else None
@@ -228,7 +229,3 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, dict]:
                 del record[optional]
         book[position] = record
     return book
-
-
-def _day(seconds: int) -> str:
-    return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%d")

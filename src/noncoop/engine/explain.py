@@ -6,8 +6,7 @@ attribute access, no code, so a rule file can never run anything.
 
 from __future__ import annotations
 
-import pandas as pd
-
+from noncoop.asof import long_day
 from noncoop.engine.rules.load import PLACEHOLDER, LoadedRule
 from noncoop.engine.rules.model import days
 
@@ -18,7 +17,7 @@ def render_message(template: str, values: dict[str, dict], window: dict[str, str
     def fill(match) -> str:
         owner, name = match.group(1).split(".")
         if owner == "window":
-            return pd.Timestamp(window[name]).strftime("%-d %b %Y")
+            return long_day(window[name])
         return str(values.get(owner, {}).get(name, "none"))
 
     return PLACEHOLDER.sub(fill, template)

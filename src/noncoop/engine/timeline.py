@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from noncoop.asof import DAY, as_of_day, end_second, to_seconds
 from noncoop.identity.crosswalk import household_rows, shared_view
-
-DAY = 86_400
 
 
 @dataclass
@@ -45,16 +44,6 @@ class Timeline:
         return self._codes[column]
 
 
-def to_seconds(values: pd.Series) -> np.ndarray:
-    """UTC timestamps as int64 seconds, whatever resolution pandas stored them in."""
-    return (
-        values.dt.tz_convert("UTC")
-        .dt.tz_localize(None)
-        .to_numpy(dtype="datetime64[s]")
-        .astype(np.int64)
-    )
-
-
 def build_timeline(
     events: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -64,13 +53,9 @@ def build_timeline(
     """Only events on or before the as-of date count, so a back-filled run matches the night.
 
     A feed's coverage is the span of its events (any child) unless given for it explicitly."""
-    as_of = pd.Timestamp(as_of).normalize()
-    end = (
-        int((as_of + pd.Timedelta(days=1)).value // 10**9)
-        if as_of.tzinfo is None
-        else int((as_of.tz_convert("UTC") + pd.Timedelta(days=1)).value // 10**9)
-    )
-    seconds = to_seconds(events["occurred_at"]) if len(events) else np.array([], np.int64)
+    as_of = as_of_day(as_of)
+    end = end_second(as_of)
+    seconds = to_seconds(events["occurred_at"])
     inside = seconds < end
     upto = events if inside.all() else events[inside].reset_index(drop=True)
     kept = seconds[inside]

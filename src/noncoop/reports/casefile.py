@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from noncoop.alerts.store import ACTIVE, AlertStore
+from noncoop.asof import as_of_day
 from noncoop.store.workspace import Workspace
 
 SHOWN = ("open", "acknowledged", "snoozed")  # closed alerts were reviewed and set aside
@@ -67,7 +68,7 @@ def load_case(
     else:
         raise ValueError("a subject or a household is needed")
     store = AlertStore(ws.alerts_path)
-    as_of = pd.Timestamp(store.last_as_of() or pd.Timestamp.now(tz="UTC").date())
+    as_of = as_of_day(store.last_as_of())
     people = members[["subject_id", "role", "household_id", "date_of_birth"]].copy()
     born = pd.to_datetime(people["date_of_birth"], errors="coerce")
     people["age"] = ((as_of - born).dt.days / 365.25).round(1)

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from noncoop import quarantine
+from noncoop.asof import day_end
 from noncoop.events import EVENT_COLUMNS, TRACE_COLUMNS, conform, empty_events, event_id_numbers
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
@@ -132,7 +133,7 @@ class Workspace:
         for part in parts:
             table = pq.read_table(part, columns=columns)
             if as_of is not None:
-                limit = pa.scalar(_end_of_day(as_of), type=table.schema.field("occurred_at").type)
+                limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
                 table = table.filter(pc.less(table["occurred_at"], limit))
             if subjects is not None:
                 table = table.filter(pc.is_in(table["subject_id"], pa.array(subjects, pa.string())))
@@ -198,12 +199,6 @@ def _unified(schema: pa.Schema) -> pa.Schema:
             f = f.with_type(pa.large_string())
         fields.append(f)
     return pa.schema(fields, metadata=schema.metadata)
-
-
-def _end_of_day(day: pd.Timestamp) -> pd.Timestamp:
-    day = pd.Timestamp(day)
-    day = day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")
-    return day.normalize() + pd.Timedelta(days=1)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:

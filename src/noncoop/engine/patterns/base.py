@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from noncoop.asof import DAY, long_day
 from noncoop.engine.rules.model import (
     Count,
     Distinct,
@@ -24,7 +25,7 @@ from noncoop.engine.rules.model import (
     Trend,
     days,
 )
-from noncoop.engine.timeline import DAY, Timeline
+from noncoop.engine.timeline import Timeline
 
 SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
 
@@ -86,10 +87,6 @@ def _window(tl: Timeline, within: str) -> np.ndarray:
     return tl.t >= tl.end - days(within) * DAY
 
 
-def _date(seconds: int) -> str:
-    return pd.Timestamp(int(seconds), unit="s").strftime("%-d %b %Y")
-
-
 def _names(values) -> str:
     return ", ".join(sorted({str(v) for v in values if v is not None and v == v}))
 
@@ -118,7 +115,7 @@ def _signals(rows: np.ndarray, tl: Timeline, values) -> Signals:
 
     def describe(child: int, positions: np.ndarray) -> dict:
         first, last = int(tl.t[positions].min()), int(tl.t[positions].max())
-        return {"first": _date(first), "last": _date(last), **values(child, positions)}
+        return {"first": long_day(first), "last": long_day(last), **values(child, positions)}
 
     return Signals(frame, describe)
 
@@ -337,7 +334,7 @@ def _gap(spec: Gap, masks, tl: Timeline) -> Signals:
         tl,
         lambda s, pos: {
             "days": str(int(gap_days[s])),
-            "last_seen": _date(last_seen[s])
+            "last_seen": long_day(last_seen[s])
             if last_seen[s] >= 0
             else f"not in the last {days(spec.lookback)} days",
         },

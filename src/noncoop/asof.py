@@ -1,0 +1,62 @@
+"""Days and the as-of cut, read one way everywhere.
+
+A scan as of D uses the events that occurred on or before D, so the cut is the first instant after
+D. The engine works in integer seconds (UTC); explanations and reports write days as `4 Jan 2026`
+or `2026-01-04`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+DAY = 86_400  # seconds
+
+
+def as_of_day(value: str | date | pd.Timestamp | None = None) -> pd.Timestamp:
+    """The as-of day as a naive midnight; today (UTC) when none is given."""
+    day = pd.Timestamp(value if value is not None else pd.Timestamp.now(tz="UTC").date())
+    if day.tzinfo is not None:
+        day = day.tz_convert("UTC").tz_localize(None)
+    return day.normalize()
+
+
+def day_end(value: str | date | pd.Timestamp) -> pd.Timestamp:
+    """The first instant (UTC) after the day: events before it count as of that day."""
+    return (as_of_day(value) + pd.Timedelta(days=1)).tz_localize("UTC")
+
+
+def start_second(value: str | date | pd.Timestamp) -> int:
+    """The first second (UTC) of the day, since 1970."""
+    return int(as_of_day(value).value // 10**9)
+
+
+def end_second(value: str | date | pd.Timestamp) -> int:
+    """`day_end` in seconds since 1970."""
+    return start_second(value) + DAY
+
+
+def to_seconds(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 seconds, whatever resolution pandas stored them in."""
+    if not len(values):
+        return np.array([], np.int64)
+    return (
+        values.dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .to_numpy(dtype="datetime64[s]")
+        .astype(np.int64)
+    )
+
+
+def iso_day(seconds: int) -> str:
+    """`2026-01-04`."""
+    return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%d")
+
+
+def long_day(value: int | np.integer | str | pd.Timestamp) -> str:
+    """`4 Jan 2026`, from seconds since 1970 or a date."""
+    numeric = isinstance(value, (int, np.integer))
+    stamp = pd.Timestamp(int(value), unit="s") if numeric else pd.Timestamp(value)
+    return stamp.strftime("%-d %b %Y")
