@@ -1,7 +1,8 @@
 import pandas as pd
 from conftest import REGION
 
-from noncoop.identity.crosswalk import household_view, load_people
+from noncoop.engine.households import household_view
+from noncoop.identity.crosswalk import load_people
 
 
 def test_adult_events_count_for_every_child_in_the_household(region_ws):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, as_of_day, end_second, to_seconds
-from noncoop.identity.crosswalk import household_rows, shared_view
+from noncoop.engine.households import household_rows, shared_view
 
 
 @dataclass
