@@ -3,7 +3,7 @@
 import pytest
 from conftest import PROFILES
 
-from noncoop.sources.model import load_profile, load_sources
+from noncoop.sources.load import load_profile, load_sources
 from noncoop.yamlspec import ConfigInvalid
 
 

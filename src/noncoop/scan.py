@@ -22,7 +22,8 @@ from noncoop.alerts.store import AlertStore, StoreUpdate
 from noncoop.asof import as_of_day, end_second, start_second
 from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
 from noncoop.engine.rules.load import RulePack, load_rules
-from noncoop.ingest.run import IngestReport, Progress, ingest
+from noncoop.ingest.counts import IngestReport, Progress
+from noncoop.ingest.run import ingest
 from noncoop.store.lock import WorkspaceLock
 from noncoop.store.workspace import Workspace
 
@@ -107,11 +108,11 @@ def _evaluate(
 
 def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:
     """What the audit keeps of a run: inputs with their hashes, the rule pack, the counts."""
-    files = workspace.manifest()["files"]
+    files = workspace.manifest().files
     return {
         "run_id": result.ingest.run_id,
         "sources_dir": str(Path(sources_dir).resolve()),
-        "sources": [{k: f.get(k) for k in ("source", "file", "sha256")} for f in files],
+        "sources": [{"source": f.source, "file": f.file, "sha256": f.sha256} for f in files],
         "rule_pack_sha256": result.pack.digest,
         "engine": result.engine,
         "events": result.evaluation.events,

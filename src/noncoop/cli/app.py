@@ -37,7 +37,6 @@ from noncoop.engine.explain import describe_rule
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.ruletest import run_rule_tests
 from noncoop.ingest.run import ingest as run_ingest
-from noncoop.ingest.run import source_bytes
 from noncoop.reports.casefile import CaseNotFound, load_case
 from noncoop.reports.chronology import chronology as build_chronology
 from noncoop.reports.chronology import chronology_json, chronology_markdown
@@ -45,6 +44,7 @@ from noncoop.reports.pseudonymise import KeyMissing, Pseudonymiser, load_key
 from noncoop.reports.render.spreadsheet import write_csv
 from noncoop.scan import ScanResult, scan_json, shipped_rules
 from noncoop.scan import scan as run_scan
+from noncoop.sources.load import load_sources
 from noncoop.store.lock import WorkspaceBusy, WorkspaceLock
 from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 from noncoop.synth.region import SynthOptions, synthesise
@@ -364,7 +364,7 @@ def _scan(sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool) -
     with _exits((StoreError, 2), (RuntimeError, 1)):
         if quiet:
             return run_scan(sources_dir, ws, rules, as_of, engine)
-        total = source_bytes(sources_dir)
+        total = load_sources(sources_dir).total_bytes()
         with byte_progress(console, total, "ingesting") as advance:
             return run_scan(sources_dir, ws, rules, as_of, engine, progress=advance)
 
@@ -413,7 +413,7 @@ def _print_scan(result: ScanResult, limit: int) -> None:
 
 def _ingest(sources_dir: Path, ws: Workspace):
     with _exits((WorkspaceBusy, 1)):
-        total = source_bytes(sources_dir)
+        total = load_sources(sources_dir).total_bytes()
         with WorkspaceLock(ws.root), byte_progress(console, total, "ingesting") as advance:
             return run_ingest(sources_dir, ws, progress=advance)
 

@@ -19,8 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from noncoop.ingest.run import IngestReport
-from noncoop.ingest.run import Progress as ProgressFn
+from noncoop.ingest.counts import IngestReport
+from noncoop.ingest.counts import Progress as ProgressFn
 from noncoop.vocab import MOST_SEVERE_FIRST, Level, pattern_tag
 from noncoop.yamlspec import ConfigInvalid
 

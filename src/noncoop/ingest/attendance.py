@@ -18,7 +18,8 @@ from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import apply_fields, missing_columns, parse_times, require
 from noncoop.sources.csvread import read_csv_batches, read_header
-from noncoop.sources.model import ATTENDANCE_FIELDS, LoadedSource
+from noncoop.sources.load import LoadedSource
+from noncoop.sources.model import ATTENDANCE_FIELDS
 from noncoop.store.keyset import KeySet
 
 PRESENT = ("/", "\\", "L")

@@ -10,7 +10,7 @@ from typing import Protocol
 import pandas as pd
 
 from noncoop.identity.crosswalk import Crosswalk
-from noncoop.sources.model import LoadedSource
+from noncoop.sources.load import LoadedSource
 
 
 @dataclass

@@ -22,7 +22,8 @@ from noncoop.ingest.mapping import (
     require,
 )
 from noncoop.sources.csvread import read_csv_batches, read_header
-from noncoop.sources.model import CONTACT_LOG_FIELDS, LoadedSource
+from noncoop.sources.load import LoadedSource
+from noncoop.sources.model import CONTACT_LOG_FIELDS
 from noncoop.store.keyset import KeySet
 from noncoop.vocab import HOSTILITY_LEVELS
 

@@ -17,7 +17,7 @@ from noncoop.events import conform, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import parse_times
-from noncoop.sources.model import LoadedSource
+from noncoop.sources.load import LoadedSource
 
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 BATCH = 50_000

@@ -1,20 +1,17 @@
-"""The declarative inputs: `sources.yaml` and the mapping profiles that describe each agency export.
-
-Shapes live here as strict models; loading reports every problem with file:line:col.
+"""The declarative inputs as strict models: `sources.yaml` and the mapping profiles that describe
+each agency export. An unknown key is an error; loading (load.py) reports it with file:line:col.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from noncoop.events import EVENT_TYPES
 from noncoop.vocab import ID_SCHEMES
-from noncoop.yamlspec import ConfigError, ConfigInvalid, StrictModel, load_model
+from noncoop.yamlspec import StrictModel
 
 Importer = Literal["contact-log", "attendance", "fhir"]
 IdScheme = Literal[ID_SCHEMES]  # type: ignore[valid-type]
@@ -116,6 +113,10 @@ class Covers(StrictModel):
     from_: date = Field(alias="from")
     to: date | None = None
 
+    def period(self) -> tuple[str, str | None]:
+        """ISO dates; no end means up to each scan's date."""
+        return self.from_.isoformat(), self.to.isoformat() if self.to else None
+
     @model_validator(mode="after")
     def _ordered(self) -> Covers:
         if self.to is not None and self.to < self.from_:
@@ -152,86 +153,3 @@ class SourcesFile(StrictModel):
         if dupes:
             raise ValueError(f"source names must be unique; repeated: {dupes}")
         return self
-
-
-class LoadedSource:
-    """A source with its profile loaded and the files its path matches."""
-
-    def __init__(self, spec: SourceSpec, profile: Profile, profile_hash: str, files: list[Path]):
-        self.spec = spec
-        self.profile = profile
-        self.profile_hash = profile_hash
-        self.files = files
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-
-class Sources:
-    """A sources folder, fully loaded and validated."""
-
-    def __init__(self, root: Path, people: Path, sources: list[LoadedSource]):
-        self.root = root
-        self.people = people
-        self.sources = sources
-
-
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes, streamed so large exports do not load into memory."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def load_profile(path: Path) -> Profile:
-    """Load and validate one mapping profile."""
-    return load_model(path, Profile, "PROFILE")
-
-
-def load_sources(folder: Path) -> Sources:
-    """Load sources.yaml and every profile it names, reporting all problems together."""
-    folder = Path(folder)
-    sources_file = folder / "sources.yaml"
-    if not sources_file.exists():
-        raise ConfigInvalid([_missing(sources_file, "SOURCES-MISSING", "no sources.yaml here")])
-    spec = load_model(sources_file, SourcesFile, "SOURCES")
-    errors = []
-    loaded = []
-    for src in spec.sources:
-        if src.profile:
-            profile_path = folder / src.profile
-            try:
-                profile = load_profile(profile_path)
-                digest = file_hash(profile_path)
-            except ConfigInvalid as exc:
-                errors.extend(exc.errors)
-                continue
-            if profile.importer != src.importer:
-                errors.append(
-                    _missing(
-                        profile_path,
-                        "PROFILE-IMPORTER",
-                        f"profile is for importer '{profile.importer}' but source "
-                        f"'{src.name}' uses '{src.importer}'",
-                    )
-                )
-                continue
-        else:
-            profile, digest = Profile(importer=src.importer), "canonical"
-        files = sorted(p for p in folder.glob(src.path) if p.is_file())
-        loaded.append(LoadedSource(src, profile, digest, files))
-    people = folder / spec.people
-    if not people.exists():
-        errors.append(
-            _missing(sources_file, "SOURCES-PEOPLE", f"people file {spec.people} not found")
-        )
-    if errors:
-        raise ConfigInvalid(errors)
-    return Sources(folder, people, loaded)
-
-
-def _missing(path: Path, code: str, message: str) -> ConfigError:
-    return ConfigError(str(path), 1, 1, code, message)

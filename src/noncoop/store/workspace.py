@@ -4,7 +4,6 @@ manifest of every file ingested, so re-running an ingest adds only what is new.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pyarrow.parquet as pq
 from noncoop import quarantine
 from noncoop.asof import day_end
 from noncoop.events import EVENT_COLUMNS, TRACE_COLUMNS, conform, empty_events, event_id_numbers
+from noncoop.store.manifest import Manifest
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
 
@@ -40,30 +40,26 @@ class Workspace:
         return self
 
     # manifest -----------------------------------------------------------------------------
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         """What has been ingested: files with hashes and counts, and the runs."""
-        if not self.manifest_path.exists():
-            return {"files": [], "runs": []}
-        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        return Manifest.load(self.manifest_path)
 
-    def save_manifest(self, manifest: dict) -> None:
-        """Replace the manifest atomically so a crash never leaves half a file."""
-        _atomic_write(self.manifest_path, json.dumps(manifest, indent=1).encode("utf-8"))
+    def save_manifest(self, manifest: Manifest) -> None:
+        """Commit: the parts the manifest lists are the store from now on."""
+        manifest.save(self.manifest_path)
 
     def declared_coverage(self) -> dict[str, tuple[str, str | None]]:
         """Periods the sources declare they cover (ISO dates; no end = up to the scan date)."""
-        return {k: (v[0], v[1]) for k, v in self.manifest().get("coverage", {}).items()}
+        return dict(self.manifest().coverage)
 
     # events -------------------------------------------------------------------------------
-    def event_parts(self, manifest: dict | None = None) -> list[Path]:
+    def event_parts(self, manifest: Manifest | None = None) -> list[Path]:
         """The committed parts of the event store: those the manifest lists for its files.
 
         A part on disk that no file lists is left over from an ingest that stopped before it
         finished; it is not part of the store (the next ingest removes it)."""
-        manifest = self.manifest() if manifest is None else manifest
-        listed = committed_parts(manifest)
-        parts = sorted(self.events_dir.glob("*.parquet"))
-        return parts if listed is None else [p for p in parts if p.name in listed]
+        listed = (self.manifest() if manifest is None else manifest).committed_parts()
+        return [p for p in sorted(self.events_dir.glob("*.parquet")) if p.name in listed]
 
     def part_numbers(self, parts: list[Path]) -> np.ndarray:
         """The event ids held in the given parts, as 64-bit numbers."""
@@ -77,19 +73,10 @@ class Workspace:
         """Every stored event id as a 64-bit number, for de-duplicating a new import."""
         return self.part_numbers(self.event_parts())
 
-    def part_origin(self, part: Path) -> tuple[str, str] | None:
-        """The (source, file) whose events a part holds: each part holds one file's events."""
-        head = pq.ParquetFile(part).read_row_group(0, columns=["source", "source_file"])
-        if head.num_rows == 0:
-            return None
-        return str(head.column(0)[0]), str(head.column(1)[0])
-
-    def remove_orphans(self, manifest: dict) -> int:
+    def remove_orphans(self, manifest: Manifest) -> int:
         """Delete event and withdrawn parts that no manifest entry lists (left by a stopped run)."""
-        listed = committed_parts(manifest)
-        if listed is None:
-            return 0
-        kept = set(manifest.get("withdrawn", []))
+        listed = manifest.committed_parts()
+        kept = set(manifest.withdrawn)
         orphans = [p for p in self.events_dir.glob("*.parquet") if p.name not in listed]
         orphans += [p for p in self.withdrawn_dir.glob("*.parquet") if p.name not in kept]
         for path in orphans:
@@ -102,11 +89,10 @@ class Workspace:
         return _write_parquet(events, self.withdrawn_dir / f"{name}.parquet")
 
     def load_withdrawn(self) -> pd.DataFrame:
-        names = self.manifest().get("withdrawn", [])
-        parts = [pd.read_parquet(self.withdrawn_dir / n) for n in names]
+        parts = [pd.read_parquet(self.withdrawn_dir / n) for n in self.manifest().withdrawn]
         return pd.concat(parts, ignore_index=True) if parts else empty_events()
 
-    def count_events(self, manifest: dict | None = None) -> int:
+    def count_events(self, manifest: Manifest | None = None) -> int:
         """Number of stored events, from the Parquet footers alone."""
         return sum(pq.ParquetFile(p).metadata.num_rows for p in self.event_parts(manifest))
 
@@ -151,16 +137,11 @@ class Workspace:
 
     def load_quarantine(self) -> pd.DataFrame:
         """Rejected rows of the files as last ingested."""
-        parts = [self.quarantine_dir / f for f in self._current_quarantine_parts()]
-        parts = [p for p in parts if p.exists()]
+        names = [*self.manifest().quarantine_parts(), self.people_quarantine.name]
+        parts = [p for p in (self.quarantine_dir / n for n in names) if p.exists()]
         if not parts:
             return quarantine.empty()
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-
-    def _current_quarantine_parts(self) -> list[str]:
-        manifest = self.manifest()
-        names = [f["quarantine"] for f in manifest["files"] if f.get("quarantine")]
-        return [*names, *manifest.get("detached", []), self.people_quarantine.name]
 
     # people -------------------------------------------------------------------------------
     @property
@@ -177,15 +158,6 @@ class Workspace:
         if not self.subjects_path.exists():
             return pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
         return pd.read_parquet(self.subjects_path)
-
-
-def committed_parts(manifest: dict) -> set[str] | None:
-    """Names of the event parts the manifest's files list; None for a workspace from before
-    parts were listed (then every part on disk counts)."""
-    files = manifest.get("files", [])
-    if any("parts" not in f for f in files):
-        return None
-    return {name for f in files for name in f["parts"]}
 
 
 def _unified(schema: pa.Schema) -> pa.Schema:
@@ -206,12 +178,3 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
     return path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

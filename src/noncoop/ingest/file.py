@@ -1,0 +1,137 @@
+"""One file of one source into the store: its events into new Parquet parts, its rejected rows
+into a quarantine part, and what its new version no longer has.
+
+Nothing written here is part of the store until the run commits the manifest (run.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from noncoop import quarantine
+from noncoop.events import event_id_numbers
+from noncoop.identity.crosswalk import Crosswalk
+from noncoop.ingest import IMPORTERS
+from noncoop.ingest.base import ImportBlock
+from noncoop.ingest.counts import Counts, Progress
+from noncoop.sources.csvread import BLOCK_BYTES
+from noncoop.sources.load import LoadedSource
+from noncoop.store.keyset import KeySet
+from noncoop.store.workspace import Workspace
+
+
+@dataclass
+class RunContext:
+    """What every file of one ingest run shares: where to write, who is who, what is stored."""
+
+    ws: Workspace
+    run_id: str
+    people: Crosswalk
+    known: KeySet  # ids of every event in the store or written by this run
+    progress: Progress | None = None
+    part: int = 0  # number of the next part this run writes
+
+    def next_name(self, suffix: str = "") -> str:
+        """Name for the next part: run id and part number, so parts never overwrite each other."""
+        return f"{self.run_id}-{self.part:05d}{suffix}"
+
+
+@dataclass
+class FileResult:
+    counts: Counts
+    parts: list[str]
+    quarantine: str | None
+    complete: bool
+    withdrawn: np.ndarray  # ids of the file's previous events that its new version no longer has
+
+
+@dataclass
+class _Versions:
+    """A re-read file's event ids: those of its previous version, and those seen again now."""
+
+    previous: np.ndarray
+    earlier: KeySet = field(default_factory=KeySet)
+    written: KeySet = field(default_factory=KeySet)
+    seen: KeySet = field(default_factory=KeySet)
+
+    def __post_init__(self) -> None:
+        self.earlier.add(self.previous)
+
+    def gone(self) -> np.ndarray:
+        return self.previous[~self.seen.contains(self.previous)]
+
+
+def import_file(
+    ctx: RunContext, source: LoadedSource, path: Path, rel: str, previous: np.ndarray
+) -> FileResult:
+    """Import one file: store its events, keep its rejected rows; returns counts.
+
+    A new version of a file replaces the previous one: all its events are written again (so a
+    corrected record replaces the old one), and events of the previous version that the new one
+    no longer has are returned as withdrawn. `previous` holds the previous version's event ids.
+    """
+    counts, parts, rejected = Counts(files=1), [], []
+    versions = _Versions(previous)
+    complete, size, reported = True, path.stat().st_size, 0
+    try:
+        for block in IMPORTERS[source.spec.importer](path, source, rel, ctx.people):
+            _count(counts, block)
+            rejected.append(block.quarantined)
+            counts.new_events += _store(ctx, block.events, versions, parts)
+            if ctx.progress and block.rows_read:
+                step = min(size - reported, BLOCK_BYTES)
+                ctx.progress(f"{source.name}: {rel}", step)
+                reported += step
+    except (OSError, pa.ArrowInvalid) as exc:
+        # The file could not be read to the end: keep what was read, and record the failure at the
+        # first unread line so the counts still reconcile and the file is retried next run.
+        rejected.append(_unreadable(source.name, rel, exc))
+        counts.rows_read += 1
+        counts.rows_quarantined += 1
+        complete = False
+    if ctx.progress:
+        ctx.progress(f"{source.name}: {rel}", size - reported)
+    q = pd.concat(rejected, ignore_index=True) if rejected else quarantine.empty()
+    q_path = ctx.ws.write_quarantine(q, f"{ctx.run_id}-{source.name}-{ctx.part:05d}-q")
+    withdrawn = versions.gone() if complete else previous[:0]
+    return FileResult(counts, parts, q_path.name if q_path else None, complete, withdrawn)
+
+
+def _count(counts: Counts, block: ImportBlock) -> None:
+    counts.rows_read += block.rows_read
+    counts.rows_accepted += block.rows_accepted
+    counts.rows_quarantined += len(block.quarantined)
+
+
+def _store(ctx: RunContext, events: pd.DataFrame, versions: _Versions, parts: list[str]) -> int:
+    """Write a block's events that the store does not hold yet; returns how many are new.
+
+    On a re-read, this version's copy of an event already stored is written once, so the new
+    version's parts hold the file's whole record."""
+    if not len(events):
+        return 0
+    numbers = event_id_numbers(events["event_id"])
+    if len(versions.previous):
+        versions.seen.add(numbers)
+    again = versions.earlier.contains(numbers)
+    fresh = ~ctx.known.contains(numbers)
+    if again.any():
+        fresh = (fresh | again) & ~versions.written.contains(numbers)
+    if fresh.any():
+        name = ctx.next_name()
+        ctx.ws.write_events(events[fresh], name)
+        parts.append(f"{name}.parquet")
+        ctx.part += 1
+        versions.written.add(numbers[fresh & again])
+        ctx.known.add(numbers[fresh & ~again])
+    return int((fresh & ~again).sum())
+
+
+def _unreadable(source: str, rel: str, exc: Exception) -> pd.DataFrame:
+    reason = f"file could not be read: {type(exc).__name__}"
+    return quarantine.frame(source, rel, [0], [""], ["FILE-UNREADABLE"], [reason])
