@@ -8,8 +8,8 @@ from conftest import ROOT
 
 from noncoop.engine.decide.conjunctions import durable_available
 from noncoop.engine.rules.load import load_rules
-from noncoop.engine.rules.model import PATTERN_TAGS
 from noncoop.engine.ruletest import run_rule_tests
+from noncoop.vocab import PATTERN_TAGS
 
 RULES = ROOT / "rules"
 GUIDANCE = ROOT.parent / "shared" / "guidance"

@@ -21,7 +21,8 @@ import pyarrow as pa
 from noncoop.alerts.store import AlertStore, StoreUpdate
 from noncoop.asof import as_of_day, end_second, start_second
 from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
-from noncoop.engine.rules.load import RulePack, load_rules
+from noncoop.engine.rules.load import load_rules
+from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
 from noncoop.ingest.run import ingest
 from noncoop.store.lock import WorkspaceLock

@@ -4,6 +4,7 @@ every problem with file, line and column so an analyst can fix a profile or rule
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -14,6 +15,31 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
+
+
+_DURATION = re.compile(r"^(\d+)([dw])$")
+
+
+def days(text: str) -> int:
+    """'28d' or '4w' in days."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration such as 28d or 4w")
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+class Duration(str):
+    """A duration written as days or weeks (`90d`, `12w`)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def check(value: Any) -> str:
+            days(value)
+            return str(value)
+
+        return core_schema.no_info_plain_validator_function(check)
 
 
 class StrictModel(BaseModel):

@@ -21,8 +21,9 @@ from noncoop.engine.decide.conjunctions import (
     durable_available,
 )
 from noncoop.engine.explain import render_message
+from noncoop.engine.patterns import KINDS
 from noncoop.engine.patterns import base as patterns
-from noncoop.engine.rules.load import LoadedRule, RulePack
+from noncoop.engine.rules.pack import LoadedRule, RulePack
 from noncoop.engine.selections import selection_mask
 from noncoop.engine.timeline import Timeline, build_timeline
 from noncoop.vocab import level_rank
@@ -93,7 +94,7 @@ def evaluate(
         for rule in stratum:
             masks = {name: selection_mask(tl.events, sel) for name, sel in rule.rule.select.items()}
             for pname, pattern in rule.rule.patterns.items():
-                out = patterns.evaluate(pattern, masks, tl)
+                out = KINDS[pattern.kind].evaluate(pattern.spec, masks, tl)
                 name = rule.signal(pname)
                 found[name] = out
                 result.signals[name] = len(out.frame)

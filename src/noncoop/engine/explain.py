@@ -7,8 +7,9 @@ attribute access, no code, so a rule file can never run anything.
 from __future__ import annotations
 
 from noncoop.asof import long_day
-from noncoop.engine.rules.load import PLACEHOLDER, LoadedRule
-from noncoop.engine.rules.model import days
+from noncoop.engine.patterns import KINDS
+from noncoop.engine.rules.checks import PLACEHOLDER
+from noncoop.engine.rules.pack import LoadedRule
 
 
 def render_message(template: str, values: dict[str, dict], window: dict[str, str]) -> str:
@@ -25,55 +26,7 @@ def render_message(template: str, values: dict[str, dict], window: dict[str, str
 
 def describe_pattern(name: str, kind: str, spec) -> str:
     """One pattern in plain English."""
-    if kind == "count":
-        most = f" and at most {spec.max}" if spec.max is not None else ""
-        return (
-            f"{name}: at least {spec.min}{most} events matching '{spec.select}' in the last "
-            f"{days(spec.within)} days"
-        )
-    if kind == "sequence":
-        joined = f", on the same {', '.join(spec.same)}" if spec.same else ""
-        until = f", unless '{spec.until}' comes between" if spec.until else ""
-        return (
-            f"{name}: '{' then '.join(spec.steps)}' with at most {days(spec.max_gap)} days "
-            f"between steps{joined}{until}, completed at least {spec.runs} time(s) in the "
-            f"last {days(spec.within)} days"
-        )
-    if kind == "rate":
-        num = spec.numerator.field or "events"
-        den = spec.denominator.field or "events"
-        bound = (
-            (f"at least {spec.at_least:.0%}" if spec.at_least is not None else "")
-            + (" and " if spec.at_least is not None and spec.below is not None else "")
-            + (f"below {spec.below:.0%}" if spec.below is not None else "")
-        )
-        return (
-            f"{name}: {num} of '{spec.numerator.select}' over {den} of "
-            f"'{spec.denominator.select}' {bound} (with at least "
-            f"{spec.min_denominator:g} in the denominator) in the last {days(spec.within)} days"
-        )
-    if kind == "divergence":
-        return (
-            f"{name}: at least {spec.min} {spec.field}(s) with '{spec.select}' "
-            f"({spec.min_events}+ events) while at least {spec.min_others} other "
-            f"{spec.field}(s) show '{spec.versus}' without it, in the last "
-            f"{days(spec.within)} days"
-        )
-    if kind == "distinct":
-        return (
-            f"{name}: '{spec.select}' recorded by at least {spec.min} different "
-            f"{spec.field} values in the last {days(spec.within)} days"
-        )
-    if kind == "gap":
-        return (
-            f"{name}: no '{spec.select}' for more than {spec.days} days while '{spec.open}' "
-            f"shows the child open to a service in the last {days(spec.open_within)} days "
-            "(not judged where the feeds do not cover the gap)"
-        )
-    return (
-        f"{name}: {spec.field} rising at least {spec.min_steps} time(s) to {spec.min_last} "
-        f"or more across '{spec.select}' in the last {days(spec.within)} days"
-    )
+    return KINDS[kind].explain(name, spec)
 
 
 def describe_rule(rule: LoadedRule) -> str:

@@ -81,7 +81,5 @@ def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
     via[where.shared] = view["subject_id"][where.shared].astype("string")
     view["via_subject_id"] = via
     view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
-    view["subject_role"] = pd.Categorical.from_codes(
-        np.zeros(len(view), np.int8), categories=ROLES
-    )
+    view["subject_role"] = pd.Categorical.from_codes(np.zeros(len(view), np.int8), categories=ROLES)
     return view

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from noncoop.engine.evaluate import evaluate
-from noncoop.engine.rules.load import LoadedRule, RulePack
 from noncoop.engine.rules.model import RuleTest
+from noncoop.engine.rules.pack import LoadedRule, RulePack
 from noncoop.events import conform
 from noncoop.vocab import ROLES
 

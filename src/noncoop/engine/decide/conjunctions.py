@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from noncoop.asof import DAY
-from noncoop.engine.rules.load import LoadedRule, Node
+from noncoop.engine.rules.condition import Node
+from noncoop.engine.rules.pack import LoadedRule
 
 BATCH = 500  # children per durable_rules ruleset handle; the engine runs out of state beyond this
 

@@ -6,12 +6,12 @@ Metadata (id, title, level, guidance, tags, actions) is kept apart from detectio
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
+from noncoop.engine.patterns import KINDS
 from noncoop.vocab import PATTERN_TAGS, Level, pattern_tag
 from noncoop.yamlspec import StrictModel
 
@@ -23,29 +23,6 @@ NUMERIC_FIELDS = (
     "age",
 )
 NAME = r"^[a-z][a-z0-9_]*$"
-_DURATION = re.compile(r"^(\d+)([dw])$")
-
-
-def days(text: str) -> int:
-    """'28d' or '4w' in days."""
-    match = _DURATION.match(str(text).strip())
-    if not match:
-        raise ValueError(f"'{text}' is not a duration such as 28d or 4w")
-    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
-
-
-class Duration(str):
-    """A duration written as days or weeks (`90d`, `12w`)."""
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
-
-        def check(value: Any) -> str:
-            days(value)
-            return str(value)
-
-        return core_schema.no_info_plain_validator_function(check)
 
 
 class Guidance(StrictModel):
@@ -96,123 +73,32 @@ class Selection(StrictModel):
         return {k: v for k, v in self if v is not None}
 
 
-class Count(StrictModel):
-    select: str
-    min: int = Field(default=1, ge=1)
-    max: int | None = None
-    within: Duration
+def _one_kind(self: Any) -> Any:
+    given = [k for k in KINDS if getattr(self, k) is not None]
+    if len(given) != 1:
+        raise ValueError(
+            f"a pattern is exactly one of: {', '.join(KINDS)} (found {given or 'none'})"
+        )
+    return self
 
 
-class Sequence(StrictModel):
-    steps: list[str] = Field(min_length=2)
-    max_gap: Duration
-    same: list[str] = Field(default_factory=list)
-    until: str | None = None
-    runs: int = Field(default=1, ge=1)
-    within: Duration
-
-
-class Measure(StrictModel):
-    select: str
-    field: Literal["sessions_absent", "sessions_possible"] | None = None
-
-
-class Rate(StrictModel):
-    numerator: Measure
-    denominator: Measure
-    at_least: float | None = Field(default=None, gt=0, le=1)
-    below: float | None = Field(default=None, gt=0, le=1)
-    min_denominator: float = Field(default=1, ge=0)
-    within: Duration
-
-    @model_validator(mode="after")
-    def _bound(self) -> Rate:
-        if self.at_least is None and self.below is None:
-            raise ValueError("a rate needs at_least (rate >= value) or below (rate < value)")
-        return self
-
-
-class Divergence(StrictModel):
-    field: Literal["agency", "service", "source"] = "agency"
-    select: str
-    versus: str
-    min: int = Field(default=1, ge=1)
-    min_events: int = Field(default=1, ge=1)
-    min_others: int = Field(default=1, ge=1)
-    within: Duration
-
-
-class Distinct(StrictModel):
-    field: Literal["agency", "service", "source"] = "agency"
-    select: str
-    min: int = Field(ge=1)
-    within: Duration
-
-
-class Gap(StrictModel):
-    select: str
-    open: str
-    days: int = Field(ge=1)
-    open_within: Duration
-    lookback: Duration = Duration("365d")
-
-
-class Trend(StrictModel):
-    select: str
-    field: Literal["hostility_level"] = "hostility_level"
-    min_steps: int = Field(default=2, ge=1)
-    min_last: int = Field(default=1, ge=1)
-    within: Duration
-
-
-PATTERN_KINDS = {
-    "count": Count,
-    "sequence": Sequence,
-    "rate": Rate,
-    "divergence": Divergence,
-    "distinct": Distinct,
-    "gap": Gap,
-    "trend": Trend,
-}
-# Values each kind of pattern offers to the message template.
-PATTERN_VALUES = {
-    "count": ("count", "agencies", "services", "first", "last"),
-    "sequence": ("count", "agencies", "services", "first", "last"),
-    "rate": ("rate", "numerator", "denominator", "first", "last"),
-    "divergence": ("values", "others", "count", "first", "last"),
-    "distinct": ("values", "count", "first", "last"),
-    "gap": ("days", "last_seen", "first", "last"),
-    "trend": ("levels", "max", "count", "first", "last"),
-}
-
-
-class Pattern(StrictModel):
-    """Exactly one kind of pattern."""
-
-    count: Count | None = None
-    sequence: Sequence | None = None
-    rate: Rate | None = None
-    divergence: Divergence | None = None
-    distinct: Distinct | None = None
-    gap: Gap | None = None
-    trend: Trend | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Pattern:
-        given = [k for k in PATTERN_KINDS if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"a pattern is exactly one of: {', '.join(PATTERN_KINDS)} (found {given or 'none'})"
-            )
-        return self
-
+class _PatternBase(StrictModel):
     @property
     def kind(self) -> str:
-        return next(k for k in PATTERN_KINDS if getattr(self, k) is not None)
+        return next(k for k in KINDS if getattr(self, k) is not None)
 
     @property
     def spec(self) -> Any:
         return getattr(self, self.kind)
+
+
+# Exactly one kind of pattern; the keys are the registered kinds (engine/patterns).
+Pattern = create_model(
+    "Pattern",
+    __base__=_PatternBase,
+    __validators__={"_one_kind": model_validator(mode="after")(_one_kind)},
+    **{name: (kind.spec | None, None) for name, kind in KINDS.items()},
+)
 
 
 class TestEvent(StrictModel):

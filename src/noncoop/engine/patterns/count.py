@@ -1,0 +1,52 @@
+"""`count`: at least `min` (at most `max`) matching events in the window."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from noncoop.engine.patterns.base import (
+    Masks,
+    PatternKind,
+    Signals,
+    agencies_services,
+    per_subject,
+    signals_from,
+    within_window,
+)
+from noncoop.engine.timeline import Timeline
+from noncoop.yamlspec import Duration, StrictModel, days
+
+
+class Count(StrictModel):
+    select: str
+    min: int = Field(default=1, ge=1)
+    max: int | None = None
+    within: Duration
+
+
+def evaluate(spec: Count, masks: Masks, tl: Timeline) -> Signals:
+    sel = masks[spec.select] & within_window(tl, spec.within)
+    rows = np.flatnonzero(sel)
+    counts = per_subject(rows, tl)
+    fire = counts >= spec.min
+    if spec.max is not None:
+        fire &= counts <= spec.max
+    rows = rows[fire[tl.subject[rows]]]
+    return signals_from(
+        rows, tl, lambda s, pos: {"count": str(len(pos)), **agencies_services(tl, pos)}
+    )
+
+
+def explain(name: str, spec: Count) -> str:
+    """The pattern in plain English."""
+    most = f" and at most {spec.max}" if spec.max is not None else ""
+    return (
+        f"{name}: at least {spec.min}{most} events matching '{spec.select}' in the last "
+        f"{days(spec.within)} days"
+    )
+
+
+KIND = PatternKind(
+    "count", Count, evaluate, explain, ("count", "agencies", "services", "first", "last")
+)

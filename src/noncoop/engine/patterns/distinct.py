@@ -1,0 +1,50 @@
+"""`distinct`: matching events recorded under at least `min` different values of a field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from noncoop.engine.patterns.base import (
+    Masks,
+    PatternKind,
+    Signals,
+    names,
+    signals_from,
+    within_window,
+)
+from noncoop.engine.timeline import Timeline
+from noncoop.yamlspec import Duration, StrictModel, days
+
+
+class Distinct(StrictModel):
+    field: Literal["agency", "service", "source"] = "agency"
+    select: str
+    min: int = Field(ge=1)
+    within: Duration
+
+
+def evaluate(spec: Distinct, masks: Masks, tl: Timeline) -> Signals:
+    codes, uniques = tl.codes(spec.field)
+    k = max(len(uniques), 1)
+    rows = np.flatnonzero(masks[spec.select] & within_window(tl, spec.within) & (codes >= 0))
+    pairs = np.unique(tl.subject[rows] * k + codes[rows])
+    n = np.bincount(pairs // k, minlength=tl.n_subjects)
+    rows = rows[(n >= spec.min)[tl.subject[rows]]]
+
+    return signals_from(
+        rows, tl, lambda s, pos: {"values": names(uniques[codes[pos]]), "count": str(n[s])}
+    )
+
+
+def explain(name: str, spec: Distinct) -> str:
+    """The pattern in plain English."""
+    return (
+        f"{name}: '{spec.select}' recorded by at least {spec.min} different "
+        f"{spec.field} values in the last {days(spec.within)} days"
+    )
+
+
+KIND = PatternKind("distinct", Distinct, evaluate, explain, ("values", "count", "first", "last"))

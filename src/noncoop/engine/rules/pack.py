@@ -1,0 +1,73 @@
+"""A loaded rule pack: validated rules with their parsed conditions, in evaluation order."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from noncoop.engine.rules.condition import Node
+from noncoop.engine.rules.model import Rule
+
+DEFAULT_STATUSES = ("stable", "test")
+
+
+@dataclass
+class LoadedRule:
+    """A validated rule with its parsed condition and where it came from."""
+
+    rule: Rule
+    condition: Node
+    path: Path
+    digest: str
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    def signal(self, pattern: str) -> str:
+        """The name a pattern's signal has across the pack."""
+        return f"{self.rule.id}.{pattern}"
+
+    def resolve(self, name: str) -> str:
+        """A condition name: the rule's own pattern, or a signal concluded by another rule."""
+        return self.signal(name) if name in self.rule.patterns else name
+
+
+@dataclass
+class RulePack:
+    """Rules in evaluation order: a rule that uses a concluded signal comes after its source."""
+
+    rules: list[LoadedRule]
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for r in sorted(self.rules, key=lambda r: r.id):
+            h.update(r.digest.encode())
+        return h.hexdigest()
+
+    def get(self, rule_id: str) -> LoadedRule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def enabled(self, statuses: tuple[str, ...] = DEFAULT_STATUSES) -> RulePack:
+        return RulePack([r for r in self.rules if r.rule.status in statuses])
+
+    def strata(self) -> list[list[LoadedRule]]:
+        """Rules grouped so each group needs only signals concluded by earlier groups."""
+        concluded = {r.rule.conclude: r for r in self.rules if r.rule.conclude}
+        level: dict[str, int] = {}
+
+        def depth(r: LoadedRule) -> int:
+            if r.id not in level:
+                needs = [concluded[n] for n in r.condition.refs() if n in concluded]
+                level[r.id] = 1 + max((depth(d) for d in needs), default=-1)
+            return level[r.id]
+
+        groups: dict[int, list[LoadedRule]] = {}
+        for r in self.rules:
+            groups.setdefault(depth(r), []).append(r)
+        return [groups[k] for k in sorted(groups)]
