@@ -72,8 +72,8 @@ def test_second_scan_has_no_new_alerts_only_ongoing(region):
     second = run(src, ws, "2026-03-11")
     assert first.store.counts["new"] == 1
     assert second.store.counts["new"] == 0 and second.store.counts["ongoing"] == 1
-    assert first.store.alerts[0]["alert_id"] == second.store.alerts[0]["alert_id"]
-    assert second.store.alerts[0]["first_as_of"] == "2026-03-10"
+    assert first.store.alerts[0].alert_id == second.store.alerts[0].alert_id
+    assert second.store.alerts[0].first_as_of == "2026-03-10"
 
 
 def test_rerunning_the_same_night_changes_nothing(region):
@@ -85,7 +85,7 @@ def test_rerunning_the_same_night_changes_nothing(region):
     assert store_rows(ws) == before
     assert again.store.counts["ongoing"] == 1 and again.store.counts["new"] == 0
     # The re-run is itself audited.
-    assert [e["as_of"] for e in AlertStore(ws.alerts_path).audit()] == [
+    assert [e.as_of for e in AlertStore(ws.alerts_path).audit()] == [
         "2026-03-10",
         "2026-03-11",
         "2026-03-11",
@@ -98,10 +98,10 @@ def test_a_rerun_of_a_first_night_reports_nothing_new_and_keeps_the_store(region
     before = store_rows(ws)
     again = run(src, ws, "2026-03-10").store
     assert (first.counts["new"], again.counts["new"], again.counts["ongoing"]) == (1, 0, 1)
-    assert again.alerts[0]["alert_id"] == first.alerts[0]["alert_id"]
+    assert again.alerts[0].alert_id == first.alerts[0].alert_id
     assert store_rows(ws) == before
     # In the store the alert is still new as of that night, for whoever reads it next morning.
-    assert AlertStore(ws.alerts_path).list()[0]["status"] == "new"
+    assert AlertStore(ws.alerts_path).list()[0].status == "new"
 
 
 def test_backfilling_in_order_matches_nightly_runs(region, tmp_path):
@@ -123,23 +123,23 @@ def test_backfilling_in_order_matches_nightly_runs(region, tmp_path):
 
 def test_evidence_withdrawn_resolves_and_its_return_reopens(region):
     src, ws = region
-    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     # The records turn out not to be this child's: the identifier is withdrawn from people.csv.
     write_region(src, NO_ACCESS_C1, PEOPLE.replace("C1,la,LA1,H1,2018-01-01,child\n", ""))
     gone = run(src, ws, "2026-03-11")
     assert gone.store.resolved == [alert_id]
-    assert AlertStore(ws.alerts_path).get(alert_id)["status"] == "resolved"
+    assert AlertStore(ws.alerts_path).get(alert_id).status == "resolved"
     # Linked again: the same episode comes back, reopened, not a new alert.
     write_region(src, NO_ACCESS_C1)
     back = run(src, ws, "2026-03-12")
     assert back.store.counts["reopened"] == 1 and back.store.counts["new"] == 0
-    assert back.store.alerts[0]["alert_id"] == alert_id
-    assert "reopened on 2026-03-12" in back.store.alerts[0]["note"]
+    assert back.store.alerts[0].alert_id == alert_id
+    assert "reopened on 2026-03-12" in back.store.alerts[0].note
 
 
 def test_record_removed_from_the_export_resolves_and_its_return_reopens(region):
     src, ws = region
-    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     # The agency re-sends its export without the refused visit (it was recorded in error).
     write_region(src, NO_ACCESS_C1[:2])
     gone = run(src, ws, "2026-03-11")
@@ -151,12 +151,12 @@ def test_record_removed_from_the_export_resolves_and_its_return_reopens(region):
     assert store_rows(ws) == before
     write_region(src, NO_ACCESS_C1)
     back = run(src, ws, "2026-03-12").store
-    assert back.counts["reopened"] == 1 and back.alerts[0]["alert_id"] == alert_id
+    assert back.counts["reopened"] == 1 and back.alerts[0].alert_id == alert_id
 
 
 def test_pattern_that_stops_holding_resolves_then_a_new_episode_starts(region):
     src, ws = region
-    first = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    first = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     # A year on, the three visits are out of the rule's look-back: resolved.
     assert run(src, ws, "2027-03-05").store.resolved == [first]
     write_region(
@@ -169,12 +169,12 @@ def test_pattern_that_stops_holding_resolves_then_a_new_episode_starts(region):
         ],
     )
     later = run(src, ws, "2027-03-10").store
-    assert later.counts["new"] == 1 and later.alerts[0]["alert_id"] != first
+    assert later.counts["new"] == 1 and later.alerts[0].alert_id != first
 
 
 def test_closed_alert_stays_quiet_until_new_evidence(region):
     src, ws = region
-    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     runner = CliRunner()
     closed = runner.invoke(
         app,
@@ -188,23 +188,23 @@ def test_closed_alert_stays_quiet_until_new_evidence(region):
     # Another refused visit: new evidence, so the alert speaks again and says why.
     write_region(src, [*NO_ACCESS_C1, ("V4", "LA1", "visit.refused", "2026-03-12", "")])
     back = run(src, ws, "2026-03-13").store.alerts[0]
-    assert back["status"] == "reopened" and back["triage"]["state"] == "open"
-    assert back["note"].startswith("reopened on 2026-03-13: 1 new record(s) since closed by J Lead")
+    assert back.status == "reopened" and back.triage.state == "open"
+    assert back.note.startswith("reopened on 2026-03-13: 1 new record(s) since closed by J Lead")
 
 
 def test_snooze_ends_on_its_date(region):
     src, ws = region
-    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     store = AlertStore(ws.alerts_path)
     store.triage(alert_id, "snooze", "J Lead", "awaiting strategy meeting", until=date(2026, 3, 12))
     assert run(src, ws, "2026-03-12").store.counts["quiet"] == 1
     woken = run(src, ws, "2026-03-13").store.alerts[0]
-    assert woken["triage"]["state"] == "open" and "snooze by J Lead ended" in woken["note"]
+    assert woken.triage.state == "open" and "snooze by J Lead ended" in woken.note
 
 
 def test_triage_needs_a_reason_and_is_audited(region):
     src, ws = region
-    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     runner = CliRunner()
     missing = runner.invoke(app, ["alerts", "ack", alert_id, "-w", str(ws.root), "--by", "J"])
     assert missing.exit_code == 2 and "--reason" in missing.output
@@ -342,13 +342,13 @@ def test_alert_filters(tmp_path):
     run(src, ws, "2026-03-10", rules=[ROOT / "rules"])
     store = AlertStore(ws.alerts_path)
     everything = store.list(status=(), triage=())
-    assert {a["subject_id"] for a in everything} == {"C1", "C2"}
-    assert [a["subject_id"] for a in store.list(subject="C2")] == ["C2"] * len(
-        [a for a in everything if a["subject_id"] == "C2"]
+    assert {a.subject_id for a in everything} == {"C1", "C2"}
+    assert [a.subject_id for a in store.list(subject="C2")] == ["C2"] * len(
+        [a for a in everything if a.subject_id == "C2"]
     )
     no_access = store.list(pattern="no-access")
-    assert {a["rule_id"] for a in no_access} == {"NC-NO-ACCESS"} and len(no_access) == 2
-    assert store.list(level=["critical"]) == [a for a in everything if a["level"] == "critical"]
+    assert {a.rule_id for a in no_access} == {"NC-NO-ACCESS"} and len(no_access) == 2
+    assert store.list(level=["critical"]) == [a for a in everything if a.level == "critical"]
     assert store.list(since="2026-03-11") == [] and store.list(status=["resolved"]) == []
     table = CliRunner().invoke(
         app, ["alerts", "-w", str(ws.root), "--pattern", "no-access", "--subject", "C1"]
@@ -360,11 +360,11 @@ def test_alert_filters(tmp_path):
 
 def test_a_run_with_part_of_the_pack_leaves_other_rules_alerts_alone(region):
     src, ws = region
-    alert_id = run(src, ws, "2026-03-10").store.alerts[0]["alert_id"]
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
     other = [ROOT / "rules" / "NC-ISOLATION.yaml"]
     assert run(src, ws, "2026-03-11", rules=other).store.resolved == []
     alert = AlertStore(ws.alerts_path).get(alert_id)
-    assert (alert["status"], alert["last_as_of"]) == ("new", "2026-03-10")
+    assert (alert.status, alert.last_as_of) == ("new", "2026-03-10")
 
 
 def test_nights_go_on_when_alerts_of_different_ages_are_stored(region):
@@ -376,11 +376,11 @@ def test_nights_go_on_when_alerts_of_different_ages_are_stored(region):
     second = run(src, ws, "2026-03-11").store
     assert (second.counts["new"], second.counts["ongoing"]) == (1, 1)
     store = AlertStore(ws.alerts_path)
-    c1 = next(a["alert_id"] for a in second.alerts if a["subject_id"] == "C1")
+    c1 = next(a.alert_id for a in second.alerts if a.subject_id == "C1")
     store.triage(c1, "snooze", "J Lead", "meeting booked", until=date(2026, 3, 20))
     for night in ("2026-03-12", "2026-03-13", "2026-03-13"):
         later = run(src, ws, night).store
         assert (later.counts["quiet"], later.counts["new"], later.counts["ongoing"]) == (1, 0, 1)
-    statuses = {a["subject_id"]: a["status"] for a in store.list(triage=())}
+    statuses = {a.subject_id: a.status for a in store.list(triage=())}
     assert statuses == {"C1": "ongoing", "C2": "ongoing"}
     assert run(src, ws, "2026-03-21").store.counts["ongoing"] == 2  # the snooze has ended

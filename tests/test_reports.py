@@ -115,9 +115,9 @@ def test_alerts_are_marked_where_they_begin(case_ws):
     marks = rows[rows["kind"] == "alert"]
     assert len(marks) == len(case.alerts) > 0
     for alert in case.alerts:
-        mark = marks[marks["what"].str.contains(alert["alert_id"])]
-        assert mark["date"].tolist() == [alert["window"]["start"]]
-        first_on_day = rows[rows["date"] == alert["window"]["start"]].iloc[0]
+        mark = marks[marks["what"].str.contains(alert.alert_id)]
+        assert mark["date"].tolist() == [alert.window.start]
+        first_on_day = rows[rows["date"] == alert.window.start].iloc[0]
         assert first_on_day["kind"] == "alert"
 
 
@@ -154,12 +154,12 @@ def test_report_contains_every_open_alert_and_its_evidence(case_ws):
     md_text = render_markdown(report, "fig.png")
     for alert in case.alerts:
         for text in (html_text, md_text):
-            assert alert["title"] in text and alert["alert_id"] in text
-            assert alert["explanation"].split(" between")[0] in text
-            for evidence in alert["evidence"]:
-                assert evidence["event_id"] in text
-                assert f"{evidence['source_file']}:{evidence['source_line']}" in text
-            for action in alert["actions"]:
+            assert alert.title in text and alert.alert_id in text
+            assert alert.explanation.split(" between")[0] in text
+            for evidence in alert.evidence:
+                assert evidence.event_id in text
+                assert f"{evidence.source_file}:{evidence.source_line}" in text
+            for action in alert.actions:
                 assert action.replace("'", "&#x27;") in text or action in text
 
 
@@ -191,7 +191,7 @@ def test_pdf_report_is_valid_and_its_text_extractable(case_ws, tmp_path):
     assert data.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     assert "Strategy meeting report: Child C1" in text
-    assert case.alerts[0]["title"] in text.replace("\n", " ")
+    assert case.alerts[0].title in text.replace("\n", " ")
     out = tmp_path / "r.pdf"
     result = CliRunner().invoke(
         app, ["report", "C1", "-w", str(case_ws.root), "--format", "pdf", "--out", str(out)]
@@ -243,7 +243,7 @@ def test_pseudonymised_report_contains_no_original_id(case_ws, tmp_path, monkeyp
     case = load_case(case_ws, "C1")
     originals = {"C1", "M1", "H1", "LA1", "LAM", "W801200001009"}
     originals |= set(case.events["event_id"].astype(str))
-    originals |= {a["alert_id"] for a in case.alerts}
+    originals |= {a.alert_id for a in case.alerts}
     monkeypatch.setenv("NONCOOP_PSEUDONYM_KEY", KEY)
     runner = CliRunner()
     texts = []
@@ -316,5 +316,5 @@ def test_report_on_the_fixture_region(tmp_path):
     ws = Workspace(tmp_path / "ws")
     scan(REGION, ws, None, "2026-02-28", "python", actor="tester")
     case = load_case(ws, "C0001")
-    assert {a["rule_id"] for a in case.alerts} >= {"NC-PARTIAL-HOSTILITY"}
+    assert {a.rule_id for a in case.alerts} >= {"NC-PARTIAL-HOSTILITY"}
     assert render_pdf(build_report(case)).startswith(b"%PDF")

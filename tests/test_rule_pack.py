@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from noncoop.engine.decide.conjunctions import durable_available
+from noncoop.engine.decide.durable import durable_available
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.ruletest import run_rule_tests
 from noncoop.vocab import PATTERN_TAGS
@@ -58,7 +58,7 @@ def test_messages_describe_behaviour_not_families(pack):
 
 
 def test_durable_ruleset_form(pack):
-    from noncoop.engine.decide.conjunctions import compile_durable
+    from noncoop.engine.decide.durable import compile_durable
 
     compiled = compile_durable([pack.get("NC-THREATS-AND-CHILD-NOT-SEEN")])
     ((name, rule),) = compiled.items()
@@ -71,7 +71,7 @@ def test_durable_ruleset_form(pack):
 
 
 def test_not_becomes_a_negated_match(pack):
-    from noncoop.engine.decide.conjunctions import compile_durable
+    from noncoop.engine.decide.durable import compile_durable
 
     rule = compile_durable([pack.get("NC-NOT-SEEN-ALONE")])["NC-NOT-SEEN-ALONE#0"]
     assert rule["all"][1] == {"n0$not": {"pattern": "NC-NOT-SEEN-ALONE.alone"}}

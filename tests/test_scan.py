@@ -10,8 +10,9 @@ from conftest import REGION, ROOT
 from typer.testing import CliRunner
 
 from noncoop.cli.app import app
-from noncoop.engine.decide import conjunctions as decisions
-from noncoop.engine.decide.conjunctions import durable_available
+from noncoop.engine.decide import durable as decisions
+from noncoop.engine.decide.conjunctions import SignalTable
+from noncoop.engine.decide.durable import durable_available
 from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import load_rules
 from noncoop.scan import scan, scan_json
@@ -104,7 +105,7 @@ def test_as_of_uses_only_events_up_to_that_day(tmp_path):
     ws = Workspace(tmp_path / "ws")
     before = scan(REGION, ws, None, "2026-01-14", "python")
     after = scan(REGION, ws, None, "2026-02-28", "python")
-    rules = lambda r: {a["rule_id"] for a in r.evaluation.alerts}  # noqa: E731
+    rules = lambda r: {a.rule_id for a in r.evaluation.alerts}  # noqa: E731
     assert "NC-THREATS-TO-WORKERS" not in rules(before)
     assert "NC-THREATS-TO-WORKERS" in rules(after)
     assert before.evaluation.events < after.evaluation.events
@@ -151,7 +152,7 @@ def test_scan_is_a_pure_function_of_its_inputs(region):
     # The JSON carries the same alerts, as the alert store now holds them: all new on a first run.
     stored = scan_json(result)["alerts"]
     assert [(a["rule_id"], a["subject_id"], a["evidence"]) for a in stored] == [
-        (a["rule_id"], a["subject_id"], a["evidence"]) for a in again.alerts
+        (a.rule_id, a.subject_id, [e.to_json() for e in a.evidence]) for a in again.alerts
     ]
     assert {a["status"] for a in stored} == {"new"}
 
@@ -243,14 +244,14 @@ def test_declared_coverage_lets_a_gap_be_judged(tmp_path):
     # Inferred, the visits feed ends in January, so the gap cannot be judged: reported only.
     _two_feed_region(tmp_path / "inferred")
     inferred = scan(tmp_path / "inferred", Workspace(tmp_path / "w1"), None, "2026-03-31", "python")
-    rules = {a["rule_id"] for a in inferred.evaluation.alerts}
+    rules = {a.rule_id for a in inferred.evaluation.alerts}
     assert "NC-CHILD-NOT-SEEN-SW" not in rules
     assert inferred.evaluation.insufficient["NC-CHILD-NOT-SEEN-SW"] == 1
     # Declared to run on, the silence is real: the child has not been seen for 80 days.
     _two_feed_region(tmp_path / "declared", ", covers: {from: 2025-06-01}")
     declared = scan(tmp_path / "declared", Workspace(tmp_path / "w2"), None, "2026-03-31", "python")
-    alerts = [a for a in declared.evaluation.alerts if a["rule_id"] == "NC-CHILD-NOT-SEEN-SW"]
-    assert len(alerts) == 1 and "80 days" in alerts[0]["explanation"]
+    alerts = [a for a in declared.evaluation.alerts if a.rule_id == "NC-CHILD-NOT-SEEN-SW"]
+    assert len(alerts) == 1 and "80 days" in alerts[0].explanation
     assert "NC-CHILD-NOT-SEEN-SW" not in declared.evaluation.insufficient
 
 
@@ -267,7 +268,7 @@ def test_durable_sessions_only_for_children_who_can_meet_a_rule():
     # signal must not get one, or a region with many of them exhausts the engine.
     rule = next(r for r in load_rules(ROOT / "rules").rules if r.id == "NC-NOT-SEEN-ALONE")
     n = 3 * decisions.BATCH
-    table = decisions.SignalTable(n, {}, {}, {})
+    table = SignalTable(n, {}, {}, {})
     everyone = np.arange(n)
     table.add(rule.signal("alone"), everyone, everyone * 0, everyone * 0 + 10)
     some = np.array([5, 700, 1400])

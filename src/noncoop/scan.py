@@ -18,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from noncoop.alerts.store import AlertStore, StoreUpdate
+from noncoop.alerts.model import StoreUpdate
+from noncoop.alerts.store import AlertStore
 from noncoop.asof import as_of_day, end_second, start_second
-from noncoop.engine.evaluate import Evaluation, evaluate, resolve_engine
+from noncoop.engine.decide import resolve_engine
+from noncoop.engine.evaluate import Evaluation, evaluate
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
@@ -38,13 +40,15 @@ def shipped_rules() -> Path:
 
 @dataclass
 class ScanResult:
+    """What a scan did: its ingest, its evaluation and what it changed in the alert store."""
+
     as_of: pd.Timestamp
     pack: RulePack
     ingest: IngestReport
     evaluation: Evaluation
     engine: str
     timings: dict[str, float] = field(default_factory=dict)
-    store: StoreUpdate | None = None
+    store: StoreUpdate = field(default_factory=lambda: StoreUpdate([], []))
     lock_note: str | None = None
 
 
@@ -124,15 +128,14 @@ def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) ->
 def _log_changes(result: ScanResult) -> None:
     """Ids only: the log never carries names or free text."""
     update = result.store
-    assert update is not None
     for alert in update.alerts:
-        if alert["status"] != "ongoing":
+        if alert.status != "ongoing":
             log.info(
                 "alert %s %s rule=%s subject=%s",
-                alert["alert_id"],
-                alert["status"],
-                alert["rule_id"],
-                alert["subject_id"],
+                alert.alert_id,
+                alert.status,
+                alert.rule_id,
+                alert.subject_id,
             )
     for alert_id in update.resolved:
         log.info("alert %s resolved", alert_id)
@@ -162,9 +165,9 @@ def scan_json(result: ScanResult) -> dict:
         "rules": len(result.pack.rules),
         "events": result.evaluation.events,
         "ingest": ingest_block,
-        "alerts": result.store.alerts if result.store else result.evaluation.alerts,
-        "resolved": result.store.resolved if result.store else [],
-        "lifecycle": result.store.counts if result.store else {},
+        "alerts": [a.to_json() for a in result.store.alerts],
+        "resolved": result.store.resolved,
+        "lifecycle": result.store.counts,
         "engine": result.engine,
         "rule_pack_sha256": result.pack.digest,
         "insufficient_data": result.evaluation.insufficient,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from noncoop.alerts.model import StoredAlert
+
 ALERT_CSV_COLUMNS = (
     "alert_id",
     "rule_id",
@@ -27,20 +29,22 @@ ALERT_CSV_COLUMNS = (
 )
 
 
-def alert_csv_rows(alerts: list[dict]) -> Iterator[dict]:
+def alert_csv_rows(alerts: list[StoredAlert]) -> Iterator[dict]:
     """Each alert repeated once per evidence record (once with blanks if it has none)."""
     for a in alerts:
         head = {
-            "alert_id": a["alert_id"],
-            "rule_id": a["rule_id"],
-            "level": a["level"],
-            "status": a["status"],
-            "triage": a.get("triage", {}).get("state", "open"),
-            "subject_id": a["subject_id"],
-            "household_id": a["household_id"],
-            "window_start": a["window"]["start"],
-            "window_end": a["window"]["end"],
-            "explanation": a["explanation"],
+            "alert_id": a.alert_id,
+            "rule_id": a.rule_id,
+            "level": a.level,
+            "status": a.status,
+            "triage": a.triage.state,
+            "subject_id": a.subject_id,
+            "household_id": a.household_id,
+            "window_start": a.window.start,
+            "window_end": a.window.end,
+            "explanation": a.explanation,
         }
-        for evidence in a["evidence"] or [{}]:
-            yield {**head, **evidence}
+        if not a.evidence:
+            yield head
+        for evidence in a.evidence:
+            yield {**head, **evidence.to_json()}

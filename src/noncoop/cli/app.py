@@ -18,7 +18,8 @@ from rich.console import Console
 
 from noncoop import __version__
 from noncoop.alerts.export import ALERT_CSV_COLUMNS, alert_csv_rows
-from noncoop.alerts.store import ACTIVE, STATUSES, TRIAGE, AlertStore, StoreError
+from noncoop.alerts.model import ACTIVE, STATUSES, TRIAGE
+from noncoop.alerts.store import AlertStore, StoreError
 from noncoop.cli.views import (
     alert_panel,
     alerts_summary,
@@ -33,7 +34,7 @@ from noncoop.cli.views import (
     rule_test_table,
     timings_line,
 )
-from noncoop.engine.explain import describe_rule
+from noncoop.engine.rules.describe import describe_rule
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.ruletest import run_rule_tests
 from noncoop.ingest.run import ingest as run_ingest
@@ -223,7 +224,7 @@ def scan(
     if quiet:
         console.print(
             f"noncoop scan as of {result.as_of:%Y-%m-%d}: alerts "
-            + (result.store.summary() if result.store else "")
+            + result.store.summary()
             + f"; {result.ingest.total.rows_quarantined:,} rows quarantined; "
             f"{time.perf_counter() - started:.0f} s",
             highlight=False,
@@ -261,11 +262,11 @@ def demo(
         ws = Workspace(root / "workspace")
         result = _scan(sources, ws, None, options.as_of, engine, quiet=False)
         _print_scan(result, limit=15)
-        alerts = result.store.alerts if result.store else result.evaluation.alerts
+        alerts = result.store.alerts
         if alerts:
             console.print(alert_panel(alerts[0]))
         if keep and alerts:
-            child = alerts[0]["subject_id"]
+            child = alerts[0].subject_id
             console.print(
                 "Next: "
                 f"noncoop alerts -w {ws.root} · noncoop chronology {child} -w {ws.root} · "
@@ -303,7 +304,7 @@ def rules_test(
     rule: Annotated[list[str] | None, typer.Option("--rule", help="Only these rule ids.")] = None,
 ) -> None:
     """Run every rule's inline tests; exits 1 if any case fails."""
-    from noncoop.engine.evaluate import resolve_engine
+    from noncoop.engine.decide import resolve_engine
 
     pack = _load(paths)
     results = run_rule_tests(pack, resolve_engine(engine), set(rule) if rule else None)
@@ -394,12 +395,11 @@ def _configure_logging(ws: Workspace) -> None:
 
 def _print_scan(result: ScanResult, limit: int) -> None:
     console.print(ingest_table(result.ingest))
-    alerts = result.store.alerts if result.store else result.evaluation.alerts
+    alerts = result.store.alerts
     console.print(alerts_summary(alerts))
     if alerts:
         console.print(alerts_table(alerts, limit, console.width))
-    if result.store:
-        console.print(f"Alert store: {result.store.summary()}")
+    console.print(f"Alert store: {result.store.summary()}")
     for rule_id, n in result.evaluation.insufficient.items():
         console.print(
             f"[yellow]insufficient data[/yellow] {rule_id}: {n} child(ren) not judged: "
@@ -472,7 +472,10 @@ def alerts_list(
         since=since,
     )
     if json_out:
-        json_out.write_text(json.dumps(alerts, indent=2, ensure_ascii=False), encoding="utf-8")
+        json_out.write_text(
+            json.dumps([a.to_json() for a in alerts], indent=2, ensure_ascii=False),
+            encoding="utf-8",
+        )
         console.print(f"{len(alerts):,} alerts written to {json_out}")
     if csv_out:
         n = write_csv(csv_out, ALERT_CSV_COLUMNS, alert_csv_rows(alerts))
@@ -491,7 +494,7 @@ def alerts_show(
     with _exits((StoreError, 1)):
         alert = AlertStore(Workspace(workspace).alerts_path).get(alert_id)
     if json_out:
-        console.print_json(json.dumps(alert, ensure_ascii=False))
+        console.print_json(json.dumps(alert.to_json(), ensure_ascii=False))
     else:
         console.print(alert_panel(alert))
 
@@ -505,7 +508,7 @@ def _triage(action: str, alert_id: str, workspace: Path, by: str, reason: str, u
         "close": "it stays quiet on later scans until new evidence arrives.",
         "snooze": f"it stays quiet until {until} unless new evidence arrives.",
     }[action]
-    console.print(f"Alert {alert_id} {alert['triage']['state']} by {by}; {then}")
+    console.print(f"Alert {alert_id} {alert.triage.state} by {by}; {then}")
 
 
 @alerts_app.command("ack")
@@ -544,7 +547,7 @@ def audit(
     """The audit log: every scan (who, when, as-of, inputs and hashes, counts) and triage action."""
     entries = AlertStore(Workspace(workspace).alerts_path).audit()
     if json_out:
-        console.print_json(json.dumps(entries, ensure_ascii=False))
+        console.print_json(json.dumps([e.to_json() for e in entries], ensure_ascii=False))
     else:
         console.print(audit_table(entries) if entries else "No runs or triage actions yet.")
 

@@ -19,9 +19,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from noncoop.alerts.model import AuditEntry, StoredAlert
 from noncoop.ingest.counts import IngestReport
 from noncoop.ingest.counts import Progress as ProgressFn
-from noncoop.vocab import MOST_SEVERE_FIRST, Level, pattern_tag
+from noncoop.vocab import MOST_SEVERE_FIRST, Level
 from noncoop.yamlspec import ConfigInvalid
 
 
@@ -117,7 +118,7 @@ LEVEL_STYLE = {
 }
 
 
-def alerts_summary(alerts: list[dict]) -> Table:
+def alerts_summary(alerts: list[StoredAlert]) -> Table:
     """Alerts counted by pattern tag and level."""
     levels = MOST_SEVERE_FIRST
     table = Table(title="Alerts by pattern and level", title_justify="left")
@@ -127,9 +128,9 @@ def alerts_summary(alerts: list[dict]) -> Table:
     table.add_column("total", justify="right")
     counts: dict[str, dict[str, int]] = {}
     for a in alerts:
-        tag = pattern_tag(a["tags"])
-        counts.setdefault(tag, {}).setdefault(a["level"], 0)
-        counts[tag][a["level"]] += 1
+        tag = a.pattern
+        counts.setdefault(tag, {}).setdefault(a.level, 0)
+        counts[tag][a.level] += 1
     for tag in sorted(counts):
         row = counts[tag]
         table.add_row(
@@ -147,7 +148,7 @@ def alerts_summary(alerts: list[dict]) -> Table:
     return table
 
 
-def alerts_table(alerts: list[dict], limit: int = 20, width: int = 160) -> Table:
+def alerts_table(alerts: list[StoredAlert], limit: int = 20, width: int = 160) -> Table:
     """The first alerts, most severe first. On a narrow terminal the id, status and window share
     one column so the explanation keeps room to be read."""
     table = Table(
@@ -159,32 +160,32 @@ def alerts_table(alerts: list[dict], limit: int = 20, width: int = 160) -> Table
         table.add_column(name, no_wrap=name != "rule")
     table.add_column("explanation", ratio=1)
     for a in alerts[:limit]:
-        triage = a.get("triage", {}).get("state", "open")
-        status = a["status"] if triage == "open" else f"{a['status']} ({triage})"
-        level = f"[{LEVEL_STYLE[a['level']]}]{a['level']}[/]"
-        status = f"[{STATUS_STYLE.get(a['status'], 'default')}]{status}[/]"
-        window = f"{a['window']['start']}\n{a['window']['end']}"
-        explanation = escape(a["explanation"])
+        triage = a.triage.state
+        status = a.status if triage == "open" else f"{a.status} ({triage})"
+        level = f"[{LEVEL_STYLE[a.level]}]{a.level}[/]"
+        status = f"[{STATUS_STYLE.get(a.status, 'default')}]{status}[/]"
+        window = f"{a.window.start}\n{a.window.end}"
+        explanation = escape(a.explanation)
         if wide:
-            row = [a["alert_id"], level, status, a["subject_id"], a["rule_id"], window]
+            row = [a.alert_id, level, status, a.subject_id, a.rule_id, window]
             table.add_row(*row, explanation)
         else:
-            head = f"{a['alert_id']}\n{level} {status}"
-            table.add_row(head, a["subject_id"], f"[bold]{a['rule_id']}[/]\n{explanation}")
+            head = f"{a.alert_id}\n{level} {status}"
+            table.add_row(head, a.subject_id, f"[bold]{a.rule_id}[/]\n{explanation}")
     return table
 
 
 STATUS_STYLE = {"new": "bold", "reopened": "bold magenta", "resolved": "dim"}
 
 
-def audit_table(entries: list[dict]) -> Table:
+def audit_table(entries: list[AuditEntry]) -> Table:
     """The audit log: runs and triage actions, oldest first."""
     table = Table(title="Audit log", title_justify="left")
     for name in ("#", "at", "who", "action", "as of", "alert", "details"):
         table.add_column(name, overflow="fold")
     for e in entries:
-        d = e["details"]
-        if e["action"] == "scan":
+        d = e.details
+        if e.action == "scan":
             alerts = ", ".join(f"{n} {k}" for k, n in d.get("alerts", {}).items() if n)
             summary = (
                 f"{len(d.get('sources', []))} files, rules {d.get('rule_pack_sha256', '')[:12]}, "
@@ -194,54 +195,52 @@ def audit_table(entries: list[dict]) -> Table:
             until = f" until {d['until']}" if d.get("until") else ""
             summary = f"{d.get('reason', '')}{until}"
         table.add_row(
-            str(e["seq"]),
-            e["at"],
-            e["actor"],
-            e["action"],
-            e["as_of"] or "",
-            e["alert_id"] or "",
+            str(e.seq),
+            e.at,
+            e.actor,
+            e.action,
+            e.as_of or "",
+            e.alert_id or "",
             escape(summary),
         )
     return table
 
 
-def alert_panel(alert: dict) -> Panel:
+def alert_panel(alert: StoredAlert) -> Panel:
     """One alert explained in full: what, when, evidence with file and line, guidance, actions."""
     lines = [
-        f"[bold]{alert['title']}[/bold] ({alert['rule_id']}, {alert['level']})",
-        f"Child {alert['subject_id']}, household {alert['household_id'] or '—'}",
-        f"Window {alert['window']['start']} to {alert['window']['end']}",
+        f"[bold]{alert.title}[/bold] ({alert.rule_id}, {alert.level})",
+        f"Child {alert.subject_id}, household {alert.household_id or '—'}",
+        f"Window {alert.window.start} to {alert.window.end}",
         *_lifecycle_lines(alert),
         "",
-        escape(alert["explanation"]),
+        escape(alert.explanation),
         "",
         "[bold]Evidence[/bold]",
     ]
-    for e in alert["evidence"]:
-        via = f" (household member {e['via_subject_id']})" if e.get("via_subject_id") else ""
+    for e in alert.evidence:
+        via = f" (household member {e.via_subject_id})" if e.via_subject_id else ""
         lines.append(
-            f"  {e['occurred_at']}  {e['agency']}/{e['service'] or '-'}  "
-            f"{e['event_type']}{via}  [dim]{e['source_file']}:{e['source_line']}[/dim]"
+            f"  {e.occurred_at}  {e.agency}/{e.service or '-'}  "
+            f"{e.event_type}{via}  [dim]{e.source_file}:{e.source_line}[/dim]"
         )
-    lines += ["", "[bold]Guidance[/bold]"] + [f"  {g}" for g in alert["guidance"]]
-    lines += ["", "[bold]Recommended actions[/bold]"] + [f"  • {a}" for a in alert["actions"]]
-    return Panel("\n".join(lines), title=f"alert {alert['alert_id']}", expand=False)
+    lines += ["", "[bold]Guidance[/bold]"] + [f"  {g}" for g in alert.guidance]
+    lines += ["", "[bold]Recommended actions[/bold]"] + [f"  • {a}" for a in alert.actions]
+    return Panel("\n".join(lines), title=f"alert {alert.alert_id}", expand=False)
 
 
-def _lifecycle_lines(alert: dict) -> list[str]:
-    if "triage" not in alert:
-        return []
-    t = alert["triage"]
+def _lifecycle_lines(alert: StoredAlert) -> list[str]:
+    t = alert.triage
     lines = [
-        f"Status {alert['status']} (first raised {alert['first_as_of']}, "
-        f"last scanned {alert['last_as_of']}; rule version {alert['rule_version']})"
+        f"Status {alert.status} (first raised {alert.first_as_of}, "
+        f"last scanned {alert.last_as_of}; rule version {alert.rule_version})"
     ]
-    if alert.get("note"):
-        lines.append(f"[magenta]{escape(alert['note'])}[/magenta]")
-    if t["state"] != "open":
-        until = f" until {t['until']}" if t.get("until") else ""
+    if alert.note:
+        lines.append(f"[magenta]{escape(alert.note)}[/magenta]")
+    if t.state != "open":
+        until = f" until {t.until}" if t.until else ""
         lines.append(
-            f"Triage: {t['state']}{until} by {escape(t['by'])} on {t['at']}: {escape(t['reason'])}"
+            f"Triage: {t.state}{until} by {escape(t.by or '')} on {t.at}: {escape(t.reason or '')}"
         )
     return lines
 

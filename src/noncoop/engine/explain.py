@@ -1,4 +1,5 @@
-"""Explanations: messages filled only from computed values, and rules described in plain English.
+"""Explained alerts: each decision turned into an alert with its window, its evidence records
+(source file and line) and a message filled only from computed values.
 
 A template can name `{pattern.value}` and `{window.start}`/`{window.end}` and nothing else: no
 attribute access, no code, so a rule file can never run anything.
@@ -6,74 +7,101 @@ attribute access, no code, so a rule file can never run anything.
 
 from __future__ import annotations
 
-from noncoop.asof import long_day
-from noncoop.engine.patterns import KINDS
+import hashlib
+from dataclasses import dataclass
+
+import pandas as pd
+
+from noncoop.asof import iso_day, long_day
+from noncoop.engine.alert import Alert, Evidence, Window
 from noncoop.engine.rules.checks import PLACEHOLDER
 from noncoop.engine.rules.pack import LoadedRule
+from noncoop.engine.timeline import Timeline
 
 
-def render_message(template: str, values: dict[str, dict], window: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class Support:
+    """What supports one decision: the child, the window (seconds), the evidence rows of the
+    timeline and the values each of the rule's patterns offers to its message."""
+
+    rule: LoadedRule
+    child: int
+    positions: list[int]
+    values: dict[str, dict]
+    start: int
+    end: int
+
+
+def render_message(template: str, values: dict[str, dict], window: Window) -> str:
     """Fill placeholders; a value the child's signals do not give reads 'none'."""
 
     def fill(match) -> str:
         owner, name = match.group(1).split(".")
         if owner == "window":
-            return long_day(window[name])
+            return long_day(getattr(window, name))
         return str(values.get(owner, {}).get(name, "none"))
 
     return PLACEHOLDER.sub(fill, template)
 
 
-def describe_pattern(name: str, kind: str, spec) -> str:
-    """One pattern in plain English."""
-    return KINDS[kind].explain(name, spec)
+def explain(supports: list[Support], tl: Timeline) -> list[Alert]:
+    """An explained alert for every decision; evidence records are built once for all rows."""
+    book = _evidence_book(tl, sorted({p for s in supports for p in s.positions}))
+    return [_alert(s, book, tl) for s in supports]
 
 
-def describe_rule(rule: LoadedRule) -> str:
-    """The rule as an analyst or chair would want it explained."""
-    r = rule.rule
-    lines = [
-        f"{r.id} — {r.title}",
-        f"Level {r.level}, status {r.status}; tags {', '.join(r.tags)}",
-        "",
-        r.description.strip(),
-        "",
-        "Looks for:",
-    ]
-    for name, sel in r.select.items():
-        tests = ", ".join(f"{k} {_test(v)}" for k, v in sel.tests().items())
-        lines.append(f"  selection {name}: {tests or 'every event'}")
-    for name, pattern in r.patterns.items():
-        lines.append("  " + describe_pattern(name, pattern.kind, pattern.spec))
-    lines.append(f"  fires when: {_condition(rule.condition)}")
-    if r.conclude:
-        lines.append(f"  and then concludes the signal '{r.conclude}' for other rules")
-    if r.thresholds:
-        lines += ["", "Where the numbers come from:", "  " + r.thresholds.strip()]
-    lines += ["", "Rests on:"]
-    for g in r.guidance:
-        lines.append(f"  {g.document}, {g.section}:")
-        lines.append(f"    \u201c{g.passage.strip()}\u201d")
-    lines += ["", "Recommended actions:"] + [f"  - {a}" for a in r.actions]
-    lines += ["", "Could also be explained by:"] + [f"  - {f}" for f in r.falsepositives]
-    lines += ["", f"Message: {r.message}"]
-    return "\n".join(lines)
+def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: Timeline) -> Alert:
+    rule = support.rule
+    window = Window(iso_day(support.start), iso_day(support.end))
+    subject_id = str(tl.subjects[support.child])
+    cited = [book[p] for p in support.positions]
+    digest = hashlib.sha256(f"{rule.id}|{subject_id}|{window.start}".encode()).hexdigest()
+    return Alert(
+        alert_id=digest[:16],
+        rule_id=rule.id,
+        title=rule.rule.title,
+        level=str(rule.rule.level),
+        tags=tuple(rule.rule.tags),
+        subject_id=subject_id,
+        household_id=cited[0][1] if cited else None,
+        window=window,
+        explanation=render_message(rule.rule.message, support.values, window),
+        evidence=tuple(evidence for evidence, _ in cited),
+        guidance=tuple(
+            f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
+            for g in rule.rule.guidance
+        ),
+        actions=tuple(rule.rule.actions),
+    )
 
 
-def _test(value) -> str:
-    if isinstance(value, list):
-        return "in " + ", ".join(map(str, value))
-    if hasattr(value, "model_dump"):
-        parts = {k: v for k, v in value.model_dump(by_alias=True).items() if v is not None}
-        return " and ".join(f"{k} {v}" for k, v in parts.items())
-    return f"= {value}"
-
-
-def _condition(node) -> str:
-    if node.op == "ref":
-        return node.name
-    if node.op == "not":
-        return f"not {_condition(node.children[0])}"
-    joined = f" {'and' if node.op == 'all' else 'or'} ".join(_condition(c) for c in node.children)
-    within = f" (within {node.within} days of each other)" if node.within else ""
-    return f"({joined}){within}"
+def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Evidence, str | None]]:
+    """Evidence records (with the household) for every cited timeline row, in one pass."""
+    if not positions:
+        return {}
+    ev = tl.events.iloc[positions]
+    at = ev["occurred_at"].dt.tz_convert("UTC")
+    midnight = (at.dt.hour == 0) & (at.dt.minute == 0) & (at.dt.second == 0)
+    stamp = at.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(~midnight, at.dt.strftime("%Y-%m-%d"))
+    frame = pd.DataFrame(
+        {
+            "event_id": ev["event_id"].astype(str).to_numpy(),
+            "agency": ev["agency"].astype(object).to_numpy(),
+            "service": ev["service"].astype(object).to_numpy(),
+            "event_type": ev["event_type"].astype(str).to_numpy(),
+            "occurred_at": stamp.to_numpy(),
+            "source": ev["source"].astype(str).to_numpy(),
+            "source_file": ev["source_file"].astype(str).to_numpy(),
+            "source_line": ev["source_line"].astype("int64").to_numpy(),
+            "via_subject_id": ev["via_subject_id"].astype(object).to_numpy(),
+            "detail": ev["detail"].astype(object).to_numpy(),
+        }
+    )
+    frame = frame.astype(object).where(frame.notna(), None)
+    households = ev["household_id"].astype(object).where(ev["household_id"].notna(), None)
+    return {
+        position: (Evidence(**{**record, "source_line": int(record["source_line"])}), household)
+        for position, record, household in zip(
+            positions, frame.to_dict("records"), households.tolist(), strict=True
+        )
+    }

@@ -105,8 +105,8 @@ def run_rule_tests(
         for case in rule.rule.tests:
             events, subjects, coverage = case_events(case)
             run = evaluate(events, subjects, sub, case.as_of, engine, coverage=coverage)
-            alerts = [a for a in run.alerts if a["rule_id"] == rule.id and a["subject_id"] == CHILD]
-            cited = {e["event_id"] for a in alerts for e in a["evidence"]}
+            alerts = [a for a in run.alerts if a.rule_id == rule.id and a.subject_id == CHILD]
+            cited = {e.event_id for a in alerts for e in a.evidence}
             missing = (
                 [i for i in case.evidence if i not in cited] if alerts else list(case.evidence)
             )
@@ -117,7 +117,7 @@ def run_rule_tests(
                     case.expect,
                     bool(alerts),
                     missing,
-                    alerts[0]["explanation"] if alerts else "",
+                    alerts[0].explanation if alerts else "",
                 )
             )
     return results

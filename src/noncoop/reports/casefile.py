@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from noncoop.alerts.store import ACTIVE, AlertStore
+from noncoop.alerts.model import ACTIVE, StoredAlert
+from noncoop.alerts.store import AlertStore
 from noncoop.asof import as_of_day
 from noncoop.store.workspace import Workspace
 
@@ -28,7 +29,7 @@ class CaseFile:
     household_id: str | None
     people: pd.DataFrame  # subject_id, role, household_id, date_of_birth, age
     events: pd.DataFrame  # canonical events, time ordered
-    alerts: list[dict]
+    alerts: list[StoredAlert]
     as_of: pd.Timestamp
     notes: list[str] = field(default_factory=list)
 

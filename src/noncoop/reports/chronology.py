@@ -190,13 +190,13 @@ def _school_summary(runs) -> pd.Series:
 def _alert_marks(case: CaseFile) -> pd.DataFrame:
     marks = [
         {
-            "at": pd.Timestamp(a["window"]["start"], tz="UTC"),
-            "until": pd.Timestamp(a["window"]["end"], tz="UTC"),
-            "subject_id": a["subject_id"],
+            "at": pd.Timestamp(a.window.start, tz="UTC"),
+            "until": pd.Timestamp(a.window.end, tz="UTC"),
+            "subject_id": a.subject_id,
             "agency": "",
             "service": "",
-            "what": f"Alert begins: {a['title']} ({a['rule_id']}, {a['level']}; "
-            f"alert {a['alert_id']}, window to {a['window']['end']})",
+            "what": f"Alert begins: {a.title} ({a.rule_id}, {a.level}; "
+            f"alert {a.alert_id}, window to {a.window.end})",
             "seen": "",
             "seen_alone": "",
             "hostility": "",

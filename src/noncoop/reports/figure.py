@@ -60,13 +60,13 @@ def timeline_figure(case: CaseFile) -> Figure:
 
     stacked: dict[str, int] = {}
     for alert in case.alerts:
-        start = pd.Timestamp(alert["window"]["start"])
-        end = pd.Timestamp(alert["window"]["end"]) + pd.Timedelta(days=1)
+        start = pd.Timestamp(alert.window.start)
+        end = pd.Timestamp(alert.window.end) + pd.Timedelta(days=1)
         ax.axvspan(start, end, facecolor="0.93", edgecolor="0.65", hatch="///", lw=0, zorder=0)
         # Alerts starting on the same day get their labels side by side, not on top of each other.
-        k = stacked[alert["window"]["start"]] = stacked.get(alert["window"]["start"], -1) + 1
+        k = stacked[alert.window.start] = stacked.get(alert.window.start, -1) + 1
         ax.annotate(
-            alert["rule_id"] + (f" · {alert['subject_id']}" if several else ""),
+            alert.rule_id + (f" · {alert.subject_id}" if several else ""),
             (start, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(2 + 8 * k, -2),

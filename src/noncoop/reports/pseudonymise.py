@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from noncoop.alerts.model import StoredAlert, Triage
+from noncoop.engine.alert import Window
 from noncoop.reports.casefile import CaseFile
 
 KEY_VARIABLE = "NONCOOP_PSEUDONYM_KEY"
@@ -100,35 +102,32 @@ class Pseudonymiser:
         keyed = pd.array([self.pseudonym(v, prefix) for v in uniques] + [None], dtype="string")
         return pd.Series(keyed[codes], index=values.index)
 
-    def _alert(self, alert: dict, shift: pd.Timedelta) -> dict:
+    def _alert(self, alert: StoredAlert, shift: pd.Timedelta) -> StoredAlert:
         day = lambda text: _shift_text(text, shift)  # noqa: E731
-        evidence = [
-            {
-                **{k: v for k, v in e.items() if k not in ("detail",)},
-                "event_id": self.pseudonym(e["event_id"], "E"),
-                "occurred_at": day(e["occurred_at"]),
-                **(
-                    {"via_subject_id": self.pseudonym(e["via_subject_id"], "P")}
-                    if e.get("via_subject_id")
-                    else {}
-                ),
-            }
-            for e in alert["evidence"]
-        ]
-        return {
-            **alert,
-            "alert_id": self.pseudonym(alert["alert_id"], "A"),
-            "subject_id": self.pseudonym(alert["subject_id"], "P"),
-            "household_id": self.pseudonym(alert["household_id"], "H"),
-            "window": {k: day(v) for k, v in alert["window"].items()},
-            "explanation": day(alert["explanation"]),
-            "evidence": evidence,
-            "note": None,
-            "triage": {"state": alert.get("triage", {}).get("state", "open")},
-            "first_as_of": day(alert.get("first_as_of") or ""),
-            "changed_as_of": day(alert.get("changed_as_of") or ""),
-            "last_as_of": day(alert.get("last_as_of") or ""),
-        }
+        evidence = tuple(
+            replace(
+                e,
+                event_id=self.pseudonym(e.event_id, "E"),
+                occurred_at=day(e.occurred_at),
+                via_subject_id=self.pseudonym(e.via_subject_id, "P") if e.via_subject_id else None,
+                detail=None,
+            )
+            for e in alert.evidence
+        )
+        return replace(
+            alert,
+            alert_id=self.pseudonym(alert.alert_id, "A"),
+            subject_id=self.pseudonym(alert.subject_id, "P"),
+            household_id=self.pseudonym(alert.household_id, "H"),
+            window=Window(day(alert.window.start), day(alert.window.end)),
+            explanation=day(alert.explanation),
+            evidence=evidence,
+            note=None,
+            triage=Triage(alert.triage.state),
+            first_as_of=day(alert.first_as_of),
+            changed_as_of=day(alert.changed_as_of),
+            last_as_of=day(alert.last_as_of),
+        )
 
 
 def _shift_text(text: str, shift: pd.Timedelta) -> str:

@@ -135,15 +135,15 @@ def _people_rows(case: CaseFile) -> list[list[str]]:
 def _evidence_rows(alert: dict) -> list[list[str]]:
     return [
         [
-            e["occurred_at"][:10],
-            e["agency"] or "",
-            e.get("service") or "",
-            EVENT_TYPES[e["event_type"]].words
-            + (f" (household member {e['via_subject_id']})" if e.get("via_subject_id") else ""),
-            f"{e['source_file']}:{e['source_line']}",
-            e["event_id"],
+            e.occurred_at[:10],
+            e.agency or "",
+            e.service or "",
+            EVENT_TYPES[e.event_type].words
+            + (f" (household member {e.via_subject_id})" if e.via_subject_id else ""),
+            f"{e.source_file}:{e.source_line}",
+            e.event_id,
         ]
-        for e in alert["evidence"]
+        for e in alert.evidence
     ]
 
 
@@ -167,8 +167,8 @@ def _chronology_rows(report: Report) -> list[list[str]]:
 
 def _alert_facts(alert: dict) -> str:
     return (
-        f"Rule {alert['rule_id']} · level {alert['level']} · status {alert['status']} · "
-        f"alert {alert['alert_id']} · window {alert['window']['start']} to {alert['window']['end']}"
+        f"Rule {alert.rule_id} · level {alert.level} · status {alert.status} · "
+        f"alert {alert.alert_id} · window {alert.window.start} to {alert.window.end}"
     )
 
 
@@ -187,19 +187,19 @@ def render_markdown(report: Report, figure_name: str) -> str:
         out += ["No open alerts.", ""]
     for i, alert in enumerate(case.alerts, 1):
         out += [
-            f"### {i}. {alert['title']}",
+            f"### {i}. {alert.title}",
             "",
             _alert_facts(alert),
             "",
-            f"> {alert['explanation']}",
+            f"> {alert.explanation}",
             "",
         ]
         out += ["**Evidence**", ""]
         out += md_table(
             ["date", "agency", "service", "what", "source", "event"], _evidence_rows(alert)
         )
-        out += ["**Guidance**", ""] + [f"> {g}" for g in alert["guidance"]] + [""]
-        out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert["actions"]] + [""]
+        out += ["**Guidance**", ""] + [f"> {g}" for g in alert.guidance] + [""]
+        out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert.actions] + [""]
     out += ["## Timeline", "", f"![Timeline of events by agency]({figure_name})", ""]
     out += ["## Chronology", ""]
     out += md_table(list(CHRONOLOGY_HEADERS), _chronology_rows(report))
@@ -247,17 +247,17 @@ def render_html(report: Report) -> str:
         parts.append("<p>No open alerts.</p>")
     for i, alert in enumerate(case.alerts, 1):
         parts += [
-            f"<h3>{i}. {e(alert['title'])}</h3>",
+            f"<h3>{i}. {e(alert.title)}</h3>",
             f'<p class="facts">{e(_alert_facts(alert))}</p>',
-            f"<blockquote>{e(alert['explanation'])}</blockquote>",
+            f"<blockquote>{e(alert.explanation)}</blockquote>",
             "<h4>Evidence</h4>",
             _html_table(
                 ["date", "agency", "service", "what", "source", "event"], _evidence_rows(alert)
             ),
             "<h4>Guidance</h4>",
-            *[f"<blockquote>{e(g)}</blockquote>" for g in alert["guidance"]],
+            *[f"<blockquote>{e(g)}</blockquote>" for g in alert.guidance],
             "<h4>Recommended actions</h4>",
-            "<ul>" + "".join(f"<li>{e(a)}</li>" for a in alert["actions"]) + "</ul>",
+            "<ul>" + "".join(f"<li>{e(a)}</li>" for a in alert.actions) + "</ul>",
         ]
     parts += [
         "<h2>Timeline</h2>",
@@ -340,9 +340,9 @@ def render_pdf(report: Report) -> bytes:
     if not case.alerts:
         text("No open alerts.")
     for i, alert in enumerate(case.alerts, 1):
-        text(f"{i}. {alert['title']}", 10, "B", 0.5)
+        text(f"{i}. {alert.title}", 10, "B", 0.5)
         text(_alert_facts(alert), 7.5)
-        text(alert["explanation"], 9, "I")
+        text(alert.explanation, 9, "I")
         text("Evidence", 8.5, "B", 0.5)
         table(
             ["date", "agency", "service", "what", "source", "event"],
@@ -350,10 +350,10 @@ def render_pdf(report: Report) -> bytes:
             (14, 14, 14, 40, 26, 20),
         )
         text("Guidance", 8.5, "B", 0.5)
-        for g in alert["guidance"]:
+        for g in alert.guidance:
             text(g, 8)
         text("Recommended actions", 8.5, "B", 0.5)
-        for a in alert["actions"]:
+        for a in alert.actions:
             text(f"• {a}", 8, gap=0.5)
         pdf.ln(2)
     pdf.add_page()

@@ -24,7 +24,7 @@ def score(alerts: list[dict], truth: pd.DataFrame, children: int) -> pd.DataFram
     without that planted pattern), and background alerts: children with no planted pattern at
     all, with their rate among all background children."""
     fired = pd.DataFrame(
-        [(a["subject_id"], pattern_tag(a["tags"])) for a in alerts],
+        [(a.subject_id, pattern_tag(a.tags)) for a in alerts],
         columns=["subject_id", "pattern"],
     ).drop_duplicates()
     planted = truth[["subject_id", "pattern"]].drop_duplicates()

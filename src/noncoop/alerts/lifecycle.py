@@ -1,0 +1,215 @@
+"""The alert lifecycle, as a pure function of the store's rows and tonight's alerts.
+
+An alert is an episode of one rule for one child. Tonight's alert of a rule and child that has an
+active episode continues it (`ongoing`); one that comes back within REOPEN_DAYS of a resolved
+episode's window reopens it; otherwise it starts a new episode. An active episode that tonight's
+scan of its rule does not find is `resolved`. Every row keeps its state from before the last night
+that touched it, so re-running that night starts from the same place and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from noncoop.alerts.model import ACTIVE, QUIET, STATUSES, StoredAlert, StoreUpdate
+from noncoop.engine.alert import Alert
+
+REOPEN_DAYS = 30  # an alert back within this many days of its last window is the same episode
+TRIAGE_FIELDS = (
+    "triage",
+    "triage_by",
+    "triage_reason",
+    "triage_at",
+    "snoozed_until",
+    "triage_evidence",
+)
+LIFECYCLE = ("status", "note", "changed_as_of", *TRIAGE_FIELDS)
+CONTENT = (
+    "rule_version",
+    "household_id",
+    "title",
+    "level",
+    "pattern",
+    "tags",
+    "window_start",
+    "window_end",
+    "explanation",
+    "evidence",
+    "guidance",
+    "actions",
+)
+COLUMNS = (
+    "alert_id",
+    "rule_id",
+    "subject_id",
+    *CONTENT,
+    *LIFECYCLE,
+    "first_as_of",
+    "touched_as_of",
+    "prior",
+)
+JSON_COLUMNS = ("tags", "evidence", "guidance", "actions", "triage_evidence")
+# What a re-run of a night needs of a row's state before that night (content comes from the run).
+PRIOR = (*LIFECYCLE, "window_start", "window_end")
+
+
+def reconcile(
+    stored: pd.DataFrame, alerts: list[Alert], versions: dict[str, str], as_of: str
+) -> tuple[StoreUpdate, list[dict], list[str]]:
+    """The store's rows after a scan as of `as_of`: matched, new, reopened and resolved episodes.
+
+    Works from each row's state before the night being scanned, so a re-run of that night gives
+    the same rows. Returns the update, the rows to write and the ids of rows to drop (episodes
+    that only a previous run of this same night had created).
+    """
+    base = _baseline(stored, as_of)
+    absent = base[base["absent"]]
+    dropped = absent["alert_id"].tolist()
+    base = base[~base["absent"]]
+    found = pd.DataFrame(
+        {
+            "i": range(len(alerts)),
+            "rule_id": [a.rule_id for a in alerts],
+            "subject_id": [a.subject_id for a in alerts],
+            "start": [a.window.start for a in alerts],
+        },
+    ).astype({"rule_id": object, "subject_id": object, "start": object})
+    key = ["rule_id", "subject_id"]
+    active = base[base["status"].isin(ACTIVE)]
+    matched = found.merge(active[[*key, "alert_id"]], on=key, how="left")
+    # Not active: the latest resolved episode takes it back if it returns soon enough.
+    resolved = base[base["status"] == "resolved"].sort_values("window_end")
+    latest = resolved.drop_duplicates(key, keep="last")[[*key, "alert_id", "window_end"]]
+    back = matched[matched["alert_id"].isna()].drop(columns="alert_id").merge(latest, on=key)
+    horizon = pd.to_datetime(back["window_end"]) + pd.Timedelta(days=REOPEN_DAYS)
+    back = back[pd.to_datetime(back["start"]) <= horizon]
+    reopened_ids = dict(zip(back["i"], back["alert_id"], strict=True))
+    matched["alert_id"] = matched["alert_id"].fillna(matched["i"].map(reopened_ids))
+    # A new episode keeps the id the evaluation gave it: rule, child and first window start.
+    fresh = matched["alert_id"].isna()
+    matched.loc[fresh, "alert_id"] = [alerts[i].alert_id for i in matched.loc[fresh, "i"]]
+    by_id = {r["alert_id"]: r for r in base.to_dict("records")}
+    # Triage given to an episode that only an earlier run of this night had created carries over.
+    carried = {r["alert_id"]: r for r in absent.to_dict("records")}
+    # What this run reports is measured against the store as it is now, so a second scan of the
+    # same night reports nothing new even though it writes the same rows as the first.
+    now = stored.set_index("alert_id")[["status", "changed_as_of"]].to_dict("index")
+    rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
+    for i, alert_id in zip(matched["i"], matched["alert_id"], strict=True):
+        version = versions.get(alerts[i].rule_id, "")
+        before, kept = by_id.get(alert_id), carried.get(alert_id)
+        row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
+        rows.append(row)
+        status = _reported(row, now.get(alert_id))
+        counts["quiet" if row["triage"] in QUIET else status] += 1
+        out.append(replace(StoredAlert.from_row(row), status=status))
+    # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
+    # (an analyst trying one rule) leaves every other alert as it is.
+    gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
+    for before in gone.to_dict("records"):
+        row = {**before, "status": "resolved", "changed_as_of": as_of}
+        row["note"] = f"resolved on {as_of}: the evidence no longer meets the rule"
+        rows.append(_touched(row, before, as_of))
+    resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
+    counts["resolved"] = len(resolved)
+    return StoreUpdate(out, resolved, counts), rows, dropped
+
+
+def _reported(row: dict, now: dict | None) -> str:
+    """The alert's status for this run: `ongoing` if the store already said what it says now."""
+    unchanged = now is not None and (now["status"], now["changed_as_of"]) == (
+        row["status"],
+        row["changed_as_of"],
+    )
+    return "ongoing" if unchanged and row["status"] in ACTIVE else row["status"]
+
+
+def _found_row(
+    alert: Alert,
+    alert_id: str,
+    version: str,
+    before: dict | None,
+    carried: dict | None,
+    as_of: str,
+) -> dict:
+    """The stored row for an alert found tonight, its lifecycle moved on from `before`."""
+    content = {
+        "alert_id": alert_id,
+        "rule_id": alert.rule_id,
+        "subject_id": alert.subject_id,
+        "rule_version": version,
+        "household_id": alert.household_id,
+        "title": alert.title,
+        "level": alert.level,
+        "pattern": alert.pattern,
+        "tags": list(alert.tags),
+        "window_start": alert.window.start,
+        "window_end": alert.window.end,
+        "explanation": alert.explanation,
+        "evidence": [e.to_json() for e in alert.evidence],
+        "guidance": list(alert.guidance),
+        "actions": list(alert.actions),
+    }
+    if before is None:
+        lifecycle = dict.fromkeys(LIFECYCLE)
+        lifecycle.update(status="new", changed_as_of=as_of, triage="open")
+        if carried is not None:
+            lifecycle.update({k: carried[k] for k in TRIAGE_FIELDS})
+        row = {**content, **lifecycle, "first_as_of": as_of, "touched_as_of": as_of}
+        row["prior"] = None
+    else:
+        lifecycle = {k: before[k] for k in LIFECYCLE}
+        if before["status"] == "resolved":
+            lifecycle.update(status="reopened", changed_as_of=as_of, note=f"reopened on {as_of}")
+        else:
+            lifecycle.update(status="ongoing", note=None)
+        row = _touched(
+            {**content, **lifecycle, "first_as_of": before["first_as_of"]}, before, as_of
+        )
+    _wake(row, alert, as_of)
+    return row
+
+
+def _wake(row: dict, alert: Alert, as_of: str) -> None:
+    """A closed or snoozed alert speaks again when new evidence arrives or the snooze ends."""
+    triage = row["triage"]
+    if triage not in QUIET:
+        return
+    known = set(row["triage_evidence"] or [])
+    new = [i for i in alert.evidence_ids if i not in known]
+    if new:
+        row.update(
+            status="reopened",
+            changed_as_of=as_of,
+            triage="open",
+            note=f"reopened on {as_of}: {len(new)} new record(s) since {triage} by "
+            f"{row['triage_by']} on {str(row['triage_at'])[:10]}",
+        )
+    elif triage == "snoozed" and row["snoozed_until"] and row["snoozed_until"] < as_of:
+        row.update(triage="open", note=f"snooze by {row['triage_by']} ended {row['snoozed_until']}")
+
+
+def _touched(row: dict, before: dict, as_of: str) -> dict:
+    """Mark the row as touched tonight, keeping the state it had before tonight."""
+    row["prior"] = {k: before[k] for k in PRIOR}
+    row["touched_as_of"] = as_of
+    return row
+
+
+def _baseline(stored: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    """Each stored row as it stood before the night `as_of` (itself, unless that night touched it).
+
+    A row that night created has no earlier state: it is marked absent.
+    """
+    base = stored.copy()
+    again = base["touched_as_of"] == as_of
+    base["absent"] = again & base["prior"].isna()
+    restore = again & base["prior"].notna()
+    if restore.any():
+        priors = pd.DataFrame(
+            base.loc[restore, "prior"].tolist(), index=base.index[restore], dtype=object
+        )
+        base.loc[restore, priors.columns] = priors
+    return base

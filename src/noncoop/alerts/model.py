@@ -1,0 +1,136 @@
+"""Alerts as the store keeps them: the engine's alert with its lifecycle (new, ongoing, reopened,
+resolved) and its triage (open, acknowledged, closed, snoozed), and the audit log's entries.
+
+`to_json()` is the alert JSON contract of DESIGN.md, as scans, `alerts --json` and reports give it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from noncoop.engine.alert import Alert, Evidence, Window
+
+ACTIVE = ("new", "ongoing", "reopened")
+STATUSES = (*ACTIVE, "resolved")
+TRIAGE = ("open", "acknowledged", "closed", "snoozed")
+QUIET = ("closed", "snoozed")  # triage states that keep an alert off the morning list
+TRIAGE_ACTIONS = {"ack": "acknowledged", "close": "closed", "snooze": "snoozed"}
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Someone's decision about an alert, with who, why, when and (snoozed) until when."""
+
+    state: str = "open"
+    by: str | None = None
+    reason: str | None = None
+    at: str | None = None
+    until: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "by": self.by,
+            "reason": self.reason,
+            "at": self.at,
+            "until": self.until,
+        }
+
+
+@dataclass(frozen=True)
+class StoredAlert(Alert):
+    """An alert episode in the store: the alert as last found, its lifecycle and its triage."""
+
+    rule_version: str
+    status: str
+    note: str | None
+    first_as_of: str
+    changed_as_of: str
+    last_as_of: str
+    triage: Triage
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StoredAlert:
+        """From a row of the store (JSON columns as text or already parsed)."""
+        parse = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731
+        return cls(
+            alert_id=row["alert_id"],
+            rule_id=row["rule_id"],
+            title=row["title"],
+            level=row["level"],
+            tags=tuple(parse(row["tags"])),
+            subject_id=row["subject_id"],
+            household_id=row["household_id"],
+            window=Window(row["window_start"], row["window_end"]),
+            explanation=row["explanation"],
+            evidence=tuple(Evidence.from_json(e) for e in parse(row["evidence"])),
+            guidance=tuple(parse(row["guidance"])),
+            actions=tuple(parse(row["actions"])),
+            rule_version=row["rule_version"],
+            status=row["status"],
+            note=row["note"],
+            first_as_of=row["first_as_of"],
+            changed_as_of=row["changed_as_of"],
+            last_as_of=row["touched_as_of"],
+            triage=Triage(
+                row["triage"],
+                row["triage_by"],
+                row["triage_reason"],
+                row["triage_at"],
+                row["snoozed_until"],
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's alert, with its lifecycle and triage."""
+        content = self.content_json()
+        return {
+            **{k: content[k] for k in ("alert_id", "rule_id")},
+            "rule_version": self.rule_version,
+            **{k: v for k, v in content.items() if k not in ("alert_id", "rule_id")},
+            "status": self.status,
+            "note": self.note,
+            "first_as_of": self.first_as_of,
+            "changed_as_of": self.changed_as_of,
+            "last_as_of": self.last_as_of,
+            "triage": self.triage.to_json(),
+        }
+
+
+@dataclass
+class StoreUpdate:
+    """What one scan did to the store: the alerts as stored now, and the counts by outcome."""
+
+    alerts: list[StoredAlert]
+    resolved: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """'3 new, 10 ongoing, 0 reopened, 1 resolved, 2 quiet', for the terminal and the log."""
+        return ", ".join(f"{n:,} {k}" for k, n in self.counts.items())
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the append-only audit log: a scan or a triage action."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    as_of: str | None
+    alert_id: str | None
+    details: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "as_of": self.as_of,
+            "alert_id": self.alert_id,
+            "details": self.details,
+        }

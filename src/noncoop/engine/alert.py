@@ -1,0 +1,98 @@
+"""The explained alert the engine concludes: rule, child, window, every evidence record with its
+source file and line, the guidance passage and the recommended actions.
+
+`to_json()` gives the alert JSON contract of DESIGN.md (fields may be added, never renamed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from noncoop.vocab import pattern_tag
+
+
+@dataclass(frozen=True)
+class Window:
+    """First and last day (ISO) the alert's evidence covers."""
+
+    start: str
+    end: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One record an alert rests on, traceable to its source file and line."""
+
+    event_id: str
+    agency: str | None
+    service: str | None
+    event_type: str
+    occurred_at: str  # a day, or a UTC time where the record has one
+    source: str
+    source_file: str
+    source_line: int
+    via_subject_id: str | None = None  # the household adult whose record it is
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's evidence record; the optional fields only where they hold a value."""
+        record = asdict(self)
+        for optional in ("via_subject_id", "detail"):
+            if record[optional] is None:
+                del record[optional]
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Evidence:
+        return cls(**{f.name: record.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One rule met for one child over one window."""
+
+    alert_id: str
+    rule_id: str
+    title: str
+    level: str
+    tags: tuple[str, ...]
+    subject_id: str
+    household_id: str | None
+    window: Window
+    explanation: str
+    evidence: tuple[Evidence, ...]
+    guidance: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    @property
+    def pattern(self) -> str | None:
+        return pattern_tag(self.tags)
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        return [e.event_id for e in self.evidence]
+
+    def content_json(self) -> dict[str, Any]:
+        """Every field of the alert as JSON, in the contract's order."""
+        return {
+            "alert_id": self.alert_id,
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "level": self.level,
+            "tags": list(self.tags),
+            "subject_id": self.subject_id,
+            "household_id": self.household_id,
+            "window": self.window.to_json(),
+            "explanation": self.explanation,
+            "evidence": [e.to_json() for e in self.evidence],
+            "guidance": list(self.guidance),
+            "actions": list(self.actions),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's alert, as a newly found alert."""
+        return {**self.content_json(), "status": "new"}
