@@ -14,7 +14,10 @@ from noncoop.cli.app import app
 from noncoop.reports.casefile import load_case
 from noncoop.reports.chronology import chronology
 from noncoop.reports.pseudonymise import Pseudonymiser
-from noncoop.reports.report import build_report, render_html, render_markdown, render_pdf
+from noncoop.reports.render.html import render_html
+from noncoop.reports.render.markdown import render_markdown
+from noncoop.reports.render.pdf import render_pdf
+from noncoop.reports.report import build_report
 from noncoop.scan import scan
 from noncoop.store.workspace import Workspace
 

@@ -40,9 +40,11 @@ from noncoop.engine.ruletest import run_rule_tests
 from noncoop.ingest.run import ingest as run_ingest
 from noncoop.reports.casefile import CaseNotFound, load_case
 from noncoop.reports.chronology import chronology as build_chronology
-from noncoop.reports.chronology import chronology_json, chronology_markdown
+from noncoop.reports.chronology import chronology_json
 from noncoop.reports.pseudonymise import KeyMissing, Pseudonymiser, load_key
+from noncoop.reports.render.markdown import chronology_markdown
 from noncoop.reports.render.spreadsheet import write_csv
+from noncoop.reports.report import build_report
 from noncoop.scan import ScanResult, scan_json, shipped_rules
 from noncoop.scan import scan as run_scan
 from noncoop.sources.load import load_sources
@@ -652,7 +654,7 @@ def report(
     if (subject is None) == (household is None):
         raise typer.BadParameter("give a SUBJECT or --household, not both")
     case = _case(workspace, subject, household, start, end, pseudonymise, key_file, shift_dates)
-    from noncoop.reports.report import build_report, write_report  # matplotlib: only when drawing
+    from noncoop.reports.render.files import write_report  # fpdf2: only when writing
 
     target = out or Path(f"report-{case.subject or case.household_id}.{fmt}")
     written = write_report(build_report(case), str(fmt), target)

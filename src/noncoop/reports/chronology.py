@@ -9,7 +9,6 @@ from __future__ import annotations
 import pandas as pd
 
 from noncoop.reports.casefile import CaseFile
-from noncoop.reports.render.markdown import md_table
 from noncoop.vocab import EVENT_TYPES, HOSTILITY
 
 COLUMNS = (
@@ -214,10 +213,6 @@ def _alert_marks(case: CaseFile) -> pd.DataFrame:
 
 def _yes_no(values: pd.Series) -> pd.Series:
     return values.map({True: "yes", False: "no"}).astype(object).fillna("")
-
-
-def chronology_markdown(rows: pd.DataFrame) -> str:
-    return "\n".join(md_table(list(rows.columns), rows.values.tolist()))
 
 
 def chronology_json(rows: pd.DataFrame) -> str:

@@ -1,6 +1,22 @@
-"""Markdown tables, escaped so a cell's text can never break the table."""
+"""Markdown: the report with its timeline figure beside it, and tables escaped so a cell's text can
+never break them."""
 
 from __future__ import annotations
+
+import pandas as pd
+
+from noncoop.reports.report import (
+    CHRONOLOGY_HEADERS,
+    ENGAGEMENT_COLUMNS,
+    EVIDENCE_HEADERS,
+    PEOPLE_HEADERS,
+    PREAMBLE,
+    Report,
+    alert_facts,
+    chronology_rows,
+    evidence_rows,
+    people_rows,
+)
 
 
 def md_table(headers: list[str], rows: list[list]) -> list[str]:
@@ -12,3 +28,41 @@ def md_table(headers: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return [*lines, ""]
+
+
+def render_markdown(report: Report, figure_name: str) -> str:
+    """Markdown with the timeline as a PNG beside it (`figure_name`)."""
+    case = report.case
+    out = [f"# {report.heading}", "", f"{report.dated} {PREAMBLE}", ""]
+    out += [f"_{note}_" for note in case.notes] + ([""] if case.notes else [])
+    out += ["## Child and household", ""]
+    out += md_table(list(PEOPLE_HEADERS), people_rows(case))
+    out += ["## Agencies involved and engagement", ""]
+    out += md_table(list(ENGAGEMENT_COLUMNS), report.engagement.values.tolist())
+    out += [f"## Open alerts ({len(case.alerts)})", ""]
+    if not case.alerts:
+        out += ["No open alerts.", ""]
+    for i, alert in enumerate(case.alerts, 1):
+        out += [
+            f"### {i}. {alert.title}",
+            "",
+            alert_facts(alert),
+            "",
+            f"> {alert.explanation}",
+            "",
+        ]
+        out += ["**Evidence**", ""]
+        out += md_table(
+            list(EVIDENCE_HEADERS), evidence_rows(alert)
+        )
+        out += ["**Guidance**", ""] + [f"> {g}" for g in alert.guidance] + [""]
+        out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert.actions] + [""]
+    out += ["## Timeline", "", f"![Timeline of events by agency]({figure_name})", ""]
+    out += ["## Chronology", ""]
+    out += md_table(list(CHRONOLOGY_HEADERS), chronology_rows(report))
+    return "\n".join(out)
+
+
+def chronology_markdown(rows: pd.DataFrame) -> str:
+    """The chronology's rows as one Markdown table."""
+    return "\n".join(md_table(list(rows.columns), rows.values.tolist()))
