@@ -1,0 +1,112 @@
+"""`noncoop scan`: the nightly run."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from noncoop.alerts.store import StoreError
+from noncoop.cli.errors import check_date, exits
+from noncoop.cli.options import EngineOpt, RulesOpt, WorkspaceOpt, console, err_console
+from noncoop.cli.runlog import configure_logging
+from noncoop.cli.views import (
+    alerts_summary,
+    alerts_table,
+    byte_progress,
+    ingest_table,
+    timings_line,
+)
+from noncoop.scan import ScanResult, scan_json
+from noncoop.scan import scan as run_scan
+from noncoop.sources.load import load_sources
+from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
+
+
+def scan(
+    sources_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with sources.yaml and the exports.", exists=True, file_okay=False
+        ),
+    ],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    rules: RulesOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Evaluate as of this date (YYYY-MM-DD); only events up to it count. "
+            "Default: today. Back-fill by running earlier dates in order.",
+        ),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts as JSON.")] = None,
+    engine: EngineOpt = "auto",
+    limit: Annotated[int, typer.Option(help="Alerts to list in the terminal.")] = 20,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="For cron: no progress or tables, one line.")
+    ] = False,
+) -> None:
+    """Ingest what is new, evaluate every enabled rule, update the alert store, print a summary.
+
+    Exit 0 when the run completed (even with quarantined rows), 1 when it could not complete,
+    2 for usage errors.
+    """
+    if as_of is not None:
+        check_date(as_of, "--as-of")
+    ws = Workspace(workspace)
+    configure_logging(ws)
+    started = time.perf_counter()
+    result = scan_with_progress(sources_dir, ws, rules, as_of, engine, quiet)
+    if result.lock_note:
+        err_console.print(f"[yellow]warning[/yellow] {result.lock_note}")
+    if json_out:
+        json_out.write_text(
+            json.dumps(scan_json(result), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+    if quiet:
+        console.print(
+            f"noncoop scan as of {result.as_of:%Y-%m-%d}: alerts "
+            + result.store.summary()
+            + f"; {result.ingest.total.rows_quarantined:,} rows quarantined; "
+            f"{time.perf_counter() - started:.0f} s",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    print_scan(result, limit)
+    if json_out:
+        console.print(f"Alerts written to {json_out}")
+
+
+def scan_with_progress(
+    sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool
+) -> ScanResult:
+    # A scan dated before the last one is a usage error (2); anything else stops the run (1).
+    with exits((StoreError, 2), (RuntimeError, 1)):
+        if quiet:
+            return run_scan(sources_dir, ws, rules, as_of, engine)
+        total = load_sources(sources_dir).total_bytes()
+        with byte_progress(console, total, "ingesting") as advance:
+            return run_scan(sources_dir, ws, rules, as_of, engine, progress=advance)
+
+
+def print_scan(result: ScanResult, limit: int) -> None:
+    console.print(ingest_table(result.ingest))
+    alerts = result.store.alerts
+    console.print(alerts_summary(alerts))
+    if alerts:
+        console.print(alerts_table(alerts, limit, console.width))
+    console.print(f"Alert store: {result.store.summary()}")
+    for rule_id, n in result.evaluation.insufficient.items():
+        console.print(
+            f"[yellow]insufficient data[/yellow] {rule_id}: {n} child(ren) not judged: "
+            "the feeds that record the child being seen do not cover the period"
+        )
+    console.print(
+        f"As of {result.as_of:%Y-%m-%d} with {len(result.pack.rules)} rules "
+        f"({result.engine} engine) · " + timings_line(result.timings, result.evaluation.events)
+    )
