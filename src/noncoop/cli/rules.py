@@ -15,6 +15,7 @@ from noncoop.cli.views import (
     rule_list,
     rule_test_table,
 )
+from noncoop.diagnostics import CATALOGUE, describe
 from noncoop.engine.rules.describe import describe_rule
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.ruletest import run_rule_tests
@@ -28,8 +29,15 @@ rules_app = typer.Typer(help="Validate, test, list and explain YAML rules.", no_
 def rules_validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="Rule files or folders.")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    explain: Annotated[
+        str | None,
+        typer.Option("--explain", metavar="CODE", help="Say what a diagnostic code means."),
+    ] = None,
 ) -> None:
     """Check rule files; every problem is listed with its code and file:line:col."""
+    if explain is not None:
+        _explain_code(explain)
+        return
     try:
         pack = load_rules(paths or [shipped_rules()])
     except ConfigInvalid as exc:
@@ -37,12 +45,27 @@ def rules_validate(
             console.print_json(json.dumps([e.__dict__ for e in exc.errors]))
         else:
             print_config_errors(console, exc)
-            console.print(f"[red]{len(exc.errors)} problem(s)[/red]")
+            console.print(
+                f"[red]{len(exc.errors)} problem(s)[/red] · what a code means: "
+                "noncoop rules validate --explain CODE",
+                highlight=False,
+            )
         raise typer.Exit(1) from None
     if output == "json":
         console.print_json(json.dumps([]))
     else:
         console.print(f"[green]{len(pack.rules)} rules valid[/green]")
+
+
+def _explain_code(code: str) -> None:
+    found = describe(code)
+    if found is None:
+        err_console.print(
+            f"[red]error[/red] no diagnostic code {code}; codes: {', '.join(CATALOGUE)}",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    console.print(found.explain(), highlight=False, markup=False, soft_wrap=True)
 
 
 @rules_app.command("test")
