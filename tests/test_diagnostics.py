@@ -22,9 +22,8 @@ def codes_in_source() -> set[str]:
         if "synth" in path.parts or path.name == "diagnostics.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if CODE.match(node.value):
-                    found.add(node.value)
+            if isinstance(node, ast.Constant) and CODE.match(str(node.value)):
+                found.add(node.value)
     return found | {f"{p}-{c}" for p in CONFIG_FILES for c in PER_FILE}
 
 
