@@ -7,6 +7,7 @@ so absence rates always have a denominator.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,14 @@ from noncoop import quarantine
 from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
-from noncoop.ingest.mapping import apply_fields, missing_columns, parse_times, require
-from noncoop.sources.csvread import read_csv_batches, read_header
+from noncoop.ingest.mapping import (
+    apply_fields,
+    missing_columns,
+    parse_times,
+    reject_missing_columns,
+    require,
+)
+from noncoop.sources.csvread import CsvBatch, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.model import ATTENDANCE_FIELDS
 from noncoop.store.keyset import KeySet
@@ -48,29 +55,73 @@ def read_attendance(
     mapping runs on those distinct values and reaches the rows through integer codes.
     """
     profile = source.profile
-    absent_cols = missing_columns(
-        profile, ATTENDANCE_FIELDS, read_header(path, profile.encoding, profile.delimiter)
+    header = read_header(path, profile.encoding, profile.delimiter)
+    register = _Register(
+        source, source_file, people, missing_columns(profile, ATTENDANCE_FIELDS, header)
     )
-    local_codes = {k.upper(): v.upper() for k, v in profile.codes.items()}
-    date_spec = profile.fields.get("date")
-    agency = source.spec.agency or "education"
-    service = source.spec.service or "school"
-    weeks: list[pd.DataFrame] = []
-    seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
     ):
+        yield register.block(batch)
+    yield from register.summaries()
+
+
+@dataclass
+class _Marks:
+    """One block's register marks, checked: pupil link, day, session and code for each row."""
+
+    link: np.ndarray
+    days: np.ndarray  # days since 1970
+    pm: np.ndarray
+    code: Factor
+    statutory: pd.Series  # per distinct code: the DfE code it stands for
+    category: pd.Series  # per distinct code: present, authorised, unauthorised, not_possible
+
+
+class _Register:
+    """One register file: what its profile and source say, the sessions seen so far and the
+    week counts gathered for the summaries."""
+
+    def __init__(
+        self, source: LoadedSource, source_file: str, people: Crosswalk, absent_cols: list[str]
+    ):
+        profile = source.profile
+        self.source, self.source_file, self.people = source, source_file, people
+        self.absent_cols = absent_cols
+        self.local_codes = {k.upper(): v.upper() for k, v in profile.codes.items()}
+        date_spec = profile.fields.get("date")
+        self.date_format = date_spec.format if date_spec else None
+        self.agency = source.spec.agency or "education"
+        self.service = source.spec.service or "school"
+        self.weeks: list[pd.DataFrame] = []
+        self.seen = KeySet()
+
+    def block(self, batch: CsvBatch) -> ImportBlock:
         rows = batch.rows
         checks = quarantine.Checks(rows.index)
-        if absent_cols:
-            checks.add(
-                pd.Series(True, index=rows.index),
-                "MISSING-FIELD",
-                f"the file has no column {', '.join(absent_cols)} named in the profile",
-            )
-        fields = apply_fields(rows, profile, ATTENDANCE_FIELDS, checks)
+        reject_missing_columns(checks, self.absent_cols)
+        fields = apply_fields(rows, self.source.profile, ATTENDANCE_FIELDS, checks)
         require(fields, ATTENDANCE_FIELDS, checks)
-        day = parse_times(fields["date"], date_spec.format if date_spec else None, "date", checks)
+        marks = self._marks(fields, checks)
+        good = ~checks.failed.to_numpy()
+        _, rejected = checks.split(
+            rows.drop(columns="_line"),
+            self.source.name,
+            self.source_file,
+            rows["_line"],
+            fields["upn"],
+        )
+        row_category = marks.code.take(marks.category, "")
+        absent = good & np.isin(row_category, ["authorised", "unauthorised"])
+        possible = good & (row_category != "not_possible")
+        lines = rows["_line"].to_numpy()
+        events = self._absences(absent, marks, row_category, lines)
+        self.weeks.append(_week_counts(marks, absent, possible, lines))
+        rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
+        return ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
+
+    def _marks(self, fields: pd.DataFrame, checks: quarantine.Checks) -> _Marks:
+        day = parse_times(fields["date"], self.date_format, "date", checks)
         session = Factor(fields["session"].str.upper())
         checks.add(
             session.rows(~session.values.isin(list(SESSION_HOUR))),
@@ -79,7 +130,7 @@ def read_attendance(
             fields["session"],
         )
         code = Factor(fields["code"].str.upper())
-        statutory = code.values.map(local_codes).astype("string").fillna(code.values)
+        statutory = code.values.map(self.local_codes).astype("string").fillna(code.values)
         category = statutory.map(CATEGORY).astype("string")
         checks.add(
             code.rows(category.isna()),
@@ -87,65 +138,130 @@ def read_attendance(
             "code '{}' is not a DfE attendance code and the profile does not map it",
             fields["code"],
         )
-        link = people.resolve("upn", fields["upn"], checks)
+        link = self.people.resolve("upn", fields["upn"], checks)
         days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
         pm = session.rows(session.values == "PM").to_numpy()
-        _repeat(link, days, pm, fields, seen, checks)
-        good = ~checks.failed.to_numpy()
-        _, rejected = checks.split(
-            rows.drop(columns="_line"), source.name, source_file, rows["_line"], fields["upn"]
-        )
-        row_category = code.take(category, "")
-        absent = good & np.isin(row_category, ["authorised", "unauthorised"])
-        possible = good & (row_category != "not_possible")
-        events = _absences(
-            absent,
-            link,
-            days,
-            pm,
-            code.take(statutory, ""),
-            row_category,
-            code.take(code.values, ""),
-            rows["_line"].to_numpy(),
-            people,
-            source,
-            source_file,
-            agency,
-            service,
-        )
-        monday = days - (days + 3) % 7  # 1970-01-01 was a Thursday
-        weeks.append(
-            pd.DataFrame(
-                {
-                    "link": link[possible],
-                    "week": monday[possible],
-                    "possible": 1,
-                    "absent": absent[possible].astype(np.int32),
-                    "line": rows["_line"].to_numpy()[possible],
-                }
-            )
-            .groupby(["link", "week"], sort=False)
-            .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
-        )
-        rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
-        yield ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
-    if weeks:
+        _repeat(link, days, pm, fields, self.seen, checks)
+        return _Marks(link, days, pm, code, statutory, category)
+
+    def summaries(self) -> Iterator[ImportBlock]:
+        """The weekly summaries, once the whole register has been read."""
+        if not self.weeks:
+            return
         total = (
-            pd.concat(weeks)
+            pd.concat(self.weeks)
             .groupby(level=["link", "week"], sort=True)
             .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
             .reset_index()
         )
-        del weeks
+        self.weeks = []
         # Summaries go out in slices so a large register never builds all its events at once.
         for first in range(0, len(total), SUMMARY_SLICE):
             part = total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
-            yield ImportBlock(
-                _summaries(part, people, source, source_file, agency, service),
-                quarantine.empty(),
-                0,
-                0,
+            yield ImportBlock(self._summaries(part), quarantine.empty(), 0, 0)
+
+    def _absences(
+        self, absent: np.ndarray, marks: _Marks, category: np.ndarray, lines: np.ndarray
+    ) -> pd.DataFrame:
+        """One event per absent session; its key (pupil, date, session) makes the event id."""
+        code = marks.code.take(marks.statutory, "")
+        local = marks.code.take(marks.code.values, "")
+        days, pm = marks.days[absent], marks.pm[absent]
+        who = self.people.identity(marks.link[absent])
+        stamp = pd.to_datetime(days, unit="D", utc=True) + pd.to_timedelta(
+            pm.astype(np.int64) * 12, unit="h"
+        )
+        session = np.where(pm, "PM", "AM")
+        day_text = np.asarray(days, dtype="datetime64[D]").astype(str)
+        keys = who["id_value"].astype(str) + "|" + day_text + "|" + session
+        detail = (
+            pd.Series(code[absent], dtype="string")
+            + " "
+            + pd.Series(category[absent], dtype="string")
+        )
+        was_local = pd.Series(local[absent] != code[absent])
+        detail = detail.where(
+            ~was_local, detail + " (local " + pd.Series(local[absent], dtype="string") + ")"
+        )
+        return self._events(who, stamp, "school.absence", keys, detail, lines[absent])
+
+    def _summaries(self, total: pd.DataFrame) -> pd.DataFrame:
+        """One `school.attendance_summary` per pupil-week of `total` (link, week, counts, line)."""
+        who = self.people.identity(total["link"].to_numpy())
+        monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
+        week_text = total["week"].to_numpy().astype("datetime64[D]").astype(str)
+        keys = who["id_value"].astype(str) + "|week|" + week_text
+        attended = total["possible"] - total["absent"]
+        detail = (
+            attended.astype(str) + " of " + total["possible"].astype(str) + " sessions attended"
+        )
+        events = self._events(
+            who, monday, "school.attendance_summary", keys, detail, total["line"].to_numpy()
+        )
+        events["sessions_possible"] = total["possible"].to_numpy()
+        events["sessions_absent"] = total["absent"].to_numpy()
+        return conform(events)
+
+    def _events(
+        self,
+        who: pd.DataFrame,
+        at,
+        event_type: str,
+        keys: pd.Series,
+        detail: pd.Series,
+        lines: np.ndarray,
+    ) -> pd.DataFrame:
+        """Canonical events from columns, built in their final dtypes so nothing is converted
+        twice: constant columns are one-category categoricals, text stays in Arrow."""
+        n = len(keys)
+
+        def constant(value: str) -> pd.Categorical:
+            return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])
+
+        kind = EVENT_COLUMNS["event_type"]
+        return conform(
+            pd.DataFrame(
+                {
+                    "event_id": pd.array(event_ids(self.source.name, keys), dtype=STRING),
+                    "subject_id": who["subject_id"].array,
+                    "subject_role": who["subject_role"].array,
+                    "household_id": who["household_id"].array,
+                    "agency": constant(self.agency),
+                    "service": constant(self.service),
+                    "event_type": pd.Categorical.from_codes(
+                        np.full(n, kind.categories.get_loc(event_type), np.int8), dtype=kind
+                    ),
+                    "occurred_at": pd.DatetimeIndex(at),
+                    "detail": pd.array(detail, dtype=STRING),
+                    "source": constant(self.source.name),
+                    "source_file": constant(self.source_file),
+                    "source_line": lines,
+                    "record_key": pd.array(keys, dtype=STRING),
+                    "id_scheme": who["id_scheme"].astype("category").array,
+                    "id_value": who["id_value"].array,
+                }
             )
+        )
+
+
+def _week_counts(
+    marks: _Marks, absent: np.ndarray, possible: np.ndarray, lines: np.ndarray
+) -> pd.DataFrame:
+    """Possible and absent sessions per pupil and week in one block, with the first line."""
+    monday = marks.days - (marks.days + 3) % 7  # 1970-01-01 was a Thursday
+    return (
+        pd.DataFrame(
+            {
+                "link": marks.link[possible],
+                "week": monday[possible],
+                "possible": 1,
+                "absent": absent[possible].astype(np.int32),
+                "line": lines[possible],
+            }
+        )
+        .groupby(["link", "week"], sort=False)
+        .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
+    )
 
 
 class Factor:
@@ -192,124 +308,3 @@ def _repeat(
         fields["session"],
     )
     seen.add(numbers[valid])
-
-
-def _absences(
-    absent,
-    link,
-    days,
-    pm,
-    code,
-    category,
-    local,
-    lines,
-    people,
-    source,
-    source_file,
-    agency,
-    service,
-) -> pd.DataFrame:
-    """One event per absent session; its key (pupil, date, session) makes the event id."""
-    who = people.identity(link[absent])
-    stamp = pd.to_datetime(days[absent], unit="D", utc=True) + pd.to_timedelta(
-        pm[absent].astype(np.int64) * 12, unit="h"
-    )
-    session = np.where(pm[absent], "PM", "AM")
-    day_text = np.asarray(days[absent], dtype="datetime64[D]").astype(str)
-    keys = who["id_value"].astype(str) + "|" + day_text + "|" + session
-    detail = (
-        pd.Series(code[absent], dtype="string") + " " + pd.Series(category[absent], dtype="string")
-    )
-    was_local = pd.Series(local[absent] != code[absent])
-    detail = detail.where(
-        ~was_local, detail + " (local " + pd.Series(local[absent], dtype="string") + ")"
-    )
-    return _events(
-        who,
-        stamp,
-        "school.absence",
-        source,
-        source_file,
-        agency,
-        service,
-        keys,
-        detail,
-        lines[absent],
-    )
-
-
-def _summaries(
-    total: pd.DataFrame,
-    people: Crosswalk,
-    source: LoadedSource,
-    source_file: str,
-    agency: str,
-    service: str,
-) -> pd.DataFrame:
-    """One `school.attendance_summary` per pupil-week of `total` (link, week, counts, line)."""
-    who = people.identity(total["link"].to_numpy())
-    monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
-    week_text = total["week"].to_numpy().astype("datetime64[D]").astype(str)
-    keys = who["id_value"].astype(str) + "|week|" + week_text
-    attended = total["possible"] - total["absent"]
-    detail = attended.astype(str) + " of " + total["possible"].astype(str) + " sessions attended"
-    events = _events(
-        who,
-        monday,
-        "school.attendance_summary",
-        source,
-        source_file,
-        agency,
-        service,
-        keys,
-        detail,
-        total["line"].to_numpy(),
-    )
-    events["sessions_possible"] = total["possible"].to_numpy()
-    events["sessions_absent"] = total["absent"].to_numpy()
-    return conform(events)
-
-
-def _events(
-    who: pd.DataFrame,
-    at,
-    event_type: str,
-    source: LoadedSource,
-    source_file: str,
-    agency: str,
-    service: str,
-    keys: pd.Series,
-    detail: pd.Series,
-    lines: np.ndarray,
-) -> pd.DataFrame:
-    """Canonical events from columns, built in their final dtypes so nothing is converted twice:
-    constant columns are one-category categoricals, text stays in Arrow."""
-    n = len(keys)
-
-    def constant(value: str) -> pd.Categorical:
-        return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])
-
-    kind = EVENT_COLUMNS["event_type"]
-    return conform(
-        pd.DataFrame(
-            {
-                "event_id": pd.array(event_ids(source.name, keys), dtype=STRING),
-                "subject_id": who["subject_id"].array,
-                "subject_role": who["subject_role"].array,
-                "household_id": who["household_id"].array,
-                "agency": constant(agency),
-                "service": constant(service),
-                "event_type": pd.Categorical.from_codes(
-                    np.full(n, kind.categories.get_loc(event_type), np.int8), dtype=kind
-                ),
-                "occurred_at": pd.DatetimeIndex(at),
-                "detail": pd.array(detail, dtype=STRING),
-                "source": constant(source.name),
-                "source_file": constant(source_file),
-                "source_line": lines,
-                "record_key": pd.array(keys, dtype=STRING),
-                "id_scheme": who["id_scheme"].astype("category").array,
-                "id_value": who["id_value"].array,
-            }
-        )
-    )

@@ -19,6 +19,7 @@ from noncoop.ingest.mapping import (
     missing_columns,
     parse_booleans,
     parse_times,
+    reject_missing_columns,
     require,
 )
 from noncoop.sources.csvread import read_csv_batches, read_header
@@ -35,53 +36,16 @@ def read_contact_log(
 ) -> Iterator[ImportBlock]:
     """Yield linked canonical events block by block; every rejected row is kept with a reason."""
     profile = source.profile
-    absent = missing_columns(
-        profile, CONTACT_LOG_FIELDS, read_header(path, profile.encoding, profile.delimiter)
-    )
+    header = read_header(path, profile.encoding, profile.delimiter)
+    absent = missing_columns(profile, CONTACT_LOG_FIELDS, header)
     seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
     ):
         rows = batch.rows
         checks = quarantine.Checks(rows.index)
-        if absent:
-            checks.add(
-                pd.Series(True, index=rows.index),
-                "MISSING-FIELD",
-                f"the file has no column {', '.join(absent)} named in the profile",
-            )
-        fields = apply_fields(rows, profile, CONTACT_LOG_FIELDS, checks)
-        spec = source.spec
-        for name, default in (
-            ("agency", spec.agency),
-            ("service", spec.service),
-            ("id_scheme", spec.id_scheme),
-        ):
-            if default:
-                fields[name] = fields[name].fillna(default)
-        fields["agency"] = fields["agency"].str.lower()
-        fields["service"] = fields["service"].str.lower()
-        require(fields, REQUIRED, checks)
-        checks.add(
-            fields["event_type"].notna() & ~fields["event_type"].isin(EVENT_TYPES),
-            "BAD-EVENT-TYPE",
-            "event_type '{}' is not a canonical event type",
-            fields["event_type"],
-        )
-        occurred = parse_times(
-            fields["occurred_at"], _format(profile, "occurred_at"), "occurred_at", checks
-        )
-        seen_flag = parse_booleans(fields["child_seen"], profile.booleans, "child_seen", checks)
-        alone = parse_booleans(
-            fields["child_seen_alone"], profile.booleans, "child_seen_alone", checks
-        )
-        level = pd.to_numeric(fields["hostility_level"], errors="coerce")
-        checks.add(
-            fields["hostility_level"].notna() & ~level.isin(HOSTILITY_LEVELS),
-            "BAD-VALUE",
-            "hostility_level '{}' is not 1-4",
-            fields["hostility_level"],
-        )
+        reject_missing_columns(checks, absent)
+        fields = _fields(rows, source, checks)
         keys = fields["record_id"]
         ids = pd.Series(pd.NA, index=rows.index, dtype="string")
         present = keys.notna().to_numpy()
@@ -100,15 +64,7 @@ def read_contact_log(
                 "subject_id": who["subject_id"],
                 "subject_role": who["subject_role"],
                 "household_id": who["household_id"],
-                "agency": fields["agency"],
-                "service": fields["service"],
-                "event_type": fields["event_type"],
-                "occurred_at": occurred,
-                "chain_id": fields["chain_id"],
-                "child_seen": seen_flag,
-                "child_seen_alone": alone,
-                "hostility_level": level,
-                "detail": fields["detail"],
+                **fields.drop(columns=["record_id", "person_id", "id_scheme"]),
                 "source": source.name,
                 "source_file": source_file,
                 "source_line": rows["_line"],
@@ -119,6 +75,42 @@ def read_contact_log(
         )[good]
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         yield ImportBlock(conform(events), rejected, batch.rows_read, int(good.sum()))
+
+
+def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks) -> pd.DataFrame:
+    """The canonical fields of a block, parsed (times, yes/no, levels); bad values go to checks."""
+    profile, spec = source.profile, source.spec
+    fields = apply_fields(rows, profile, CONTACT_LOG_FIELDS, checks)
+    for name, default in (
+        ("agency", spec.agency),
+        ("service", spec.service),
+        ("id_scheme", spec.id_scheme),
+    ):
+        if default:
+            fields[name] = fields[name].fillna(default)
+    fields["agency"] = fields["agency"].str.lower()
+    fields["service"] = fields["service"].str.lower()
+    require(fields, REQUIRED, checks)
+    checks.add(
+        fields["event_type"].notna() & ~fields["event_type"].isin(EVENT_TYPES),
+        "BAD-EVENT-TYPE",
+        "event_type '{}' is not a canonical event type",
+        fields["event_type"],
+    )
+    fields["occurred_at"] = parse_times(
+        fields["occurred_at"], _format(profile, "occurred_at"), "occurred_at", checks
+    )
+    for flag in ("child_seen", "child_seen_alone"):
+        fields[flag] = parse_booleans(fields[flag], profile.booleans, flag, checks)
+    level = pd.to_numeric(fields["hostility_level"], errors="coerce")
+    checks.add(
+        fields["hostility_level"].notna() & ~level.isin(HOSTILITY_LEVELS),
+        "BAD-VALUE",
+        "hostility_level '{}' is not 1-4",
+        fields["hostility_level"],
+    )
+    fields["hostility_level"] = level
+    return fields
 
 
 def _format(profile, field: str) -> str | None:

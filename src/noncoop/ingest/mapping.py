@@ -27,6 +27,16 @@ def missing_columns(profile: Profile, fields: tuple[str, ...], header: list[str]
     )
 
 
+def reject_missing_columns(checks: Checks, absent: list[str]) -> None:
+    """Every row is rejected when the file lacks a column its profile names."""
+    if absent:
+        checks.add(
+            pd.Series(True, index=checks.index),
+            "MISSING-FIELD",
+            f"the file has no column {', '.join(absent)} named in the profile",
+        )
+
+
 def resolved_specs(
     profile: Profile, fields: tuple[str, ...], header: list[str]
 ) -> dict[str, FieldSpec]:
