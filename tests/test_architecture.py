@@ -57,11 +57,9 @@ def allowed(importer: str) -> set[str]:
 
 
 def test_every_module_belongs_to_a_stage_or_is_shared():
-    names = {p.stem if p.is_file() else p.name for p in SRC.iterdir() if p.name != "__pycache__"}
-    names -= {"py", "py.typed", "__main__"}
-    names.discard("py")
-    code = {n for n in names if not n.endswith(".typed")}
-    assert code <= set(STAGES) | set(SHARED) | set(DATA), code - set(STAGES) - set(SHARED)
+    modules = {p.stem for p in SRC.glob("*.py")} | {p.name for p in SRC.iterdir() if p.is_dir()}
+    modules -= {"__main__", "__pycache__"}
+    assert modules - set(STAGES) - set(SHARED) - set(DATA) == set()
 
 
 def test_stages_import_only_earlier_stages_and_shared_modules():

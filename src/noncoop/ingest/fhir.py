@@ -172,6 +172,22 @@ def _first_reference(refs: list | None) -> str | None:
     return None
 
 
+FLAT_COLUMNS = (
+    "position",
+    "kind",
+    "key",
+    "status",
+    "event_type",
+    "occurred_at",
+    "nhs",
+    "service",
+    "chain_id",
+    "detail",
+    "skip",
+    "problem",
+)
+
+
 def _block(
     records: list[dict],
     rejected: list[tuple[int, str, str]],
@@ -179,39 +195,10 @@ def _block(
     source_file: str,
     people: Crosswalk,
 ) -> ImportBlock:
-    frame = pd.DataFrame.from_records(
-        records,
-        columns=[
-            "position",
-            "kind",
-            "key",
-            "status",
-            "event_type",
-            "occurred_at",
-            "nhs",
-            "service",
-            "chain_id",
-            "detail",
-            "skip",
-            "problem",
-        ],
-    )
+    frame = pd.DataFrame.from_records(records, columns=list(FLAT_COLUMNS))
     frame = frame.astype({c: "string" for c in frame.columns if c not in ("position", "skip")})
     frame["skip"] = frame["skip"].fillna(False).astype(bool)
-    checks = quarantine.Checks(frame.index)
-    checks.add(frame["problem"].fillna("") != "", "BAD-VALUE", "{}", frame["problem"])
-    wanted = ~frame["skip"] & (frame["problem"].fillna("") == "")
-    checks.add(wanted & frame["key"].isna(), "MISSING-FIELD", "resource id is blank")
-    checks.add(
-        wanted & frame["occurred_at"].isna(),
-        "MISSING-FIELD",
-        "start (Appointment) or period.start (Encounter) is blank",
-    )
-    checks.add(
-        wanted & frame["nhs"].isna(),
-        "MISSING-FIELD",
-        "no patient identifier with system " + NHS_SYSTEM,
-    )
+    checks = _checks(frame)
     occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks)
     who = people.link(pd.DataFrame({"id_scheme": "nhs", "id_value": frame["nhs"]}), checks)
     raw = frame.drop(columns=["problem", "skip"])
@@ -252,7 +239,25 @@ def _block(
         [r[1] for r in rejected],
         [r[2] for r in rejected],
     )
-    accepted = len(frame) - len(bad)
-    return ImportBlock(
-        events, pd.concat([malformed, bad], ignore_index=True), len(frame) + len(rejected), accepted
+    quarantined = pd.concat([malformed, bad], ignore_index=True)
+    return ImportBlock(events, quarantined, len(frame) + len(rejected), len(frame) - len(bad))
+
+
+def _checks(frame: pd.DataFrame) -> quarantine.Checks:
+    """Resources that cannot become events: a problem found while flattening, or a blank id,
+    time or patient identifier (resources skipped as no event are not checked)."""
+    checks = quarantine.Checks(frame.index)
+    checks.add(frame["problem"].fillna("") != "", "BAD-VALUE", "{}", frame["problem"])
+    wanted = ~frame["skip"] & (frame["problem"].fillna("") == "")
+    checks.add(wanted & frame["key"].isna(), "MISSING-FIELD", "resource id is blank")
+    checks.add(
+        wanted & frame["occurred_at"].isna(),
+        "MISSING-FIELD",
+        "start (Appointment) or period.start (Encounter) is blank",
     )
+    checks.add(
+        wanted & frame["nhs"].isna(),
+        "MISSING-FIELD",
+        "no patient identifier with system " + NHS_SYSTEM,
+    )
+    return checks

@@ -37,13 +37,42 @@ HOSTILITY_GREY = dict(zip(HOSTILITY_LEVELS, ("0.85", "0.6", "0.3", "0.0"), stric
 
 def timeline_figure(case: CaseFile) -> Figure:
     """Lanes by agency, marks by kind of event, school absence as bands, alert windows hatched."""
+    ev, lanes, several = _lanes(case)
+    y = {name: len(lanes) - 1 - i for i, name in enumerate(lanes)}
+    # Tall enough for every lane and for the whole legend.
+    fig = Figure(figsize=(11, max(1.2 + 0.7 * len(lanes), 3.6)), dpi=150, layout="constrained")
+    ax = fig.add_subplot()
+    at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    lane = ev["lane"].map(y)
+    _alert_windows(ax, case, several)
+    _school_weeks(ax, ev, at, lane)
+    _marks(ax, ev, at, lane)
+    ax.set_yticks(list(y.values()), [a.replace("_", " ") for a in y])
+    ax.set_ylim(-0.7, len(lanes) - 0.4)
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(axis="x", color="0.88", lw=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(
+        f"{case.title}: events by agency up to {case.as_of:%d %b %Y}", loc="left", fontsize=10
+    )
+    ax.legend(
+        handles=_legend(), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
+    )
+    return fig
+
+
+def _lanes(case: CaseFile) -> tuple[pd.DataFrame, list[str], bool]:
+    """Events with their display kind and lane; the lanes in order; whether a household figure
+    gives each child (and the adults) their own lane within an agency."""
     ev = case.events.copy()
     ev["kind"] = kinds(ev)
     visit = ev["event_type"].astype(str) == "visit.completed"
     ev.loc[visit & (ev["child_seen_alone"] == False), "kind"] = "not_alone"  # noqa: E712
     ev.loc[visit & (ev["child_seen"] == False), "kind"] = "not_seen"  # noqa: E712
     ev["agency"] = ev["agency"].astype(str)
-    # A household's figure gives each child (and the adults) their own lane within an agency.
     whose = ev["subject_id"].astype(str).where(ev["subject_role"].astype(str) == "child", "adults")
     several = case.subject is None and len(case.children) > 1
     ev["lane"] = ev["agency"] + (" · " + whose if several else "")
@@ -51,13 +80,11 @@ def timeline_figure(case: CaseFile) -> Figure:
     present = ev.drop_duplicates("lane")[["lane", "agency"]]
     present = present.assign(rank=present["agency"].map(order).fillna(len(order)))
     lanes = present.sort_values(["rank", "lane"])["lane"].tolist() or ["no events"]
-    y = {name: len(lanes) - 1 - i for i, name in enumerate(lanes)}
-    # Tall enough for every lane and for the whole legend.
-    fig = Figure(figsize=(11, max(1.2 + 0.7 * len(lanes), 3.6)), dpi=150, layout="constrained")
-    ax = fig.add_subplot()
-    at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-    lane = ev["lane"].map(y)
+    return ev, lanes, several
 
+
+def _alert_windows(ax, case: CaseFile, several: bool) -> None:
+    """Each alert window hatched, labelled with its rule (and child, in a household figure)."""
     stacked: dict[str, int] = {}
     for alert in case.alerts:
         start = pd.Timestamp(alert.window.start)
@@ -77,7 +104,10 @@ def timeline_figure(case: CaseFile) -> Figure:
             rotation=90,
         )
 
-    # Every school week as a band: white when every session was attended, darker with absence.
+
+def _school_weeks(ax, ev: pd.DataFrame, at: pd.Series, lane: pd.Series) -> None:
+    """Every school week as a band: white when every session was attended, darker with absence,
+    and a tick for each absent session."""
     summary = (ev["kind"] == "attendance") & (ev["sessions_possible"].fillna(0) > 0)
     if summary.any():
         possible = ev.loc[summary, "sessions_possible"].astype(float)
@@ -95,6 +125,9 @@ def timeline_figure(case: CaseFile) -> Figure:
     absence = ev["kind"] == "absence"
     ax.scatter(at[absence], lane[absence] - 0.28, marker="|", s=30, c="0.35", lw=0.8)
 
+
+def _marks(ax, ev: pd.DataFrame, at: pd.Series, lane: pd.Series) -> None:
+    """One mark per event by kind; hostility as triangles, darker and larger by level."""
     for kind, (marker, face, edge, size, _) in MARKS.items():
         pick = ev["kind"] == kind
         if not pick.any():
@@ -126,22 +159,6 @@ def timeline_figure(case: CaseFile) -> Figure:
                 lw=0.8,
                 zorder=4,
             )
-
-    ax.set_yticks(list(y.values()), [a.replace("_", " ") for a in y])
-    ax.set_ylim(-0.7, len(lanes) - 0.4)
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.grid(axis="x", color="0.88", lw=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_title(
-        f"{case.title}: events by agency up to {case.as_of:%d %b %Y}", loc="left", fontsize=10
-    )
-    ax.legend(
-        handles=_legend(), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
-    )
-    return fig
 
 
 def _legend() -> list:

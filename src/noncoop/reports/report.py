@@ -167,5 +167,3 @@ def alert_facts(alert: StoredAlert) -> str:
         f"Rule {alert.rule_id} · level {alert.level} · status {alert.status} · "
         f"alert {alert.alert_id} · window {alert.window.start} to {alert.window.end}"
     )
-
-

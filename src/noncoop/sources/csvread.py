@@ -82,15 +82,7 @@ def read_csv_batches(
     names = read_header(path, encoding, delimiter)
     if not names or names == [""]:
         return
-    malformed: list[tuple[int, int, str]] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        if row.text.strip():
-            malformed.append((row.number or 0, row.actual_columns, row.text))
-        else:
-            malformed.append((row.number or 0, -1, ""))
-        return "skip"
-
+    lines = _Lines()
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(
@@ -101,61 +93,90 @@ def read_csv_batches(
             encoding="utf8" if codecs.lookup(encoding).name == "utf-8" else encoding,
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False
+            delimiter=delimiter, invalid_row_handler=lines.on_invalid, ignore_empty_lines=False
         ),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.binary() for n in names}, strings_can_be_null=False
         ),
     )
-    emitted = 0
-    reported = 0
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             break
-        n = batch.num_rows
-        skipped = np.array(sorted(m[0] for m in malformed), dtype=np.int64)
-        before = skipped - 2 - np.arange(len(skipped))
-        k = np.arange(emitted, emitted + n, dtype=np.int64)
-        lines = k + 2 + np.searchsorted(before, k, side="right")
-        emitted += n
-
-        cols = {}
-        bad_text = np.zeros(n, bool)
-        for name, column in zip(names, batch.columns, strict=True):
-            text, bad = _decode(column)
-            cols[name] = text.str.strip().replace("", pd.NA)
-            bad_text |= bad
-        rows = pd.DataFrame(cols)
-        blank = rows.isna().all(axis=1).to_numpy() & ~bad_text
-        rows["_line"] = lines
-        enc_rows = rows[bad_text]
-        rejected = [
-            quarantine.frame(
-                source,
-                source_file,
-                enc_rows["_line"],
-                [""] * len(enc_rows),
-                ["CSV-ENCODING"] * len(enc_rows),
-                [f"text is not valid {encoding}; declare the file's encoding in its profile"]
-                * len(enc_rows),
-                quarantine.raw_json(enc_rows.drop(columns="_line")),
-            )
-        ]
-        new_bad = [
-            m for m in malformed[reported:] if m[1] != -1 and m[0] <= (lines[-1] if n else 0)
-        ]
-        reported += len([m for m in malformed[reported:] if m[0] <= (lines[-1] if n else 0)])
-        if new_bad:
-            rejected.append(_malformed(new_bad, len(names), source, source_file))
+        numbers = lines.of_batch(batch.num_rows)
+        rows, bad_text = _rows(batch, names, numbers)
+        rejected = [_undecodable(rows[bad_text], source, source_file, encoding)]
+        bad = lines.malformed_up_to(numbers[-1] if len(numbers) else 0)
+        if bad:
+            rejected.append(_malformed(bad, len(names), source, source_file))
+        blank = rows.drop(columns="_line").isna().all(axis=1).to_numpy() & ~bad_text
         yield CsvBatch(rows[~blank & ~bad_text].reset_index(drop=True), pd.concat(rejected))
-    tail = [m for m in malformed[reported:] if m[1] != -1]
+    tail = lines.malformed_up_to(None)
     if tail:
         yield CsvBatch(
             pd.DataFrame(columns=[*names, "_line"]),
             _malformed(tail, len(names), source, source_file),
         )
+
+
+class _Lines:
+    """Physical line numbers: pyarrow skips malformed and blank lines without numbering the rows
+    it yields, so each row's line is its position plus the skipped lines before it."""
+
+    def __init__(self) -> None:
+        self.skipped: list[tuple[int, int, str]] = []  # (line, fields found or -1 if blank, text)
+        self.emitted = 0
+        self.reported = 0
+
+    def on_invalid(self, row: pacsv.InvalidRow) -> str:
+        if row.text.strip():
+            self.skipped.append((row.number or 0, row.actual_columns, row.text))
+        else:
+            self.skipped.append((row.number or 0, -1, ""))
+        return "skip"
+
+    def of_batch(self, n: int) -> np.ndarray:
+        """The lines of the next `n` rows yielded."""
+        skipped = np.array(sorted(m[0] for m in self.skipped), dtype=np.int64)
+        before = skipped - 2 - np.arange(len(skipped))
+        k = np.arange(self.emitted, self.emitted + n, dtype=np.int64)
+        self.emitted += n
+        return k + 2 + np.searchsorted(before, k, side="right")
+
+    def malformed_up_to(self, last: int | None) -> list[tuple[int, int, str]]:
+        """Malformed (not blank) lines up to `last` (None: all) not reported yet."""
+        pending = [m for m in self.skipped[self.reported :] if last is None or m[0] <= last]
+        self.reported += len(pending)
+        return [m for m in pending if m[1] != -1]
+
+
+def _rows(
+    batch: pa.RecordBatch, names: list[str], lines: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The batch as stripped strings (blank = NA) with `_line`, and which rows were not text."""
+    cols = {}
+    bad_text = np.zeros(batch.num_rows, bool)
+    for name, column in zip(names, batch.columns, strict=True):
+        text, bad = _decode(column)
+        cols[name] = text.str.strip().replace("", pd.NA)
+        bad_text |= bad
+    rows = pd.DataFrame(cols)
+    rows["_line"] = lines
+    return rows, bad_text
+
+
+def _undecodable(rows: pd.DataFrame, source: str, source_file: str, encoding: str) -> pd.DataFrame:
+    n = len(rows)
+    return quarantine.frame(
+        source,
+        source_file,
+        rows["_line"],
+        [""] * n,
+        ["CSV-ENCODING"] * n,
+        [f"text is not valid {encoding}; declare the file's encoding in its profile"] * n,
+        quarantine.raw_json(rows.drop(columns="_line")),
+    )
 
 
 def _malformed(items: list[tuple[int, int, str]], expected: int, source: str, source_file: str):

@@ -65,9 +65,7 @@ def render_html(report: Report) -> str:
             f'<p class="facts">{e(alert_facts(alert))}</p>',
             f"<blockquote>{e(alert.explanation)}</blockquote>",
             "<h4>Evidence</h4>",
-            _html_table(
-                list(EVIDENCE_HEADERS), evidence_rows(alert)
-            ),
+            _html_table(list(EVIDENCE_HEADERS), evidence_rows(alert)),
             "<h4>Guidance</h4>",
             *[f"<blockquote>{e(g)}</blockquote>" for g in alert.guidance],
             "<h4>Recommended actions</h4>",

@@ -52,9 +52,7 @@ def render_markdown(report: Report, figure_name: str) -> str:
             "",
         ]
         out += ["**Evidence**", ""]
-        out += md_table(
-            list(EVIDENCE_HEADERS), evidence_rows(alert)
-        )
+        out += md_table(list(EVIDENCE_HEADERS), evidence_rows(alert))
         out += ["**Guidance**", ""] + [f"> {g}" for g in alert.guidance] + [""]
         out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert.actions] + [""]
     out += ["## Timeline", "", f"![Timeline of events by agency]({figure_name})", ""]
