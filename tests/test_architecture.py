@@ -107,7 +107,7 @@ def test_every_package_is_installed():
     # The wheel lists its packages by name (the rule pack is mapped from rules/); none forgotten.
     setup = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     listed = set(setup["setuptools"]["packages"])
-    found = {
-        ".".join(p.parent.relative_to(SRC.parent).parts) for p in SRC.rglob("__init__.py")
-    } | {"noncoop.rulepack"}
+    found = {".".join(p.parent.relative_to(SRC.parent).parts) for p in SRC.rglob("__init__.py")} | {
+        "noncoop.rulepack"
+    }
     assert listed == found

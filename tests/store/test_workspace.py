@@ -142,4 +142,3 @@ def test_parts_left_by_a_stopped_ingest_are_not_in_the_store(tmp_path):
     assert len(ws.load_events()) == first.events_stored
     again = ingest(sources, ws)
     assert not stray.exists() and again.events_stored == first.events_stored
-
