@@ -46,8 +46,13 @@ CHRONOLOGY_HEADERS = (
 )
 
 
+Table = tuple[list[str], list[list[str]]]  # headers, rows of text
+
+
 @dataclass
 class Report:
+    """Everything a rendering shows, as text and tables, in the order it shows them."""
+
     case: CaseFile
     engagement: pd.DataFrame
     chronology: pd.DataFrame
@@ -60,6 +65,27 @@ class Report:
     @property
     def dated(self) -> str:
         return f"Records up to {self.case.as_of:%-d %B %Y}."
+
+    @property
+    def alerts(self) -> list[StoredAlert]:
+        return self.case.alerts
+
+    def people_table(self) -> Table:
+        return list(PEOPLE_HEADERS), people_rows(self.case)
+
+    def engagement_table(self) -> Table:
+        return list(ENGAGEMENT_COLUMNS), self.engagement.values.tolist()
+
+    def chronology_table(self) -> Table:
+        return list(CHRONOLOGY_HEADERS), chronology_rows(self)
+
+    @staticmethod
+    def evidence_table(alert: StoredAlert) -> Table:
+        return list(EVIDENCE_HEADERS), evidence_rows(alert)
+
+    @staticmethod
+    def facts(alert: StoredAlert) -> str:
+        return alert_facts(alert)
 
 
 def build_report(case: CaseFile) -> Report:

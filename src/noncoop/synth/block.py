@@ -122,8 +122,10 @@ class Block:
         self._health_visiting()
         self._social_care()
         self._police()
-        for plant in PLANTERS.values():
-            plant(self)
+        for tag, plant in PLANTERS.items():
+            kids = self.kids(tag)
+            days = plant(self, kids)
+            self.truth(kids, tag, self.win_end[kids] - days, self.win_end[kids])
         lines_by_file = {}
         for name, parts in self.rows.items():
             if name == "truth.csv" or not parts:

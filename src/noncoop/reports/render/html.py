@@ -7,18 +7,7 @@ import base64
 import html
 import re
 
-from noncoop.reports.report import (
-    CHRONOLOGY_HEADERS,
-    ENGAGEMENT_COLUMNS,
-    EVIDENCE_HEADERS,
-    PEOPLE_HEADERS,
-    PREAMBLE,
-    Report,
-    alert_facts,
-    chronology_rows,
-    evidence_rows,
-    people_rows,
-)
+from noncoop.reports.report import PREAMBLE, Report
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CSS = """
@@ -52,9 +41,9 @@ def render_html(report: Report) -> str:
         f"<p>{e(report.dated)} {e(PREAMBLE)}</p>",
         *[f"<p><em>{e(n)}</em></p>" for n in case.notes],
         "<h2>Child and household</h2>",
-        _html_table(list(PEOPLE_HEADERS), people_rows(case)),
+        _html_table(*report.people_table()),
         "<h2>Agencies involved and engagement</h2>",
-        _html_table(list(ENGAGEMENT_COLUMNS), report.engagement.values.tolist()),
+        _html_table(*report.engagement_table()),
         f"<h2>Open alerts ({len(case.alerts)})</h2>",
     ]
     if not case.alerts:
@@ -62,10 +51,10 @@ def render_html(report: Report) -> str:
     for i, alert in enumerate(case.alerts, 1):
         parts += [
             f"<h3>{i}. {e(alert.title)}</h3>",
-            f'<p class="facts">{e(alert_facts(alert))}</p>',
+            f'<p class="facts">{e(report.facts(alert))}</p>',
             f"<blockquote>{e(alert.explanation)}</blockquote>",
             "<h4>Evidence</h4>",
-            _html_table(list(EVIDENCE_HEADERS), evidence_rows(alert)),
+            _html_table(*report.evidence_table(alert)),
             "<h4>Guidance</h4>",
             *[f"<blockquote>{e(g)}</blockquote>" for g in alert.guidance],
             "<h4>Recommended actions</h4>",
@@ -78,8 +67,7 @@ def render_html(report: Report) -> str:
         "windows.</figcaption></figure>",
         "<h2>Chronology</h2>",
         _html_table(
-            list(CHRONOLOGY_HEADERS),
-            chronology_rows(report),
+            *report.chronology_table(),
             classes=[
                 "alert-row" if k == "alert" else ("folded" if n > 1 else "")
                 for k, n in zip(report.chronology["kind"], report.chronology["count"], strict=True)

@@ -5,18 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from noncoop.reports.report import (
-    CHRONOLOGY_HEADERS,
-    ENGAGEMENT_COLUMNS,
-    EVIDENCE_HEADERS,
-    PEOPLE_HEADERS,
-    PREAMBLE,
-    Report,
-    alert_facts,
-    chronology_rows,
-    evidence_rows,
-    people_rows,
-)
+from noncoop.reports.report import PREAMBLE, Report
 
 
 def md_table(headers: list[str], rows: list[list]) -> list[str]:
@@ -36,9 +25,9 @@ def render_markdown(report: Report, figure_name: str) -> str:
     out = [f"# {report.heading}", "", f"{report.dated} {PREAMBLE}", ""]
     out += [f"_{note}_" for note in case.notes] + ([""] if case.notes else [])
     out += ["## Child and household", ""]
-    out += md_table(list(PEOPLE_HEADERS), people_rows(case))
+    out += md_table(*report.people_table())
     out += ["## Agencies involved and engagement", ""]
-    out += md_table(list(ENGAGEMENT_COLUMNS), report.engagement.values.tolist())
+    out += md_table(*report.engagement_table())
     out += [f"## Open alerts ({len(case.alerts)})", ""]
     if not case.alerts:
         out += ["No open alerts.", ""]
@@ -46,18 +35,18 @@ def render_markdown(report: Report, figure_name: str) -> str:
         out += [
             f"### {i}. {alert.title}",
             "",
-            alert_facts(alert),
+            report.facts(alert),
             "",
             f"> {alert.explanation}",
             "",
         ]
         out += ["**Evidence**", ""]
-        out += md_table(list(EVIDENCE_HEADERS), evidence_rows(alert))
+        out += md_table(*report.evidence_table(alert))
         out += ["**Guidance**", ""] + [f"> {g}" for g in alert.guidance] + [""]
         out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert.actions] + [""]
     out += ["## Timeline", "", f"![Timeline of events by agency]({figure_name})", ""]
     out += ["## Chronology", ""]
-    out += md_table(list(CHRONOLOGY_HEADERS), chronology_rows(report))
+    out += md_table(*report.chronology_table())
     return "\n".join(out)
 
 

@@ -8,18 +8,7 @@ from pathlib import Path
 
 import matplotlib
 
-from noncoop.reports.report import (
-    CHRONOLOGY_HEADERS,
-    ENGAGEMENT_COLUMNS,
-    EVIDENCE_HEADERS,
-    PEOPLE_HEADERS,
-    PREAMBLE,
-    Report,
-    alert_facts,
-    chronology_rows,
-    evidence_rows,
-    people_rows,
-)
+from noncoop.reports.report import PREAMBLE, Report
 
 
 def render_pdf(report: Report) -> bytes:
@@ -60,20 +49,19 @@ def render_pdf(report: Report) -> bytes:
     for note in case.notes:
         text(note, 8, "I")
     text("Child and household", 12, "B")
-    table(list(PEOPLE_HEADERS), people_rows(case), size=8)
+    table(*report.people_table(), size=8)
     text("Agencies involved and engagement", 12, "B")
-    table(list(ENGAGEMENT_COLUMNS), report.engagement.values.tolist(), size=6.5)
+    table(*report.engagement_table(), size=6.5)
     text(f"Open alerts ({len(case.alerts)})", 12, "B")
     if not case.alerts:
         text("No open alerts.")
     for i, alert in enumerate(case.alerts, 1):
         text(f"{i}. {alert.title}", 10, "B", 0.5)
-        text(alert_facts(alert), 7.5)
+        text(report.facts(alert), 7.5)
         text(alert.explanation, 9, "I")
         text("Evidence", 8.5, "B", 0.5)
         table(
-            list(EVIDENCE_HEADERS),
-            evidence_rows(alert),
+            *report.evidence_table(alert),
             (14, 14, 14, 40, 26, 20),
         )
         text("Guidance", 8.5, "B", 0.5)
@@ -89,8 +77,7 @@ def render_pdf(report: Report) -> bytes:
     pdf.ln(3)
     text("Chronology", 12, "B")
     table(
-        list(CHRONOLOGY_HEADERS),
-        chronology_rows(report),
+        *report.chronology_table(),
         (15, 15, 14, 14, 14, 60, 8, 8, 24),
         size=6,
     )
