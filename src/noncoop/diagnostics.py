@@ -19,13 +19,12 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One code of the catalogue."""
+
     code: str
     kind: Kind
     short: str
     description: str
-
-    def explain(self) -> str:
-        return f"{self.code} ({self.kind}): {self.short}\n\n{self.description}"
 
 
 CONFIG_FILES = {"SOURCES": "sources.yaml", "PROFILE": "a mapping profile", "RULE": "a rule file"}

@@ -59,6 +59,7 @@ class ConfigError:
     message: str
 
     def __str__(self) -> str:
+        """`file:line:col: CODE message`, the form editors jump to."""
         return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
 
 

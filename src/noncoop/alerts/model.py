@@ -7,7 +7,7 @@ resolved) and its triage (open, acknowledged, closed, snoozed), and the audit lo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from noncoop.engine.alert import Alert, Evidence, Window
@@ -30,13 +30,7 @@ class Triage:
     until: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "by": self.by,
-            "reason": self.reason,
-            "at": self.at,
-            "until": self.until,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -125,12 +119,4 @@ class AuditEntry:
     details: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "actor": self.actor,
-            "action": self.action,
-            "as_of": self.as_of,
-            "alert_id": self.alert_id,
-            "details": self.details,
-        }
+        return asdict(self)

@@ -229,8 +229,6 @@ class AlertStore:
         return [AuditEntry(**{**dict(r), "details": json.loads(r["details"])}) for r in rows]
 
 
-
-
 def _last_scan(conn: sqlite3.Connection) -> str | None:
     return conn.execute("SELECT MAX(as_of) FROM audit WHERE action = 'scan'").fetchone()[0]
 
@@ -241,10 +239,6 @@ def _refuse_earlier(last: str | None, as_of: str) -> None:
             f"the alert store already holds a scan as of {last}; scans must go forward in "
             f"date order, so --as-of {as_of} is refused (back-fill into a new workspace)"
         )
-
-
-
-
 
 
 def _read_frame(conn: sqlite3.Connection) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from noncoop.cli.errors import exits
-from noncoop.cli.options import WorkspaceOpt, console
+from noncoop.cli.options import SourcesArg, WorkspaceOpt, console
 from noncoop.cli.views import (
     byte_progress,
     ingest_table,
@@ -23,12 +23,7 @@ from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 
 
 def ingest(
-    sources_dir: Annotated[
-        Path,
-        typer.Argument(
-            help="Folder with sources.yaml and the exports.", exists=True, file_okay=False
-        ),
-    ],
+    sources_dir: SourcesArg,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the counts as JSON.")

@@ -15,6 +15,10 @@ from noncoop.vocab import MOST_SEVERE_FIRST
 console = Console()
 err_console = Console(stderr=True)
 
+SourcesArg = Annotated[
+    Path,
+    typer.Argument(help="Folder with sources.yaml and the exports.", exists=True, file_okay=False),
+]
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder holding the event store.")
 ]

@@ -11,6 +11,7 @@ import typer
 from noncoop.cli.errors import exits
 from noncoop.cli.options import EngineOpt, RulesOpt, console, err_console
 from noncoop.cli.views import (
+    diagnostic_text,
     print_config_errors,
     rule_list,
     rule_test_table,
@@ -65,7 +66,7 @@ def _explain_code(code: str) -> None:
             highlight=False,
         )
         raise typer.Exit(1)
-    console.print(found.explain(), highlight=False, markup=False, soft_wrap=True)
+    console.print(diagnostic_text(found), highlight=False, markup=False, soft_wrap=True)
 
 
 @rules_app.command("test")

@@ -11,7 +11,7 @@ import typer
 
 from noncoop.alerts.store import StoreError
 from noncoop.cli.errors import check_date, exits
-from noncoop.cli.options import EngineOpt, RulesOpt, WorkspaceOpt, console, err_console
+from noncoop.cli.options import EngineOpt, RulesOpt, SourcesArg, WorkspaceOpt, console, err_console
 from noncoop.cli.runlog import configure_logging
 from noncoop.cli.views import (
     alerts_summary,
@@ -27,12 +27,7 @@ from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 
 
 def scan(
-    sources_dir: Annotated[
-        Path,
-        typer.Argument(
-            help="Folder with sources.yaml and the exports.", exists=True, file_okay=False
-        ),
-    ],
+    sources_dir: SourcesArg,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     rules: RulesOpt = None,
     as_of: Annotated[

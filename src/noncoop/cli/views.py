@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from noncoop.alerts.model import AuditEntry, StoredAlert
+from noncoop.diagnostics import Diagnostic
 from noncoop.ingest.counts import IngestReport
 from noncoop.ingest.counts import Progress as ProgressFn
 from noncoop.vocab import MOST_SEVERE_FIRST, Level
@@ -101,6 +102,12 @@ def quarantine_table(rows: pd.DataFrame) -> Table:
         )
         table.add_row(str(source), str(code), f"{len(group):,}", lines)
     return table
+
+
+def diagnostic_text(diagnostic: Diagnostic) -> str:
+    """The code, its kind and short text, then the description."""
+    d = diagnostic
+    return f"{d.code} ({d.kind}): {d.short}\n\n{d.description}"
 
 
 def print_config_errors(console: Console, exc: ConfigInvalid) -> None:

@@ -188,9 +188,7 @@ def load_people(path: Path) -> Crosswalk:
             scheme,
         )
         role = rows["role"].astype("string").str.lower().fillna("child")
-        checks.add(
-            ~role.isin(ROLES), "BAD-PERSON", "role '{}' is not child or adult", role
-        )
+        checks.add(~role.isin(ROLES), "BAD-PERSON", "role '{}' is not child or adult", role)
         dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
         checks.add(
             dob.isna() & rows["date_of_birth"].notna(),

@@ -182,12 +182,13 @@ class Block:
         self,
         child: np.ndarray,
         day: np.ndarray,
-        outcome: np.ndarray,
-        clinic: np.ndarray,
+        outcome: np.ndarray | str,
+        clinic: np.ndarray | str,
         chain: np.ndarray,
     ) -> None:
         """An appointment is two rows: the booking (outcome 0) and, once it has passed, the
-        outcome; rows dated after as_of stay booked."""
+        outcome; rows dated after as_of stay booked. One outcome or clinic may stand for all."""
+        outcome, clinic = (np.broadcast_to(v, len(child)) for v in (outcome, clinic))
         lead = self.rng.integers(5, 21, len(day))
         booked = np.maximum(day - lead, 0)
         self._add(
@@ -288,6 +289,8 @@ class Block:
         self.note_rows(self.la[m_child[keep]], m_day[keep], "MTG", "CP", "", "")
 
     def cp_rows(self, child, day, seen, alone) -> None:
+        """Child protection visits in the SSD extract's layout; one flag may stand for all."""
+        seen, alone = (np.broadcast_to(v, len(child)) for v in (seen, alone))
         bedroom = np.where((seen == "Y") & (self.rng.random(len(child)) < 0.8), "Y", "N")
         self._add(
             "cp_visits.csv",

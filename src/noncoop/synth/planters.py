@@ -17,6 +17,8 @@ import numpy as np
 if TYPE_CHECKING:
     from noncoop.synth.block import Block
 
+Planter = Callable[["Block", np.ndarray], int]
+
 
 def plant_rebook_miss(block: Block, kids: np.ndarray) -> int:
     """Appointments booked then missed, rebooked, missed again: 4 misses in one chain."""
@@ -32,42 +34,40 @@ def plant_rebook_miss(block: Block, kids: np.ndarray) -> int:
 def plant_ambivalence(block: Block, kids: np.ndarray) -> int:
     """Repeated cancellations by the family, each followed by a new booking."""
     child, day = block.spread(kids, 4, 110)
-    block.appointment_rows(
-        child,
-        day,
-        np.full(len(child), "2"),
-        np.full(len(child), "Paeds"),
-        np.repeat(block.chains(len(kids), "A"), 4),
-    )
+    block.appointment_rows(child, day, "2", "Paeds", np.repeat(block.chains(len(kids), "A"), 4))
     return 110
 
 
 def plant_isolation(block: Block, kids: np.ndarray) -> int:
     """Out of view: heavy school absence (in _attendance) and missed health appointments."""
     child, day = block.spread(kids, 2, 80)
-    block.appointment_rows(
-        child,
-        day,
-        np.full(len(child), "3"),
-        np.full(len(child), "GP"),
-        block.chains(len(child), "I"),
-    )
+    block.appointment_rows(child, day, "3", "GP", block.chains(len(child), "I"))
     return 84
 
 
 def plant_no_access(block: Block, kids: np.ndarray) -> int:
     """Repeated no access: the door not answered, a visit refused."""
     child, day = block.spread(kids, 4, 56)
-    block.cp_rows(child, day, np.full(len(child), "N"), np.full(len(child), "N"))
+    block.cp_rows(child, day, "N", "N")
     block.note_rows(block.la[kids], block.win_end[kids] - 30, "REF", "CP", "Not seen", "")
     return 56
 
 
-def plant_child_not_seen(block: Block, kids: np.ndarray) -> int:
-    """Visits go ahead but the child is not seen for more than six weeks."""
-    child, day = block.spread(kids, 4, 45)
-    block.note_rows(block.la[child], day, "VIS", "CP", "Not seen", "")
-    return 56
+def case_notes(per_kid: int, span: int, note_type: str, seen: str, window: int) -> Planter:
+    """A planter of social care case notes of one type, `per_kid` of them over `span` days."""
+
+    def plant(block: Block, kids: np.ndarray) -> int:
+        child, day = block.spread(kids, per_kid, span)
+        block.note_rows(block.la[child], day, note_type, "CP", seen, "")
+        return window
+
+    return plant
+
+
+# Visits go ahead but the child is not seen for more than six weeks.
+plant_child_not_seen = case_notes(4, 45, "VIS", "Not seen", window=56)
+# Core groups and conferences not attended.
+plant_missed_meetings = case_notes(3, 84, "MTGX", "", window=84)
 
 
 def plant_not_seen_alone(block: Block, kids: np.ndarray) -> int:
@@ -75,25 +75,12 @@ def plant_not_seen_alone(block: Block, kids: np.ndarray) -> int:
     return 100
 
 
-def plant_missed_meetings(block: Block, kids: np.ndarray) -> int:
-    """Core groups and conferences not attended."""
-    child, day = block.spread(kids, 3, 84)
-    block.note_rows(block.la[child], day, "MTGX", "CP", "", "")
-    return 84
-
-
 def plant_partial_hostility(block: Block, kids: np.ndarray) -> int:
     """Hostility seen by social care only, while health and school stay involved."""
     child, day = block.spread(kids, 3, 80)
     note = block.rng.choice(["HOS2", "HOS3"], len(child))
     block.note_rows(block.adult_la[block.hh_local[child]], day, note, "CP", "", "")
-    block.appointment_rows(
-        child,
-        day - 5,
-        np.full(len(child), "5"),
-        np.full(len(child), "GP"),
-        block.chains(len(child), "P"),
-    )
+    block.appointment_rows(child, day - 5, "5", "GP", block.chains(len(child), "P"))
     return 80
 
 
@@ -116,7 +103,7 @@ def plant_worker_safety(block: Block, kids: np.ndarray) -> int:
     return 20
 
 
-PLANTERS: dict[str, Callable[[Block, np.ndarray], int]] = {
+PLANTERS: dict[str, Planter] = {
     "pattern:rebook-miss": plant_rebook_miss,
     "pattern:ambivalence": plant_ambivalence,
     "pattern:isolation": plant_isolation,

@@ -17,6 +17,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("count", "agencies", "services", "first", "last")
+
 
 class Count(StrictModel):
     select: str
@@ -47,6 +50,4 @@ def explain(name: str, spec: Count) -> str:
     )
 
 
-KIND = PatternKind(
-    "count", Count, evaluate, explain, ("count", "agencies", "services", "first", "last")
-)
+KIND = PatternKind("count", Count, evaluate, explain, VALUES)

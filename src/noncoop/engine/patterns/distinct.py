@@ -18,6 +18,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("values", "count", "first", "last")
+
 
 class Distinct(StrictModel):
     field: Literal["agency", "service", "source"] = "agency"
@@ -47,4 +50,4 @@ def explain(name: str, spec: Distinct) -> str:
     )
 
 
-KIND = PatternKind("distinct", Distinct, evaluate, explain, ("values", "count", "first", "last"))
+KIND = PatternKind("distinct", Distinct, evaluate, explain, VALUES)

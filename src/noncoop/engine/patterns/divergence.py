@@ -21,6 +21,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("values", "others", "count", "first", "last")
+
 
 class Divergence(StrictModel):
     field: Literal["agency", "service", "source"] = "agency"
@@ -74,6 +77,4 @@ def explain(name: str, spec: Divergence) -> str:
     )
 
 
-KIND = PatternKind(
-    "divergence", Divergence, evaluate, explain, ("values", "others", "count", "first", "last")
-)
+KIND = PatternKind("divergence", Divergence, evaluate, explain, VALUES)

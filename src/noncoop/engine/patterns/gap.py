@@ -18,6 +18,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("days", "last_seen", "first", "last")
+
 
 class Gap(StrictModel):
     select: str
@@ -86,4 +89,4 @@ def explain(name: str, spec: Gap) -> str:
     )
 
 
-KIND = PatternKind("gap", Gap, evaluate, explain, ("days", "last_seen", "first", "last"))
+KIND = PatternKind("gap", Gap, evaluate, explain, VALUES)

@@ -19,6 +19,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("rate", "numerator", "denominator", "first", "last")
+
 
 class Measure(StrictModel):
     select: str
@@ -92,6 +95,4 @@ def explain(name: str, spec: Rate) -> str:
     )
 
 
-KIND = PatternKind(
-    "rate", Rate, evaluate, explain, ("rate", "numerator", "denominator", "first", "last")
-)
+KIND = PatternKind("rate", Rate, evaluate, explain, VALUES)

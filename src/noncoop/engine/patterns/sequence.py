@@ -19,6 +19,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("count", "agencies", "services", "first", "last")
+
 
 class Sequence(StrictModel):
     steps: list[str] = Field(min_length=2)
@@ -101,6 +104,4 @@ def explain(name: str, spec: Sequence) -> str:
     )
 
 
-KIND = PatternKind(
-    "sequence", Sequence, evaluate, explain, ("count", "agencies", "services", "first", "last")
-)
+KIND = PatternKind("sequence", Sequence, evaluate, explain, VALUES)

@@ -19,6 +19,9 @@ from noncoop.engine.patterns.base import (
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
+# What a signal of this kind offers to a message template, as {pattern.value}.
+VALUES = ("levels", "max", "count", "first", "last")
+
 
 class Trend(StrictModel):
     select: str
@@ -59,4 +62,4 @@ def explain(name: str, spec: Trend) -> str:
     )
 
 
-KIND = PatternKind("trend", Trend, evaluate, explain, ("levels", "max", "count", "first", "last"))
+KIND = PatternKind("trend", Trend, evaluate, explain, VALUES)
