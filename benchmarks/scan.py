@@ -21,6 +21,9 @@ from pathlib import Path
 
 from ingest import timed
 
+from noncoop.synth.scoring import load_truth, score
+from noncoop.vocab import pattern_tag
+
 
 def report(night: str, children: int, data: dict, wall: float, peak: float) -> None:
     t = data["timings_s"]
@@ -34,6 +37,14 @@ def report(night: str, children: int, data: dict, wall: float, peak: float) -> N
     for name in ("ingest", "load", "timeline", "patterns", "decisions", "explanations", "store"):
         print(f"  {name:<17} {t[name]:7.1f} s")
     print(f"evaluation          {evaluate_s:7.1f} s   {evaluated / evaluate_s:,.0f} events/s")
+
+
+def recall(region: Path, data: dict, children: int) -> None:
+    """Planted patterns found, and background children alerted, per pattern tag."""
+    alerted = ((a["subject_id"], pattern_tag(a["tags"])) for a in data["alerts"])
+    table = score(alerted, load_truth(region / "truth.csv"), children)
+    shown = table[["pattern", "planted", "found", "recall", "background_rate"]]
+    print(shown.to_string(index=False))
 
 
 def main() -> None:
@@ -78,7 +89,10 @@ def main() -> None:
                 "--quiet",
             ]
         )
-        report(night, options.children, json.loads(out.read_text()), wall, peak)
+        data = json.loads(out.read_text())
+        report(night, options.children, data, wall, peak)
+        if night == "first scan":
+            recall(region, data, options.children)
     if not options.keep:
         shutil.rmtree(root)
 

@@ -11,16 +11,6 @@ import json
 import numpy as np
 import pandas as pd
 
-QUARANTINE_COLUMNS = (
-    "source",
-    "source_file",
-    "source_line",
-    "record_key",
-    "reason_code",
-    "reason",
-    "raw",
-)
-
 
 def empty() -> pd.DataFrame:
     """An empty quarantine frame."""

@@ -6,11 +6,10 @@ many background children it now alerts on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-
-from noncoop.vocab import pattern_tag
 
 
 def load_truth(path: Path) -> pd.DataFrame:
@@ -19,14 +18,14 @@ def load_truth(path: Path) -> pd.DataFrame:
     return truth[truth["pattern"] != ""][["subject_id", "pattern", "window_start", "window_end"]]
 
 
-def score(alerts: list[dict], truth: pd.DataFrame, children: int) -> pd.DataFrame:
-    """Per pattern tag: planted children, found, recall, alerted children, false alerts (alerted
-    without that planted pattern), and background alerts: children with no planted pattern at
-    all, with their rate among all background children."""
-    fired = pd.DataFrame(
-        [(a.subject_id, pattern_tag(a.tags)) for a in alerts],
-        columns=["subject_id", "pattern"],
-    ).drop_duplicates()
+def score(
+    alerted: Iterable[tuple[str, str | None]], truth: pd.DataFrame, children: int
+) -> pd.DataFrame:
+    """Per pattern tag, from the (child, pattern tag) of every alert: planted children, found,
+    recall, alerted children, false alerts (alerted without that planted pattern), and background
+    alerts: children with no planted pattern at all, with their rate among all background
+    children."""
+    fired = pd.DataFrame(list(alerted), columns=["subject_id", "pattern"]).drop_duplicates()
     planted = truth[["subject_id", "pattern"]].drop_duplicates()
     any_planted = set(planted["subject_id"])
     background = max(children - len(any_planted), 1)
