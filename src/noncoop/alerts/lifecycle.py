@@ -104,7 +104,7 @@ def reconcile(
         rows.append(row)
         status = _reported(row, now.get(alert_id))
         counts["quiet" if row["triage"] in QUIET else status] += 1
-        out.append(replace(StoredAlert.from_row(row), status=status))
+        out.append(replace(StoredAlert.of(alerts[i], row), status=status))
     # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
     # (an analyst trying one rule) leaves every other alert as it is.
     gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]

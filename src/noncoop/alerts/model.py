@@ -7,7 +7,7 @@ resolved) and its triage (open, acknowledged, closed, snoozed), and the audit lo
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from noncoop.engine.alert import Alert, Evidence, Window
@@ -33,6 +33,9 @@ class Triage:
         return asdict(self)
 
 
+ALERT_FIELDS = tuple(f.name for f in fields(Alert) if f.name != "alert_id")
+
+
 @dataclass(frozen=True)
 class StoredAlert(Alert):
     """An alert episode in the store: the alert as last found, its lifecycle and its triage."""
@@ -47,21 +50,29 @@ class StoredAlert(Alert):
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredAlert:
-        """From a row of the store (JSON columns as text or already parsed)."""
-        parse = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731
-        return cls(
+        """From a row of the store (JSON columns as text)."""
+        alert = Alert(
             alert_id=row["alert_id"],
             rule_id=row["rule_id"],
             title=row["title"],
             level=row["level"],
-            tags=tuple(parse(row["tags"])),
+            tags=tuple(json.loads(row["tags"])),
             subject_id=row["subject_id"],
             household_id=row["household_id"],
             window=Window(row["window_start"], row["window_end"]),
             explanation=row["explanation"],
-            evidence=tuple(Evidence.from_json(e) for e in parse(row["evidence"])),
-            guidance=tuple(parse(row["guidance"])),
-            actions=tuple(parse(row["actions"])),
+            evidence=tuple(Evidence.from_json(e) for e in json.loads(row["evidence"])),
+            guidance=tuple(json.loads(row["guidance"])),
+            actions=tuple(json.loads(row["actions"])),
+        )
+        return cls.of(alert, row)
+
+    @classmethod
+    def of(cls, alert: Alert, row: dict[str, Any]) -> StoredAlert:
+        """The alert with the lifecycle and triage a row of the store gives it."""
+        return cls(
+            **{name: getattr(alert, name) for name in ALERT_FIELDS},
+            alert_id=row["alert_id"],  # a reopened episode keeps the id it was first given
             rule_version=row["rule_version"],
             status=row["status"],
             note=row["note"],

@@ -6,7 +6,7 @@ source file and line, the guidance passage and the recommended actions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from noncoop.vocab import pattern_tag
@@ -40,15 +40,20 @@ class Evidence:
 
     def to_json(self) -> dict[str, Any]:
         """The contract's evidence record; the optional fields only where they hold a value."""
-        record = asdict(self)
-        for optional in ("via_subject_id", "detail"):
-            if record[optional] is None:
-                del record[optional]
-        return record
+        return {
+            name: value
+            for name in EVIDENCE_FIELDS
+            if (value := getattr(self, name)) is not None or name not in OPTIONAL
+        }
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Evidence:
-        return cls(**{f.name: record.get(f.name) for f in fields(cls)})
+        return cls(**{name: record.get(name) for name in EVIDENCE_FIELDS})
+
+
+# Read once: dataclasses.asdict and fields() cost more than the records they serialise.
+EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
+OPTIONAL = ("via_subject_id", "detail")
 
 
 @dataclass(frozen=True)
