@@ -12,20 +12,8 @@ from noncoop.alerts.export import ALERT_CSV_COLUMNS, alert_csv_rows
 from noncoop.alerts.model import ACTIVE
 from noncoop.alerts.store import AlertStore, StoreError
 from noncoop.cli.errors import check_date, exits
-from noncoop.cli.options import (
-    ByOpt,
-    LevelChoice,
-    ReasonOpt,
-    Status,
-    Triage,
-    WorkspaceOpt,
-    console,
-)
-from noncoop.cli.views import (
-    alert_panel,
-    alerts_table,
-    audit_table,
-)
+from noncoop.cli.options import ByOpt, LevelChoice, ReasonOpt, Status, Triage, WorkspaceOpt, console
+from noncoop.cli.views import alert_panel, alerts_table, audit_table
 from noncoop.reports.render.spreadsheet import write_csv
 from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 

@@ -10,10 +10,7 @@ import typer
 
 from noncoop.cli.options import EngineOpt, console
 from noncoop.cli.scan import print_scan, scan_with_progress
-from noncoop.cli.views import (
-    alert_panel,
-    byte_progress,
-)
+from noncoop.cli.views import alert_panel, byte_progress
 from noncoop.store.workspace import Workspace
 from noncoop.synth.region import SynthOptions, synthesise
 

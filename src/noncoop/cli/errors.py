@@ -9,9 +9,7 @@ from datetime import date
 import typer
 
 from noncoop.cli.options import err_console
-from noncoop.cli.views import (
-    print_config_errors,
-)
+from noncoop.cli.views import print_config_errors
 from noncoop.yamlspec import ConfigInvalid
 
 

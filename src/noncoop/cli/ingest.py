@@ -10,11 +10,7 @@ import typer
 
 from noncoop.cli.errors import exits
 from noncoop.cli.options import SourcesArg, WorkspaceOpt, console
-from noncoop.cli.views import (
-    byte_progress,
-    ingest_table,
-    quarantine_table,
-)
+from noncoop.cli.views import byte_progress, ingest_table, quarantine_table
 from noncoop.ingest.run import ingest as run_ingest
 from noncoop.reports.render.spreadsheet import write_csv
 from noncoop.sources.load import load_sources

@@ -24,9 +24,7 @@ from noncoop.cli.options import (
     WorkspaceOpt,
     console,
 )
-from noncoop.cli.views import (
-    chronology_table,
-)
+from noncoop.cli.views import chronology_table
 from noncoop.reports.casefile import CaseFile, CaseNotFound, load_case
 from noncoop.reports.chronology import chronology as build_chronology
 from noncoop.reports.chronology import chronology_json

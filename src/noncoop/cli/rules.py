@@ -10,12 +10,7 @@ import typer
 
 from noncoop.cli.errors import exits
 from noncoop.cli.options import EngineOpt, RulesOpt, console, err_console
-from noncoop.cli.views import (
-    diagnostic_text,
-    print_config_errors,
-    rule_list,
-    rule_test_table,
-)
+from noncoop.cli.views import diagnostic_text, print_config_errors, rule_list, rule_test_table
 from noncoop.diagnostics import CATALOGUE, describe
 from noncoop.engine.rules.describe import describe_rule
 from noncoop.engine.rules.load import load_rules

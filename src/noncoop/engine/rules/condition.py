@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from noncoop.engine.rules import model
 from noncoop.yamlspec import ConfigError, ConfigInvalid, Located, days
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME = re.compile(model.NAME)
 
 
 @dataclass

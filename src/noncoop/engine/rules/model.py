@@ -22,7 +22,7 @@ NUMERIC_FIELDS = (
     "sessions_attended",
     "age",
 )
-NAME = r"^[a-z][a-z0-9_]*$"
+NAME = r"^[a-z][a-z0-9_]*$"  # selection, pattern and signal names
 
 
 class Guidance(StrictModel):
@@ -74,6 +74,7 @@ class Selection(StrictModel):
 
 
 def _one_kind(self: Any) -> Any:
+    """A pattern names exactly one kind."""
     given = [k for k in KINDS if getattr(self, k) is not None]
     if len(given) != 1:
         raise ValueError(
@@ -83,6 +84,8 @@ def _one_kind(self: Any) -> Any:
 
 
 class _PatternBase(StrictModel):
+    """What every pattern offers whatever its kind: the kind's name and its spec."""
+
     @property
     def kind(self) -> str:
         return next(k for k in KINDS if getattr(self, k) is not None)
