@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from noncoop import vocab
-from noncoop.vocab import HOSTILITY_LEVELS, ROLES
+from noncoop.vocab import HOSTILITY_LEVELS, HOSTILITY_RANGE, ROLES
 
 EVENT_TYPES: tuple[str, ...] = tuple(vocab.EVENT_TYPES)
 
@@ -176,7 +176,7 @@ def validate_events(frame: pd.DataFrame) -> list[str]:
         problems.append(f"subject_role: unknown value(s) {sorted(roles)}")
     levels = pd.to_numeric(frame["hostility_level"], errors="coerce").dropna()
     if (~levels.isin(HOSTILITY_LEVELS)).any():
-        problems.append("hostility_level: values must be 1-4")
+        problems.append(f"hostility_level: values must be {HOSTILITY_RANGE}")
     if frame["event_id"].duplicated().any():
         problems.append(f"event_id: {int(frame['event_id'].duplicated().sum())} duplicate id(s)")
     return problems

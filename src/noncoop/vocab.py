@@ -110,6 +110,7 @@ HOSTILITY: dict[int, str] = {
     4: "violence or damage",
 }
 HOSTILITY_LEVELS: tuple[int, ...] = tuple(HOSTILITY)
+HOSTILITY_RANGE = f"{min(HOSTILITY)}-{max(HOSTILITY)}"
 
 PATTERN_PREFIX = "pattern:"
 PATTERN_TAGS: tuple[str, ...] = (

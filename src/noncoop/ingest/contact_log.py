@@ -26,7 +26,7 @@ from noncoop.sources.csvread import read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.model import CONTACT_LOG_FIELDS
 from noncoop.store.keyset import KeySet
-from noncoop.vocab import HOSTILITY_LEVELS
+from noncoop.vocab import HOSTILITY_LEVELS, HOSTILITY_RANGE
 
 REQUIRED = ("record_id", "person_id", "event_type", "occurred_at", "agency", "id_scheme")
 
@@ -106,7 +106,7 @@ def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks)
     checks.add(
         fields["hostility_level"].notna() & ~level.isin(HOSTILITY_LEVELS),
         "BAD-VALUE",
-        "hostility_level '{}' is not 1-4",
+        f"hostility_level '{{}}' is not {HOSTILITY_RANGE}",
         fields["hostility_level"],
     )
     fields["hostility_level"] = level

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, create_model, field_validator, model_validator
 
 from noncoop.engine.patterns import KINDS
-from noncoop.vocab import PATTERN_TAGS, Level, pattern_tag
+from noncoop.vocab import HOSTILITY, PATTERN_TAGS, Level, pattern_tag
 from noncoop.yamlspec import StrictModel
 
 NUMERIC_FIELDS = (
@@ -115,7 +115,7 @@ class TestEvent(StrictModel):
     chain: str | None = None
     seen: bool | None = None
     alone: bool | None = None
-    level: int | None = Field(default=None, ge=1, le=4)
+    level: int | None = Field(default=None, ge=min(HOSTILITY), le=max(HOSTILITY))
     possible: int | None = None
     absent: int | None = None
     detail: str | None = None
