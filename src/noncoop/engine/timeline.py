@@ -31,6 +31,18 @@ class Timeline:
     def n_subjects(self) -> int:
         return len(self.subjects)
 
+    @property
+    def day(self) -> np.ndarray:
+        """Each row's day (days since 1970), computed once."""
+        if "_day" not in self._codes:
+            self._codes["_day"] = self.t // DAY
+        return self._codes["_day"]
+
+    @property
+    def last_day(self) -> int:
+        """The as-of day, in days since 1970."""
+        return self.end // DAY - 1
+
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (-1 for blank) and the values they stand for, computed once."""
         if column not in self._codes:

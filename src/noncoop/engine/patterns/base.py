@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, long_day
+from noncoop.engine.episodes import Episodes
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import StrictModel, days
 
@@ -67,6 +68,19 @@ class PatternKind:
     evaluate: Callable[[Any, Masks, Timeline], Signals]
     explain: Callable[[str, Any], str]
     values: tuple[str, ...]
+    episodes: Callable[[Any, Masks, Timeline], Episodes] | None = None
+
+
+def described(
+    tl: Timeline, values: Callable[[int, np.ndarray], dict]
+) -> Callable[[int, np.ndarray], dict]:
+    """Message values of an episode (index, evidence positions), with its first and last day."""
+
+    def describe(episode: int, positions: np.ndarray) -> dict:
+        first, last = int(tl.t[positions].min()), int(tl.t[positions].max())
+        return {"first": long_day(first), "last": long_day(last), **values(episode, positions)}
+
+    return describe
 
 
 def within_window(tl: Timeline, within: str) -> np.ndarray:

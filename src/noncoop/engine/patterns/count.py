@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from noncoop.engine.episodes import Episodes, runs, sweep, with_evidence
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
     agencies_services,
+    described,
     per_subject,
     signals_from,
     within_window,
@@ -41,6 +43,23 @@ def evaluate(spec: Count, masks: Masks, tl: Timeline) -> Signals:
     )
 
 
+def episodes(spec: Count, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day when at least `min` (at most `max`) selected events fall in the window
+    ending with it; an event is in the window from its own day for `within` days."""
+    rows = np.flatnonzero(masks[spec.select])
+    subject, day, within = tl.subject[rows], tl.day[rows], days(spec.within)
+    segments = sweep(subject, day, day + within)
+    n = segments.totals[:, 0]
+    holds = n >= spec.min
+    if spec.max is not None:
+        holds &= n <= spec.max
+    found = with_evidence(runs(segments, holds, tl.last_day), rows, subject, day, day + within - 1)
+    found.describe = described(
+        tl, lambda i, pos: {"count": str(len(pos)), **agencies_services(tl, pos)}
+    )
+    return found
+
+
 def explain(name: str, spec: Count) -> str:
     """The pattern in plain English."""
     most = f" and at most {spec.max}" if spec.max is not None else ""
@@ -50,4 +69,4 @@ def explain(name: str, spec: Count) -> str:
     )
 
 
-KIND = PatternKind("count", Count, evaluate, explain, VALUES)
+KIND = PatternKind("count", Count, evaluate, explain, VALUES, episodes)

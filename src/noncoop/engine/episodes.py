@@ -1,0 +1,150 @@
+"""Episodes: the maximal runs of days on which a pattern holds for a child, over the whole history.
+
+A pattern holds on day D when the look-back window ending with D meets it. Each kind of pattern
+says, for every event it selects, the days on which that event is in the window (an *active
+interval*), and how the events active on a day decide whether it holds. Because a window only
+changes where an event enters or leaves it, a sweep over those change points gives, per child,
+segments of constant state; the holding segments, run together, are the episodes.
+
+Everything is computed for all children at once: intervals are sorted by an integer key
+(child, day), cumulative sums run over the sorted changes and searchsorted joins intervals to
+episodes. No Python loop runs per child, per event or per day.
+
+An episode's evidence is the events that made it hold: those active on at least one of its days.
+Evidence is a flat pair of arrays (episode index, timeline position), sorted by episode, so an
+event can support several episodes (a window can hold it across a short break).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DAY_BITS = 20  # days since 1970 fit in 20 bits until the year 4840
+NO_DAY = np.iinfo(np.int64).max
+
+
+def key(subject: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """One sortable integer for (child, day)."""
+    return (np.asarray(subject, np.int64) << DAY_BITS) + np.asarray(day, np.int64)
+
+
+@dataclass
+class Episodes:
+    """Episodes of one pattern for every child, sorted by (child, first day).
+
+    `start` and `end` are the first and last day it holds (days since 1970, `end` no later than
+    the as-of day). Evidence is `(evidence[i], rows[i])`: episode index and timeline position."""
+
+    subject: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    describe: Callable[[int, np.ndarray], dict] | None = None
+    insufficient: int = 0
+
+    def __len__(self) -> int:
+        return len(self.subject)
+
+    def evidence_of(self, episode: int) -> np.ndarray:
+        """Timeline positions of one episode's evidence."""
+        lo, hi = np.searchsorted(self.evidence, [episode, episode + 1])
+        return self.rows[lo:hi]
+
+    def holding(self, day: int) -> np.ndarray:
+        """Indices of the episodes that hold on `day`."""
+        return np.flatnonzero((self.start <= day) & (self.end >= day))
+
+
+def none() -> Episodes:
+    empty = np.zeros(0, np.int64)
+    return Episodes(empty, empty.copy(), empty.copy())
+
+
+@dataclass
+class Segments:
+    """Runs of days with constant state, per child: `[start, stop)` and the summed weights of the
+    intervals that cover them (one column per weight)."""
+
+    subject: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    totals: np.ndarray  # (segments, weights)
+
+
+def sweep(
+    subject: np.ndarray, start: np.ndarray, stop: np.ndarray, weights: np.ndarray | None = None
+) -> Segments:
+    """Segments between consecutive change points of intervals `[start, stop)` (days), each with
+    the sum of the weights of the intervals covering it; a weight of 1 counts intervals.
+
+    Segments with nothing covering them are left out."""
+    n = len(subject)
+    w = np.ones((n, 1)) if weights is None else np.asarray(weights, float).reshape(n, -1)
+    keys = np.concatenate([key(subject, start), key(subject, stop)])
+    deltas = np.concatenate([w, -w])
+    points, inverse = np.unique(keys, return_inverse=True)
+    change = np.zeros((len(points), w.shape[1]))
+    np.add.at(change, inverse, deltas)
+    totals = np.cumsum(change, axis=0)
+    # Every child's intervals close before the next child's open, so the running total is back
+    # to zero at each child's last change point: a cumulative sum over all children is exact up
+    # to rounding, which the next line removes.
+    totals = np.round(totals, 9)
+    point_subject = points >> DAY_BITS
+    point_day = points & ((1 << DAY_BITS) - 1)
+    same = point_subject[:-1] == point_subject[1:]
+    covered = np.any(totals[:-1] != 0, axis=1) & same
+    return Segments(
+        point_subject[:-1][covered],
+        point_day[:-1][covered],
+        point_day[1:][covered],
+        totals[:-1][covered],
+    )
+
+
+def runs(segments: Segments, holds: np.ndarray, last_day: int) -> Episodes:
+    """Episodes from the segments on which a pattern holds, cut at the as-of day: adjacent
+    holding segments of one child run together."""
+    start = segments.start[holds]
+    stop = np.minimum(segments.stop[holds], last_day + 1)
+    subject = segments.subject[holds]
+    keep = start <= last_day
+    start, stop, subject = start[keep], stop[keep], subject[keep]
+    if not len(start):
+        return none()
+    joined = (subject[1:] == subject[:-1]) & (start[1:] == stop[:-1])
+    first = np.concatenate([[True], ~joined])
+    last = np.concatenate([~joined, [True]])
+    return Episodes(subject[first], start[first], stop[last] - 1)
+
+
+def assign(
+    episodes: Episodes, subject: np.ndarray, first: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which episodes each record supports: those of its child overlapping the days
+    `[first, last]` on which it is active. Returns (episode index, record index), sorted by
+    episode."""
+    if not len(episodes) or not len(subject):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo = np.searchsorted(key(episodes.subject, episodes.end), key(subject, first), "left")
+    hi = np.searchsorted(key(episodes.subject, episodes.start), key(subject, last), "right")
+    counts = np.maximum(hi - lo, 0)
+    record = np.repeat(np.arange(len(subject)), counts)
+    offsets = np.arange(len(record)) - np.repeat(np.cumsum(counts) - counts, counts)
+    episode = lo[record] + offsets
+    order = np.lexsort((record, episode))
+    return episode[order], record[order]
+
+
+def with_evidence(
+    episodes: Episodes, rows: np.ndarray, subject: np.ndarray, first: np.ndarray, last: np.ndarray
+) -> Episodes:
+    """The episodes with the timeline rows active on their days as evidence; `rows`, `subject`,
+    `first` and `last` describe each candidate record."""
+    episode, record = assign(episodes, subject, first, last)
+    episodes.evidence, episodes.rows = episode, np.asarray(rows, np.int64)[record]
+    return episodes

@@ -1,0 +1,177 @@
+"""Episodes over the whole history agree with the single-date evaluation on every day: a pattern's
+episodes hold on day D exactly for the children the pattern fires for when evaluated as of D.
+
+The single-date evaluation is the oracle; random histories of many children and event kinds make
+the windows enter, leave, break and resume in every way the rules meet."""
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from noncoop.engine.patterns import KINDS
+from noncoop.engine.rules.load import load_rules
+from noncoop.engine.selections import selection_mask
+from noncoop.engine.timeline import build_timeline
+from noncoop.events import conform
+
+START = pd.Timestamp("2025-01-06", tz="UTC")
+DAYS = 200
+TYPES = (
+    "visit.completed",
+    "visit.no_access",
+    "visit.refused",
+    "meeting.not_attended",
+    "meeting.attended",
+    "appointment.booked",
+    "appointment.missed",
+    "appointment.attended",
+    "appointment.late",
+    "appointment.cancelled_by_family",
+    "hostility.recorded",
+    "contact.excessive",
+)
+AGENCIES = ("health", "social_care", "education", "police")
+SERVICES = ("gp", "dental", "cp", "school_nurse", None)
+
+
+def history(seed: int, children: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Random events for children (and one adult per household of two children), bursty so
+    that counts rise above thresholds and fall back."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(children):
+        child, adult, household = f"C{c:03d}", f"A{c // 2:03d}", f"H{c // 2:03d}"
+        n = int(rng.integers(6, 60))
+        # Each child's records are mostly of a few kinds, so counts cross thresholds.
+        mine = rng.choice(len(TYPES), 3, replace=False)
+        centre = rng.integers(0, DAYS, 3)
+        day = np.clip(rng.choice(centre, n) + rng.normal(0, 15, n).astype(int), 0, DAYS - 1)
+        for i, d in enumerate(day):
+            kind = TYPES[mine[rng.integers(3)] if rng.random() < 0.8 else rng.integers(len(TYPES))]
+            by_adult = kind == "hostility.recorded" and rng.random() < 0.5
+            rows.append(
+                {
+                    "event_id": f"e{c}-{i}",
+                    "subject_id": adult if by_adult else child,
+                    "subject_role": "adult" if by_adult else "child",
+                    "household_id": household,
+                    "agency": "social_care"
+                    if kind.startswith(("visit", "meeting")) and rng.random() < 0.8
+                    else AGENCIES[rng.integers(len(AGENCIES))],
+                    "service": SERVICES[rng.integers(len(SERVICES))],
+                    "event_type": kind,
+                    "occurred_at": START
+                    + pd.Timedelta(days=int(d), hours=int(rng.integers(8, 18))),
+                    "chain_id": f"R{c}-{rng.integers(3)}"
+                    if kind.startswith("appointment")
+                    else None,
+                    "child_seen": bool(rng.random() < 0.6) if kind.startswith("visit") else None,
+                    "child_seen_alone": bool(rng.random() < 0.3)
+                    if kind == "visit.completed"
+                    else None,
+                    "hostility_level": int(rng.integers(1, 5))
+                    if kind == "hostility.recorded"
+                    else None,
+                    "source": f"{kind.split('.')[0]}_feed",
+                    "source_file": "x.csv",
+                    "source_line": i + 2,
+                }
+            )
+        for week in range(0, DAYS, 7):  # school weeks, absence in bursts
+            rate = 0.6 if abs(week - centre[0]) < 30 else 0.05
+            rows.append(
+                {
+                    "event_id": f"w{c}-{week}",
+                    "subject_id": child,
+                    "subject_role": "child",
+                    "household_id": household,
+                    "agency": "education",
+                    "service": "school",
+                    "event_type": "school.attendance_summary",
+                    "occurred_at": START + pd.Timedelta(days=week),
+                    "sessions_possible": 10,
+                    "sessions_absent": int(rng.binomial(10, rate)),
+                    "source": "school",
+                    "source_file": "s.csv",
+                    "source_line": week + 2,
+                }
+            )
+    events = conform(pd.DataFrame(rows), trace=False)
+    people = sorted({(r["subject_id"], r["subject_role"], r["household_id"]) for r in rows})
+    subjects = pd.DataFrame(people, columns=["subject_id", "role", "household_id"])
+    subjects["date_of_birth"] = pd.Timestamp("2016-05-01").date()
+    return events, subjects
+
+
+def patterns_with_episodes():
+    pack = load_rules(ROOT / "rules")
+    for rule in pack.rules:
+        for name, pattern in rule.rule.patterns.items():
+            if KINDS[pattern.kind].episodes is not None:
+                yield pytest.param(rule, name, id=f"{rule.id}.{name}")
+
+
+@functools.cache
+def region(seed: int):
+    """The random history, its timeline as of the last day, and as of every day before it."""
+    events, subjects = history(seed)
+    days = [
+        build_timeline(events, subjects, (START + pd.Timedelta(days=offset)).date())
+        for offset in range(DAYS)
+    ]
+    return events, subjects, days
+
+
+def days_held_by_single_dates(rule, name, seed) -> set[tuple[str, int]]:
+    pattern = rule.rule.patterns[name]
+    held = set()
+    for tl in region(seed)[2]:
+        masks = {s: selection_mask(tl.events, sel) for s, sel in rule.rule.select.items()}
+        signals = KINDS[pattern.kind].evaluate(pattern.spec, masks, tl)
+        held |= {(str(tl.subjects[s]), tl.last_day) for s in signals.frame["subject"]}
+    return held
+
+
+def days_held_by_episodes(rule, name, seed):
+    pattern = rule.rule.patterns[name]
+    tl = region(seed)[2][-1]
+    masks = {s: selection_mask(tl.events, sel) for s, sel in rule.rule.select.items()}
+    found = KINDS[pattern.kind].episodes(pattern.spec, masks, tl)
+    held = {
+        (str(tl.subjects[s]), day)
+        for s, first, last in zip(found.subject, found.start, found.end, strict=True)
+        for day in range(first, last + 1)
+    }
+    return found, tl, held
+
+
+@pytest.mark.parametrize(("rule", "name"), list(patterns_with_episodes()))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_episodes_hold_on_the_days_the_pattern_fires(rule, name, seed):
+    expected = days_held_by_single_dates(rule, name, seed)
+    _, _, held = days_held_by_episodes(rule, name, seed)
+    assert held == expected
+    assert len(expected) > 10  # the history exercises the pattern
+
+
+@pytest.mark.parametrize(("rule", "name"), list(patterns_with_episodes()))
+def test_an_episodes_evidence_covers_each_days_window_evidence(rule, name):
+    """On each day an episode holds, the events the single-date evaluation cites are among the
+    episode's evidence."""
+    found, tl, _ = days_held_by_episodes(rule, name, 1)
+    pattern = rule.rule.patterns[name]
+    for day_tl in region(1)[2][::3]:
+        masks = {s: selection_mask(day_tl.events, sel) for s, sel in rule.rule.select.items()}
+        signals = KINDS[pattern.kind].evaluate(pattern.spec, masks, day_tl)
+        for s, cited in zip(signals.frame["subject"], signals.frame["evidence"], strict=True):
+            child = str(day_tl.subjects[s])
+            (episode,) = [
+                i
+                for i in found.holding(day_tl.last_day)
+                if str(tl.subjects[found.subject[i]]) == child
+            ]
+            ids = set(tl.events["event_id"].to_numpy()[found.evidence_of(episode)])
+            assert set(day_tl.events["event_id"].to_numpy()[cited]) <= ids
