@@ -109,17 +109,17 @@ def sweep(
 def runs(segments: Segments, holds: np.ndarray, last_day: int) -> Episodes:
     """Episodes from the segments on which a pattern holds, cut at the as-of day: adjacent
     holding segments of one child run together."""
-    start = segments.start[holds]
-    stop = np.minimum(segments.stop[holds], last_day + 1)
-    subject = segments.subject[holds]
-    keep = start <= last_day
-    start, stop, subject = start[keep], stop[keep], subject[keep]
-    if not len(start):
-        return none()
-    joined = (subject[1:] == subject[:-1]) & (start[1:] == stop[:-1])
-    first = np.concatenate([[True], ~joined])
-    last = np.concatenate([~joined, [True]])
-    return Episodes(subject[first], start[first], stop[last] - 1)
+    return cut(merged(segments, holds), last_day)
+
+
+def cut(intervals: Intervals, last_day: int) -> Episodes:
+    """Episodes from intervals of holding days, ending no later than the as-of day."""
+    keep = intervals.start <= last_day
+    return Episodes(
+        intervals.subject[keep],
+        intervals.start[keep],
+        np.minimum(intervals.stop[keep], last_day + 1) - 1,
+    )
 
 
 def assign(
@@ -148,3 +148,40 @@ def with_evidence(
     episode, record = assign(episodes, subject, first, last)
     episodes.evidence, episodes.rows = episode, np.asarray(rows, np.int64)[record]
     return episodes
+
+
+@dataclass
+class Intervals:
+    """Disjoint runs of days `[start, stop)` per subject, sorted by (subject, start)."""
+
+    subject: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+
+
+def merged(segments: Segments, holds: np.ndarray) -> Intervals:
+    """Adjacent segments that hold, run together into intervals (no as-of cut)."""
+    subject, start, stop = segments.subject[holds], segments.start[holds], segments.stop[holds]
+    if not len(start):
+        return Intervals(subject, start, stop)
+    joined = (subject[1:] == subject[:-1]) & (start[1:] == stop[:-1])
+    first = np.concatenate([[True], ~joined])
+    last = np.concatenate([~joined, [True]])
+    return Intervals(subject[first], start[first], stop[last])
+
+
+def union(subject: np.ndarray, start: np.ndarray, stop: np.ndarray) -> Intervals:
+    """The days covered by any of the intervals, per subject."""
+    segments = sweep(subject, start, stop)
+    return merged(segments, segments.totals[:, 0] > 0)
+
+
+def overlaps(
+    episodes: Episodes, intervals: Intervals
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each (episode, interval) pair of one subject that share days, with the shared days
+    `[first, last]`: (episode index, interval index, first, last)."""
+    episode, interval = assign(episodes, intervals.subject, intervals.start, intervals.stop - 1)
+    first = np.maximum(episodes.start[episode], intervals.start[interval])
+    last = np.minimum(episodes.end[episode], intervals.stop[interval] - 1)
+    return episode, interval, first, last

@@ -7,10 +7,12 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from noncoop.engine.episodes import Episodes, runs, sweep, union, with_evidence
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    described,
     names,
     signals_from,
     within_window,
@@ -42,6 +44,25 @@ def evaluate(spec: Distinct, masks: Masks, tl: Timeline) -> Signals:
     )
 
 
+def episodes(spec: Distinct, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day when events of at least `min` values are in the window ending with it."""
+    codes, uniques = tl.codes(spec.field)
+    k = max(len(uniques), 1)
+    rows = np.flatnonzero(masks[spec.select] & (codes >= 0))
+    subject, day, within = tl.subject[rows], tl.day[rows], days(spec.within)
+    # The days each value is in the window, then how many values are on each day.
+    per_value = union(subject * k + codes[rows], day, day + within)
+    segments = sweep(per_value.subject // k, per_value.start, per_value.stop)
+    found = runs(segments, segments.totals[:, 0] >= spec.min, tl.last_day)
+    found = with_evidence(found, rows, subject, day, day + within - 1)
+    found.describe = described(tl, lambda i, pos: _values(uniques[codes[pos]]))
+    return found
+
+
+def _values(values: np.ndarray) -> dict:
+    return {"values": names(values), "count": str(len(set(values)))}
+
+
 def explain(name: str, spec: Distinct) -> str:
     """The pattern in plain English."""
     return (
@@ -50,4 +71,4 @@ def explain(name: str, spec: Distinct) -> str:
     )
 
 
-KIND = PatternKind("distinct", Distinct, evaluate, explain, VALUES)
+KIND = PatternKind("distinct", Distinct, evaluate, explain, VALUES, episodes)

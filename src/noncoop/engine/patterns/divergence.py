@@ -9,10 +9,21 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from noncoop.engine.episodes import (
+    Episodes,
+    Intervals,
+    assign,
+    merged,
+    overlaps,
+    runs,
+    sweep,
+    union,
+)
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    described,
     names,
     per_subject,
     signals_from,
@@ -67,6 +78,80 @@ def evaluate(spec: Divergence, masks: Masks, tl: Timeline) -> Signals:
     return signals_from(rows, tl, values)
 
 
+def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day when, in the window ending with it, enough values show `select` events and
+    enough others show `versus` events but none of `select`."""
+    codes, uniques = tl.codes(spec.field)
+    k, within = max(len(uniques), 1), days(spec.within)
+    a_rows = np.flatnonzero(masks[spec.select] & (codes >= 0))
+    b_rows = np.flatnonzero(masks[spec.versus] & (codes >= 0))
+    a_day, b_day = tl.day[a_rows], tl.day[b_rows]
+    b_value = tl.subject[b_rows] * k + codes[b_rows]
+    # Per (child, value): the days it shows `select` events, and the days it is an "other".
+    a_value = union(tl.subject[a_rows] * k + codes[a_rows], a_day, a_day + within)
+    others = _others(b_value, b_day, within, a_value)
+    subject = np.concatenate([a_value.subject // k, tl.subject[a_rows], others.subject // k])
+    start = np.concatenate([a_value.start, a_day, others.start])
+    stop = np.concatenate([a_value.stop, a_day + within, others.stop])
+    weights = np.zeros((len(subject), 3))
+    for column, (lo, hi) in enumerate(_spans(len(a_value.start), len(a_rows), len(others.start))):
+        weights[lo:hi, column] = 1
+    segments = sweep(subject, start, stop, weights)
+    n_a, events_a, n_others = segments.totals.T
+    holds = (n_a >= spec.min) & (events_a >= spec.min_events) & (n_others >= spec.min_others)
+    found = runs(segments, holds, tl.last_day)
+    mine, record = assign(found, tl.subject[a_rows], a_day, a_day + within - 1)
+    theirs, b_record = _involved(
+        found, others, k, tl.subject[b_rows] * k + codes[b_rows], b_day, within
+    )
+    episode = np.concatenate([mine, theirs])
+    rows = np.concatenate([a_rows[record], b_rows[b_record]])
+    pairs = np.unique(np.stack([episode, rows], axis=1), axis=0)
+    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    found.describe = described(tl, lambda i, pos: _values(pos, a_rows, codes, uniques))
+    return found
+
+
+def _spans(*sizes: int) -> list[tuple[int, int]]:
+    ends = np.cumsum(sizes)
+    return list(zip(ends - np.asarray(sizes), ends, strict=True))
+
+
+def _others(value: np.ndarray, day: np.ndarray, within: int, selected: Intervals) -> Intervals:
+    """Per (child, value): the days it shows `versus` events in the window and no `select`."""
+    shown = union(value, day, day + within)
+    subject = np.concatenate([shown.subject, selected.subject])
+    weights = np.zeros((len(subject), 2))
+    weights[: len(shown.subject), 0] = 1
+    weights[len(shown.subject) :, 1] = 1
+    segments = sweep(
+        subject,
+        np.concatenate([shown.start, selected.start]),
+        np.concatenate([shown.stop, selected.stop]),
+        weights,
+    )
+    return merged(segments, (segments.totals[:, 0] > 0) & (segments.totals[:, 1] == 0))
+
+
+def _involved(found: Episodes, others: Intervals, k: int, value, day, within):
+    """The `versus` events that made each value count as another one involved on the episode's
+    days: (episode index, record index)."""
+    by_child = Intervals(others.subject // k, others.start, others.stop)
+    episode, interval, first, last = overlaps(found, by_child)
+    pieces = Episodes(others.subject[interval], first, last)
+    order = np.lexsort((pieces.start, pieces.subject))
+    pieces = Episodes(pieces.subject[order], pieces.start[order], pieces.end[order])
+    piece, record = assign(pieces, value, day, day + within - 1)
+    return episode[order][piece], record
+
+
+def _values(pos: np.ndarray, a_rows: np.ndarray, codes: np.ndarray, uniques) -> dict:
+    selected = np.isin(pos, a_rows)
+    mine = set(uniques[codes[pos[selected]]])
+    other = set(uniques[codes[pos[~selected]]]) - mine
+    return {"values": names(mine), "others": names(other), "count": str(int(selected.sum()))}
+
+
 def explain(name: str, spec: Divergence) -> str:
     """The pattern in plain English."""
     return (
@@ -77,4 +162,4 @@ def explain(name: str, spec: Divergence) -> str:
     )
 
 
-KIND = PatternKind("divergence", Divergence, evaluate, explain, VALUES)
+KIND = PatternKind("divergence", Divergence, evaluate, explain, VALUES, episodes)
