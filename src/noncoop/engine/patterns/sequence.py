@@ -8,11 +8,13 @@ import pandas as pd
 from pydantic import Field
 
 from noncoop.asof import DAY
+from noncoop.engine.episodes import Episodes, assign, runs, sweep
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
     agencies_services,
+    described,
     signals_from,
     within_window,
 )
@@ -40,7 +42,55 @@ def _keys(tl: Timeline, same: list[str], rows: np.ndarray) -> pd.DataFrame:
 
 
 def evaluate(spec: Sequence, masks: Masks, tl: Timeline) -> Signals:
-    window = within_window(tl, spec.within)
+    inst = _instances(spec, masks, tl, within_window(tl, spec.within))
+    last = f"p{len(spec.steps) - 1}"
+    runs_ = np.bincount(inst["subject"].to_numpy(np.int64), minlength=tl.n_subjects)
+    fired = inst[(runs_ >= spec.runs)[inst["subject"].to_numpy(np.int64)]]
+    steps = [f"p{i}" for i in range(len(spec.steps))]
+    rows = (
+        np.unique(fired[steps].to_numpy(np.int64).ravel()) if len(fired) else np.array([], np.int64)
+    )
+    completions = fired.groupby("subject")[last].size().to_dict() if len(fired) else {}
+    finals = set(fired[last].tolist()) if len(fired) else set()
+
+    def values(subject: int, pos: np.ndarray) -> dict:
+        done = np.array([p for p in pos if p in finals], dtype=np.int64)
+        return {"count": str(completions[subject]), **agencies_services(tl, done)}
+
+    return signals_from(rows, tl, values)
+
+
+def episodes(spec: Sequence, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day when at least `runs` completed sequences lie wholly in the window ending
+    with it: a sequence is in the window from its last step's day until its first step leaves."""
+    inst = _instances(spec, masks, tl, np.ones(len(tl.t), bool))
+    within, k = days(spec.within), len(spec.steps)
+    steps = inst[[f"p{i}" for i in range(k)]].to_numpy(np.int64).reshape(-1, k)
+    subject = tl.subject[steps[:, 0]]
+    first, last = tl.day[steps[:, -1]], tl.day[steps[:, 0]] + within - 1
+    live = first <= last
+    steps, subject, first, last = steps[live], subject[live], first[live], last[live]
+    segments = sweep(subject, first, last + 1)
+    found = runs(segments, segments.totals[:, 0] >= spec.runs, tl.last_day)
+    episode, record = assign(found, subject, first, last)
+    pairs = np.unique(
+        np.stack([np.repeat(episode, k), steps[record].ravel()], axis=1), axis=0
+    ).reshape(-1, 2)
+    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    completions = np.bincount(episode, minlength=len(found))
+    finals = steps[:, -1]
+
+    def values(i: int, pos: np.ndarray) -> dict:
+        done = pos[np.isin(pos, finals)]
+        return {"count": str(completions[i]), **agencies_services(tl, done)}
+
+    found.describe = described(tl, values)
+    return found
+
+
+def _instances(spec: Sequence, masks: Masks, tl: Timeline, window: np.ndarray) -> pd.DataFrame:
+    """Completed sequences among the rows in `window`: one row per completing event, with the
+    positions p0..pk of its steps, the latest start that leads to it, none cancelled."""
     gap = days(spec.max_gap) * DAY
     by = ["subject", *spec.same]
     inst = _keys(tl, spec.same, np.flatnonzero(masks[spec.steps[0]] & window))
@@ -77,20 +127,7 @@ def evaluate(spec: Sequence, masks: Masks, tl: Timeline) -> Signals:
             allow_exact_matches=False,
         )
         inst = inst[~(inst["t_until"] < inst["t_prev"])]
-    runs = np.bincount(inst["subject"].to_numpy(np.int64), minlength=tl.n_subjects)
-    fired = inst[(runs >= spec.runs)[inst["subject"].to_numpy(np.int64)]]
-    steps = [f"p{i}" for i in range(len(spec.steps))]
-    rows = (
-        np.unique(fired[steps].to_numpy(np.int64).ravel()) if len(fired) else np.array([], np.int64)
-    )
-    completions = fired.groupby("subject")[last].size().to_dict() if len(fired) else {}
-    finals = set(fired[last].tolist()) if len(fired) else set()
-
-    def values(subject: int, pos: np.ndarray) -> dict:
-        done = np.array([p for p in pos if p in finals], dtype=np.int64)
-        return {"count": str(completions[subject]), **agencies_services(tl, done)}
-
-    return signals_from(rows, tl, values)
+    return inst
 
 
 def explain(name: str, spec: Sequence) -> str:
@@ -104,4 +141,4 @@ def explain(name: str, spec: Sequence) -> str:
     )
 
 
-KIND = PatternKind("sequence", Sequence, evaluate, explain, VALUES)
+KIND = PatternKind("sequence", Sequence, evaluate, explain, VALUES, episodes)
