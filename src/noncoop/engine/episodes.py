@@ -84,6 +84,8 @@ def sweep(
     Segments with nothing covering them are left out."""
     n = len(subject)
     w = np.ones((n, 1)) if weights is None else np.asarray(weights, float).reshape(n, -1)
+    real = start < stop  # an interval that ends before it starts covers no day
+    subject, start, stop, w = subject[real], start[real], stop[real], w[real]
     keys = np.concatenate([key(subject, start), key(subject, stop)])
     deltas = np.concatenate([w, -w])
     points, inverse = np.unique(keys, return_inverse=True)
@@ -185,3 +187,25 @@ def overlaps(
     first = np.maximum(episodes.start[episode], intervals.start[interval])
     last = np.minimum(episodes.end[episode], intervals.stop[interval] - 1)
     return episode, interval, first, last
+
+
+def clip(intervals: Intervals, allowed: Intervals) -> Intervals:
+    """The parts of each subject's intervals that fall in the allowed days (`allowed` is one list
+    of days for every subject, its `subject` ignored)."""
+    lo = np.searchsorted(allowed.stop, intervals.start, "right")
+    hi = np.searchsorted(allowed.start, intervals.stop, "left")
+    counts = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(len(intervals.start)), counts)
+    part = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return Intervals(
+        intervals.subject[which],
+        np.maximum(intervals.start[which], allowed.start[part]),
+        np.minimum(intervals.stop[which], allowed.stop[part]),
+    )
+
+
+def days_where(first_day: int, flags: np.ndarray) -> Intervals:
+    """The runs of days on which `flags` (one per day from `first_day`) is true."""
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    start, stop = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return Intervals(np.zeros(len(start), np.int64), first_day + start, first_day + stop)

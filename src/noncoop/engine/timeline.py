@@ -13,6 +13,31 @@ from noncoop.asof import DAY, as_of_day, end_second, to_seconds
 from noncoop.engine.households import household_rows, shared_view
 
 
+@dataclass(frozen=True)
+class Feeds:
+    """What each feed (source) holds, to judge coverage on any day up to the as-of day: the
+    declared periods (seconds), and for the others their first second and the days they have
+    records on."""
+
+    declared: dict[str, tuple[int, int]]
+    first: dict[str, int]
+    days: dict[str, np.ndarray]
+
+    def covers(self, feed: str, days: np.ndarray, back: int) -> np.ndarray:
+        """For each day D: the feed holds data for the instant `back` days before the end of D,
+        as it was known on D (inferred spans end with the feed's last record up to D)."""
+        x = (days + 1 - back) * DAY
+        if feed in self.declared:
+            first, last = self.declared[feed]
+            return (first <= x) & (last >= x)
+        held = self.days.get(feed, np.zeros(0, np.int64))
+        recent = np.searchsorted(held, days, "right") - np.searchsorted(held, days + 1 - back)
+        return (self.first.get(feed, NO_TIME) <= x) & (recent > 0)
+
+
+NO_TIME = np.iinfo(np.int64).max
+
+
 @dataclass
 class Timeline:
     """Events in (child, time) order; `subject` holds integer codes into `subjects`."""
@@ -24,6 +49,7 @@ class Timeline:
     as_of: pd.Timestamp
     end: int  # first second after the as-of day
     coverage: dict[str, tuple[int, int]]  # source -> first and last second it has data for
+    feeds: Feeds = field(default_factory=lambda: Feeds({}, {}, {}))
 
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -56,6 +82,15 @@ class Timeline:
         return self._codes[column]
 
 
+def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarray]:
+    """The days each source has records on, from one sort of (source, day) codes."""
+    codes, names = pd.factorize(events["source"])
+    pairs = np.unique((codes.astype(np.int64) << 32) + seconds // DAY)
+    source, day = pairs >> 32, pairs & 0xFFFFFFFF
+    cuts = np.searchsorted(source, np.arange(len(names) + 1))
+    return {str(n): day[cuts[i] : cuts[i + 1]] for i, n in enumerate(names)}
+
+
 def build_timeline(
     events: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -73,10 +108,14 @@ def build_timeline(
     kept = seconds[inside]
     spans = pd.DataFrame({"source": upto["source"].astype(str), "t": kept})
     inferred = spans.groupby("source")["t"].agg(["min", "max"])
+    declared = dict(coverage or {})
     coverage = {
         **{str(k): (int(r["min"]), int(r["max"])) for k, r in inferred.iterrows()},
-        **(coverage or {}),
+        **declared,
     }
+    feeds = Feeds(
+        declared, {str(k): int(r["min"]) for k, r in inferred.iterrows()}, _feed_days(upto, kept)
+    )
     where = household_rows(upto, subjects, kept)
     view = shared_view(upto, where)
     t = kept[where.rows]
@@ -87,4 +126,4 @@ def build_timeline(
     view["age"] = (t - born_s[where.child]) / (365.25 * DAY) if len(t) else np.array([], float)
     view["via_adult"] = where.shared
     view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
-    return Timeline(view, where.child, where.children, t, as_of, end, coverage)
+    return Timeline(view, where.child, where.children, t, as_of, end, coverage, feeds)
