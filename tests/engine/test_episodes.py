@@ -90,7 +90,8 @@ def history(seed: int, children: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "source_line": i + 2,
                 }
             )
-        for week in range(0, DAYS, 7):  # school weeks, absence in bursts
+        school = range(0, DAYS, 7) if c % 3 else range(0)  # some children are at no school
+        for week in school:  # school weeks, absence in bursts
             rate = 0.6 if abs(week - centre[0]) < 30 else 0.05
             rows.append(
                 {

@@ -31,6 +31,15 @@ def key(subject: np.ndarray, day: np.ndarray) -> np.ndarray:
     return (np.asarray(subject, np.int64) << DAY_BITS) + np.asarray(day, np.int64)
 
 
+TIME_BITS = 34  # seconds since 1970 fit in 34 bits until the year 2514
+TIME_MASK = (1 << TIME_BITS) - 1
+
+
+def timed_key(subject: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """One sortable integer for (child, second)."""
+    return (np.asarray(subject, np.int64) << TIME_BITS) + np.asarray(seconds, np.int64)
+
+
 @dataclass
 class Episodes:
     """Episodes of one pattern for every child, sorted by (child, first day).

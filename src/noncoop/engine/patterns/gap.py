@@ -7,10 +7,23 @@ import numpy as np
 from pydantic import Field
 
 from noncoop.asof import DAY, long_day
+from noncoop.engine.episodes import (
+    TIME_BITS,
+    TIME_MASK,
+    Episodes,
+    assign,
+    clip,
+    cut,
+    days_where,
+    merged,
+    sweep,
+    timed_key,
+)
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    described,
     empty,
     per_subject,
     signals_from,
@@ -80,6 +93,119 @@ def evaluate(spec: Gap, masks: Masks, tl: Timeline) -> Signals:
     return signals
 
 
+def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day D when the child is open to a service (an `open` event in the last
+    `open_within` days), a feed that records sightings covers the start of the gap, and the last
+    sighting in the look-back is more than `days` days before D (or, with none in the look-back,
+    the first `open` event in it is)."""
+    lookback, limit = days(spec.lookback), spec.days
+    seen = np.flatnonzero(masks[spec.select])
+    opened = np.flatnonzero(masks[spec.open])
+    s_sub, s_day, o_sub, o_day = tl.subject[seen], tl.day[seen], tl.subject[opened], tl.day[opened]
+    # Four counts per day: sightings in the look-back, sightings in the last `days` + 1 days,
+    # `open` events old enough to start a gap, and `open` events in the last `open_within` days.
+    parts = (
+        (s_sub, s_day, s_day + lookback),
+        (s_sub, s_day, s_day + limit + 1),
+        (o_sub, o_day + limit + 1, o_day + lookback),
+        (o_sub, o_day, o_day + days(spec.open_within)),
+    )
+    subject, start, stop = (np.concatenate(column) for column in zip(*parts, strict=True))
+    weights = np.zeros((len(subject), 4))
+    sizes = np.cumsum([0, *(len(p[0]) for p in parts)])
+    for column in range(4):
+        weights[sizes[column] : sizes[column + 1], column] = 1
+    segments = sweep(subject, start, stop, weights)
+    in_lookback, recent, old_open, is_open = segments.totals.T
+    unseen = ((in_lookback > 0) & (recent == 0)) | ((in_lookback == 0) & (old_open > 0))
+    first_day, covered = _covered(tl, seen, limit)
+    held = clip(merged(segments, unseen & (is_open > 0)), days_where(first_day, covered))
+    found = _with_gap_evidence(cut(held, tl.last_day), spec, tl, seen, opened)
+    if not covered[-1]:
+        # No feed that records children being seen covers the gap today: counted, not alerted.
+        today = (segments.start <= tl.last_day) & (segments.stop > tl.last_day)
+        found.insufficient = int((today & (is_open > 0)).sum())
+    return found
+
+
+def _covered(tl: Timeline, seen: np.ndarray, limit: int) -> tuple[int, np.ndarray]:
+    """For each day from the first event to the as-of day: does a feed that records sightings
+    (by that day) hold data for the day `limit` days before it? Judged feed by feed."""
+    first_day = int(tl.day.min()) if len(tl.day) else tl.last_day
+    day = np.arange(first_day, tl.last_day + 1)
+    covered = np.zeros(len(day), bool)
+    source, names = tl.codes("source")
+    for code in np.unique(source[seen][source[seen] >= 0]):
+        since = tl.day[seen][source[seen] == code].min()
+        covered |= (day >= since) & tl.feeds.covers(str(names[code]), day, limit)
+    return first_day, covered
+
+
+def _with_gap_evidence(
+    found: Episodes, spec: Gap, tl: Timeline, seen: np.ndarray, opened: np.ndarray
+) -> Episodes:
+    """Evidence: the last sighting before the episode (in the look-back of its first day) and
+    the `open` events after it, up to the episode's last day; values as of that last day."""
+    lookback = days(spec.lookback)
+    seen_key = timed_key(tl.subject[seen], tl.t[seen])
+    order = np.argsort(seen_key, kind="stable")
+    seen, seen_key = seen[order], seen_key[order]
+    sighting = _last_sighting(found, seen_key, lookback)
+    reach = Episodes(found.subject, found.start + 1 - lookback, found.end)
+    o_day = tl.day[opened]
+    episode, record = assign(reach, tl.subject[opened], o_day, o_day)
+    after = tl.t[opened][record] > sighting[episode]
+    sighted = np.flatnonzero(sighting >= 0)
+    at = timed_key(found.subject[sighted], sighting[sighted])
+    lo, hi = np.searchsorted(seen_key, at, "left"), np.searchsorted(seen_key, at, "right")
+    counts = hi - lo
+    s_episode = np.repeat(sighted, counts)
+    s_record = (
+        np.repeat(lo, counts)
+        + np.arange(counts.sum())
+        - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    pairs = np.unique(
+        np.stack(
+            [
+                np.concatenate([episode[after], s_episode]),
+                np.concatenate([opened[record[after]], seen[s_record]]),
+            ],
+            axis=1,
+        ),
+        axis=0,
+    ).reshape(-1, 2)
+    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    found.describe = described(tl, lambda i, pos: _gap_values(found, i, spec, tl, sighting, opened))
+    return found
+
+
+def _last_sighting(found: Episodes, seen_key: np.ndarray, lookback: int) -> np.ndarray:
+    """Per episode: the time of the last sighting in the look-back of its first day, or -1."""
+    if not len(seen_key):
+        return np.full(len(found), -1, np.int64)
+    end_of_first = timed_key(found.subject, (found.start + 1) * DAY)
+    at = np.searchsorted(seen_key, end_of_first, "left") - 1
+    ok = at >= 0
+    ok[ok] = (seen_key[at[ok]] >> TIME_BITS) == found.subject[ok]
+    times = (
+        np.where(ok, seen_key[np.maximum(at, 0)] & TIME_MASK, -1) if len(seen_key) else -at * 0 - 1
+    )
+    return np.where(times >= (found.start + 1 - lookback) * DAY, times, -1)
+
+
+def _gap_values(found: Episodes, i: int, spec: Gap, tl: Timeline, sighting, opened) -> dict:
+    """Days unseen and the last sighting, as of the episode's last day."""
+    lookback, end = days(spec.lookback), int(found.end[i])
+    if sighting[i] >= 0 and sighting[i] // DAY >= end + 1 - lookback:
+        since, last_seen = int(sighting[i]), long_day(int(sighting[i]))
+    else:
+        mine = tl.t[opened][tl.subject[opened] == found.subject[i]]
+        since = int(mine[mine >= (end + 1 - lookback) * DAY].min())
+        last_seen = f"not in the last {lookback} days"
+    return {"days": str(end - since // DAY), "last_seen": last_seen}
+
+
 def explain(name: str, spec: Gap) -> str:
     """The pattern in plain English."""
     return (
@@ -89,4 +215,4 @@ def explain(name: str, spec: Gap) -> str:
     )
 
 
-KIND = PatternKind("gap", Gap, evaluate, explain, VALUES)
+KIND = PatternKind("gap", Gap, evaluate, explain, VALUES, episodes)
