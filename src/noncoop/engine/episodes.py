@@ -40,6 +40,13 @@ def timed_key(subject: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     return (np.asarray(subject, np.int64) << TIME_BITS) + np.asarray(seconds, np.int64)
 
 
+def ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every index in each range `[lo[i], hi[i])`, with the range it came from: (i, index)."""
+    counts = np.maximum(hi - lo, 0)
+    owner = np.repeat(np.arange(len(lo)), counts)
+    return owner, lo[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 @dataclass
 class Episodes:
     """Episodes of one pattern for every child, sorted by (child, first day).
@@ -143,10 +150,7 @@ def assign(
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo = np.searchsorted(key(episodes.subject, episodes.end), key(subject, first), "left")
     hi = np.searchsorted(key(episodes.subject, episodes.start), key(subject, last), "right")
-    counts = np.maximum(hi - lo, 0)
-    record = np.repeat(np.arange(len(subject)), counts)
-    offsets = np.arange(len(record)) - np.repeat(np.cumsum(counts) - counts, counts)
-    episode = lo[record] + offsets
+    record, episode = ranges(lo, hi)
     order = np.lexsort((record, episode))
     return episode[order], record[order]
 
@@ -203,9 +207,7 @@ def clip(intervals: Intervals, allowed: Intervals) -> Intervals:
     of days for every subject, its `subject` ignored)."""
     lo = np.searchsorted(allowed.stop, intervals.start, "right")
     hi = np.searchsorted(allowed.start, intervals.stop, "left")
-    counts = np.maximum(hi - lo, 0)
-    which = np.repeat(np.arange(len(intervals.start)), counts)
-    part = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    which, part = ranges(lo, hi)
     return Intervals(
         intervals.subject[which],
         np.maximum(intervals.start[which], allowed.start[part]),

@@ -16,6 +16,7 @@ from noncoop.engine.episodes import (
     cut,
     days_where,
     merged,
+    ranges,
     sweep,
     timed_key,
 )
@@ -158,13 +159,8 @@ def _with_gap_evidence(
     sighted = np.flatnonzero(sighting >= 0)
     at = timed_key(found.subject[sighted], sighting[sighted])
     lo, hi = np.searchsorted(seen_key, at, "left"), np.searchsorted(seen_key, at, "right")
-    counts = hi - lo
-    s_episode = np.repeat(sighted, counts)
-    s_record = (
-        np.repeat(lo, counts)
-        + np.arange(counts.sum())
-        - np.repeat(np.cumsum(counts) - counts, counts)
-    )
+    owner, s_record = ranges(lo, hi)
+    s_episode = sighted[owner]
     pairs = np.unique(
         np.stack(
             [

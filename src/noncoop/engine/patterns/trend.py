@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from noncoop.engine.episodes import Episodes, key, ranges, runs, sweep
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    described,
     empty,
     signals_from,
     within_window,
@@ -54,6 +56,50 @@ def evaluate(spec: Trend, masks: Masks, tl: Timeline) -> Signals:
     return signals_from(rows, tl, values)
 
 
+def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
+    """Holds on a day when, over the window ending with it, the highest level reached rises at
+    least `min_steps` times to `min_last` or more. The window's events change only where one
+    enters or leaves, so each window is judged once, from its own events."""
+    level = pd.to_numeric(tl.events[spec.field], errors="coerce").to_numpy(float, na_value=np.nan)
+    rows = np.flatnonzero(masks[spec.select] & ~np.isnan(level))
+    within, subject, day = days(spec.within), tl.subject[rows], tl.day[rows]
+    segments = sweep(subject, day, day + within)
+    # The events in each segment's window: a range of the child's rows, in time order.
+    row_key = key(subject, day)
+    lo = np.searchsorted(row_key, key(segments.subject, segments.start + 1 - within), "left")
+    hi = np.searchsorted(row_key, key(segments.subject, segments.start), "right")
+    segment, index = ranges(lo, hi)
+    member = rows[index]
+    frame = pd.DataFrame({"segment": segment, "level": level[member]})
+    peak = frame.groupby("segment")["level"].cummax().to_numpy()
+    first = np.r_[True, segment[1:] != segment[:-1]] if len(segment) else np.zeros(0, bool)
+    rise = ~first & (peak > np.r_[-np.inf, peak[:-1]])
+    steps = np.bincount(segment, weights=rise, minlength=len(lo))
+    top = np.zeros(len(lo))
+    np.maximum.at(top, segment, level[member])
+    holds = (steps >= spec.min_steps) & (top >= spec.min_last)
+    found = runs(segments, holds, tl.last_day)
+    # Evidence: the first event and each rise, in every window on which the episode holds.
+    chosen = holds[segment] & (first | rise) & (segments.start[segment] <= tl.last_day)
+    episode = (
+        np.searchsorted(
+            key(found.subject, found.start),
+            key(segments.subject[segment[chosen]], segments.start[segment[chosen]]),
+            "right",
+        )
+        - 1
+    )
+    pairs = np.unique(np.stack([episode, member[chosen]], axis=1), axis=0).reshape(-1, 2)
+    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    found.describe = described(tl, lambda i, pos: _values(level[pos]))
+    return found
+
+
+def _values(levels: np.ndarray) -> dict:
+    seq = " → ".join(str(int(v)) for v in levels)
+    return {"levels": seq, "max": str(int(levels.max())), "count": str(len(levels))}
+
+
 def explain(name: str, spec: Trend) -> str:
     """The pattern in plain English."""
     return (
@@ -62,4 +108,4 @@ def explain(name: str, spec: Trend) -> str:
     )
 
 
-KIND = PatternKind("trend", Trend, evaluate, explain, VALUES)
+KIND = PatternKind("trend", Trend, evaluate, explain, VALUES, episodes)
