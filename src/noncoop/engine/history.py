@@ -1,0 +1,222 @@
+"""Rules over the whole history: on which days each rule holds for each child, as episodes.
+
+Patterns give episodes (episodes.py). A rule's condition combines them day by day: a conjunction
+holds on a day when each of its signals holds, none it negates does, and (with `within`) the
+signals' windows as known that day lie close enough. Each child's days are cut into *slices* on
+which all of that is constant: where an episode starts or ends, and where a `within` first comes
+true (a window only grows while its episode lasts, so once true it stays true). Every slice is
+decided once, by the same backends (python or durable_rules) that decide a single date, with the
+facts as they stand on the slice's first day; adjacent slices where a rule holds run together
+into the rule's episodes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from noncoop.asof import DAY
+from noncoop.engine.decide import Decide, SignalTable
+from noncoop.engine.decide.conjunctions import conjunctions
+from noncoop.engine.episodes import TIME_BITS, TIME_MASK, Episodes, key, ranges, timed_key
+from noncoop.engine.rules.pack import LoadedRule
+from noncoop.engine.timeline import Timeline
+
+NEVER = np.iinfo(np.int64).max // 4
+
+
+@dataclass
+class Signal:
+    """A named signal's episodes, with what a window of each looks like on any of its days:
+    its start (the first evidence) and its end (the last evidence known that day, or the end of
+    the day itself for a signal whose window runs to the day, as a gap's does)."""
+
+    episodes: Episodes
+    start: np.ndarray  # per episode, seconds
+    evidence_key: np.ndarray  # (episode, time) of every evidence record, sorted
+    to_the_day: bool = False
+
+    @classmethod
+    def of(cls, episodes: Episodes, tl: Timeline, to_the_day: bool = False) -> Signal:
+        t = tl.t[episodes.rows] if len(episodes.rows) else np.zeros(0, np.int64)
+        evidence_key = np.sort(timed_key(episodes.evidence, t))
+        start = np.full(len(episodes), NEVER, np.int64)
+        np.minimum.at(start, episodes.evidence, t)
+        return cls(episodes, start, evidence_key, to_the_day)
+
+    def window_end(self, episode: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The window's end on `day` (seconds): its last evidence up to that day."""
+        if self.to_the_day:
+            return (day + 1) * DAY - 1
+        if not len(self.evidence_key):
+            return np.full(len(episode), -NEVER, np.int64)
+        at = np.searchsorted(self.evidence_key, timed_key(episode, (day + 1) * DAY)) - 1
+        found = self.evidence_key[np.maximum(at, 0)]
+        ok = (at >= 0) & ((found >> TIME_BITS) == episode)
+        return np.where(ok, found & TIME_MASK, -NEVER)
+
+    def first_reaching(self, episode: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        """The first day on which the window's end reaches `threshold` seconds (NEVER if not)."""
+        if self.to_the_day:
+            return np.floor_divide(threshold, DAY)
+        at = np.searchsorted(self.evidence_key, timed_key(episode, np.maximum(threshold, 0)))
+        inside = at < len(self.evidence_key)
+        found = (
+            self.evidence_key[np.minimum(at, len(self.evidence_key) - 1)] if inside.any() else at
+        )
+        ok = inside & ((found >> TIME_BITS) == episode)
+        return np.where(ok, (found & TIME_MASK) // DAY, NEVER)
+
+    def holding(self, subject: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The episode holding for each (child, day), or -1."""
+        eps = self.episodes
+        at = np.searchsorted(key(eps.subject, eps.start), key(subject, day), "right") - 1
+        ok = at >= 0
+        ok[ok] &= (eps.subject[at[ok]] == subject[ok]) & (eps.end[at[ok]] >= day[ok])
+        return np.where(ok, at, -1)
+
+
+@dataclass
+class RuleEpisodes:
+    """One rule's episodes, with the signals that supported each: bit i of `support[e]` says
+    `names[i]` supported episode e."""
+
+    episodes: Episodes
+    names: list[str] = field(default_factory=list)
+    support: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def supported_by(self, name: str) -> np.ndarray:
+        """The episodes the named signal supported."""
+        if name not in self.names:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self.support & (1 << self.names.index(name)))
+
+    def members(self, episode: int) -> list[str]:
+        return [n for i, n in enumerate(self.names) if self.support[episode] & (1 << i)]
+
+
+def decide_history(
+    rules: list[LoadedRule], signals: dict[str, Signal], tl: Timeline, decide: Decide
+) -> dict[str, RuleEpisodes]:
+    """Every rule's episodes up to the as-of day, from its signals' episodes."""
+    conjs = {r.id: conjunctions(r.condition, r) for r in rules}
+    names = sorted({n for cs in conjs.values() for c in cs for n in (*c.pos, *c.neg)})
+    present = {n: signals[n] for n in names if n in signals}
+    subject, start, stop = _slices(conjs, present, tl.last_day)
+    table = SignalTable(len(subject), {}, {}, {})
+    for name, signal in present.items():
+        episode = signal.holding(subject, start)
+        on = np.flatnonzero(episode >= 0)
+        ep = episode[on]
+        table.add(name, on, signal.start[ep], signal.window_end(ep, start[on]))
+    decisions = decide(rules, table)
+    return {
+        r.id: _runs([d for d in decisions if d.rule_id == r.id], subject, start, stop)
+        for r in rules
+    }
+
+
+def _slices(conjs, signals: dict[str, Signal], last_day: int):
+    """Per child, the runs of days on which every signal and every `within` is constant."""
+    parts_s, parts_d = [], []
+    for signal in signals.values():
+        eps = signal.episodes
+        parts_s += [eps.subject, eps.subject]
+        parts_d += [eps.start, eps.end + 1]
+    for conj in (c for cs in conjs.values() for c in cs if c.within is not None):
+        for a, b in itertools.combinations(conj.pos, 2):
+            if a in signals and b in signals:
+                s, d = _within_from(signals[a], signals[b], conj.within * DAY)
+                parts_s.append(s)
+                parts_d.append(d)
+    if not parts_s:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    points = np.unique(key(np.concatenate(parts_s), np.concatenate(parts_d)))
+    subject, day = points >> 20, points & ((1 << 20) - 1)
+    same = subject[1:] == subject[:-1]
+    keep = same & (day[:-1] <= last_day)
+    return subject[:-1][keep], day[:-1][keep], np.minimum(day[1:][keep], last_day + 1)
+
+
+def _within_from(a: Signal, b: Signal, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each overlapping pair of episodes of two signals of one child: the first day on which
+    their windows lie within `gap` seconds of each other (a boundary of the slices)."""
+    ea, eb = a.episodes, b.episodes
+    lo = np.searchsorted(key(eb.subject, eb.end), key(ea.subject, ea.start), "left")
+    hi = np.searchsorted(key(eb.subject, eb.start), key(ea.subject, ea.end), "right")
+    i, j = ranges(lo, hi)
+    day = np.maximum(a.first_reaching(i, b.start[j] - gap), b.first_reaching(j, a.start[i] - gap))
+    day = np.maximum(day, np.maximum(ea.start[i], eb.start[j]))
+    keep = day <= np.minimum(ea.end[i], eb.end[j])
+    return ea.subject[i][keep], day[keep]
+
+
+def _runs(decisions, subject, start, stop) -> RuleEpisodes:
+    """Adjacent slices on which a rule holds, run together, with the signals supporting them."""
+    if not decisions:
+        empty = np.zeros(0, np.int64)
+        return RuleEpisodes(Episodes(empty, empty.copy(), empty.copy()))
+    names = sorted({n for d in decisions for n in d.members})
+    bit = {n: 1 << i for i, n in enumerate(names)}
+    s = np.array([d.child for d in decisions], np.int64)
+    mask = np.array([sum(bit[n] for n in d.members) for d in decisions], np.int64)
+    order = np.argsort(s, kind="stable")
+    s, mask = s[order], mask[order]
+    joined = (subject[s][1:] == subject[s][:-1]) & (start[s][1:] == stop[s][:-1])
+    first = np.concatenate([[True], ~joined])
+    last = np.concatenate([~joined, [True]])
+    support = np.bitwise_or.reduceat(mask, np.flatnonzero(first))
+    found = Episodes(subject[s][first], start[s][first], stop[s][last] - 1)
+    return RuleEpisodes(found, names, support)
+
+
+def with_member_evidence(found: RuleEpisodes, signals: dict[str, Signal], tl: Timeline) -> None:
+    """A rule episode's evidence: the evidence of the signal episodes that supported it, up to
+    its last day."""
+    eps = found.episodes
+    pairs = []
+    for name in found.names:
+        signal = signals[name]
+        mine = found.supported_by(name)
+        other = signal.episodes
+        lo = np.searchsorted(key(other.subject, other.end), key(eps.subject[mine], eps.start[mine]))
+        hi = np.searchsorted(
+            key(other.subject, other.start), key(eps.subject[mine], eps.end[mine]), "right"
+        )
+        which, member = ranges(lo, hi)
+        ev_lo = np.searchsorted(other.evidence, member, "left")
+        ev_hi = np.searchsorted(other.evidence, member, "right")
+        owner, at = ranges(ev_lo, ev_hi)
+        episode, row = mine[which[owner]], other.rows[at]
+        keep = tl.day[row] <= eps.end[episode]
+        pairs.append(np.stack([episode[keep], row[keep]], axis=1))
+    joined = np.unique(np.concatenate(pairs or [np.zeros((0, 2), np.int64)]), axis=0)
+    eps.evidence, eps.rows = joined[:, 0].astype(np.int64), joined[:, 1].astype(np.int64)
+
+
+def pack_history(
+    tl: Timeline, rules: list[list[LoadedRule]], decide: Decide
+) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
+    """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
+    concluded ones)."""
+    from noncoop.engine.patterns import KINDS
+    from noncoop.engine.selections import selection_mask
+
+    signals: dict[str, Signal] = {}
+    found: dict[str, RuleEpisodes] = {}
+    for stratum in rules:
+        for rule in stratum:
+            masks = {n: selection_mask(tl.events, sel) for n, sel in rule.rule.select.items()}
+            for name, pattern in rule.rule.patterns.items():
+                episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, tl)
+                signals[rule.signal(name)] = Signal.of(episodes, tl, pattern.kind == "gap")
+        decided = decide_history(stratum, signals, tl, decide)
+        for rule in stratum:
+            with_member_evidence(decided[rule.id], signals, tl)
+            if rule.rule.conclude:
+                signals[rule.rule.conclude] = Signal.of(decided[rule.id].episodes, tl)
+        found.update(decided)
+    return found, signals

@@ -1,0 +1,53 @@
+"""Rules over the whole history agree with the single-date evaluation on every day: a rule's
+episodes hold on day D for exactly the children it alerts on when a scan is run as of D, whichever
+decision engine decides them."""
+
+import functools
+
+import pytest
+from test_episodes import PACK, SEEDS, region
+
+from noncoop.engine.decide import decider
+from noncoop.engine.decide.durable import durable_available
+from noncoop.engine.evaluate import evaluate
+from noncoop.engine.history import pack_history
+
+ENGINES = ["python", "durable"] if durable_available() else ["python"]
+
+
+@functools.cache
+def days_alerted_by_single_dates(seed: int) -> dict[str, frozenset]:
+    events, subjects, days = region(seed)
+    alerted: dict[str, set] = {r.id: set() for r in PACK.rules}
+    for tl in days:
+        for alert in evaluate(events, subjects, PACK, tl.as_of, "python").alerts:
+            alerted[alert.rule_id].add((alert.subject_id, tl.last_day))
+    return {rule_id: frozenset(days) for rule_id, days in alerted.items()}
+
+
+def days_held_by_rule_episodes(seed: int, engine: str) -> dict[str, set]:
+    tl = region(seed)[2][-1]
+    found, _ = pack_history(tl, PACK.strata(), decider(engine))
+    return {
+        rule_id: {
+            (str(tl.subjects[s]), day)
+            for s, first, last in zip(
+                r.episodes.subject, r.episodes.start, r.episodes.end, strict=True
+            )
+            for day in range(first, last + 1)
+        }
+        for rule_id, r in found.items()
+    }
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rule_episodes_hold_on_the_days_the_rule_alerts(seed, engine):
+    expected = days_alerted_by_single_dates(seed)
+    held = days_held_by_rule_episodes(seed, engine)
+    assert {r: frozenset(d) for r, d in held.items()} == expected
+
+
+def test_the_histories_exercise_every_rule():
+    for rule in PACK.rules:
+        assert any(days_alerted_by_single_dates(seed)[rule.id] for seed in SEEDS), rule.id
