@@ -104,9 +104,18 @@ def sweep(
     subject, start, stop, w = subject[real], start[real], stop[real], w[real]
     keys = np.concatenate([key(subject, start), key(subject, stop)])
     deltas = np.concatenate([w, -w])
-    points, inverse = np.unique(keys, return_inverse=True)
-    change = np.zeros((len(points), w.shape[1]))
-    np.add.at(change, inverse, deltas)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    new = np.concatenate([[True], keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, bool)
+    points = keys[new]
+    group = np.cumsum(new) - 1
+    change = np.stack(
+        [
+            np.bincount(group, weights=deltas[order, c], minlength=len(points))
+            for c in range(w.shape[1])
+        ],
+        axis=1,
+    )
     totals = np.cumsum(change, axis=0)
     # Every child's intervals close before the next child's open, so the running total is back
     # to zero at each child's last change point: a cumulative sum over all children is exact up
