@@ -13,6 +13,7 @@ into the rule's episodes.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,10 @@ from noncoop.asof import DAY
 from noncoop.engine.decide import Decide, SignalTable
 from noncoop.engine.decide.conjunctions import conjunctions
 from noncoop.engine.episodes import TIME_BITS, TIME_MASK, Episodes, key, ranges, timed_key
+from noncoop.engine.patterns import KINDS
+from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
+from noncoop.engine.selections import selection_mask
 from noncoop.engine.timeline import Timeline
 
 NEVER = np.iinfo(np.int64).max // 4
@@ -201,18 +205,14 @@ def pack_history(
     tl: Timeline, rules: list[list[LoadedRule]], decide: Decide
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
-    concluded ones)."""
-    from noncoop.engine.patterns import KINDS
-    from noncoop.engine.selections import selection_mask
-
+    concluded ones). A pattern written the same way in several rules is worked out once."""
     signals: dict[str, Signal] = {}
     found: dict[str, RuleEpisodes] = {}
+    known = _Patterns(tl)
     for stratum in rules:
         for rule in stratum:
-            masks = {n: selection_mask(tl.events, sel) for n, sel in rule.rule.select.items()}
             for name, pattern in rule.rule.patterns.items():
-                episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, tl)
-                signals[rule.signal(name)] = Signal.of(episodes, tl, pattern.kind == "gap")
+                signals[rule.signal(name)] = known.signal(rule, pattern)
         decided = decide_history(stratum, signals, tl, decide)
         for rule in stratum:
             with_member_evidence(decided[rule.id], signals, tl)
@@ -220,3 +220,35 @@ def pack_history(
                 signals[rule.rule.conclude] = Signal.of(decided[rule.id].episodes, tl)
         found.update(decided)
     return found, signals
+
+
+class _Patterns:
+    """Selections and patterns worked out once per definition, whichever rule names them."""
+
+    def __init__(self, tl: Timeline):
+        self.tl = tl
+        self.masks: dict[str, np.ndarray] = {}
+        self.signals: dict[str, Signal] = {}
+
+    def mask(self, selection) -> np.ndarray:
+        text = _definition(selection)
+        if text not in self.masks:
+            self.masks[text] = selection_mask(self.tl.events, selection)
+        return self.masks[text]
+
+    def signal(self, rule: LoadedRule, pattern) -> Signal:
+        masks = {n: self.mask(sel) for n, sel in rule.rule.select.items()}
+        used = sorted({name for _, name in selection_refs(pattern.spec)})
+        selections = {n: _definition(rule.rule.select[n]) for n in used}
+        text = json.dumps([pattern.kind, _definition(pattern.spec), selections])
+        if text not in self.signals:
+            episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl)
+            self.signals[text] = Signal.of(episodes, self.tl, pattern.kind == "gap")
+        return self.signals[text]
+
+
+def _definition(model) -> str:
+    """A selection or pattern spec as text, the same whenever it is written the same way."""
+    if isinstance(model, list):
+        return json.dumps([_definition(m) for m in model])
+    return model.model_dump_json(by_alias=True, exclude_none=True)

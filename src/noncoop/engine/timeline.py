@@ -57,6 +57,14 @@ class Timeline:
     def n_subjects(self) -> int:
         return len(self.subjects)
 
+    def numeric(self, column: str) -> np.ndarray:
+        """A column as floats (0 where blank), computed once."""
+        name = f"_numeric_{column}"
+        if name not in self._codes:
+            values = pd.to_numeric(self.events[column], errors="coerce")
+            self._codes[name] = values.fillna(0).to_numpy(float)
+        return self._codes[name]
+
     @property
     def day(self) -> np.ndarray:
         """Each row's day (days since 1970), computed once."""

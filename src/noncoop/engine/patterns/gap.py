@@ -8,6 +8,7 @@ from pydantic import Field
 
 from noncoop.asof import DAY, long_day
 from noncoop.engine.episodes import (
+    DAY_BITS,
     TIME_BITS,
     TIME_MASK,
     Episodes,
@@ -15,6 +16,7 @@ from noncoop.engine.episodes import (
     clip,
     cut,
     days_where,
+    key,
     merged,
     ranges,
     sweep,
@@ -102,12 +104,14 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
     lookback, limit = days(spec.lookback), spec.days
     seen = np.flatnonzero(masks[spec.select])
     opened = np.flatnonzero(masks[spec.open])
-    s_sub, s_day, o_sub, o_day = tl.subject[seen], tl.day[seen], tl.subject[opened], tl.day[opened]
-    # Four counts per day: sightings in the look-back, sightings in the last `days` + 1 days,
-    # `open` events old enough to start a gap, and `open` events in the last `open_within` days.
+    o_sub, o_day = tl.subject[opened], tl.day[opened]
+    last_seen, nothing_seen = _since_sightings(tl, seen, o_sub, limit, lookback)
+    # Four counts per day: a sighting more than `days` ago is the last in the look-back; no
+    # sighting in the look-back; an `open` event in it old enough to start a gap; and an `open`
+    # event in the last `open_within` days.
     parts = (
-        (s_sub, s_day, s_day + lookback),
-        (s_sub, s_day, s_day + limit + 1),
+        last_seen,
+        nothing_seen,
         (o_sub, o_day + limit + 1, o_day + lookback),
         (o_sub, o_day, o_day + days(spec.open_within)),
     )
@@ -117,8 +121,8 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
     for column in range(4):
         weights[sizes[column] : sizes[column + 1], column] = 1
     segments = sweep(subject, start, stop, weights)
-    in_lookback, recent, old_open, is_open = segments.totals.T
-    unseen = ((in_lookback > 0) & (recent == 0)) | ((in_lookback == 0) & (old_open > 0))
+    long_unseen, none_in_lookback, old_open, is_open = segments.totals.T
+    unseen = (long_unseen > 0) | ((none_in_lookback > 0) & (old_open > 0))
     first_day, covered = _covered(tl, seen, limit)
     held = clip(merged(segments, unseen & (is_open > 0)), days_where(first_day, covered))
     found = _with_gap_evidence(cut(held, tl.last_day), spec, tl, seen, opened)
@@ -127,6 +131,32 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
         today = (segments.start <= tl.last_day) & (segments.stop > tl.last_day)
         found.insufficient = int((today & (is_open > 0)).sum())
     return found
+
+
+def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, lookback: int):
+    """From each child's sightings, in one pass over consecutive ones: the days on which the last
+    sighting in the look-back is more than `limit` days old, and the days with no sighting in the
+    look-back (before the first, and after one leaves it before the next), as (subject, start,
+    stop) intervals."""
+    # Timeline rows are in (child, time) order, so the sightings' (child, day) keys are sorted.
+    points = key(tl.subject[seen], tl.day[seen])
+    points = points[np.r_[True, points[1:] != points[:-1]]] if len(points) else points
+    subject, day = points >> DAY_BITS, points & ((1 << DAY_BITS) - 1)
+    far = tl.last_day + 1
+    same = np.r_[subject[1:] == subject[:-1], False]
+    following = np.where(same, np.r_[day[1:], 0], far)
+    long_ago = (subject, day + limit + 1, np.minimum(following, day + lookback))
+    # No sighting in the look-back: after one leaves it; before a child's first; never seen.
+    first = np.r_[True, subject[1:] != subject[:-1]] if len(subject) else np.zeros(0, bool)
+    never = np.setdiff1d(np.unique(open_subject), subject)
+    gone = (
+        np.concatenate([subject, subject[first], never]),
+        np.concatenate(
+            [day + lookback, np.zeros(int(first.sum()), np.int64), np.zeros(len(never), np.int64)]
+        ),
+        np.concatenate([following, day[first], np.full(len(never), far)]),
+    )
+    return long_ago, gone
 
 
 def _covered(tl: Timeline, seen: np.ndarray, limit: int) -> tuple[int, np.ndarray]:
@@ -148,9 +178,7 @@ def _with_gap_evidence(
     """Evidence: the last sighting before the episode (in the look-back of its first day) and
     the `open` events after it, up to the episode's last day; values as of that last day."""
     lookback = days(spec.lookback)
-    seen_key = timed_key(tl.subject[seen], tl.t[seen])
-    order = np.argsort(seen_key, kind="stable")
-    seen, seen_key = seen[order], seen_key[order]
+    seen_key = timed_key(tl.subject[seen], tl.t[seen])  # sorted: timeline rows are in order
     sighting = _last_sighting(found, seen_key, lookback)
     reach = Episodes(found.subject, found.start + 1 - lookback, found.end)
     o_day = tl.day[opened]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
 from noncoop.engine.episodes import Episodes, assign, runs, sweep, with_evidence
@@ -64,10 +63,15 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
     within = days(spec.within)
     n_rows, n_w = _measure(tl, masks[spec.numerator.select], spec.numerator)
     d_rows, d_w = _measure(tl, masks[spec.denominator.select], spec.denominator)
-    rows = np.concatenate([n_rows, d_rows])
-    weights = np.zeros((len(rows), 2))
-    weights[: len(n_rows), 0] = n_w[n_rows]
-    weights[len(n_rows) :, 1] = d_w[d_rows]
+    # A row in both selections (weeks: absent over possible sessions) is one interval, two sums.
+    rows = np.union1d(n_rows, d_rows)
+    weights = np.stack(
+        [
+            np.where(masks[spec.numerator.select][rows], n_w[rows], 0.0),
+            np.where(masks[spec.denominator.select][rows], d_w[rows], 0.0),
+        ],
+        axis=1,
+    )
     subject, day = tl.subject[rows], tl.day[rows]
     segments = sweep(subject, day, day + within, weights)
     holds = _fires(spec, segments.totals[:, 0], segments.totals[:, 1])
@@ -84,10 +88,7 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
 def _measure(tl: Timeline, selected: np.ndarray, m: Measure) -> tuple[np.ndarray, np.ndarray]:
     """The selected rows, and every row's weight: its sessions field, or 1 to count events."""
     rows = np.flatnonzero(selected)
-    if m.field:
-        weights = pd.to_numeric(tl.events[m.field], errors="coerce").fillna(0).to_numpy(float)
-    else:
-        weights = np.ones(len(tl.t))
+    weights = tl.numeric(m.field) if m.field else np.ones(len(tl.t))
     return rows, weights
 
 

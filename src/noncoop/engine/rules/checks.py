@@ -80,7 +80,7 @@ def selections_defined(rule: Rule, where: Where) -> Iterator[ConfigError]:
     """RULE-UNKNOWN-SELECTION: every selection a pattern uses is defined under `select`."""
     defined = set(rule.select)
     for pname, pattern in rule.patterns.items():
-        for attr, value in _selection_refs(pattern.spec):
+        for attr, value in selection_refs(pattern.spec):
             if value not in defined:
                 yield where.error(
                     ("patterns", pname, pattern.kind, attr),
@@ -230,7 +230,8 @@ def _field_tests(rule: Rule) -> Iterator[tuple[str, str, Any]]:
                 yield sname, field, test
 
 
-def _selection_refs(spec: Any) -> list[tuple[str, str]]:
+def selection_refs(spec: Any) -> list[tuple[str, str]]:
+    """(attribute, selection name) of every selection a pattern spec uses."""
     refs = []
     for attr in ("select", "versus", "open", "until"):
         value = getattr(spec, attr, None)
