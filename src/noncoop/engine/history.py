@@ -104,7 +104,11 @@ class RuleEpisodes:
 def decide_history(
     rules: list[LoadedRule], signals: dict[str, Signal], tl: Timeline, decide: Decide
 ) -> dict[str, RuleEpisodes]:
-    """Every rule's episodes up to the as-of day, from its signals' episodes."""
+    """Every rule's episodes up to the as-of day, from its signals' episodes.
+
+    A rule's outcome on a slice depends only on which signals hold and which `within` pairs are
+    close enough, so the backend decides one slice of each such situation (with that slice's
+    own facts) and the outcome stands for every slice in the same situation."""
     conjs = {r.id: conjunctions(r.condition, r) for r in rules}
     names = sorted({n for cs in conjs.values() for c in cs for n in (*c.pos, *c.neg)})
     present = {n: signals[n] for n in names if n in signals}
@@ -115,11 +119,38 @@ def decide_history(
         on = np.flatnonzero(episode >= 0)
         ep = episode[on]
         table.add(name, on, signal.start[ep], signal.window_end(ep, start[on]))
-    decisions = decide(rules, table)
-    return {
-        r.id: _runs([d for d in decisions if d.rule_id == r.id], subject, start, stop)
-        for r in rules
+    situation = _situations(conjs, table)
+    _, first, which = np.unique(situation, axis=0, return_index=True, return_inverse=True)
+    decisions = decide(rules, _restricted(table, first))
+    names = sorted({n for d in decisions for n in d.members})
+    return {r.id: _runs(r.id, decisions, names, which.ravel(), subject, start, stop) for r in rules}
+
+
+def _situations(conjs, table: SignalTable) -> np.ndarray:
+    """Per slice, what a decision can depend on: which signals hold, and for every `within` pair
+    whether the windows lie close enough. One row of flags per slice."""
+    columns = [table.has(n) for n in sorted(table.present)]
+    pairs = {
+        (a, b, c.within)
+        for cs in conjs.values()
+        for c in cs
+        if c.within is not None
+        for a, b in itertools.combinations(c.pos, 2)
     }
+    for a, b, within in sorted(pairs):
+        (start_a, end_a), (start_b, end_b) = table.window(a), table.window(b)
+        d = within * DAY
+        columns.append((start_b - end_a <= d) & (start_a - end_b <= d))
+    return np.stack(columns, axis=1) if columns else np.zeros((table.n, 0), bool)
+
+
+def _restricted(table: SignalTable, slices: np.ndarray) -> SignalTable:
+    """The table for some slices only, renumbered 0..n-1."""
+    out = SignalTable(len(slices), {}, {}, {})
+    for name in table.present:
+        on = np.flatnonzero(table.present[name][slices])
+        out.add(name, on, table.start[name][slices][on], table.end[name][slices][on])
+    return out
 
 
 def _slices(conjs, signals: dict[str, Signal], last_day: int):
@@ -158,23 +189,23 @@ def _within_from(a: Signal, b: Signal, gap: int) -> tuple[np.ndarray, np.ndarray
     return ea.subject[i][keep], day[keep]
 
 
-def _runs(decisions, subject, start, stop) -> RuleEpisodes:
-    """Adjacent slices on which a rule holds, run together, with the signals supporting them."""
-    if not decisions:
-        empty = np.zeros(0, np.int64)
-        return RuleEpisodes(Episodes(empty, empty.copy(), empty.copy()))
-    names = sorted({n for d in decisions for n in d.members})
+def _runs(rule_id, decisions, names, which, subject, start, stop) -> RuleEpisodes:
+    """Adjacent slices on which a rule holds, run together, with the signals supporting them:
+    `decisions` are per situation, `which` gives each slice's situation."""
     bit = {n: 1 << i for i, n in enumerate(names)}
-    s = np.array([d.child for d in decisions], np.int64)
-    mask = np.array([sum(bit[n] for n in d.members) for d in decisions], np.int64)
-    order = np.argsort(s, kind="stable")
-    s, mask = s[order], mask[order]
+    support = np.zeros(int(which.max()) + 1 if len(which) else 0, np.int64)
+    for d in decisions:
+        if d.rule_id == rule_id:
+            support[d.child] |= sum(bit[n] for n in d.members)
+    s = np.flatnonzero(support[which] != 0) if len(which) else np.zeros(0, np.int64)
+    if not len(s):
+        return RuleEpisodes(Episodes(s, s.copy(), s.copy()), names, s.copy())
+    mask = support[which][s]
     joined = (subject[s][1:] == subject[s][:-1]) & (start[s][1:] == stop[s][:-1])
     first = np.concatenate([[True], ~joined])
     last = np.concatenate([~joined, [True]])
-    support = np.bitwise_or.reduceat(mask, np.flatnonzero(first))
     found = Episodes(subject[s][first], start[s][first], stop[s][last] - 1)
-    return RuleEpisodes(found, names, support)
+    return RuleEpisodes(found, names, np.bitwise_or.reduceat(mask, np.flatnonzero(first)))
 
 
 def with_member_evidence(found: RuleEpisodes, signals: dict[str, Signal], tl: Timeline) -> None:

@@ -64,7 +64,7 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
     n_rows, n_w = _measure(tl, masks[spec.numerator.select], spec.numerator)
     d_rows, d_w = _measure(tl, masks[spec.denominator.select], spec.denominator)
     # A row in both selections (weeks: absent over possible sessions) is one interval, two sums.
-    rows = np.union1d(n_rows, d_rows)
+    rows = np.flatnonzero(masks[spec.numerator.select] | masks[spec.denominator.select])
     weights = np.stack(
         [
             np.where(masks[spec.numerator.select][rows], n_w[rows], 0.0),
