@@ -9,7 +9,7 @@ from test_episodes import PACK, SEEDS, region
 
 from noncoop.engine.decide import decider
 from noncoop.engine.decide.durable import durable_available
-from noncoop.engine.evaluate import evaluate
+from noncoop.engine.evaluate import evaluate, evaluate_history
 from noncoop.engine.history import pack_history
 
 ENGINES = ["python", "durable"] if durable_available() else ["python"]
@@ -51,3 +51,23 @@ def test_rule_episodes_hold_on_the_days_the_rule_alerts(seed, engine):
 def test_the_histories_exercise_every_rule():
     for rule in PACK.rules:
         assert any(days_alerted_by_single_dates(seed)[rule.id] for seed in SEEDS), rule.id
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_alerts_live_on_the_last_day_are_the_single_date_alerts(engine):
+    """Explained history: the episodes still holding on the as-of day are the alerts a scan as
+    of that day raises, for the same children and rules, citing at least the same records."""
+    events, subjects, days = region(1)
+    as_of = days[-1].as_of
+    single = evaluate(events, subjects, PACK, as_of, "python").alerts
+    history = evaluate_history(events, subjects, PACK, as_of, engine).alerts
+    live = [a for a in history if a.held.end == f"{as_of:%Y-%m-%d}"]
+    assert sorted((a.rule_id, a.subject_id) for a in live) == sorted(
+        (a.rule_id, a.subject_id) for a in single
+    )
+    cited = {(a.rule_id, a.subject_id): set(a.evidence_ids) for a in live}
+    for alert in single:
+        assert set(alert.evidence_ids) <= cited[(alert.rule_id, alert.subject_id)]
+    assert len(history) > len(live)  # and the episodes that ended earlier
+    ended = [a for a in history if a.held.end < f"{as_of:%Y-%m-%d}"]
+    assert all(a.window.start <= a.window.end <= a.held.end for a in ended)

@@ -6,7 +6,7 @@ source file and line, the guidance passage and the recommended actions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from noncoop.vocab import pattern_tag
@@ -72,6 +72,8 @@ class Alert:
     evidence: tuple[Evidence, ...]
     guidance: tuple[str, ...]
     actions: tuple[str, ...]
+    # The days the rule held, for an alert found over the whole history (an episode).
+    held: Window | None = field(default=None, kw_only=True)
 
     @property
     def pattern(self) -> str | None:
@@ -96,6 +98,7 @@ class Alert:
             "evidence": [e.to_json() for e in self.evidence],
             "guidance": list(self.guidance),
             "actions": list(self.actions),
+            **({"held": self.held.to_json()} if self.held else {}),
         }
 
     def to_json(self) -> dict[str, Any]:

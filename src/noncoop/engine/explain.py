@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from noncoop.asof import iso_day, long_day
+from noncoop.asof import DAY, iso_day, long_day
 from noncoop.engine.alert import Alert, Evidence, Window
 from noncoop.engine.rules.checks import PLACEHOLDER
 from noncoop.engine.rules.pack import LoadedRule
@@ -30,6 +30,8 @@ class Support:
     values: dict[str, dict]
     start: int
     end: int
+    held: tuple[int, int] | None = None  # first and last day the rule held (days since 1970)
+    first_start: int | None = None  # the window's start as known on the first of those days
 
 
 def render_message(template: str, values: dict[str, dict], window: Window) -> str:
@@ -55,7 +57,9 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
     window = Window(iso_day(support.start), iso_day(support.end))
     subject_id = str(tl.subjects[support.child])
     cited = [book[p] for p in support.positions]
-    digest = hashlib.sha256(f"{rule.id}|{subject_id}|{window.start}".encode()).hexdigest()
+    # The id is fixed when the alert is first raised: by the window's start as known that day.
+    opened = iso_day(support.first_start) if support.first_start is not None else window.start
+    digest = hashlib.sha256(f"{rule.id}|{subject_id}|{opened}".encode()).hexdigest()
     return Alert(
         alert_id=digest[:16],
         rule_id=rule.id,
@@ -72,6 +76,9 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
             for g in rule.rule.guidance
         ),
         actions=tuple(rule.rule.actions),
+        held=Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
+        if support.held
+        else None,
     )
 
 

@@ -22,6 +22,7 @@ from noncoop.asof import DAY
 from noncoop.engine.decide import Decide, SignalTable
 from noncoop.engine.decide.conjunctions import conjunctions
 from noncoop.engine.episodes import TIME_BITS, TIME_MASK, Episodes, key, ranges, timed_key
+from noncoop.engine.explain import Support
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
@@ -283,3 +284,72 @@ def _definition(model) -> str:
     if isinstance(model, list):
         return json.dumps([_definition(m) for m in model])
     return model.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def supports_of(
+    rule: LoadedRule, found: RuleEpisodes, signals: dict[str, Signal], tl: Timeline
+) -> list[Support]:
+    """What supports each of a rule's episodes: its evidence, window (from its first evidence to
+    its members' window ends on its last day), the days it held and its message values."""
+    eps = found.episodes
+    if not len(eps):
+        return []
+    t, day = tl.t[eps.rows], tl.day[eps.rows]
+    bounds = np.searchsorted(eps.evidence, np.arange(len(eps) + 1))
+    start = _per_episode(np.minimum, t, eps.evidence, len(eps), NEVER)
+    early = day <= eps.start[eps.evidence]
+    first_start = _per_episode(np.minimum, t[early], eps.evidence[early], len(eps), NEVER)
+    end = _per_episode(np.maximum, t, eps.evidence, len(eps), -NEVER)
+    latest: dict[str, np.ndarray] = {}
+    for name in found.names:
+        mine = found.supported_by(name)
+        member = _last_overlapping(signals[name].episodes, eps, mine)
+        end[mine] = np.maximum(end[mine], signals[name].window_end(member, eps.end[mine]))
+        latest[name] = np.full(len(eps), -1, np.int64)
+        latest[name][mine] = member
+    out = []
+    for e in range(len(eps)):
+        rows = eps.rows[bounds[e] : bounds[e + 1]]
+        positions = sorted(rows.tolist(), key=lambda p: (tl.t[p], p))
+        values = {}
+        for pname in rule.rule.patterns:
+            member = latest.get(rule.signal(pname), np.full(len(eps), -1))[e]
+            signal = signals.get(rule.signal(pname))
+            values[pname] = _member_values(signal, int(member), int(eps.end[e]), tl)
+        out.append(
+            Support(
+                rule,
+                int(eps.subject[e]),
+                positions,
+                values,
+                int(start[e]),
+                int(end[e]),
+                (int(eps.start[e]), int(eps.end[e])),
+                int(first_start[e]),
+            )
+        )
+    return out
+
+
+def _per_episode(op, values, episode, n: int, fill: int) -> np.ndarray:
+    out = np.full(n, fill, np.int64)
+    op.at(out, episode, values)
+    return out
+
+
+def _last_overlapping(members: Episodes, eps: Episodes, which: np.ndarray) -> np.ndarray:
+    """For each of the chosen rule episodes, the last member episode of its child that began
+    on or before the rule episode's last day (the one that supported it last)."""
+    at = np.searchsorted(
+        key(members.subject, members.start), key(eps.subject[which], eps.end[which]), "right"
+    )
+    return at - 1
+
+
+def _member_values(signal: Signal | None, member: int, last_day: int, tl: Timeline) -> dict:
+    """A pattern's message values, from its episode's evidence up to the rule's last day."""
+    if signal is None or member < 0 or signal.episodes.describe is None:
+        return {}
+    rows = signal.episodes.evidence_of(member)
+    rows = np.sort(rows[tl.day[rows] <= last_day])
+    return signal.episodes.describe(member, rows) if len(rows) else {}
