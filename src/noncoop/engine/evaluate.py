@@ -80,11 +80,9 @@ def evaluate_history(
     found, signals = pack_history(tl, pack.strata(), decider(engine))
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    explained = [
-        alert
-        for rule in pack.rules
-        for alert in explain(supports_of(rule, found[rule.id], signals, tl), tl)
-    ]
+    explained = explain(
+        [s for rule in pack.rules for s in supports_of(rule, found[rule.id], signals, tl)], tl
+    )
     result.alerts = sorted(
         explained,
         key=lambda a: (

@@ -90,25 +90,26 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Eviden
     at = ev["occurred_at"].dt.tz_convert("UTC")
     midnight = (at.dt.hour == 0) & (at.dt.minute == 0) & (at.dt.second == 0)
     stamp = at.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(~midnight, at.dt.strftime("%Y-%m-%d"))
-    frame = pd.DataFrame(
-        {
-            "event_id": ev["event_id"].astype(str).to_numpy(),
-            "agency": ev["agency"].astype(object).to_numpy(),
-            "service": ev["service"].astype(object).to_numpy(),
-            "event_type": ev["event_type"].astype(str).to_numpy(),
-            "occurred_at": stamp.to_numpy(),
-            "source": ev["source"].astype(str).to_numpy(),
-            "source_file": ev["source_file"].astype(str).to_numpy(),
-            "source_line": ev["source_line"].astype("int64").to_numpy(),
-            "via_subject_id": ev["via_subject_id"].astype(object).to_numpy(),
-            "detail": ev["detail"].astype(object).to_numpy(),
-        }
-    )
-    frame = frame.astype(object).where(frame.notna(), None)
-    households = ev["household_id"].astype(object).where(ev["household_id"].notna(), None)
+    columns = [
+        _texts(ev["event_id"]),
+        _texts(ev["agency"]),
+        _texts(ev["service"]),
+        _texts(ev["event_type"]),
+        stamp.tolist(),
+        _texts(ev["source"]),
+        _texts(ev["source_file"]),
+        ev["source_line"].astype("int64").tolist(),
+        _texts(ev["via_subject_id"]),
+        _texts(ev["detail"]),
+    ]
     return {
-        position: (Evidence(**{**record, "source_line": int(record["source_line"])}), household)
-        for position, record, household in zip(
-            positions, frame.to_dict("records"), households.tolist(), strict=True
+        position: (Evidence(*record), household)
+        for position, household, *record in zip(
+            positions, _texts(ev["household_id"]), *columns, strict=True
         )
     }
+
+
+def _texts(values: pd.Series) -> list[str | None]:
+    """A column as Python strings, None where blank."""
+    return values.astype(object).where(values.notna(), None).tolist()

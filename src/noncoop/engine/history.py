@@ -309,8 +309,8 @@ def supports_of(
         latest[name][mine] = member
     out = []
     for e in range(len(eps)):
-        rows = eps.rows[bounds[e] : bounds[e + 1]]
-        positions = sorted(rows.tolist(), key=lambda p: (tl.t[p], p))
+        # Evidence rows are timeline positions, in (child, time) order already.
+        positions = eps.rows[bounds[e] : bounds[e + 1]].tolist()
         values = {}
         for pname in rule.rule.patterns:
             member = latest.get(rule.signal(pname), np.full(len(eps), -1))[e]
