@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from noncoop.cli.errors import exits
-from noncoop.cli.options import EngineOpt, RulesOpt, console, err_console
-from noncoop.cli.views import diagnostic_text, print_config_errors, rule_list, rule_test_table
+from noncoop.alerts.store import StoreError
+from noncoop.cli.errors import check_date, exits
+from noncoop.cli.options import EngineOpt, RulesOpt, WorkspaceOpt, console, err_console
+from noncoop.cli.views import (
+    backtest_table,
+    changes_table,
+    diagnostic_text,
+    print_config_errors,
+    rule_list,
+    rule_test_table,
+)
 from noncoop.diagnostics import CATALOGUE, describe
+from noncoop.engine.backtest import PERIODS, changes, summary, totals
 from noncoop.engine.rules.describe import describe_rule
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.ruletest import run_rule_tests
+from noncoop.reports.render.spreadsheet import write_csv
+from noncoop.scan import history as run_history
 from noncoop.scan import shipped_rules
+from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 from noncoop.yamlspec import ConfigInvalid
 
 rules_app = typer.Typer(help="Validate, test, list and explain YAML rules.", no_args_is_help=True)
@@ -103,6 +117,76 @@ def rules_explain(
         err_console.print(f"[red]error[/red] no rule {rule_id}; see `noncoop rules list`")
         raise typer.Exit(1) from None
     console.print(describe_rule(rule), highlight=False, markup=False, soft_wrap=True)
+
+
+Period = StrEnum("Period", {p: p for p in PERIODS})
+
+
+@rules_app.command("backtest")
+def rules_backtest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files or folders (default: the shipped pack).")
+    ] = None,
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")] = ...,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day (YYYY-MM-DD); default today.")
+    ] = None,
+    by: Annotated[Period, typer.Option("--by", help="Periods to count in.")] = Period.month,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option("--against", help="Another pack to compare with: alerts gained and lost."),
+    ] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    engine: EngineOpt = "auto",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results as JSON.")
+    ] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write the counts (and changes) as CSV.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw episodes per period per rule (PNG).")
+    ] = None,
+) -> None:
+    """What the rules would have raised over a stretch of history, without touching the alert
+    store: per rule and period, the episodes begun, the children and the median days they held;
+    with --against, the children each rule gains or loses compared with another pack."""
+    first = check_date(start, "--from").isoformat()
+    last = (check_date(end, "--to") if end else date.today()).isoformat()
+    ws = Workspace(workspace)
+    with exits((StoreError, 1), (RuntimeError, 1)):
+        pack = _load(paths).enabled()
+        alerts = run_history(ws, pack, last, engine).alerts
+        table = summary(alerts, first, last, str(by))
+        whole = totals(alerts, first, last)
+        changed = None
+        if against:
+            baseline = run_history(ws, _load(against).enabled(), last, engine).alerts
+            changed = changes(alerts, baseline, first, last)
+    title = f"Backtest {first} to {last}, by {by}"
+    console.print(backtest_table(table, whole, title, console.width))
+    if changed is not None:
+        console.print(changes_table(changed))
+    if json_out:
+        result = {
+            "from": first,
+            "to": last,
+            "by": str(by),
+            "periods": table.to_dict("records"),
+            "rules": whole.to_dict("records"),
+            **({"changes": changed.to_dict("records")} if changed is not None else {}),
+        }
+        json_out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    if csv_out:
+        write_csv(csv_out, list(table.columns), table.to_dict("records"))
+        if changed is not None:
+            target = csv_out.with_name(csv_out.stem + "-changes.csv")
+            write_csv(target, list(changed.columns), changed.to_dict("records"))
+    if plot:
+        from noncoop.reports.backtest import save_backtest_figure  # matplotlib: only when drawing
+
+        save_backtest_figure(table, f"Episodes begun per {by}, {first} to {last}", plot)
+        console.print(f"Written: {plot}")
 
 
 def _load(paths):

@@ -324,3 +324,54 @@ def chronology_table(rows: pd.DataFrame, title: str) -> Table:
     ):
         table.add_row(*cells, style=style)
     return table
+
+
+def backtest_table(summary: pd.DataFrame, totals: pd.DataFrame, title: str, width: int) -> Table:
+    """Per rule: episodes begun in each period, then the totals over the whole stretch. Where
+    the periods do not fit the terminal as columns, they are listed in one column instead."""
+    periods = sorted(summary["period"].unique())
+    wide = 40 + 9 * (len(periods) + 3) <= width
+    table = Table(title=title, title_justify="left")
+    table.add_column("rule", no_wrap=True)
+    for period in periods if wide else ():
+        table.add_column(period, justify="right")
+    for name in ("episodes", "children", "median days"):
+        table.add_column(name, justify="right", style="bold")
+    if not wide:
+        table.add_column("episodes begun by period", ratio=1)
+    whole = totals.set_index("rule_id")
+    for rule, rows in summary.groupby("rule_id", sort=True):
+        counts = rows.set_index("period")["episodes"]
+        numbers = [
+            str(int(whole.at[rule, "episodes"])),
+            str(int(whole.at[rule, "children"])),
+            f"{whole.at[rule, 'median_days']:g}",
+        ]
+        if wide:
+            table.add_row(rule, *[str(counts.get(p, "")) for p in periods], *numbers)
+        else:
+            listed = " · ".join(f"{p} {n}" for p, n in counts.items())
+            table.add_row(rule, *numbers, listed)
+    return table
+
+
+def changes_table(changed: pd.DataFrame, limit: int = 8) -> Table:
+    """Per rule: children gained and lost against the other pack, naming the first few."""
+    table = Table(title="Against the other pack", title_justify="left")
+    for name in ("rule", "gained", "lost", "children (first alerted)"):
+        table.add_column(name, justify="right" if name in ("gained", "lost") else "left")
+    for rule, rows in changed.groupby("rule_id", sort=True):
+        shown = ", ".join(
+            f"{'+' if c == 'gained' else '-'}{s} ({d})"
+            for c, s, d in rows[["change", "subject_id", "first_day"]].head(limit).to_numpy()
+        )
+        more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+        table.add_row(
+            rule,
+            str(int((rows["change"] == "gained").sum())),
+            str(int((rows["change"] == "lost").sum())),
+            shown + more,
+        )
+    if changed.empty:
+        table.caption = "No rule gains or loses a child."
+    return table
