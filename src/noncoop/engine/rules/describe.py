@@ -28,6 +28,11 @@ def describe_rule(rule: LoadedRule) -> str:
     for name, pattern in r.patterns.items():
         lines.append("  " + describe_pattern(name, pattern.kind, pattern.spec))
     lines.append(f"  fires when: {_condition(rule.condition)}")
+    lines.append(
+        "  an episode: the days on which it fires, each judged on the records up to that day "
+        "(every pattern looks back from the day itself); it begins on the first such day, ends "
+        "on the last, and cites every record that made it fire on any of them"
+    )
     if r.conclude:
         lines.append(f"  and then concludes the signal '{r.conclude}' for other rules")
     if r.thresholds:
