@@ -4,13 +4,17 @@ decision engine decides them."""
 
 import functools
 
+import pandas as pd
 import pytest
+from conftest import ROOT
 from test_episodes import PACK, SEEDS, region
 
 from noncoop.engine.decide import decider
 from noncoop.engine.decide.durable import durable_available
 from noncoop.engine.evaluate import evaluate, evaluate_history
 from noncoop.engine.history import pack_history
+from noncoop.engine.rules.load import load_rules
+from noncoop.events import conform
 
 ENGINES = ["python", "durable"] if durable_available() else ["python"]
 
@@ -71,3 +75,37 @@ def test_the_alerts_live_on_the_last_day_are_the_single_date_alerts(engine):
     assert len(history) > len(live)  # and the episodes that ended earlier
     ended = [a for a in history if a.held.end < f"{as_of:%Y-%m-%d}"]
     assert all(a.window.start <= a.window.end <= a.held.end for a in ended)
+
+
+def test_the_worked_example_in_the_docs():
+    """docs/rules.md: failed visits on 1 Feb, 20 Feb, 12 Mar, 5 Apr and 1 Jul give NC-NO-ACCESS
+    two episodes, 12 Mar - 1 Apr and 5 - 20 Apr, each citing the visits in its windows."""
+    days = ["2026-02-01", "2026-02-20", "2026-03-12", "2026-04-05", "2026-07-01"]
+    events = conform(
+        pd.DataFrame(
+            {
+                "event_id": [f"v{i}" for i in range(len(days))],
+                "subject_id": "C1",
+                "subject_role": "child",
+                "household_id": "H1",
+                "agency": "social_care",
+                "service": "cp",
+                "event_type": "visit.no_access",
+                "occurred_at": pd.to_datetime(days, utc=True),
+                "source": "visits",
+                "source_file": "v.csv",
+                "source_line": range(2, 2 + len(days)),
+            }
+        )
+    )
+    subjects = pd.DataFrame(
+        {"subject_id": ["C1"], "role": ["child"], "household_id": ["H1"], "date_of_birth": [None]}
+    )
+    rule = load_rules(ROOT / "rules" / "NC-NO-ACCESS.yaml")
+    alerts = evaluate_history(events, subjects, rule, "2026-07-01", "python").alerts
+    assert [(a.held.start, a.held.end) for a in alerts] == [
+        ("2026-03-12", "2026-04-01"),
+        ("2026-04-05", "2026-04-20"),
+    ]
+    assert [a.evidence_ids for a in alerts] == [["v0", "v1", "v2"], ["v1", "v2", "v3"]]
+    assert (alerts[0].window.start, alerts[0].window.end) == ("2026-02-01", "2026-03-12")
