@@ -22,7 +22,7 @@ from noncoop.alerts.model import StoreUpdate
 from noncoop.alerts.store import AlertStore
 from noncoop.asof import as_of_day, end_second, start_second
 from noncoop.engine.decide import resolve_engine
-from noncoop.engine.evaluate import Evaluation, evaluate, evaluate_history
+from noncoop.engine.evaluate import Evaluation, evaluate
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
@@ -119,9 +119,8 @@ def history(
     day = as_of_day(as_of)
     events = workspace.load_events(as_of=day)
     coverage = declared_coverage(workspace.declared_coverage(), day)
-    return evaluate_history(
-        events, workspace.load_subjects(), pack, day, resolve_engine(engine), coverage
-    )
+    subjects = workspace.load_subjects()
+    return evaluate(events, subjects, pack, day, resolve_engine(engine), coverage, history=True)
 
 
 def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:

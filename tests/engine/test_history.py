@@ -11,7 +11,7 @@ from test_episodes import PACK, SEEDS, region
 
 from noncoop.engine.decide import decider
 from noncoop.engine.decide.durable import durable_available
-from noncoop.engine.evaluate import evaluate, evaluate_history
+from noncoop.engine.evaluate import evaluate
 from noncoop.engine.history import pack_history
 from noncoop.engine.rules.load import load_rules
 from noncoop.events import conform
@@ -64,7 +64,7 @@ def test_the_alerts_live_on_the_last_day_are_the_single_date_alerts(engine):
     events, subjects, days = region(1)
     as_of = days[-1].as_of
     single = evaluate(events, subjects, PACK, as_of, "python").alerts
-    history = evaluate_history(events, subjects, PACK, as_of, engine).alerts
+    history = evaluate(events, subjects, PACK, as_of, engine, history=True).alerts
     live = [a for a in history if a.held.end == f"{as_of:%Y-%m-%d}"]
     assert sorted((a.rule_id, a.subject_id) for a in live) == sorted(
         (a.rule_id, a.subject_id) for a in single
@@ -102,7 +102,7 @@ def test_the_worked_example_in_the_docs():
         {"subject_id": ["C1"], "role": ["child"], "household_id": ["H1"], "date_of_birth": [None]}
     )
     rule = load_rules(ROOT / "rules" / "NC-NO-ACCESS.yaml")
-    alerts = evaluate_history(events, subjects, rule, "2026-07-01", "python").alerts
+    alerts = evaluate(events, subjects, rule, "2026-07-01", "python", history=True).alerts
     assert [(a.held.start, a.held.end) for a in alerts] == [
         ("2026-03-12", "2026-04-01"),
         ("2026-04-05", "2026-04-20"),

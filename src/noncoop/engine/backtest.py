@@ -1,7 +1,8 @@
 """Backtests: what a rule pack would have raised over a stretch of history, period by period, and
 what changing the pack would gain or lose, without touching any alert store.
 
-Works on explained history (`evaluate_history`): an alert per rule episode, with the days it held.
+Works on explained history (`evaluate(..., history=True)`): an alert per rule episode, with the
+days it held.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import pandas as pd
 
 from noncoop.engine.alert import Alert
 
-PERIODS = {"week": "W-SUN", "month": "M"}  # weeks run Monday to Sunday
+PERIODS = {"week": "W", "month": "M"}  # weeks run Monday to Sunday
 SUMMARY_COLUMNS = ("rule_id", "period", "episodes", "children", "median_days")
 CHANGE_COLUMNS = ("rule_id", "change", "subject_id", "first_day")
 

@@ -43,54 +43,44 @@ def evaluate(
     as_of: str | pd.Timestamp,
     engine: str = "python",
     coverage: dict[str, tuple[int, int]] | None = None,
+    history: bool = False,
 ) -> Evaluation:
-    """Explained alerts for every child, as of the given date."""
+    """Explained alerts for every child, as of the given date; with `history`, an alert for
+    every episode of every rule up to that date, with the days it held (`held`), of which those
+    still holding on the as-of day are the alerts of the date."""
     clock = time.perf_counter()
     tl = build_timeline(events, subjects, as_of, coverage)
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = time.perf_counter() - clock
+    alerts = (
+        _history(tl, pack, engine, result) if history else _single_date(tl, pack, engine, result)
+    )
+    held = lambda a: a.held.start if a.held else ""  # noqa: E731
+    result.alerts = sorted(
+        alerts, key=lambda a: (level_rank(a.level), a.rule_id, a.subject_id, held(a))
+    )
+    return result
+
+
+def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) -> list[Alert]:
     run = _Run(tl, result, engine)
     for stratum in pack.strata():
         run.stratum(stratum)
     clock = time.perf_counter()
     alerts = explain(run.supports, tl)
-    result.alerts = sorted(alerts, key=lambda a: (level_rank(a.level), a.rule_id, a.subject_id))
     result.timings["explanations"] = time.perf_counter() - clock
     result.timings["patterns"] = run.pattern_time
     result.timings["decisions"] = run.decision_time
-    return result
+    return alerts
 
 
-def evaluate_history(
-    events: pd.DataFrame,
-    subjects: pd.DataFrame,
-    pack: RulePack,
-    as_of: str | pd.Timestamp,
-    engine: str = "python",
-    coverage: dict[str, tuple[int, int]] | None = None,
-) -> Evaluation:
-    """Every episode of every rule for every child up to the as-of day, explained: an alert per
-    episode, with the days it held (`held`); those still holding on the as-of day are the live
-    alerts."""
-    clock = time.perf_counter()
-    tl = build_timeline(events, subjects, as_of, coverage)
-    result = Evaluation([], events=len(tl.t))
-    result.timings["timeline"] = time.perf_counter() - clock
+def _history(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) -> list[Alert]:
     clock = time.perf_counter()
     found, signals = pack_history(tl, pack.strata(), decider(engine))
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    explained = explain(
+    alerts = explain(
         [s for rule in pack.rules for s in supports_of(rule, found[rule.id], signals, tl)], tl
-    )
-    result.alerts = sorted(
-        explained,
-        key=lambda a: (
-            level_rank(a.level),
-            a.rule_id,
-            a.subject_id,
-            a.held.start if a.held else "",
-        ),
     )
     result.timings["explanations"] = time.perf_counter() - clock
     for rule in pack.rules:
@@ -100,7 +90,7 @@ def evaluate_history(
             if signal.episodes.insufficient:
                 counts = result.insufficient
                 counts[rule.id] = counts.get(rule.id, 0) + signal.episodes.insufficient
-    return result
+    return alerts
 
 
 class _Run:
