@@ -82,3 +82,14 @@ def test_conclusion_cycle(tmp_path):
     with pytest.raises(ConfigInvalid) as info:
         load_rules(tmp_path)
     assert {e.code for e in info.value.errors} == {"RULE-CYCLE"}
+
+
+def test_an_episode_test_needs_both_days_and_an_expected_alert(tmp_path):
+    case = "  - name: two failed visits and a completed one\n    expect: none\n"
+    text = GOOD.replace(case, case + "    from: -40\n")
+    _, errors = _errors(tmp_path, text)
+    assert [e.code for e in errors] == ["RULE-INVALID"]
+    assert "both 'from' and 'until'" in errors[0].message
+    text = GOOD.replace(case, case + "    from: -40\n    until: -20\n")
+    _, errors = _errors(tmp_path, text)
+    assert "describe an expected alert" in errors[0].message

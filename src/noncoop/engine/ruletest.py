@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pandas as pd
 
+from noncoop.engine.alert import Window
 from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.model import RuleTest
 from noncoop.engine.rules.pack import LoadedRule, RulePack
@@ -93,6 +95,12 @@ def needed(rule: LoadedRule, pack: RulePack) -> RulePack:
     return RulePack([r for r in pack.rules if r.id in chosen])
 
 
+def _held(case: RuleTest) -> Window:
+    """The days an episode test expects, as ISO days."""
+    first, last = (case.as_of + timedelta(days=d) for d in case.episode)
+    return Window(first.isoformat(), last.isoformat())
+
+
 def run_rule_tests(
     pack: RulePack, engine: str = "python", only: set[str] | None = None
 ) -> list[CaseResult]:
@@ -104,8 +112,11 @@ def run_rule_tests(
         sub = needed(rule, pack)
         for case in rule.rule.tests:
             events, subjects, coverage = case_events(case)
-            run = evaluate(events, subjects, sub, case.as_of, engine, coverage=coverage)
+            history = case.episode is not None
+            run = evaluate(events, subjects, sub, case.as_of, engine, coverage, history=history)
             alerts = [a for a in run.alerts if a.rule_id == rule.id and a.subject_id == CHILD]
+            if history:
+                alerts = [a for a in alerts if a.held == _held(case)]
             cited = {e.event_id for a in alerts for e in a.evidence}
             missing = (
                 [i for i in case.evidence if i not in cited] if alerts else list(case.evidence)

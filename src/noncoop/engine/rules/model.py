@@ -136,6 +136,26 @@ class RuleTest(StrictModel):
         default_factory=dict,
         description="source -> day its data ends; other feeds are taken to run to as_of",
     )
+    from_: int | None = Field(
+        default=None, alias="from", description="an episode that began on this day (expect: alert)"
+    )
+    until: int | None = Field(default=None, description="... and held up to this day (0: still)")
+
+    @model_validator(mode="after")
+    def _episode(self) -> RuleTest:
+        if (self.from_ is None) != (self.until is None):
+            raise ValueError("an episode test gives both 'from' and 'until'")
+        if self.from_ is not None:
+            if self.expect != "alert":
+                raise ValueError("'from' and 'until' describe an expected alert (expect: alert)")
+            if not self.from_ <= self.until <= 0:
+                raise ValueError("an episode runs from 'from' to 'until', both on or before as_of")
+        return self
+
+    @property
+    def episode(self) -> tuple[int, int] | None:
+        """The days (from as_of) an expected episode held, if the test names them."""
+        return None if self.from_ is None else (self.from_, self.until)
 
 
 class Rule(StrictModel):
