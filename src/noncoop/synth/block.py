@@ -19,6 +19,7 @@ HOUSEHOLD_PATTERNS = (
     "pattern:worker-safety",
 )
 PLANT_RATE = 0.012  # share of children carrying each planted pattern
+HISTORIC_SHARE = 1 / 3  # of planted patterns, the share that ended 60-200 days before as_of
 ON_PLAN_RATE = 0.05  # background children open to social care with visits
 
 
@@ -48,7 +49,14 @@ def upns(index: np.ndarray) -> np.ndarray:
 class Block:
     """One block of children with their households, background records and planted patterns."""
 
-    def __init__(self, first: int, count: int, rng: np.random.Generator, cal: Calendar):
+    def __init__(
+        self,
+        first: int,
+        count: int,
+        rng: np.random.Generator,
+        cal: Calendar,
+        earlier: np.random.Generator | None = None,
+    ):
         self.rng = rng
         self.cal = cal
         idx = np.arange(first, first + count)
@@ -96,8 +104,15 @@ class Block:
                 "pattern:worker-safety",
             ],
         )
-        # Planted windows end in the last weeks before as_of.
+        # Planted windows end in the last weeks before as_of; a third of them (drawn from their
+        # own generator, so the rest of the region stays as it was) ended months before, and
+        # the family's records went back to the usual after it.
         self.win_end = cal.days - 1 - rng.integers(3, 25, count)
+        self.pattern_stop = np.full(count, cal.days)  # first day the pattern no longer shows
+        if earlier is not None:
+            past = (self.pattern != "") & (earlier.random(count) < HISTORIC_SHARE)
+            self.win_end[past] = cal.days - 1 - earlier.integers(60, 200, int(past.sum()))
+            self.pattern_stop[past] = self.win_end[past] + 1
         self.rows: dict[str, list[pd.DataFrame]] = {name: [] for name in FILES}
         self.truth_rows: list[pd.DataFrame] = []
 
@@ -273,7 +288,7 @@ class Block:
         alone = np.where((seen == "Y") & can_be_alone & (rng.random(len(child)) < 0.8), "Y", "N")
         # Planted families replace the background in their window with what they plant.
         pat = self.pattern[child]
-        in_window = day >= self.win_end[child] - 100
+        in_window = (day >= self.win_end[child] - 100) & (day < self.pattern_stop[child])
         drop = in_window & np.isin(pat, ["pattern:child-not-seen", "pattern:no-access"])
         alone = np.where(in_window & (pat == "pattern:not-seen-alone"), "N", alone)
         keep = ~drop
@@ -285,7 +300,8 @@ class Block:
         )
         m_day = np.minimum(np.repeat(start, meetings) + m_step * 42 + 5, self.cal.days - 1)
         pat = self.pattern[m_child]
-        keep = ~((pat == "pattern:missed-meetings") & (m_day >= self.win_end[m_child] - 100))
+        in_window = (m_day >= self.win_end[m_child] - 100) & (m_day < self.pattern_stop[m_child])
+        keep = ~((pat == "pattern:missed-meetings") & in_window)
         self.note_rows(self.la[m_child[keep]], m_day[keep], "MTG", "CP", "", "")
 
     def cp_rows(self, child, day, seen, alone) -> None:

@@ -67,7 +67,8 @@ def synthesise(
         for first in range(0, options.children, BLOCK):
             count = min(BLOCK, options.children - first)
             rng = np.random.default_rng([options.seed, first])
-            planted, malformed = Block(first, count, rng, calendar).write(exports)
+            earlier = np.random.default_rng([options.seed, first, 1])
+            planted, malformed = Block(first, count, rng, calendar, earlier).write(exports)
             summary.planted += planted
             summary.malformed += malformed
             if progress:

@@ -19,15 +19,20 @@ def load_truth(path: Path) -> pd.DataFrame:
 
 
 def score(
-    alerted: Iterable[tuple[str, str | None]], truth: pd.DataFrame, children: int
+    alerted: Iterable[tuple[str, str | None]],
+    truth: pd.DataFrame,
+    children: int,
+    since: str | None = None,
 ) -> pd.DataFrame:
     """Per pattern tag, from the (child, pattern tag) of every alert: planted children, found,
     recall, alerted children, false alerts (alerted without that planted pattern), and background
     alerts: children with no planted pattern at all, with their rate among all background
-    children."""
+    children. With `since`, only patterns planted to end on or after that day are expected (a
+    scan as of a date finds those); the others are neither expected nor background."""
     fired = pd.DataFrame(list(alerted), columns=["subject_id", "pattern"]).drop_duplicates()
-    planted = truth[["subject_id", "pattern"]].drop_duplicates()
-    any_planted = set(planted["subject_id"])
+    any_planted = set(truth["subject_id"])
+    expected = truth if since is None else truth[truth["window_end"] >= since]
+    planted = expected[["subject_id", "pattern"]].drop_duplicates()
     background = max(children - len(any_planted), 1)
     rows = []
     for tag in sorted(set(planted["pattern"]) | set(fired["pattern"])):
