@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from noncoop.alerts.lifecycle import COLUMNS, reconcile
-from noncoop.engine.alert import Alert, Evidence, Window
+from noncoop.engine.alert import Alert, Evidence, Window, episode_id
 
 RULE = "NC-NO-ACCESS"
 VERSIONS = {RULE: "v1"}
@@ -112,8 +112,8 @@ def test_an_episode_back_within_30_days_keeps_its_id_one_back_later_gets_a_new_o
     _, store = night(store, [], "2026-03-11")
     soon, _ = night(store, [alert("2026-03-20", "2026-03-25")], "2026-03-25")
     late, _ = night(store, [alert("2026-05-01", "2026-05-09")], "2026-05-10")
-    assert soon.alerts[0].alert_id == "id-2026-03-01"
-    assert late.alerts[0].alert_id == "id-2026-05-01"
+    assert soon.alerts[0].alert_id == episode_id(RULE, "C1", "2026-03-10")
+    assert late.alerts[0].alert_id == episode_id(RULE, "C1", "2026-05-10")
 
 
 def test_a_rule_not_evaluated_tonight_leaves_its_alerts_alone():

@@ -9,6 +9,8 @@ import pytest
 from conftest import ROOT
 from test_episodes import PACK, SEEDS, region
 
+from noncoop.alerts.backfill import history_rows
+from noncoop.alerts.lifecycle import COLUMNS, reconcile
 from noncoop.engine.decide import decider
 from noncoop.engine.decide.durable import durable_available
 from noncoop.engine.evaluate import evaluate
@@ -20,11 +22,17 @@ ENGINES = ["python", "durable"] if durable_available() else ["python"]
 
 
 @functools.cache
-def days_alerted_by_single_dates(seed: int) -> dict[str, frozenset]:
+def single_date_alerts(seed: int) -> list[tuple[object, list]]:
+    """Each day's timeline and the alerts a scan as of that day raises."""
     events, subjects, days = region(seed)
+    return [(tl, evaluate(events, subjects, PACK, tl.as_of, "python").alerts) for tl in days]
+
+
+@functools.cache
+def days_alerted_by_single_dates(seed: int) -> dict[str, frozenset]:
     alerted: dict[str, set] = {r.id: set() for r in PACK.rules}
-    for tl in days:
-        for alert in evaluate(events, subjects, PACK, tl.as_of, "python").alerts:
+    for tl, alerts in single_date_alerts(seed):
+        for alert in alerts:
             alerted[alert.rule_id].add((alert.subject_id, tl.last_day))
     return {rule_id: frozenset(days) for rule_id, days in alerted.items()}
 
@@ -75,6 +83,38 @@ def test_the_alerts_live_on_the_last_day_are_the_single_date_alerts(engine):
     assert len(history) > len(live)  # and the episodes that ended earlier
     ended = [a for a in history if a.held.end < f"{as_of:%Y-%m-%d}"]
     assert all(a.window.start <= a.window.end <= a.held.end for a in ended)
+
+
+LIFECYCLE = ["alert_id", "rule_id", "subject_id", "status", "note", "first_as_of"]
+LIFECYCLE += ["changed_as_of", "touched_as_of", "triage", "window_end"]
+
+
+def lifecycle_of(rows) -> list[dict]:
+    frame = pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
+    prior = frame["prior"].map(lambda p: p and (p["status"], p["changed_as_of"]))
+    return frame[LIFECYCLE].assign(prior=prior).sort_values("alert_id").to_dict("records")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_one_pass_over_the_history_leaves_the_store_of_nightly_scans(engine):
+    """Scanned night by night, each night's alerts reconciled with the store, or once over the
+    whole history: the same alerts (ids), statuses, dates changed and resolved, and reopenings."""
+    versions = {rule.id: "v1" for rule in PACK.rules}
+    store = pd.DataFrame(columns=list(COLUMNS), dtype=object)
+    for tl, alerts in single_date_alerts(1):
+        _, rows, dropped = reconcile(store, alerts, versions, f"{tl.as_of:%Y-%m-%d}")
+        kept = store[~store["alert_id"].isin([r["alert_id"] for r in rows] + dropped)]
+        store = pd.concat([kept, pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)])
+    events, subjects, days = region(1)
+    as_of = f"{days[-1].as_of:%Y-%m-%d}"
+    history = evaluate(events, subjects, PACK, as_of, engine, history=True).alerts
+    once = history_rows(history, versions, as_of)
+    nightly = lifecycle_of(store.to_dict("records"))
+    assert lifecycle_of(once) == nightly
+    statuses = {row["status"] for row in nightly}
+    assert {"resolved", "ongoing"} <= statuses
+    # and alerts reopened: still active, changed after the night they were first raised
+    assert any(r["status"] != "resolved" and r["changed_as_of"] > r["first_as_of"] for r in nightly)
 
 
 def test_the_worked_example_in_the_docs():

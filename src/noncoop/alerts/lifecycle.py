@@ -14,7 +14,7 @@ from dataclasses import replace
 import pandas as pd
 
 from noncoop.alerts.model import ACTIVE, QUIET, STATUSES, StoredAlert, StoreUpdate
-from noncoop.engine.alert import Alert
+from noncoop.engine.alert import Alert, episode_id
 
 REOPEN_DAYS = 30  # an alert back within this many days of its last window is the same episode
 TRIAGE_FIELDS = (
@@ -87,9 +87,11 @@ def reconcile(
     back = back[pd.to_datetime(back["start"]) <= horizon]
     reopened_ids = dict(zip(back["i"], back["alert_id"], strict=True))
     matched["alert_id"] = matched["alert_id"].fillna(matched["i"].map(reopened_ids))
-    # A new episode keeps the id the evaluation gave it: rule, child and first window start.
+    # A new episode is named by its rule, its child and tonight: the day it was first raised.
     fresh = matched["alert_id"].isna()
-    matched.loc[fresh, "alert_id"] = [alerts[i].alert_id for i in matched.loc[fresh, "i"]]
+    matched.loc[fresh, "alert_id"] = [
+        episode_id(alerts[i].rule_id, alerts[i].subject_id, as_of) for i in matched.loc[fresh, "i"]
+    ]
     by_id = {r["alert_id"]: r for r in base.to_dict("records")}
     # Triage given to an episode that only an earlier run of this night had created carries over.
     carried = {r["alert_id"]: r for r in absent.to_dict("records")}
@@ -110,11 +112,15 @@ def reconcile(
     gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
     for before in gone.to_dict("records"):
         row = {**before, "status": "resolved", "changed_as_of": as_of}
-        row["note"] = f"resolved on {as_of}: the evidence no longer meets the rule"
+        row["note"] = resolved_note(as_of)
         rows.append(_touched(row, before, as_of))
     resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
     counts["resolved"] = len(resolved)
     return StoreUpdate(out, resolved, counts), rows, dropped
+
+
+def resolved_note(day: str) -> str:
+    return f"resolved on {day}: the evidence no longer meets the rule"
 
 
 def _reported(row: dict, now: dict | None) -> str:
@@ -135,23 +141,7 @@ def _found_row(
     as_of: str,
 ) -> dict:
     """The stored row for an alert found tonight, its lifecycle moved on from `before`."""
-    content = {
-        "alert_id": alert_id,
-        "rule_id": alert.rule_id,
-        "subject_id": alert.subject_id,
-        "rule_version": version,
-        "household_id": alert.household_id,
-        "title": alert.title,
-        "level": alert.level,
-        "pattern": alert.pattern,
-        "tags": list(alert.tags),
-        "window_start": alert.window.start,
-        "window_end": alert.window.end,
-        "explanation": alert.explanation,
-        "evidence": [e.to_json() for e in alert.evidence],
-        "guidance": list(alert.guidance),
-        "actions": list(alert.actions),
-    }
+    content = content_of(alert, alert_id, version)
     if before is None:
         lifecycle = dict.fromkeys(LIFECYCLE)
         lifecycle.update(status="new", changed_as_of=as_of, triage="open")
@@ -170,6 +160,27 @@ def _found_row(
         )
     _wake(row, alert, as_of)
     return row
+
+
+def content_of(alert: Alert, alert_id: str, version: str) -> dict:
+    """The row's columns that come from the alert as last found."""
+    return {
+        "alert_id": alert_id,
+        "rule_id": alert.rule_id,
+        "subject_id": alert.subject_id,
+        "rule_version": version,
+        "household_id": alert.household_id,
+        "title": alert.title,
+        "level": alert.level,
+        "pattern": alert.pattern,
+        "tags": list(alert.tags),
+        "window_start": alert.window.start,
+        "window_end": alert.window.end,
+        "explanation": alert.explanation,
+        "evidence": [e.to_json() for e in alert.evidence],
+        "guidance": list(alert.guidance),
+        "actions": list(alert.actions),
+    }
 
 
 def _wake(row: dict, alert: Alert, as_of: str) -> None:

@@ -6,6 +6,7 @@ source file and line, the guidance passage and the recommended actions.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -56,6 +57,11 @@ EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
 OPTIONAL = ("via_subject_id", "detail")
 
 
+def episode_id(rule_id: str, subject_id: str, day: str) -> str:
+    """An alert's id: its rule, its child and the day it was first raised."""
+    return hashlib.sha256(f"{rule_id}|{subject_id}|{day}".encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Alert:
     """One rule met for one child over one window."""
@@ -74,6 +80,9 @@ class Alert:
     actions: tuple[str, ...]
     # The days the rule held, for an alert found over the whole history (an episode).
     held: Window | None = field(default=None, kw_only=True)
+    # For an episode: its window's start as known on the first day it held, which a nightly scan
+    # that day would have seen (and the alert id rests on).
+    opened: str | None = field(default=None, kw_only=True)
 
     @property
     def pattern(self) -> str | None:

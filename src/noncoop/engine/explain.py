@@ -7,13 +7,12 @@ attribute access, no code, so a rule file can never run anything.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
 
 from noncoop.asof import DAY, iso_day, long_day
-from noncoop.engine.alert import Alert, Evidence, Window
+from noncoop.engine.alert import Alert, Evidence, Window, episode_id
 from noncoop.engine.rules.checks import PLACEHOLDER
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.timeline import Timeline
@@ -57,11 +56,12 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
     window = Window(iso_day(support.start), iso_day(support.end))
     subject_id = str(tl.subjects[support.child])
     cited = [book[p] for p in support.positions]
-    # The id is fixed when the alert is first raised: by the window's start as known that day.
     opened = iso_day(support.first_start) if support.first_start is not None else window.start
-    digest = hashlib.sha256(f"{rule.id}|{subject_id}|{opened}".encode()).hexdigest()
+    # An episode is named by the day it began, as the store names an alert by the night it was
+    # first raised; a single date's alert, not yet stored, by its window's start.
+    raised = iso_day(support.held[0] * DAY) if support.held else window.start
     return Alert(
-        alert_id=digest[:16],
+        alert_id=episode_id(rule.id, subject_id, raised),
         rule_id=rule.id,
         title=rule.rule.title,
         level=str(rule.rule.level),
@@ -79,6 +79,7 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
         held=Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
         if support.held
         else None,
+        opened=opened if support.held else None,
     )
 
 
