@@ -99,7 +99,8 @@ def sweep(
 
     Segments with nothing covering them are left out."""
     n = len(subject)
-    w = np.ones((n, 1)) if weights is None else np.asarray(weights, float).reshape(n, -1)
+    w = np.ones((n, 1)) if weights is None else np.asarray(weights, float)
+    w = w if w.ndim == 2 else w[:, None]  # one column per weight, even with no interval
     real = start < stop  # an interval that ends before it starts covers no day
     subject, start, stop, w = subject[real], start[real], stop[real], w[real]
     keys = np.concatenate([key(subject, start), key(subject, stop)])
