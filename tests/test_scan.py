@@ -78,7 +78,9 @@ def test_json_contract(tmp_path):
     assert sum(t.startswith("pattern:") for t in alert["tags"]) == 1
     assert alert["status"] == "new"
     assert alert["subject_id"] == "C0001" and alert["household_id"] == "H01"
-    assert alert["window"] == {"start": "2026-01-09", "end": "2026-01-24"}
+    # The episode's window: every record that made the rule hold on one of its days.
+    assert alert["window"] == {"start": "2026-01-03", "end": "2026-01-24"}
+    assert alert["held"] == {"start": "2026-01-15", "end": "2026-02-28"}
     lines = {(e["source_file"], e["source_line"]) for e in alert["evidence"]}
     assert ("casenotes.csv", 2) in lines and ("police.csv", 2) in lines
     assert all(
@@ -116,7 +118,7 @@ def test_planted_patterns_are_found_and_background_stays_quiet(region):
     root, _, result = region
     truth = load_truth(root / "src" / "truth.csv")
     # A scan as of a date finds the patterns planted in the weeks before it.
-    alerted = ((a.subject_id, a.pattern) for a in result.evaluation.alerts)
+    alerted = ((a.subject_id, a.pattern) for a in result.store.alerts)
     table = score(alerted, truth, 2000, since="2026-03-01").set_index("pattern")
     assert (table["recall"] >= 0.9).all(), table
     assert (table["background_rate"] <= 0.01).all(), table
@@ -142,7 +144,7 @@ def test_both_engines_give_identical_alerts(region, monkeypatch):
     _, ws, result = region
     pack = load_rules(ROOT / "rules")
     events, subjects = ws.load_events(as_of="2026-03-31"), ws.load_subjects()
-    durable = evaluate(events, subjects, pack, "2026-03-31", "durable")
+    durable = evaluate(events, subjects, pack, "2026-03-31", "durable", history=True)
     assert durable.alerts == result.evaluation.alerts
     assert len(durable.alerts) > 50
 
@@ -163,14 +165,21 @@ def test_scan_is_a_pure_function_of_its_inputs(region):
         load_rules(ROOT / "rules"),
         "2026-03-31",
         "python",
+        history=True,
     )
     assert result.evaluation.alerts == again.alerts
-    # The JSON carries the same alerts, as the alert store now holds them: all new on a first run.
+    # The JSON carries the episodes as the alert store now holds them: on a first run, those
+    # still holding are new, the earlier ones resolved the day after they last held.
     stored = scan_json(result)["alerts"]
-    assert [(a["rule_id"], a["subject_id"], a["evidence"]) for a in stored] == [
-        (a.rule_id, a.subject_id, [e.to_json() for e in a.evidence]) for a in again.alerts
-    ]
-    assert {a["status"] for a in stored} == {"new"}
+    episodes = {(a.rule_id, a.subject_id, a.held.end): a for a in again.alerts}
+    for a in stored:
+        episode = episodes[(a["rule_id"], a["subject_id"], a["held"]["end"])]
+        assert a["evidence"] == [e.to_json() for e in episode.evidence]
+    live = [a for a in stored if a["status"] == "new"]
+    assert len(live) == sum(a.held.end == "2026-03-31" for a in again.alerts)
+    resolved = [a for a in stored if a["status"] == "resolved"]
+    assert resolved and all(a["resolved_on"] > a["held"]["end"] for a in resolved)
+    assert {a["status"] for a in stored} == {"new", "resolved"}
 
 
 def test_broken_rules_stop_the_scan_with_exit_1(tmp_path):

@@ -60,9 +60,14 @@ def scan(
     engine: str = "auto",
     progress: Progress | None = None,
     actor: str | None = None,
+    history_from: str | None = None,
 ) -> ScanResult:
     """Ingest, evaluate every enabled rule for every child as of the date (default today), and
-    record the alerts in the workspace's alert store."""
+    record the alerts in the workspace's alert store.
+
+    The first scan of a workspace evaluates the whole history: alerts that ended before the date
+    are recorded as resolved on the day they stopped holding (those resolved before
+    `history_from` left out), as nightly scans would have recorded them."""
     day = as_of_day(as_of)
     pack = load_rules(rules or [shipped_rules()]).enabled()
     engine = resolve_engine(engine)
@@ -71,17 +76,20 @@ def scan(
         if lock.took_over:
             log.warning(lock.took_over)
         store.check_as_of(f"{day:%Y-%m-%d}")
+        first = store.last_as_of() is None
         result = _evaluate(sources_dir, workspace, pack, day, engine, progress)
         result.lock_note = lock.took_over
         clock = time.perf_counter()
         versions = {r.id: r.digest[:12] for r in pack.rules}
-        result.store = store.record_scan(
-            result.evaluation.alerts,
-            versions,
-            f"{day:%Y-%m-%d}",
-            {**_run_details(result, sources_dir, workspace), "rules": versions},
-            actor or getpass.getuser(),
-        )
+        run = {**_run_details(result, sources_dir, workspace), "rules": versions}
+        alerts, iso, actor = result.evaluation.alerts, f"{day:%Y-%m-%d}", actor or getpass.getuser()
+        if first:
+            result.store = store.record_first_scan(alerts, versions, iso, history_from, run, actor)
+        else:
+            # Tonight's alerts are the episodes still holding: the same content, evidence and
+            # window a first scan as of tonight would store, so back-filled and nightly agree.
+            live = [a for a in alerts if a.held is not None and a.held.end == iso]
+            result.store = store.record_scan(live, versions, iso, run, actor)
         result.timings["store"] = time.perf_counter() - clock
     _log_changes(result)
     return result
@@ -106,7 +114,7 @@ def _evaluate(
     subjects = workspace.load_subjects()
     load_s = time.perf_counter() - clock
     coverage = declared_coverage(workspace.declared_coverage(), day)
-    evaluation = evaluate(events, subjects, pack, day, engine, coverage)
+    evaluation = evaluate(events, subjects, pack, day, engine, coverage, history=True)
     timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
     return ScanResult(day, pack, report, evaluation, engine, timings)
 
@@ -177,7 +185,7 @@ def scan_json(result: ScanResult) -> dict:
         "rules": len(result.pack.rules),
         "events": result.evaluation.events,
         "ingest": ingest_block,
-        "alerts": [a.to_json() for a in result.store.alerts],
+        "alerts": [a.to_json() for a in (*result.store.alerts, *result.store.history)],
         "resolved": result.store.resolved,
         "lifecycle": result.store.counts,
         "engine": result.engine,

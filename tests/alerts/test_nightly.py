@@ -73,7 +73,8 @@ def test_second_scan_has_no_new_alerts_only_ongoing(region):
     assert first.store.counts["new"] == 1
     assert second.store.counts["new"] == 0 and second.store.counts["ongoing"] == 1
     assert first.store.alerts[0].alert_id == second.store.alerts[0].alert_id
-    assert second.store.alerts[0].first_as_of == "2026-03-10"
+    # The first scan saw the history: the alert was raised the day the third visit was refused.
+    assert second.store.alerts[0].first_as_of == "2026-03-01"
 
 
 def test_rerunning_the_same_night_changes_nothing(region):
@@ -100,8 +101,10 @@ def test_a_rerun_of_a_first_night_reports_nothing_new_and_keeps_the_store(region
     assert (first.counts["new"], again.counts["new"], again.counts["ongoing"]) == (1, 0, 1)
     assert again.alerts[0].alert_id == first.alerts[0].alert_id
     assert store_rows(ws) == before
-    # In the store the alert is still new as of that night, for whoever reads it next morning.
-    assert AlertStore(ws.alerts_path).list()[0].status == "new"
+    # In the store the alert is as that night's first run left it: ongoing since 1 March, the
+    # day its records first met the rule, as nightly scans since then would have it.
+    stored = AlertStore(ws.alerts_path).list()[0]
+    assert (stored.status, stored.first_as_of) == ("ongoing", "2026-03-01")
 
 
 def test_backfilling_in_order_matches_nightly_runs(region, tmp_path):
@@ -364,7 +367,7 @@ def test_a_run_with_part_of_the_pack_leaves_other_rules_alerts_alone(region):
     other = [ROOT / "rules" / "NC-ISOLATION.yaml"]
     assert run(src, ws, "2026-03-11", rules=other).store.resolved == []
     alert = AlertStore(ws.alerts_path).get(alert_id)
-    assert (alert.status, alert.last_as_of) == ("new", "2026-03-10")
+    assert (alert.status, alert.last_as_of) == ("ongoing", "2026-03-10")
 
 
 def test_nights_go_on_when_alerts_of_different_ages_are_stored(region):

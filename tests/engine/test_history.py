@@ -108,7 +108,7 @@ def test_one_pass_over_the_history_leaves_the_store_of_nightly_scans(engine):
     events, subjects, days = region(1)
     as_of = f"{days[-1].as_of:%Y-%m-%d}"
     history = evaluate(events, subjects, PACK, as_of, engine, history=True).alerts
-    once = history_rows(history, versions, as_of)
+    once = [row for _, row in history_rows(history, versions, as_of)]
     nightly = lifecycle_of(store.to_dict("records"))
     assert lifecycle_of(once) == nightly
     statuses = {row["status"] for row in nightly}
@@ -149,3 +149,22 @@ def test_the_worked_example_in_the_docs():
     ]
     assert [a.evidence_ids for a in alerts] == [["v0", "v1", "v2"], ["v1", "v2", "v3"]]
     assert (alerts[0].window.start, alerts[0].window.end) == ("2026-02-01", "2026-03-12")
+
+
+def test_a_history_without_the_records_a_pattern_selects_has_no_episodes_of_it():
+    """A region whose feeds hold no school records: the attendance rates have nothing to sweep,
+    and the history still evaluates, citing only what is there."""
+    events, subjects, days = region(1)
+    health = events[events["agency"] == "health"]
+    alerts = evaluate(health, subjects, PACK, days[-1].as_of, "python", history=True).alerts
+    assert alerts and {e.agency for a in alerts for e in a.evidence} == {"health"}
+    assert not [a for a in alerts if a.pattern == "pattern:isolation"]
+
+
+def test_a_history_where_no_child_is_ever_seen():
+    """Only records of visits with no access: the gap patterns have no sighting to measure
+    from, and every child open to social care goes unseen from its first record."""
+    events, subjects, days = region(1)
+    unseen = events[events["event_type"] == "visit.no_access"].assign(child_seen=False)
+    alerts = evaluate(unseen, subjects, PACK, days[-1].as_of, "python", history=True).alerts
+    assert {a.rule_id for a in alerts} >= {"NC-NO-ACCESS"}

@@ -13,22 +13,47 @@ May import: alerts.lifecycle, alerts.model, engine.alert.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from itertools import groupby
 
 from noncoop.alerts.lifecycle import REOPEN_DAYS, TRIAGE_FIELDS, content_of, resolved_note
+from noncoop.alerts.model import STATUSES, StoredAlert, StoreUpdate
 from noncoop.engine.alert import Alert
 
 
-def history_rows(alerts: list[Alert], versions: dict[str, str], as_of: str) -> list[dict]:
-    """One store row per chain of episodes held on or before `as_of`."""
+def first_scan(
+    alerts: list[Alert], versions: dict[str, str], as_of: str, since: str | None = None
+) -> tuple[StoreUpdate, list[dict]]:
+    """A new store's rows from the history's episodes, and what the scan reports: the alerts
+    still holding are `new` to the store (whenever they began), the earlier ones are recorded as
+    resolved (`history`), leaving out those resolved before `since`."""
+    rows, active, earlier = [], [], []
+    for alert, row in history_rows(alerts, versions, as_of):
+        if row["status"] == "resolved":
+            if since and row["changed_as_of"] < since:
+                continue
+            earlier.append(StoredAlert.of(alert, row))
+        else:
+            active.append(replace(StoredAlert.of(alert, row), status="new"))
+        rows.append(row)
+    counts = dict.fromkeys((*STATUSES, "quiet"), 0)
+    counts.update(new=len(active), history=len(earlier))
+    return StoreUpdate(active, [], counts, history=earlier), rows
+
+
+def history_rows(
+    alerts: list[Alert], versions: dict[str, str], as_of: str
+) -> list[tuple[Alert, dict]]:
+    """One store row per chain of episodes held on or before `as_of`, with its last episode."""
     episodes = sorted(
         (a for a in alerts if a.held and a.held.start <= as_of),
         key=lambda a: (a.rule_id, a.subject_id, a.held.start),
     )
     rows = []
     for (rule_id, _), same in groupby(episodes, key=lambda a: (a.rule_id, a.subject_id)):
-        rows.extend(_row(chain, versions.get(rule_id, ""), as_of) for chain in _chains(list(same)))
+        version = versions.get(rule_id, "")
+        rows.extend((chain[-1], _row(chain, version, as_of)) for chain in _chains(list(same)))
     return rows
 
 

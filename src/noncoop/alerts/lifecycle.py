@@ -73,7 +73,8 @@ def reconcile(
             "i": range(len(alerts)),
             "rule_id": [a.rule_id for a in alerts],
             "subject_id": [a.subject_id for a in alerts],
-            "start": [a.window.start for a in alerts],
+            # An episode is judged by its window as known the day it began holding.
+            "start": [a.opened or a.window.start for a in alerts],
         },
     ).astype({"rule_id": object, "subject_id": object, "start": object})
     key = ["rule_id", "subject_id"]

@@ -100,6 +100,7 @@ class StoredAlert(Alert):
             "first_as_of": self.first_as_of,
             "changed_as_of": self.changed_as_of,
             "last_as_of": self.last_as_of,
+            **({"resolved_on": self.changed_as_of} if self.status == "resolved" else {}),
             "triage": self.triage.to_json(),
         }
 
@@ -111,6 +112,8 @@ class StoreUpdate:
     alerts: list[StoredAlert]
     resolved: list[str]
     counts: dict[str, int] = field(default_factory=dict)
+    # A first scan's earlier episodes, recorded as already resolved.
+    history: list[StoredAlert] = field(default_factory=list)
 
     def summary(self) -> str:
         """'3 new, 10 ongoing, 0 reopened, 1 resolved, 2 quiet', for the terminal and the log."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from noncoop.alerts.backfill import first_scan
 from noncoop.alerts.lifecycle import COLUMNS, CONTENT, JSON_COLUMNS, reconcile
 from noncoop.alerts.model import (
     ACTIVE,
@@ -127,6 +128,26 @@ class AlertStore:
             _write_alerts(conn, rows)
             details = {**run, "alerts": update.counts, "resolved": len(update.resolved)}
             _audit(conn, actor, "scan", details, as_of=as_of)
+        return update
+
+    def record_first_scan(
+        self,
+        alerts: list[Alert],
+        versions: dict[str, str],
+        as_of: str,
+        since: str | None,
+        run: dict,
+        actor: str,
+    ) -> StoreUpdate:
+        """Record a first scan over the whole history (episodes ending on or after `since`), as
+        nightly scans up to `as_of` would have left the store; refused once a scan is stored."""
+        with self.transaction() as conn:
+            if _last_scan(conn) is not None:
+                raise StoreError("the store already holds a scan: its history is recorded")
+            update, rows = first_scan(alerts, versions, as_of, since)
+            _write_alerts(conn, rows)
+            details = {**run, "alerts": update.counts, "history_from": since}
+            _audit(conn, actor, "scan", {**details, "resolved": 0}, as_of=as_of)
         return update
 
     # triage -----------------------------------------------------------------------------------

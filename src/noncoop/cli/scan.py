@@ -44,18 +44,27 @@ def scan(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="For cron: no progress or tables, one line.")
     ] = False,
+    history_from: Annotated[
+        str | None,
+        typer.Option(
+            "--history-from",
+            help="First scan of a workspace: record alerts that ended before the as-of date only "
+            "if they ended on or after this date (YYYY-MM-DD). Default: the whole history.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest what is new, evaluate every enabled rule, update the alert store, print a summary.
 
     Exit 0 when the run completed (even with quarantined rows), 1 when it could not complete,
     2 for usage errors.
     """
-    if as_of is not None:
-        check_date(as_of, "--as-of")
+    for value, option in ((as_of, "--as-of"), (history_from, "--history-from")):
+        if value is not None:
+            check_date(value, option)
     ws = Workspace(workspace)
     configure_logging(ws)
     started = time.perf_counter()
-    result = scan_with_progress(sources_dir, ws, rules, as_of, engine, quiet)
+    result = scan_with_progress(sources_dir, ws, rules, as_of, engine, quiet, history_from)
     if result.lock_note:
         err_console.print(f"[yellow]warning[/yellow] {result.lock_note}")
     if json_out:
@@ -78,15 +87,17 @@ def scan(
 
 
 def scan_with_progress(
-    sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool
+    sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool, history_from=None
 ) -> ScanResult:
     # A scan dated before the last one is a usage error (2); anything else stops the run (1).
     with exits((StoreError, 2), (RuntimeError, 1)):
         if quiet:
-            return run_scan(sources_dir, ws, rules, as_of, engine)
+            return run_scan(sources_dir, ws, rules, as_of, engine, history_from=history_from)
         total = load_sources(sources_dir).total_bytes()
         with byte_progress(console, total, "ingesting") as advance:
-            return run_scan(sources_dir, ws, rules, as_of, engine, progress=advance)
+            return run_scan(
+                sources_dir, ws, rules, as_of, engine, advance, history_from=history_from
+            )
 
 
 def print_scan(result: ScanResult, limit: int) -> None:
@@ -96,6 +107,11 @@ def print_scan(result: ScanResult, limit: int) -> None:
     if alerts:
         console.print(alerts_table(alerts, limit, console.width))
     console.print(f"Alert store: {result.store.summary()}")
+    if result.store.history:
+        console.print(
+            f"{len(result.store.history):,} earlier alert(s) over the history, recorded as "
+            "resolved on the day after they last held: noncoop alerts --status resolved"
+        )
     for rule_id, n in result.evaluation.insufficient.items():
         console.print(
             f"[yellow]insufficient data[/yellow] {rule_id}: {n} child(ren) not judged: "

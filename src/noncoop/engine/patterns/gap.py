@@ -143,11 +143,14 @@ def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, l
     points = points[np.r_[True, points[1:] != points[:-1]]] if len(points) else points
     subject, day = points >> DAY_BITS, points & ((1 << DAY_BITS) - 1)
     far = tl.last_day + 1
-    same = np.r_[subject[1:] == subject[:-1], False]
+    # Filled in place rather than padded, so that a region with no sighting at all works too.
+    same = np.zeros(len(subject), bool)
+    same[:-1] = subject[1:] == subject[:-1]
     following = np.where(same, np.r_[day[1:], 0], far)
     long_ago = (subject, day + limit + 1, np.minimum(following, day + lookback))
     # No sighting in the look-back: after one leaves it; before a child's first; never seen.
-    first = np.r_[True, subject[1:] != subject[:-1]] if len(subject) else np.zeros(0, bool)
+    first = np.ones(len(subject), bool)
+    first[1:] = subject[1:] != subject[:-1]
     never = np.setdiff1d(np.unique(open_subject), subject)
     gone = (
         np.concatenate([subject, subject[first], never]),
