@@ -15,7 +15,6 @@ from noncoop.engine.decide.conjunctions import SignalTable
 from noncoop.engine.decide.durable import durable_available
 from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import load_rules
-from noncoop.scan import history as scan_history
 from noncoop.scan import scan, scan_json
 from noncoop.store.workspace import Workspace
 from noncoop.synth.region import SynthOptions, synthesise
@@ -124,13 +123,16 @@ def test_planted_patterns_are_found_and_background_stays_quiet(region):
     assert (table["background_rate"] <= 0.01).all(), table
 
 
-def test_patterns_that_ended_months_before_are_found_over_the_history(region):
-    root, ws, _ = region
+def test_patterns_that_ended_months_before_are_found_by_one_scan(region):
+    root, _, result = region
     truth = load_truth(root / "src" / "truth.csv")
     earlier = truth[truth["window_end"] < "2026-01-31"]
     assert len(earlier) > 50  # the region plants patterns that ended 60-200 days before
-    found = scan_history(ws, load_rules(ROOT / "rules").enabled(), "2026-03-31", "python")
-    alerted = ((a.subject_id, a.pattern) for a in found.alerts)
+    # The first scan records them, resolved the day after they last held, with their evidence.
+    resolved = result.store.history
+    assert all(a.status == "resolved" and a.evidence for a in resolved)
+    assert all(a.held.end < a.changed_as_of <= "2026-03-31" for a in resolved)
+    alerted = ((a.subject_id, a.pattern) for a in (*result.store.alerts, *resolved))
     table = score(alerted, truth, 2000).set_index("pattern")
     assert (table["recall"] >= 0.9).all(), table
     # Two years give background children more chances to meet a rule than one day does.

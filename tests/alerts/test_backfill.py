@@ -1,12 +1,15 @@
 """Backfill equivalence: one scan as of a date on a new workspace leaves the alert store that
 scans on every night up to that date leave, alert for alert, whichever decision engine runs."""
 
+import json
 import sqlite3
 
 import pandas as pd
 import pytest
 from conftest import REGION
+from typer.testing import CliRunner
 
+from noncoop.cli.app import app
 from noncoop.engine.decide.durable import durable_available
 from noncoop.scan import scan
 from noncoop.store.workspace import Workspace
@@ -33,3 +36,29 @@ def test_one_scan_leaves_the_store_of_a_scan_every_night(tmp_path, engine):
     assert stored(once) == stored(nightly)
     statuses = {row["status"] for row in stored(once)}
     assert "resolved" in statuses and len(result.store.history) > 0
+
+
+@pytest.mark.parametrize(("since", "earlier"), [("2026-04-21", 2), ("2026-04-22", 0)])
+def test_history_from_bounds_the_earlier_alerts_a_first_scan_records(tmp_path, since, earlier):
+    """The threats to workers in January stopped holding on 20 April: resolved on the 21st."""
+    ws, out = tmp_path / "ws", tmp_path / "scan.json"
+    args = ["scan", str(REGION), "-w", str(ws), "--as-of", "2026-04-30", "--engine", "python"]
+    result = CliRunner().invoke(app, [*args, "--history-from", since, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    alerts = json.loads(out.read_text())["alerts"]
+    resolved = [a for a in alerts if a["status"] == "resolved"]
+    assert [(a["rule_id"], a["resolved_on"]) for a in resolved] == [
+        ("NC-THREATS-TO-WORKERS", "2026-04-21")
+    ] * earlier
+    assert all(a["held"] == {"start": "2026-01-15", "end": "2026-04-20"} for a in resolved)
+    assert ("earlier alert(s) over the history" in result.output) == (earlier > 0)
+    listed = CliRunner().invoke(app, ["alerts", "-w", str(ws), "--status", "resolved"])
+    assert listed.output.count("NC-THREATS-TO-WORKERS") == earlier
+    morning = CliRunner().invoke(app, ["alerts", "-w", str(ws)])
+    assert "NC-THREATS-TO-WORKERS" not in morning.output and "NC-PARTIAL" in morning.output
+
+
+def test_history_from_must_be_a_date(tmp_path):
+    args = ["scan", str(REGION), "-w", str(tmp_path / "ws"), "--history-from", "April"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "--history-from" in result.output
