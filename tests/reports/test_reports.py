@@ -324,3 +324,35 @@ def test_report_on_the_fixture_region(tmp_path):
     case = load_case(ws, "C0001")
     assert {a.rule_id for a in case.alerts} >= {"NC-PARTIAL-HOSTILITY"}
     assert render_pdf(build_report(case)).startswith(b"%PDF")
+
+
+@pytest.fixture(scope="module")
+def months_later(tmp_path_factory):
+    """The fixture region scanned once on 30 April: the threats toward workers recorded in
+    January stopped holding on 20 April, so the first scan stores them as resolved."""
+    ws = Workspace(tmp_path_factory.mktemp("later") / "ws")
+    scan(REGION, ws, None, "2026-04-30", "python")
+    return ws
+
+
+def test_reports_list_the_earlier_alerts_since_resolved(months_later):
+    case = load_case(months_later, "C0001")
+    assert [a.rule_id for a in case.earlier] == ["NC-THREATS-TO-WORKERS"]
+    assert "NC-THREATS-TO-WORKERS" not in {a.rule_id for a in case.alerts}
+    report = build_report(case)
+    markdown = render_markdown(report, "t.png")
+    section = markdown.split("## Earlier alerts, since resolved (1)")[1].split("## Timeline")[0]
+    assert "NC-THREATS-TO-WORKERS (high) | 2026-01-15 to 2026-01-21 | 2026-04-21 |" in section
+    assert "Earlier alerts, since resolved (1)" in render_html(report)
+    pdf = PdfReader(io.BytesIO(render_pdf(report)))
+    assert "Earlier alerts, since resolved" in "".join(p.extract_text() for p in pdf.pages)
+    marks = chronology(case)
+    resolved = marks[marks["what"].str.contains("resolved on 2026-04-21", regex=False)]
+    assert len(resolved) == 1 and resolved["kind"].iloc[0] == "alert"
+
+
+def test_pseudonymised_reports_hide_the_earlier_alerts_ids_too(months_later):
+    case = Pseudonymiser(KEY.encode()).apply(load_case(months_later, "C0001"))
+    earlier = case.earlier[0]
+    assert earlier.subject_id != "C0001" and earlier.alert_id != "a64a94e0dde5d3c0"
+    assert "C0001" not in render_markdown(build_report(case), "t.png")

@@ -23,7 +23,8 @@ class CaseNotFound(LookupError):
 
 @dataclass
 class CaseFile:
-    """People, events (own and household adults'), open alerts and the date the case stands at."""
+    """People, events (own and household adults'), open alerts, the earlier alerts since
+    resolved, and the date the case stands at."""
 
     subject: str | None  # the child, or None for a whole household
     household_id: str | None
@@ -32,6 +33,7 @@ class CaseFile:
     alerts: list[StoredAlert]
     as_of: pd.Timestamp
     notes: list[str] = field(default_factory=list)
+    earlier: list[StoredAlert] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -83,20 +85,19 @@ def load_case(
     events = events.assign(_week=events["event_type"] != "school.attendance_summary")
     events = events.sort_values(["occurred_at", "agency", "_week", "event_id"], kind="stable")
     events = events.drop(columns="_week")
-    alerts = (
-        [
-            a
-            for child in people.loc[people["role"] == "child", "subject_id"]
-            for a in store.list(status=ACTIVE, triage=SHOWN, subject=child)
-        ]
-        if ws.alerts_path.exists()
-        else []
-    )
+    children = people.loc[people["role"] == "child", "subject_id"].tolist()
+
+    def stored(status: tuple[str, ...]) -> list[StoredAlert]:
+        if not ws.alerts_path.exists():
+            return []
+        return [a for c in children for a in store.list(status=status, triage=SHOWN, subject=c)]
+
     return CaseFile(
         subject,
         household,
         people.reset_index(drop=True),
         events.reset_index(drop=True),
-        alerts,
+        stored(ACTIVE),
         as_of,
+        earlier=stored(("resolved",)),
     )

@@ -195,7 +195,8 @@ def _alert_marks(case: CaseFile) -> pd.DataFrame:
             "agency": "",
             "service": "",
             "what": f"Alert begins: {a.title} ({a.rule_id}, {a.level}; "
-            f"alert {a.alert_id}, window to {a.window.end})",
+            f"alert {a.alert_id}, window to {a.window.end}"
+            + (f"; resolved on {a.changed_as_of})" if a.status == "resolved" else ")"),
             "seen": "",
             "seen_alone": "",
             "hostility": "",
@@ -206,7 +207,7 @@ def _alert_marks(case: CaseFile) -> pd.DataFrame:
             "event_id": "",
             "order": 0,
         }
-        for a in case.alerts
+        for a in (*case.alerts, *case.earlier)
     ]
     return pd.DataFrame(marks)
 

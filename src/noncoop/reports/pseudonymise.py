@@ -87,6 +87,7 @@ class Pseudonymiser:
             people=people,
             events=events,
             alerts=[self._alert(a, shift) for a in case.alerts],
+            earlier=[self._alert(a, shift) for a in case.earlier],
             as_of=case.as_of + shift,
             notes=[
                 *case.notes,

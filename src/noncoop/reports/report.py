@@ -1,5 +1,6 @@
 """The strategy-meeting report: who, which agencies and how engagement with each looks, the open
-alerts explained with their evidence, guidance and actions, the timeline and the chronology.
+alerts explained with their evidence, guidance and actions, the earlier alerts since resolved,
+the timeline and the chronology.
 
 One structure and its rows here; three renderings in render/: Markdown (figure beside it), HTML
 (one self-contained file that prints well) and PDF (fpdf2, no browser or network).
@@ -31,7 +32,9 @@ ENGAGEMENT_COLUMNS = (
     "first",
     "last",
 )
+EARLIER = "Earlier alerts, since resolved"  # the section's heading in every rendering
 PEOPLE_HEADERS = ("id", "role", "age", "household")
+EARLIER_HEADERS = ("alert", "child", "rule", "window", "resolved on", "what the records showed")
 EVIDENCE_HEADERS = ("date", "agency", "service", "what", "source", "event")
 CHRONOLOGY_HEADERS = (
     "date",
@@ -75,6 +78,21 @@ class Report:
 
     def engagement_table(self) -> Table:
         return list(ENGAGEMENT_COLUMNS), self.engagement.values.tolist()
+
+    def earlier_table(self) -> Table:
+        """The alerts since resolved: what held, over which window, and when it stopped."""
+        rows = [
+            [
+                a.alert_id,
+                a.subject_id,
+                f"{a.rule_id} ({a.level})",
+                f"{a.window.start} to {a.window.end}",
+                a.changed_as_of,
+                a.explanation,
+            ]
+            for a in self.case.earlier
+        ]
+        return list(EARLIER_HEADERS), rows
 
     def chronology_table(self) -> Table:
         return list(CHRONOLOGY_HEADERS), chronology_rows(self)

@@ -7,7 +7,7 @@ import base64
 import html
 import re
 
-from noncoop.reports.report import PREAMBLE, Report
+from noncoop.reports.report import EARLIER, PREAMBLE, Report
 
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CSS = """
@@ -60,6 +60,8 @@ def render_html(report: Report) -> str:
             "<h4>Recommended actions</h4>",
             "<ul>" + "".join(f"<li>{e(a)}</li>" for a in alert.actions) + "</ul>",
         ]
+    if case.earlier:
+        parts += [f"<h2>{EARLIER} ({len(case.earlier)})</h2>", _html_table(*report.earlier_table())]
     parts += [
         "<h2>Timeline</h2>",
         f'<figure><img alt="Timeline of events by agency" src="data:image/png;base64,{figure}">'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from noncoop.reports.report import PREAMBLE, Report
+from noncoop.reports.report import EARLIER, PREAMBLE, Report
 
 
 def md_table(headers: list[str], rows: list[list]) -> list[str]:
@@ -44,6 +44,9 @@ def render_markdown(report: Report, figure_name: str) -> str:
         out += md_table(*report.evidence_table(alert))
         out += ["**Guidance**", ""] + [f"> {g}" for g in alert.guidance] + [""]
         out += ["**Recommended actions**", ""] + [f"- {a}" for a in alert.actions] + [""]
+    if case.earlier:
+        out += [f"## {EARLIER} ({len(case.earlier)})", ""]
+        out += md_table(*report.earlier_table())
     out += ["## Timeline", "", f"![Timeline of events by agency]({figure_name})", ""]
     out += ["## Chronology", ""]
     out += md_table(*report.chronology_table())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import matplotlib
 
-from noncoop.reports.report import PREAMBLE, Report
+from noncoop.reports.report import EARLIER, PREAMBLE, Report
 
 
 def render_pdf(report: Report) -> bytes:
@@ -71,6 +71,9 @@ def render_pdf(report: Report) -> bytes:
         for a in alert.actions:
             text(f"• {a}", 8, gap=0.5)
         pdf.ln(2)
+    if case.earlier:
+        text(f"{EARLIER} ({len(case.earlier)})", 12, "B")
+        table(*report.earlier_table(), (16, 14, 28, 28, 16, 70), size=6.5)
     pdf.add_page()
     text("Timeline", 12, "B")
     pdf.image(io.BytesIO(report.figure_png), w=pdf.epw)
