@@ -307,13 +307,14 @@ def supports_of(
         end[mine] = np.maximum(end[mine], signals[name].window_end(member, eps.end[mine]))
         latest[name] = np.full(len(eps), -1, np.int64)
         latest[name][mine] = member
+    none = np.full(len(eps), -1)
     out = []
     for e in range(len(eps)):
         # Evidence rows are timeline positions, in (child, time) order already.
         positions = eps.rows[bounds[e] : bounds[e + 1]].tolist()
         values = {}
         for pname in rule.rule.patterns:
-            member = latest.get(rule.signal(pname), np.full(len(eps), -1))[e]
+            member = latest.get(rule.signal(pname), none)[e]
             signal = signals.get(rule.signal(pname))
             values[pname] = _member_values(signal, int(member), int(eps.end[e]), tl)
         out.append(

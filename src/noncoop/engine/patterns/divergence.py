@@ -108,7 +108,10 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     rows = np.concatenate([a_rows[record], b_rows[b_record]])
     pairs = np.unique(np.stack([episode, rows], axis=1), axis=0)
     found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
-    found.describe = described(tl, lambda i, pos: _values(pos, a_rows, codes, uniques))
+    # A mask over the timeline, so that describing one episode costs its own records only.
+    selected = np.zeros(len(tl.t), bool)
+    selected[a_rows] = True
+    found.describe = described(tl, lambda i, pos: _values(pos, selected[pos], codes, uniques))
     return found
 
 
@@ -145,8 +148,7 @@ def _involved(found: Episodes, others: Intervals, k: int, value, day, within):
     return episode[order][piece], record
 
 
-def _values(pos: np.ndarray, a_rows: np.ndarray, codes: np.ndarray, uniques) -> dict:
-    selected = np.isin(pos, a_rows)
+def _values(pos: np.ndarray, selected: np.ndarray, codes: np.ndarray, uniques) -> dict:
     mine = set(uniques[codes[pos[selected]]])
     other = set(uniques[codes[pos[~selected]]]) - mine
     return {"values": names(mine), "others": names(other), "count": str(int(selected.sum()))}

@@ -227,7 +227,10 @@ def _gap_values(found: Episodes, i: int, spec: Gap, tl: Timeline, sighting, open
     if sighting[i] >= 0 and sighting[i] // DAY >= end + 1 - lookback:
         since, last_seen = int(sighting[i]), long_day(int(sighting[i]))
     else:
-        mine = tl.t[opened][tl.subject[opened] == found.subject[i]]
+        # `opened` rows are timeline positions in (child, time) order: the child's are a slice.
+        child = tl.subject[opened]
+        lo, hi = np.searchsorted(child, [found.subject[i], found.subject[i] + 1])
+        mine = tl.t[opened[lo:hi]]
         since = int(mine[mine >= (end + 1 - lookback) * DAY].min())
         last_seen = f"not in the last {lookback} days"
     return {"days": str(end - since // DAY), "last_seen": last_seen}

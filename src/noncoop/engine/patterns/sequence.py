@@ -78,10 +78,12 @@ def episodes(spec: Sequence, masks: Masks, tl: Timeline) -> Episodes:
     ).reshape(-1, 2)
     found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
     completions = np.bincount(episode, minlength=len(found))
-    finals = steps[:, -1]
+    # A mask over the timeline, so that describing one episode costs its own records only.
+    final = np.zeros(len(tl.t), bool)
+    final[steps[:, -1]] = True
 
     def values(i: int, pos: np.ndarray) -> dict:
-        done = pos[np.isin(pos, finals)]
+        done = pos[final[pos]]
         return {"count": str(completions[i]), **agencies_services(tl, done)}
 
     found.describe = described(tl, values)
