@@ -149,6 +149,15 @@ def test_the_worked_example_in_the_docs():
     ]
     assert [a.evidence_ids for a in alerts] == [["v0", "v1", "v2"], ["v1", "v2", "v3"]]
     assert (alerts[0].window.start, alerts[0].window.end) == ("2026-02-01", "2026-03-12")
+    # In the store, one alert: raised 12 Mar, reopened 5 Apr (its window starts 20 Feb, within 30
+    # days of 12 Mar), resolved 21 Apr.
+    [(_, row)] = history_rows(alerts, {}, "2026-07-01")
+    assert (row["first_as_of"], row["status"], row["changed_as_of"]) == (
+        "2026-03-12",
+        "resolved",
+        "2026-04-21",
+    )
+    assert row["prior"]["status"] == "ongoing" and row["prior"]["changed_as_of"] == "2026-04-05"
 
 
 def test_a_history_without_the_records_a_pattern_selects_has_no_episodes_of_it():
