@@ -116,8 +116,10 @@ class StoreUpdate:
     history: list[StoredAlert] = field(default_factory=list)
 
     def summary(self) -> str:
-        """'3 new, 10 ongoing, 0 reopened, 1 resolved, 2 quiet', for the terminal and the log."""
-        return ", ".join(f"{n:,} {k}" for k, n in self.counts.items())
+        """'3 new, 10 ongoing, 0 reopened, 1 resolved, 2 quiet' (and, on a first scan, how many
+        earlier alerts it recorded as resolved), for the terminal and the log."""
+        words = {"history": "earlier (resolved)"}
+        return ", ".join(f"{n:,} {words.get(k, k)}" for k, n in self.counts.items())
 
 
 @dataclass(frozen=True)
