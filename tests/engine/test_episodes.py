@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from noncoop.engine.episodes import union_of_windows
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.selections import selection_mask
@@ -197,3 +198,20 @@ def test_an_episodes_evidence_covers_each_days_window_evidence(rule_id, name):
             ]
             ids = set(tl.events["event_id"].to_numpy()[found.evidence_of(episode)])
             assert set(day_tl.events["event_id"].to_numpy()[cited]) <= ids
+
+
+@pytest.mark.parametrize("length", [1, 3, 30])
+def test_the_union_of_windows_covers_exactly_the_days_of_some_window(length):
+    rng = np.random.default_rng(length)
+    subject, day = rng.integers(0, 5, 400), rng.integers(0, 200, 400)
+    found = union_of_windows(subject, day, length)
+    covered = {(s, d + i) for s, d in zip(subject, day, strict=True) for i in range(length)}
+    runs = {
+        (s, d)
+        for s, a, b in zip(found.subject, found.start, found.stop, strict=True)
+        for d in range(a, b)
+    }
+    assert runs == covered
+    # Disjoint and not touching: each run is as long as it can be.
+    same = found.subject[1:] == found.subject[:-1]
+    assert (found.start[1:][same] > found.stop[:-1][same]).all()

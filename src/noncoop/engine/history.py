@@ -21,7 +21,15 @@ import numpy as np
 from noncoop.asof import DAY
 from noncoop.engine.decide import Decide, SignalTable
 from noncoop.engine.decide.conjunctions import conjunctions
-from noncoop.engine.episodes import TIME_BITS, TIME_MASK, Episodes, key, ranges, timed_key
+from noncoop.engine.episodes import (
+    TIME_BITS,
+    TIME_MASK,
+    Episodes,
+    distinct_evidence,
+    key,
+    ranges,
+    timed_key,
+)
 from noncoop.engine.explain import Support
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.checks import selection_refs
@@ -213,7 +221,7 @@ def with_member_evidence(found: RuleEpisodes, signals: dict[str, Signal], tl: Ti
     """A rule episode's evidence: the evidence of the signal episodes that supported it, up to
     its last day."""
     eps = found.episodes
-    pairs = []
+    episodes, rows = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for name in found.names:
         signal = signals[name]
         mine = found.supported_by(name)
@@ -228,9 +236,9 @@ def with_member_evidence(found: RuleEpisodes, signals: dict[str, Signal], tl: Ti
         owner, at = ranges(ev_lo, ev_hi)
         episode, row = mine[which[owner]], other.rows[at]
         keep = tl.day[row] <= eps.end[episode]
-        pairs.append(np.stack([episode[keep], row[keep]], axis=1))
-    joined = np.unique(np.concatenate(pairs or [np.zeros((0, 2), np.int64)]), axis=0)
-    eps.evidence, eps.rows = joined[:, 0].astype(np.int64), joined[:, 1].astype(np.int64)
+        episodes.append(episode[keep])
+        rows.append(row[keep])
+    distinct_evidence(eps, np.concatenate(episodes), np.concatenate(rows))
 
 
 def pack_history(

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from noncoop.engine.episodes import Episodes, runs, sweep, union, with_evidence
+from noncoop.engine.episodes import Episodes, runs, sweep, union_of_windows, with_evidence
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
@@ -51,7 +51,7 @@ def episodes(spec: Distinct, masks: Masks, tl: Timeline) -> Episodes:
     rows = np.flatnonzero(masks[spec.select] & (codes >= 0))
     subject, day, within = tl.subject[rows], tl.day[rows], days(spec.within)
     # The days each value is in the window, then how many values are on each day.
-    per_value = union(subject * k + codes[rows], day, day + within)
+    per_value = union_of_windows(subject * k + codes[rows], day, within)
     segments = sweep(per_value.subject // k, per_value.start, per_value.stop)
     found = runs(segments, segments.totals[:, 0] >= spec.min, tl.last_day)
     found = with_evidence(found, rows, subject, day, day + within - 1)

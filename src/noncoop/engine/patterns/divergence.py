@@ -13,11 +13,12 @@ from noncoop.engine.episodes import (
     Episodes,
     Intervals,
     assign,
+    distinct_evidence,
     merged,
     overlaps,
     runs,
     sweep,
-    union,
+    union_of_windows,
 )
 from noncoop.engine.patterns.base import (
     Masks,
@@ -88,7 +89,7 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     a_day, b_day = tl.day[a_rows], tl.day[b_rows]
     b_value = tl.subject[b_rows] * k + codes[b_rows]
     # Per (child, value): the days it shows `select` events, and the days it is an "other".
-    a_value = union(tl.subject[a_rows] * k + codes[a_rows], a_day, a_day + within)
+    a_value = union_of_windows(tl.subject[a_rows] * k + codes[a_rows], a_day, within)
     others = _others(b_value, b_day, within, a_value)
     subject = np.concatenate([a_value.subject // k, tl.subject[a_rows], others.subject // k])
     start = np.concatenate([a_value.start, a_day, others.start])
@@ -104,10 +105,8 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     theirs, b_record = _involved(
         found, others, k, tl.subject[b_rows] * k + codes[b_rows], b_day, within
     )
-    episode = np.concatenate([mine, theirs])
     rows = np.concatenate([a_rows[record], b_rows[b_record]])
-    pairs = np.unique(np.stack([episode, rows], axis=1), axis=0)
-    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    distinct_evidence(found, np.concatenate([mine, theirs]), rows)
     # A mask over the timeline, so that describing one episode costs its own records only.
     selected = np.zeros(len(tl.t), bool)
     selected[a_rows] = True
@@ -122,7 +121,7 @@ def _spans(*sizes: int) -> list[tuple[int, int]]:
 
 def _others(value: np.ndarray, day: np.ndarray, within: int, selected: Intervals) -> Intervals:
     """Per (child, value): the days it shows `versus` events in the window and no `select`."""
-    shown = union(value, day, day + within)
+    shown = union_of_windows(value, day, within)
     subject = np.concatenate([shown.subject, selected.subject])
     weights = np.zeros((len(subject), 2))
     weights[: len(shown.subject), 0] = 1

@@ -16,6 +16,7 @@ from noncoop.engine.episodes import (
     clip,
     cut,
     days_where,
+    distinct_evidence,
     key,
     merged,
     ranges,
@@ -192,17 +193,11 @@ def _with_gap_evidence(
     lo, hi = np.searchsorted(seen_key, at, "left"), np.searchsorted(seen_key, at, "right")
     owner, s_record = ranges(lo, hi)
     s_episode = sighted[owner]
-    pairs = np.unique(
-        np.stack(
-            [
-                np.concatenate([episode[after], s_episode]),
-                np.concatenate([opened[record[after]], seen[s_record]]),
-            ],
-            axis=1,
-        ),
-        axis=0,
-    ).reshape(-1, 2)
-    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    distinct_evidence(
+        found,
+        np.concatenate([episode[after], s_episode]),
+        np.concatenate([opened[record[after]], seen[s_record]]),
+    )
     found.describe = described(tl, lambda i, pos: _gap_values(found, i, spec, tl, sighting, opened))
     return found
 

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from noncoop.asof import DAY
-from noncoop.engine.episodes import Episodes, assign, runs, sweep
+from noncoop.engine.episodes import Episodes, assign, distinct_evidence, runs, sweep
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
@@ -73,10 +73,7 @@ def episodes(spec: Sequence, masks: Masks, tl: Timeline) -> Episodes:
     segments = sweep(subject, first, last + 1)
     found = runs(segments, segments.totals[:, 0] >= spec.runs, tl.last_day)
     episode, record = assign(found, subject, first, last)
-    pairs = np.unique(
-        np.stack([np.repeat(episode, k), steps[record].ravel()], axis=1), axis=0
-    ).reshape(-1, 2)
-    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    distinct_evidence(found, np.repeat(episode, k), steps[record].ravel())
     completions = np.bincount(episode, minlength=len(found))
     # A mask over the timeline, so that describing one episode costs its own records only.
     final = np.zeros(len(tl.t), bool)

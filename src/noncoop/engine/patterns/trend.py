@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from noncoop.engine.episodes import Episodes, key, ranges, runs, sweep
+from noncoop.engine.episodes import Episodes, distinct_evidence, key, ranges, runs, sweep
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
@@ -89,8 +89,7 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
         )
         - 1
     )
-    pairs = np.unique(np.stack([episode, member[chosen]], axis=1), axis=0).reshape(-1, 2)
-    found.evidence, found.rows = pairs[:, 0], pairs[:, 1]
+    distinct_evidence(found, episode, member[chosen])
     found.describe = described(tl, lambda i, pos: _values(level[pos]))
     return found
 
