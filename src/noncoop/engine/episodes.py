@@ -171,7 +171,7 @@ def distinct_evidence(episodes: Episodes, episode: np.ndarray, rows: np.ndarray)
     # which matters where an episode cites every record of the agencies involved.
     rows = np.asarray(rows, np.int64)
     span = int(rows.max()) + 1 if len(rows) else 1
-    keys = np.unique(np.asarray(episode, np.int64) * span + rows)
+    keys = _distinct(np.asarray(episode, np.int64) * span + rows)
     episodes.evidence, episodes.rows = keys // span, keys % span
     return episodes
 
@@ -206,13 +206,20 @@ def merged(segments: Segments, holds: np.ndarray) -> Intervals:
     return Intervals(subject[first], start[first], stop[last])
 
 
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The sorted distinct keys. A stable sort, because keys made from timeline rows come in
+    long sorted runs (by child, then time), which it merges instead of sorting afresh."""
+    keys = np.sort(keys, kind="stable")
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
+
+
 def union_of_windows(subject: np.ndarray, day: np.ndarray, length: int) -> Intervals:
     """The days covered by any of the windows `[day, day + length)`, per subject, as disjoint
     runs. All windows are equally long, so the distinct sorted (subject, day) keys alone give
     them: a selection of every record (each school day, each GP booking) costs one sort."""
     if length <= 0 or not len(day):
         return Intervals(*(np.zeros(0, np.int64) for _ in range(3)))
-    keys = np.unique(key(subject, day))
+    keys = _distinct(key(subject, day))
     subject, day = keys >> DAY_BITS, keys & ((1 << DAY_BITS) - 1)
     # A window that starts on or before the previous one's stop runs on from it.
     joined = (subject[1:] == subject[:-1]) & (day[1:] <= day[:-1] + length)
