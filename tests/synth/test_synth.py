@@ -76,3 +76,20 @@ def test_planted_rebook_miss_children_have_a_chain_of_misses(region):
         lambda c: c.value_counts().max()
     )
     assert (per_child >= 4).all() and len(per_child) == len(kids)
+
+
+def test_every_child_of_a_partial_hostility_household_is_seen_by_health_meanwhile(region):
+    """The adult's hostility counts for each child of the household, so the truth lists them
+    all; each must also have health involved in the weeks of the hostility, or the pattern
+    (hostility seen by some of the agencies involved) is not there to find."""
+    out, _, ws, _ = region
+    truth = pd.read_csv(out / "truth.csv")
+    planted = truth[truth["pattern"] == "pattern:partial-hostility"]
+    events = ws.load_events()
+    health = events[
+        (events["agency"] == "health") & events["subject_id"].isin(planted["subject_id"])
+    ]
+    day = health["occurred_at"].dt.strftime("%Y-%m-%d")
+    seen = health.assign(day=day).merge(planted, on="subject_id")
+    inside = seen[(seen["day"] >= seen["window_start"]) & (seen["day"] <= seen["window_end"])]
+    assert set(inside["subject_id"]) == set(planted["subject_id"])

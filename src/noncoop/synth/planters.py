@@ -76,11 +76,18 @@ def plant_not_seen_alone(block: Block, kids: np.ndarray) -> int:
 
 
 def plant_partial_hostility(block: Block, kids: np.ndarray) -> int:
-    """Hostility seen by social care only, while health and school stay involved."""
+    """Hostility seen by social care only, while health stays involved with every child of the
+    household: the adult's hostility counts for each of them, so each is seen by the GP."""
     child, day = block.spread(kids, 3, 80)
     note = block.rng.choice(["HOS2", "HOS3"], len(child))
     block.note_rows(block.adult_la[block.hh_local[child]], day, note, "CP", "", "")
     block.appointment_rows(child, day - 5, "5", "GP", block.chains(len(child), "P"))
+    # The household's other children: a GP appointment near each hostility record too.
+    hh = block.hh_local[child]
+    member = np.flatnonzero(np.isin(block.hh_local, hh) & (block.pattern == ""))
+    rows = np.flatnonzero(block.hh_local[member][:, None] == hh[None, :])
+    sibling, at = member[rows // len(hh)], rows % len(hh)
+    block.appointment_rows(sibling, day[at] - 4, "5", "GP", block.chains(len(sibling), "PS"))
     return 80
 
 
