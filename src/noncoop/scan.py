@@ -77,7 +77,10 @@ def scan(
             log.warning(lock.took_over)
         store.check_as_of(f"{day:%Y-%m-%d}")
         first = store.last_as_of() is None
-        result = _evaluate(sources_dir, workspace, pack, day, engine, progress)
+        # A first scan records the alerts that ended earlier too; a later one needs only those
+        # still holding: the same content a first scan as of tonight would store, so back-filled
+        # and nightly stores agree.
+        result = _evaluate(sources_dir, workspace, pack, day, engine, progress, ended=first)
         result.lock_note = lock.took_over
         clock = time.perf_counter()
         versions = {r.id: r.digest[:12] for r in pack.rules}
@@ -86,10 +89,7 @@ def scan(
         if first:
             result.store = store.record_first_scan(alerts, versions, iso, history_from, run, actor)
         else:
-            # Tonight's alerts are the episodes still holding: the same content, evidence and
-            # window a first scan as of tonight would store, so back-filled and nightly agree.
-            live = [a for a in alerts if a.held is not None and a.held.end == iso]
-            result.store = store.record_scan(live, versions, iso, run, actor)
+            result.store = store.record_scan(alerts, versions, iso, run, actor)
         result.timings["store"] = time.perf_counter() - clock
     _log_changes(result)
     return result
@@ -102,6 +102,7 @@ def _evaluate(
     day: pd.Timestamp,
     engine: str,
     progress: Progress | None,
+    ended: bool,
 ) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress)
@@ -114,7 +115,7 @@ def _evaluate(
     subjects = workspace.load_subjects()
     load_s = time.perf_counter() - clock
     coverage = declared_coverage(workspace.declared_coverage(), day)
-    evaluation = evaluate(events, subjects, pack, day, engine, coverage, history=True)
+    evaluation = evaluate(events, subjects, pack, day, engine, coverage, history=True, ended=ended)
     timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
     return ScanResult(day, pack, report, evaluation, engine, timings)
 

@@ -44,16 +44,20 @@ def evaluate(
     engine: str = "python",
     coverage: dict[str, tuple[int, int]] | None = None,
     history: bool = False,
+    ended: bool = True,
 ) -> Evaluation:
     """Explained alerts for every child, as of the given date; with `history`, an alert for
     every episode of every rule up to that date, with the days it held (`held`), of which those
-    still holding on the as-of day are the alerts of the date."""
+    still holding on the as-of day are the alerts of the date. With `ended=False` only those
+    still holding are explained (a nightly scan needs no more)."""
     clock = time.perf_counter()
     tl = build_timeline(events, subjects, as_of, coverage)
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = time.perf_counter() - clock
     alerts = (
-        _history(tl, pack, engine, result) if history else _single_date(tl, pack, engine, result)
+        _history(tl, pack, engine, result, ended)
+        if history
+        else _single_date(tl, pack, engine, result)
     )
     held = lambda a: a.held.start if a.held else ""  # noqa: E731
     result.alerts = sorted(
@@ -74,13 +78,16 @@ def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) 
     return alerts
 
 
-def _history(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) -> list[Alert]:
+def _history(
+    tl: Timeline, pack: RulePack, engine: str, result: Evaluation, ended: bool
+) -> list[Alert]:
     clock = time.perf_counter()
     found, signals = pack_history(tl, pack.strata(), decider(engine))
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
     alerts = explain(
-        [s for rule in pack.rules for s in supports_of(rule, found[rule.id], signals, tl)], tl
+        [s for rule in pack.rules for s in supports_of(rule, found[rule.id], signals, tl, ended)],
+        tl,
     )
     result.timings["explanations"] = time.perf_counter() - clock
     for rule in pack.rules:

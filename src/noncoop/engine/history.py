@@ -295,7 +295,11 @@ def _definition(model) -> str:
 
 
 def supports_of(
-    rule: LoadedRule, found: RuleEpisodes, signals: dict[str, Signal], tl: Timeline
+    rule: LoadedRule,
+    found: RuleEpisodes,
+    signals: dict[str, Signal],
+    tl: Timeline,
+    ended: bool = True,
 ) -> list[Support]:
     """What supports each of a rule's episodes: its evidence, window (from its first evidence to
     its members' window ends on its last day), the days it held and its message values."""
@@ -317,7 +321,9 @@ def supports_of(
         latest[name][mine] = member
     none = np.full(len(eps), -1)
     out = []
-    for e in range(len(eps)):
+    # Without the episodes that ended before the as-of day, only those still holding are told.
+    told = range(len(eps)) if ended else np.flatnonzero(eps.end == tl.last_day)
+    for e in told:
         # Evidence rows are timeline positions, in (child, time) order already.
         positions = eps.rows[bounds[e] : bounds[e + 1]].tolist()
         values = {}
