@@ -73,9 +73,8 @@ class _Run:
         self.detached = quarantine.empty()
         if self.manifest.last_people_sha256 not in (None, self.people_hash):
             self.report.relinked, self.detached = relink_store(ws, people)
-        known = KeySet()
-        known.add(ws.event_numbers())
-        self.ctx = RunContext(ws, run_id, people, known, progress)
+        # Read on first use, after any re-link: unchanged inputs never need it.
+        self.ctx = RunContext(ws, run_id, people, KeySet(ws.event_numbers), progress)
         # Parts of files' earlier versions, deleted once the manifest no longer lists them.
         self.obsolete: list[Path] = []
 

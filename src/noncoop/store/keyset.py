@@ -7,17 +7,28 @@ hash table of everything seen for every block.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
 class KeySet:
     """Set of uint64 keys supporting `contains(array)` and `add(array)`."""
 
-    def __init__(self) -> None:
+    def __init__(self, initial: Callable[[], np.ndarray] | None = None) -> None:
+        """`initial` gives the first keys when the set is first used: a run with nothing new to
+        read never pays for reading every stored key."""
         self._runs: list[np.ndarray] = []
+        self._initial = initial
+
+    def _load(self) -> None:
+        if self._initial is not None:
+            initial, self._initial = self._initial, None
+            self.add(initial())
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Boolean mask: which of `keys` are already in the set."""
+        self._load()
         keys = np.asarray(keys, dtype=np.uint64)
         found = np.zeros(len(keys), dtype=bool)
         for run in self._runs:
@@ -28,6 +39,7 @@ class KeySet:
 
     def add(self, keys: np.ndarray) -> None:
         """Add keys (duplicates are harmless)."""
+        self._load()
         keys = _sorted_unique(np.asarray(keys, dtype=np.uint64))
         keys = keys[~self.contains(keys)]
         if not len(keys):
