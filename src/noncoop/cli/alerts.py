@@ -12,6 +12,7 @@ from noncoop.alerts.export import ALERT_CSV_COLUMNS, alert_csv_rows
 from noncoop.alerts.model import ACTIVE
 from noncoop.alerts.store import AlertStore, StoreError
 from noncoop.cli.errors import check_date, exits
+from noncoop.cli.jsonfile import write_json
 from noncoop.cli.options import ByOpt, LevelChoice, ReasonOpt, Status, Triage, WorkspaceOpt, console
 from noncoop.cli.views import alert_panel, alerts_table, audit_table
 from noncoop.reports.render.spreadsheet import write_csv
@@ -78,10 +79,7 @@ def alerts_list(
         since=since,
     )
     if json_out:
-        json_out.write_text(
-            json.dumps([a.to_json() for a in alerts], indent=2, ensure_ascii=False),
-            encoding="utf-8",
-        )
+        write_json(json_out, [a.to_json() for a in alerts])
         console.print(f"{len(alerts):,} alerts written to {json_out}")
     if csv_out:
         n = write_csv(csv_out, ALERT_CSV_COLUMNS, alert_csv_rows(alerts))

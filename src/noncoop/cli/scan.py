@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ import typer
 
 from noncoop.alerts.store import StoreError
 from noncoop.cli.errors import check_date, exits
+from noncoop.cli.jsonfile import write_json
 from noncoop.cli.options import EngineOpt, RulesOpt, SourcesArg, WorkspaceOpt, console, err_console
 from noncoop.cli.runlog import configure_logging
 from noncoop.cli.views import (
@@ -68,9 +68,7 @@ def scan(
     if result.lock_note:
         err_console.print(f"[yellow]warning[/yellow] {result.lock_note}")
     if json_out:
-        json_out.write_text(
-            json.dumps(scan_json(result), indent=2, ensure_ascii=False), encoding="utf-8"
-        )
+        write_json(json_out, scan_json(result))
     if quiet:
         console.print(
             f"noncoop scan as of {result.as_of:%Y-%m-%d}: alerts "
