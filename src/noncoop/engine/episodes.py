@@ -83,7 +83,7 @@ def none() -> Episodes:
 @dataclass
 class Segments:
     """Runs of days with constant state, per child: `[start, stop)` and the summed weights of the
-    intervals that cover them (one column per weight)."""
+    intervals that cover them (one column per weight; whole counts where there are no weights)."""
 
     subject: np.ndarray
     start: np.ndarray
@@ -95,43 +95,81 @@ def sweep(
     subject: np.ndarray, start: np.ndarray, stop: np.ndarray, weights: np.ndarray | None = None
 ) -> Segments:
     """Segments between consecutive change points of intervals `[start, stop)` (days), each with
-    the sum of the weights of the intervals covering it; a weight of 1 counts intervals.
+    the sum of the weights of the intervals covering it; without weights, the number of them.
 
     Segments with nothing covering them are left out."""
-    n = len(subject)
-    w = np.ones((n, 1)) if weights is None else np.asarray(weights, float)
-    w = w if w.ndim == 2 else w[:, None]  # one column per weight, even with no interval
+    w = None if weights is None else np.asarray(weights, float)
+    w = w[:, None] if w is not None and w.ndim == 1 else w  # one column per weight
     real = start < stop  # an interval that ends before it starts covers no day
-    subject, start, stop, w = subject[real], start[real], stop[real], w[real]
-    keys = np.concatenate([key(subject, start), key(subject, stop)])
-    deltas = np.concatenate([w, -w])
+    if not real.all():
+        subject, start, stop = subject[real], start[real], stop[real]
+        w = w[real] if w is not None else None
+    starts, stops = key(subject, start), key(subject, stop)
+    # Intervals taken from timeline rows in order, all of one length, come with both ends
+    # sorted: the change points are then a merge, and each end finds its point by a forward
+    # search, where an indirect sort of every end would cost several times more.
+    if _ascending(starts) and _ascending(stops):
+        points, change = _merged_changes(starts, stops, w)
+    else:
+        points, change = _sorted_changes(starts, stops, w)
+    totals = np.cumsum(change, axis=0)
+    # Every child's intervals close before the next child's open, so the running total is back
+    # to zero at each child's last change point: a cumulative sum over all children is exact for
+    # whole numbers, and rounding removes what fractions leave.
+    if w is not None and not np.array_equal(w, np.trunc(w)):
+        totals = np.round(totals, 9)
+    point_subject = points >> DAY_BITS
+    point_day = points & ((1 << DAY_BITS) - 1)
+    keep = np.flatnonzero(
+        (point_subject[:-1] == point_subject[1:]) & np.any(totals[:-1] != 0, axis=1)
+    )
+    return Segments(point_subject[keep], point_day[keep], point_day[keep + 1], totals[keep])
+
+
+def _ascending(keys: np.ndarray) -> bool:
+    return bool(np.all(keys[1:] >= keys[:-1])) if len(keys) > 1 else True
+
+
+def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
+    """Change points and the summed change at each, for sorted interval ends."""
+    keys = np.sort(np.concatenate([starts, stops]), kind="stable")  # two sorted runs: a merge
+    new = np.empty(len(keys), bool)
+    new[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    points = keys[new]
+    del keys, new
+    at_start, at_stop = np.searchsorted(points, starts), np.searchsorted(points, stops)
+    m = len(points)
+    if w is None:
+        change = np.bincount(at_start, minlength=m) - np.bincount(at_stop, minlength=m)
+        return points, change[:, None]
+    columns = [
+        np.bincount(at_start, w[:, c], m) - np.bincount(at_stop, w[:, c], m)
+        for c in range(w.shape[1])
+    ]
+    return points, np.stack(columns, axis=1)
+
+
+def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
+    """Change points and the summed change at each, for interval ends in any order."""
+    n = len(starts)
+    keys = np.concatenate([starts, stops])
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     new = np.concatenate([[True], keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, bool)
     points = keys[new]
     group = np.cumsum(new) - 1
-    change = np.stack(
-        [
-            np.bincount(group, weights=deltas[order, c], minlength=len(points))
-            for c in range(w.shape[1])
-        ],
-        axis=1,
-    )
-    totals = np.cumsum(change, axis=0)
-    # Every child's intervals close before the next child's open, so the running total is back
-    # to zero at each child's last change point: a cumulative sum over all children is exact up
-    # to rounding, which the next line removes.
-    totals = np.round(totals, 9)
-    point_subject = points >> DAY_BITS
-    point_day = points & ((1 << DAY_BITS) - 1)
-    same = point_subject[:-1] == point_subject[1:]
-    covered = np.any(totals[:-1] != 0, axis=1) & same
-    return Segments(
-        point_subject[:-1][covered],
-        point_day[:-1][covered],
-        point_day[1:][covered],
-        totals[:-1][covered],
-    )
+    sign = np.where(order < n, 1, -1)
+    if w is None:
+        return points, np.bincount(group, weights=sign, minlength=len(points)).astype(np.int64)[
+            :, None
+        ]
+    source = order % n if n else order
+    columns = [
+        np.bincount(group, weights=sign * w[source, c], minlength=len(points))
+        for c in range(w.shape[1])
+    ]
+    return points, np.stack(columns, axis=1)
 
 
 def runs(segments: Segments, holds: np.ndarray, last_day: int) -> Episodes:
