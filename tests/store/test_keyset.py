@@ -25,3 +25,17 @@ def test_largest_keys_are_exact():
         False,
         True,
     ]
+
+
+def test_initial_keys_are_read_only_when_the_set_is_used():
+    reads = []
+
+    def initial():
+        reads.append(1)
+        return np.array([5, 7], dtype=np.uint64)
+
+    keys = KeySet(initial)
+    assert reads == []
+    assert keys.contains(np.array([7, 8], dtype=np.uint64)).tolist() == [True, False]
+    keys.add(np.array([8], dtype=np.uint64))
+    assert reads == [1]
