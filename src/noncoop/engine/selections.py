@@ -54,8 +54,17 @@ def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
         else:
             mask |= column.isin(exact).fillna(False).to_numpy(bool)
     for prefix in prefixes:
-        mask |= column.astype("string").str.startswith(prefix).fillna(False).to_numpy(bool)
+        mask |= _starts_with(column, prefix)
     return mask
+
+
+def _starts_with(column: pd.Series, prefix: str) -> np.ndarray:
+    """True where the value starts with `prefix`; a categorical column is tested on its few
+    categories, not converted to ten million strings."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        hit = np.asarray(column.cat.categories.astype(str).str.startswith(prefix), bool)
+        return np.append(hit, False)[column.cat.codes.to_numpy()]
+    return column.astype("string").str.startswith(prefix).fillna(False).to_numpy(bool)
 
 
 def _operators(column: pd.Series, ops: Operators, name: str) -> np.ndarray:
@@ -72,7 +81,7 @@ def _operators(column: pd.Series, ops: Operators, name: str) -> np.ndarray:
         present = column.notna().to_numpy(bool)
         mask &= present if ops.exists else ~present
     if ops.prefix is not None:
-        mask &= column.astype("string").str.startswith(ops.prefix).fillna(False).to_numpy(bool)
+        mask &= _starts_with(column, ops.prefix)
     bounds = [
         (ops.gt, np.greater),
         (ops.gte, np.greater_equal),
