@@ -22,6 +22,7 @@ from noncoop.engine.episodes import (
     ranges,
     sweep,
     timed_key,
+    union_of_windows,
 )
 from noncoop.engine.patterns.base import (
     Masks,
@@ -110,12 +111,17 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
     # Four counts per day: a sighting more than `days` ago is the last in the look-back; no
     # sighting in the look-back; an `open` event in it old enough to start a gap; and an `open`
     # event in the last `open_within` days.
-    parts = (
-        last_seen,
-        nothing_seen,
-        (o_sub, o_day + limit + 1, o_day + lookback),
-        (o_sub, o_day, o_day + days(spec.open_within)),
-    )
+    # Each count matters only as more than none, so each is the union of its windows; and most
+    # sightings of a child seen weekly start no gap, so empty intervals go before the sweep.
+    parts = [
+        _nonempty(*part)
+        for part in (
+            last_seen,
+            nothing_seen,
+            _union(o_sub, o_day + limit + 1, lookback - limit - 1),
+            _union(o_sub, o_day, days(spec.open_within)),
+        )
+    ]
     subject, start, stop = (np.concatenate(column) for column in zip(*parts, strict=True))
     weights = np.zeros((len(subject), 4))
     sizes = np.cumsum([0, *(len(p[0]) for p in parts)])
@@ -132,6 +138,16 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
         today = (segments.start <= tl.last_day) & (segments.stop > tl.last_day)
         found.insufficient = int((today & (is_open > 0)).sum())
     return found
+
+
+def _nonempty(subject: np.ndarray, start: np.ndarray, stop: np.ndarray):
+    real = start < stop
+    return subject[real], start[real], stop[real]
+
+
+def _union(subject: np.ndarray, day: np.ndarray, length: int):
+    runs = union_of_windows(subject, day, length)
+    return runs.subject, runs.start, runs.stop
 
 
 def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, lookback: int):
