@@ -199,7 +199,9 @@ def assign(
     lo = np.searchsorted(key(episodes.subject, episodes.end), key(subject, first), "left")
     hi = np.searchsorted(key(episodes.subject, episodes.start), key(subject, last), "right")
     record, episode = ranges(lo, hi)
-    order = np.lexsort((record, episode))
+    # One integer key, nearly in order already (records come by child and day, episodes by
+    # child and first day): a stable sort merges its runs, where a two-key lexsort sorts afresh.
+    order = np.argsort(episode * len(subject) + record, kind="stable")
     return episode[order], record[order]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, iso_day, long_day
@@ -88,9 +89,13 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Eviden
     if not positions:
         return {}
     ev = tl.events.iloc[positions]
-    at = ev["occurred_at"].dt.tz_convert("UTC")
-    midnight = (at.dt.hour == 0) & (at.dt.minute == 0) & (at.dt.second == 0)
-    stamp = at.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(~midnight, at.dt.strftime("%Y-%m-%d"))
+    # Formatted from the timeline's UTC seconds by numpy: pandas' strftime costs ten times more.
+    at = tl.t[positions].astype("datetime64[s]")
+    stamp = np.where(
+        tl.t[positions] % DAY == 0,
+        np.datetime_as_string(at, unit="D"),
+        np.char.add(np.datetime_as_string(at, unit="s"), "Z"),
+    )
     columns = [
         _texts(ev["event_id"]),
         _texts(ev["agency"]),
