@@ -128,8 +128,9 @@ def decide_history(
         on = np.flatnonzero(episode >= 0)
         ep = episode[on]
         table.add(name, on, signal.start[ep], signal.window_end(ep, start[on]))
-    situation = _situations(conjs, table)
-    _, first, which = np.unique(situation, axis=0, return_index=True, return_inverse=True)
+    _, first, which = np.unique(
+        _packed(_situations(conjs, table)), axis=0, return_index=True, return_inverse=True
+    )
     decisions = decide(rules, _restricted(table, first))
     names = sorted({n for d in decisions for n in d.members})
     return {r.id: _runs(r.id, decisions, names, which.ravel(), subject, start, stop) for r in rules}
@@ -151,6 +152,15 @@ def _situations(conjs, table: SignalTable) -> np.ndarray:
         d = within * DAY
         columns.append((start_b - end_a <= d) & (start_a - end_b <= d))
     return np.stack(columns, axis=1) if columns else np.zeros((table.n, 0), bool)
+
+
+def _packed(flags: np.ndarray) -> np.ndarray:
+    """Each slice's row of flags as one integer where they fit in 62 bits: finding the distinct
+    situations is then a sort of integers, not of rows (3 s at 100,000 children)."""
+    if flags.shape[1] > 62:
+        return flags
+    weights = np.left_shift(1, np.arange(flags.shape[1], dtype=np.int64))
+    return flags.astype(np.int64) @ weights
 
 
 def _restricted(table: SignalTable, slices: np.ndarray) -> SignalTable:
