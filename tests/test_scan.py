@@ -77,8 +77,11 @@ def test_json_contract(tmp_path):
     assert sum(t.startswith("pattern:") for t in alert["tags"]) == 1
     assert alert["status"] == "new"
     assert alert["subject_id"] == "C0001" and alert["household_id"] == "H01"
-    # The episode's window: every record that made the rule hold on one of its days.
-    assert alert["window"] == {"start": "2026-01-03", "end": "2026-01-24"}
+    # The episode's window: from the first hostility record to the last record cited; each other
+    # agency involved is cited by its latest record (the GP's missed appointment of 24 Jan), not
+    # by every booking and school week since the episode began.
+    assert alert["window"] == {"start": "2026-01-09", "end": "2026-01-24"}
+    assert len(alert["evidence"]) == 5
     assert alert["held"] == {"start": "2026-01-15", "end": "2026-02-28"}
     lines = {(e["source_file"], e["source_line"]) for e in alert["evidence"]}
     assert ("casenotes.csv", 2) in lines and ("police.csv", 2) in lines

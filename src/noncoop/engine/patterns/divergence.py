@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from noncoop.asof import DAY
 from noncoop.engine.episodes import (
     Episodes,
     Intervals,
@@ -18,6 +19,7 @@ from noncoop.engine.episodes import (
     overlaps,
     runs,
     sweep,
+    timed_key,
     union_of_windows,
 )
 from noncoop.engine.patterns.base import (
@@ -102,9 +104,7 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     holds = (n_a >= spec.min) & (events_a >= spec.min_events) & (n_others >= spec.min_others)
     found = runs(segments, holds, tl.last_day)
     mine, record = assign(found, tl.subject[a_rows], a_day, a_day + within - 1)
-    theirs, b_record = _involved(
-        found, others, k, tl.subject[b_rows] * k + codes[b_rows], b_day, within
-    )
+    theirs, b_record = _involved(found, others, k, b_value, tl.t[b_rows])
     rows = np.concatenate([a_rows[record], b_rows[b_record]])
     distinct_evidence(found, np.concatenate([mine, theirs]), rows)
     # A mask over the timeline, so that describing one episode costs its own records only.
@@ -135,16 +135,19 @@ def _others(value: np.ndarray, day: np.ndarray, within: int, selected: Intervals
     return merged(segments, (segments.totals[:, 0] > 0) & (segments.totals[:, 1] == 0))
 
 
-def _involved(found: Episodes, others: Intervals, k: int, value, day, within):
-    """The `versus` events that made each value count as another one involved on the episode's
-    days: (episode index, record index)."""
+def _involved(found: Episodes, others: Intervals, k: int, value: np.ndarray, t: np.ndarray):
+    """The `versus` events that show each other value involved on the episode's days: for each
+    run of days it counts as another one, its latest event in the window of the run's last day,
+    as a single date cites the latest event of each other value. (episode index, record index)"""
     by_child = Intervals(others.subject // k, others.start, others.stop)
-    episode, interval, first, last = overlaps(found, by_child)
-    pieces = Episodes(others.subject[interval], first, last)
-    order = np.lexsort((pieces.start, pieces.subject))
-    pieces = Episodes(pieces.subject[order], pieces.start[order], pieces.end[order])
-    piece, record = assign(pieces, value, day, day + within - 1)
-    return episode[order][piece], record
+    episode, interval, _, last = overlaps(found, by_child)
+    # By (value, time), ties in timeline order, so the last match is the latest record.
+    keys = timed_key(value, t)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    at = np.searchsorted(keys, timed_key(others.subject[interval], (last + 1) * DAY)) - 1
+    # A run counts as another value only while one of its events is in the window: found.
+    return episode, order[at]
 
 
 def _values(pos: np.ndarray, selected: np.ndarray, codes: np.ndarray, uniques) -> dict:
