@@ -40,6 +40,22 @@ def test_invalid_utf8_row_is_quarantined_and_the_rest_imported(tmp_path):
     assert q.loc[q["source"] == "hv", "source_line"].tolist() == [3]
 
 
+def test_malformed_row_with_bytes_that_are_not_utf8_loses_nothing_else(tmp_path):
+    data = (
+        b"record_id,person_id,event_type,occurred_at,detail\n"
+        b"R1,4000000012,visit.completed,2026-01-05,ok\n"
+        b"R2,4000000012,visit.no_access,2026-02-02,caf\xe9,extra\n"
+        b"R3,4000000012,visit.no_access,2026-01-07,caf\xc3\xa9\n"
+    )
+    ws, report = _region(tmp_path, CANONICAL, {"hv.csv": data})
+    hv = report.by_source["hv"]
+    assert (hv.rows_read, hv.rows_accepted, hv.rows_quarantined) == (3, 2, 1)
+    q = ws.load_quarantine().query("source == 'hv'")
+    assert q[["reason_code", "source_line"]].values.tolist() == [["CSV-MALFORMED", 3]]
+    events = ws.load_events()
+    assert sorted(events["detail"].dropna()) == ["caf\u00e9", "ok"]
+
+
 def test_column_named_in_profile_but_missing_quarantines_every_row(tmp_path):
     profile = (
         "importer: contact-log\nfields:\n  record_id: Ref\n  person_id: NHS\n"

@@ -51,3 +51,25 @@ def test_declared_encoding_is_used(tmp_path):
     _, rows, rejected = _read(path, encoding="latin-1")
     assert rows[0]["name"].tolist() == ["café"]
     assert sum(len(r) for r in rejected) == 0
+
+
+def test_malformed_line_with_bytes_that_are_not_utf8(tmp_path):
+    """pyarrow turns a malformed line into text before handing it over: with a byte that is not
+    UTF-8 in it, that used to fail the whole file and lose its good rows."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(
+        b"id,name\n1,na\xc3\xafve\n2,caf\xe9,extra\n3,caf\xe9\n\n4,fine \xe2\x80\x93 ok\n"
+    )
+    batches, rows, rejected = _read(path)
+    good = rows[0]
+    # Good rows keep their exact text, accents included, and their physical lines.
+    assert good["name"].tolist() == ["na\u00efve", "fine \u2013 ok"]
+    assert good["_line"].tolist() == [2, 6]
+    import pandas as pd
+
+    bad = pd.concat(rejected).sort_values("source_line")
+    assert bad["source_line"].tolist() == [3, 4]
+    assert bad["reason_code"].tolist() == ["CSV-MALFORMED", "CSV-ENCODING"]
+    # The malformed line is kept as read, the byte that is not UTF-8 as an escape.
+    assert bad["raw"].iloc[0] == "2,caf\\xe9,extra"
+    assert sum(b.rows_read for b in batches) == 4

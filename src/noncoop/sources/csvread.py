@@ -50,9 +50,14 @@ def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
     return names
 
 
-def _decode(column: pa.ChunkedArray | pa.Array) -> tuple[pd.Series, np.ndarray]:
-    """Bytes to strings; returns the strings and a mask of cells that were not valid UTF-8."""
+def _decode(column: pa.ChunkedArray | pa.Array, recoded: bool) -> tuple[pd.Series, np.ndarray]:
+    """Bytes to strings; returns the strings and a mask of cells that were not valid UTF-8.
+
+    `recoded`: the file was read as Latin-1 (see `_valid_utf8`), so each cell's original bytes
+    are its text encoded back to Latin-1."""
     try:
+        if recoded:
+            raise pa.ArrowInvalid("cells to restore one by one")
         text = column.cast(pa.string())
         return text.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get), np.zeros(
             len(column), bool
@@ -63,11 +68,30 @@ def _decode(column: pa.ChunkedArray | pa.Array) -> tuple[pd.Series, np.ndarray]:
         out = []
         for i, v in enumerate(values):
             try:
-                out.append(v.decode("utf-8"))
+                out.append(_original(v, recoded).decode("utf-8"))
             except UnicodeDecodeError:
                 bad[i] = True
                 out.append(None)
         return pd.Series(out, dtype="string"), bad
+
+
+def _original(cell: bytes, recoded: bool) -> bytes:
+    return cell.decode("utf-8").encode("latin-1") if recoded else cell
+
+
+def _valid_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8. pyarrow turns a malformed line into text before
+    handing it over, and a line with bytes that are not UTF-8 then fails the whole read; such a
+    file is read as Latin-1, where every byte is a character, and each value restored from it."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(BLOCK_BYTES):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_csv_batches(
@@ -82,7 +106,9 @@ def read_csv_batches(
     names = read_header(path, encoding, delimiter)
     if not names or names == [""]:
         return
-    lines = _Lines()
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    recoded = utf8 and not _valid_utf8(path)
+    lines = _Lines(recoded)
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(
@@ -90,7 +116,7 @@ def read_csv_batches(
             skip_rows=1,
             use_threads=False,
             block_size=block_bytes,
-            encoding="utf8" if codecs.lookup(encoding).name == "utf-8" else encoding,
+            encoding="latin-1" if recoded else "utf8" if utf8 else encoding,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, invalid_row_handler=lines.on_invalid, ignore_empty_lines=False
@@ -105,7 +131,7 @@ def read_csv_batches(
         except StopIteration:
             break
         numbers = lines.of_batch(batch.num_rows)
-        rows, bad_text = _rows(batch, names, numbers)
+        rows, bad_text = _rows(batch, names, numbers, recoded)
         rejected = [_undecodable(rows[bad_text], source, source_file, encoding)]
         bad = lines.malformed_up_to(numbers[-1] if len(numbers) else 0)
         if bad:
@@ -124,17 +150,24 @@ class _Lines:
     """Physical line numbers: pyarrow skips malformed and blank lines without numbering the rows
     it yields, so each row's line is its position plus the skipped lines before it."""
 
-    def __init__(self) -> None:
+    def __init__(self, recoded: bool = False) -> None:
         self.skipped: list[tuple[int, int, str]] = []  # (line, fields found or -1 if blank, text)
         self.emitted = 0
         self.reported = 0
+        self.recoded = recoded
 
     def on_invalid(self, row: pacsv.InvalidRow) -> str:
         if row.text.strip():
-            self.skipped.append((row.number or 0, row.actual_columns, row.text))
+            self.skipped.append((row.number or 0, row.actual_columns, self._text(row.text)))
         else:
             self.skipped.append((row.number or 0, -1, ""))
         return "skip"
+
+    def _text(self, text: str) -> str:
+        """The line as read; bytes that are not UTF-8 kept as `\\xe9` escapes."""
+        if not self.recoded:
+            return text
+        return text.encode("latin-1").decode("utf-8", errors="backslashreplace")
 
     def of_batch(self, n: int) -> np.ndarray:
         """The lines of the next `n` rows yielded."""
@@ -152,13 +185,13 @@ class _Lines:
 
 
 def _rows(
-    batch: pa.RecordBatch, names: list[str], lines: np.ndarray
+    batch: pa.RecordBatch, names: list[str], lines: np.ndarray, recoded: bool
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The batch as stripped strings (blank = NA) with `_line`, and which rows were not text."""
     cols = {}
     bad_text = np.zeros(batch.num_rows, bool)
     for name, column in zip(names, batch.columns, strict=True):
-        text, bad = _decode(column)
+        text, bad = _decode(column, recoded)
         cols[name] = text.str.strip().replace("", pd.NA)
         bad_text |= bad
     rows = pd.DataFrame(cols)
