@@ -50,6 +50,7 @@ class ScanResult:
     timings: dict[str, float] = field(default_factory=dict)
     store: StoreUpdate = field(default_factory=lambda: StoreUpdate([], []))
     lock_note: str | None = None
+    warnings: list[str] = field(default_factory=list)  # what the run did not do as asked
 
 
 def scan(
@@ -90,6 +91,11 @@ def scan(
             result.store = store.record_first_scan(alerts, versions, iso, history_from, run, actor)
         else:
             result.store = store.record_scan(alerts, versions, iso, run, actor)
+            if history_from is not None:
+                result.warnings.append(
+                    f"--history-from {history_from} ignored: the history is recorded by a "
+                    "workspace's first scan only (back-fill into a new workspace to change it)"
+                )
         result.timings["store"] = time.perf_counter() - clock
     _log_changes(result)
     return result

@@ -62,3 +62,17 @@ def test_history_from_must_be_a_date(tmp_path):
     args = ["scan", str(REGION), "-w", str(tmp_path / "ws"), "--history-from", "April"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "--history-from" in result.output
+
+
+def test_history_from_on_a_later_scan_is_reported_as_ignored(tmp_path):
+    ws = str(tmp_path / "ws")
+    base = ["scan", str(REGION), "-w", ws, "--engine", "python", "--quiet"]
+    first = CliRunner().invoke(
+        app, [*base, "--as-of", "2026-04-29", "--history-from", "2026-01-01"]
+    )
+    assert first.exit_code == 0 and "ignored" not in first.output
+    later = CliRunner().invoke(
+        app, [*base, "--as-of", "2026-04-30", "--history-from", "2026-04-01"]
+    )
+    assert later.exit_code == 0, later.output
+    assert "--history-from 2026-04-01 ignored" in later.output

@@ -65,8 +65,9 @@ def scan(
     configure_logging(ws)
     started = time.perf_counter()
     result = scan_with_progress(sources_dir, ws, rules, as_of, engine, quiet, history_from)
-    if result.lock_note:
-        err_console.print(f"[yellow]warning[/yellow] {result.lock_note}")
+    for note in (result.lock_note, *result.warnings):
+        if note:
+            err_console.print(f"[yellow]warning[/yellow] {note}")
     if json_out:
         write_json(json_out, scan_json(result))
     if quiet:
