@@ -73,6 +73,7 @@ _EVENT_TYPES = (
         "appointment.cancelled_by_family", "Appointment cancelled by the family", "cancelled"
     ),
     EventType("appointment.cancelled_by_service", "Appointment cancelled by the service"),
+    EventType("appointment.cancelled", "Appointment cancelled (by whom not recorded)"),
     EventType("appointment.late", "Arrived late for the appointment", "late"),
     EventType(
         "visit.completed", "Home visit completed", "kept", "home visits completed, child seen"

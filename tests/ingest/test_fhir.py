@@ -23,6 +23,8 @@ def test_statuses_map_to_event_types(fhir_ws):
     assert nd.loc[2, "event_type"] == "appointment.missed"
     assert nd.loc[3, "event_type"] == "appointment.cancelled_by_family"
     assert nd.loc[4, "event_type"] == "appointment.cancelled_by_service"
+    # No cancellation reason: by whom is not recorded (DESIGN's `appointment.cancelled`).
+    assert nd.loc[13, "event_type"] == "appointment.cancelled"
     assert nd.loc[11, "event_type"] == "appointment.attended"
     # Booking and no-show of the same appointment are two events on one chain.
     assert nd.loc[1, "chain_id"] == nd.loc[2, "chain_id"] == "ServiceRequest/sr1"
@@ -42,8 +44,8 @@ def test_bundle_entries_are_indexed_from_zero(fhir_ws):
 def test_unusable_resources_are_quarantined_and_counts_reconcile(fhir_ws):
     ws, report = fhir_ws
     nd = report.by_source["community_health"]
-    # 12 lines: 5 events, 2 accepted without an event (proposed, entered-in-error), 5 rejected.
-    assert (nd.rows_read, nd.rows_accepted, nd.rows_quarantined, nd.new_events) == (12, 7, 5, 5)
+    # 13 lines: 6 events, 2 accepted without an event (proposed, entered-in-error), 5 rejected.
+    assert (nd.rows_read, nd.rows_accepted, nd.rows_quarantined, nd.new_events) == (13, 8, 5, 6)
     q = ws.load_quarantine()
     q = dict(
         zip(

@@ -88,6 +88,17 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, bool]]:
                 yield number, {}, True
 
 
+def _cancelled_by(reasons: list[str]) -> str:
+    """Who cancelled, from the R4 appointment-cancellation-reason codes: `pat*` the patient (the
+    family), `prov*`, `maint` and `meds-inc` the service; with no reason, or `other`/`oth-*`,
+    it is not recorded, and saying the service cancelled would excuse the family."""
+    if any(c.startswith("pat") for c in reasons):
+        return "appointment.cancelled_by_family"
+    if any(c.startswith("prov") or c in ("maint", "meds-inc") for c in reasons):
+        return "appointment.cancelled_by_service"
+    return "appointment.cancelled"
+
+
 def _flatten(position: int, r: dict) -> dict:
     """The few fields noncoop uses from one resource."""
     kind = r.get("resourceType")
@@ -114,10 +125,7 @@ def _flatten(position: int, r: dict) -> dict:
             "problem": f"resourceType {kind!r} is not Appointment or Encounter",
         }
     if event == "appointment.cancelled":
-        by_family = any(c.startswith("pat") for c in reason)
-        event = (
-            "appointment.cancelled_by_family" if by_family else "appointment.cancelled_by_service"
-        )
+        event = _cancelled_by(reason)
     problem = ""
     if status not in NO_EVENT and event is None:
         problem = f"{kind} status {status!r} is not a FHIR R4 status"
