@@ -46,7 +46,7 @@ def test_unknown_selection_placeholder_and_event_type_reported_together(tmp_path
     assert codes == {"RULE-UNKNOWN-SELECTION", "RULE-PLACEHOLDER", "RULE-UNKNOWN-EVENT-TYPE"}
     by_code = {e.code: e for e in errors}
     assert "selection 'no_acess', which is not defined" in by_code["RULE-UNKNOWN-SELECTION"].message
-    assert "a count pattern offers count, agencies" in by_code["RULE-PLACEHOLDER"].message
+    assert "a count pattern offers count, records, agencies" in by_code["RULE-PLACEHOLDER"].message
     assert by_code["RULE-PLACEHOLDER"].line == _line_of(text, "message:")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, long_day
-from noncoop.engine.episodes import Episodes
+from noncoop.engine.episodes import Episodes, key
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import StrictModel, days
 
@@ -128,6 +128,15 @@ def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
         "agencies": names(agencies[c] for c in agency[positions] if c >= 0),
         "services": names(services[c] for c in service[positions] if c >= 0),
     }
+
+
+def first_of_each_day(rows: np.ndarray, tl: Timeline) -> np.ndarray:
+    """The first of each child's rows on each day. Rows must be in timeline order (child, then
+    time), so one day's records are together: several records of one incident count once."""
+    if not len(rows):
+        return rows
+    day_key = key(tl.subject[rows], tl.day[rows])
+    return rows[np.concatenate([[True], day_key[1:] != day_key[:-1]])]
 
 
 def per_subject(values: np.ndarray, tl: Timeline, weights=None) -> np.ndarray:

@@ -1,6 +1,10 @@
-"""`count`: at least `min` (at most `max`) matching events in the window."""
+"""`count`: at least `min` (at most `max`) matching events in the window; with `per: day`, the
+days with matching events, so that one incident recorded by several agencies (or on the visit
+and in a separate note) counts once."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -12,6 +16,7 @@ from noncoop.engine.patterns.base import (
     Signals,
     agencies_services,
     described,
+    first_of_each_day,
     per_subject,
     signals_from,
     within_window,
@@ -20,7 +25,7 @@ from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
-VALUES = ("count", "agencies", "services", "first", "last")
+VALUES = ("count", "records", "agencies", "services", "first", "last")
 
 
 class Count(StrictModel):
@@ -28,19 +33,18 @@ class Count(StrictModel):
     min: int = Field(default=1, ge=1)
     max: int | None = None
     within: Duration
+    per: Literal["record", "day"] = "record"
 
 
 def evaluate(spec: Count, masks: Masks, tl: Timeline) -> Signals:
     sel = masks[spec.select] & within_window(tl, spec.within)
     rows = np.flatnonzero(sel)
-    counts = per_subject(rows, tl)
+    counts = per_subject(_counted(spec, rows, tl), tl)
     fire = counts >= spec.min
     if spec.max is not None:
         fire &= counts <= spec.max
     rows = rows[fire[tl.subject[rows]]]
-    return signals_from(
-        rows, tl, lambda s, pos: {"count": str(len(pos)), **agencies_services(tl, pos)}
-    )
+    return signals_from(rows, tl, lambda s, pos: _values(spec, pos, tl))
 
 
 def episodes(spec: Count, masks: Masks, tl: Timeline) -> Episodes:
@@ -48,23 +52,36 @@ def episodes(spec: Count, masks: Masks, tl: Timeline) -> Episodes:
     ending with it; an event is in the window from its own day for `within` days."""
     rows = np.flatnonzero(masks[spec.select])
     subject, day, within = tl.subject[rows], tl.day[rows], days(spec.within)
-    segments = sweep(subject, day, day + within)
+    counted = _counted(spec, rows, tl)
+    segments = sweep(tl.subject[counted], tl.day[counted], tl.day[counted] + within)
     n = segments.totals[:, 0]
     holds = n >= spec.min
     if spec.max is not None:
         holds &= n <= spec.max
     found = with_evidence(runs(segments, holds, tl.last_day), rows, subject, day, day + within - 1)
-    found.describe = described(
-        tl, lambda i, pos: {"count": str(len(pos)), **agencies_services(tl, pos)}
-    )
+    found.describe = described(tl, lambda i, pos: _values(spec, pos, tl))
     return found
+
+
+def _counted(spec: Count, rows: np.ndarray, tl: Timeline) -> np.ndarray:
+    """The rows that count: every record, or with `per: day` one per child and day."""
+    return first_of_each_day(rows, tl) if spec.per == "day" else rows
+
+
+def _values(spec: Count, pos: np.ndarray, tl: Timeline) -> dict:
+    return {
+        "count": str(len(_counted(spec, np.sort(pos), tl))),
+        "records": str(len(pos)),
+        **agencies_services(tl, pos),
+    }
 
 
 def explain(name: str, spec: Count) -> str:
     """The pattern in plain English."""
     most = f" and at most {spec.max}" if spec.max is not None else ""
+    what = "days with events" if spec.per == "day" else "events"
     return (
-        f"{name}: at least {spec.min}{most} events matching '{spec.select}' in the last "
+        f"{name}: at least {spec.min}{most} {what} matching '{spec.select}' in the last "
         f"{days(spec.within)} days"
     )
 

@@ -27,6 +27,7 @@ from noncoop.engine.patterns.base import (
     PatternKind,
     Signals,
     described,
+    first_of_each_day,
     names,
     per_subject,
     signals_from,
@@ -47,6 +48,7 @@ class Divergence(StrictModel):
     min_events: int = Field(default=1, ge=1)
     min_others: int = Field(default=1, ge=1)
     within: Duration
+    per: Literal["record", "day"] = "record"  # `day`: min_events counts days with events
 
 
 def evaluate(spec: Divergence, masks: Masks, tl: Timeline) -> Signals:
@@ -60,7 +62,7 @@ def evaluate(spec: Divergence, masks: Masks, tl: Timeline) -> Signals:
     others = b_pairs[~np.isin(b_pairs, a_pairs)]
     n_a = np.bincount(a_pairs // k, minlength=tl.n_subjects)
     n_others = np.bincount(others // k, minlength=tl.n_subjects)
-    events_a = per_subject(a_rows, tl)
+    events_a = per_subject(_counted(spec, a_rows, tl), tl)
     fire = (n_a >= spec.min) & (events_a >= spec.min_events) & (n_others >= spec.min_others)
     # Evidence: every event of the first set, and the latest event of each other value.
     other_rows = b_rows[np.isin(tl.subject[b_rows] * k + codes[b_rows], others)]
@@ -75,7 +77,7 @@ def evaluate(spec: Divergence, masks: Masks, tl: Timeline) -> Signals:
         return {
             "values": names(mine),
             "others": names(other),
-            "count": str(sum(p in a_set for p in pos)),
+            "count": str(len(_counted(spec, np.sort([p for p in pos if p in a_set]), tl))),
         }
 
     return signals_from(rows, tl, values)
@@ -93,11 +95,13 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     # Per (child, value): the days it shows `select` events, and the days it is an "other".
     a_value = union_of_windows(tl.subject[a_rows] * k + codes[a_rows], a_day, within)
     others = _others(b_value, b_day, within, a_value)
-    subject = np.concatenate([a_value.subject // k, tl.subject[a_rows], others.subject // k])
-    start = np.concatenate([a_value.start, a_day, others.start])
-    stop = np.concatenate([a_value.stop, a_day + within, others.stop])
+    counted = _counted(spec, a_rows, tl)
+    c_day = tl.day[counted]
+    subject = np.concatenate([a_value.subject // k, tl.subject[counted], others.subject // k])
+    start = np.concatenate([a_value.start, c_day, others.start])
+    stop = np.concatenate([a_value.stop, c_day + within, others.stop])
     weights = np.zeros((len(subject), 3))
-    for column, (lo, hi) in enumerate(_spans(len(a_value.start), len(a_rows), len(others.start))):
+    for column, (lo, hi) in enumerate(_spans(len(a_value.start), len(counted), len(others.start))):
         weights[lo:hi, column] = 1
     segments = sweep(subject, start, stop, weights)
     n_a, events_a, n_others = segments.totals.T
@@ -110,7 +114,9 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     # A mask over the timeline, so that describing one episode costs its own records only.
     selected = np.zeros(len(tl.t), bool)
     selected[a_rows] = True
-    found.describe = described(tl, lambda i, pos: _values(pos, selected[pos], codes, uniques))
+    found.describe = described(
+        tl, lambda i, pos: _values(pos, selected[pos], codes, uniques, spec, tl)
+    )
     return found
 
 
@@ -150,10 +156,16 @@ def _involved(found: Episodes, others: Intervals, k: int, value: np.ndarray, t: 
     return episode, order[at]
 
 
-def _values(pos: np.ndarray, selected: np.ndarray, codes: np.ndarray, uniques) -> dict:
+def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Timeline) -> dict:
     mine = set(uniques[codes[pos[selected]]])
     other = set(uniques[codes[pos[~selected]]]) - mine
-    return {"values": names(mine), "others": names(other), "count": str(int(selected.sum()))}
+    n = len(_counted(spec, np.sort(pos[selected]), tl))
+    return {"values": names(mine), "others": names(other), "count": str(n)}
+
+
+def _counted(spec: Divergence, rows: np.ndarray, tl: Timeline) -> np.ndarray:
+    """The `select` rows that count toward `min_events`: every one, or one per child and day."""
+    return first_of_each_day(rows, tl) if spec.per == "day" else rows
 
 
 def explain(name: str, spec: Divergence) -> str:
