@@ -100,6 +100,33 @@ _EVENT_TYPES = (
 )
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in _EVENT_TYPES}
 
+# Agencies, services and other codes as a sentence says them; any other code reads with its
+# underscores as spaces ("paediatric_diabetes" -> "paediatric diabetes").
+WORDS: dict[str, str] = {
+    "social_care": "social care",
+    "gp": "GP",
+    "cp": "child protection",
+    "cp_visit": "child protection visits",
+    "cp_conference": "child protection conference",
+    "health_visitor": "health visiting",
+    "incident": "police incidents",
+}
+
+
+def in_words(code: str) -> str:
+    """A code as words for a sentence."""
+    return WORDS.get(code, code.replace("_", " "))
+
+
+def word_list(codes: Iterable[str], as_words: bool = True) -> str:
+    """Distinct codes (as words, or ids as they are), in order: "education, health and social
+    care"."""
+    words = sorted({in_words(c) if as_words else c for c in codes})
+    if len(words) < 2:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
 ID_SCHEMES: tuple[str, ...] = ("nhs", "upn", "la", "police", "local")
 CHECKED_SCHEMES: tuple[str, ...] = ("nhs", "upn")  # schemes with a check digit or letter
 ROLES: tuple[str, ...] = ("child", "adult")

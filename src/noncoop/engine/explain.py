@@ -7,6 +7,7 @@ attribute access, no code, so a rule file can never run anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from noncoop.engine.alert import Alert, Evidence, Window, episode_id
 from noncoop.engine.rules.checks import PLACEHOLDER
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.timeline import Timeline
+from noncoop.vocab import word_list
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ def explain(supports: list[Support], tl: Timeline) -> list[Alert]:
 
 def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: Timeline) -> Alert:
     rule = support.rule
-    window = Window(iso_day(support.start), iso_day(support.end))
+    # The window runs from the first record cited to the last, never to the scan date.
+    end = int(tl.t[support.positions].max()) if support.positions else support.end
+    window = Window(iso_day(support.start), iso_day(end))
     subject_id = str(tl.subjects[support.child])
     cited = [book[p] for p in support.positions]
     opened = iso_day(support.first_start) if support.first_start is not None else window.start
@@ -70,7 +74,8 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
         subject_id=subject_id,
         household_id=cited[0][1] if cited else None,
         window=window,
-        explanation=render_message(rule.rule.message, support.values, window),
+        explanation=render_message(rule.rule.message, support.values, window)
+        + _adults(evidence for evidence, _ in cited),
         evidence=tuple(evidence for evidence, _ in cited),
         guidance=tuple(
             f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
@@ -82,6 +87,21 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
         else None,
         opened=opened if support.held else None,
     )
+
+
+def _adults(evidence: Iterable[Evidence]) -> str:
+    """Where an alert rests on a household adult's records, the sentence says so."""
+    records = list(evidence)
+    adults = sorted({e.via_subject_id for e in records if e.via_subject_id})
+    if not adults:
+        return ""
+    who = (
+        ("an adult" if len(adults) == 1 else "adults")
+        + " in the household, "
+        + word_list(adults, as_words=False)
+    )
+    every = all(e.via_subject_id for e in records)
+    return f"; {'recorded' if every else 'some records'} against {who}"
 
 
 def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Evidence, str | None]]:

@@ -103,6 +103,11 @@ class Pseudonymiser:
         keyed = pd.array([self.pseudonym(v, prefix) for v in uniques] + [None], dtype="string")
         return pd.Series(keyed[codes], index=values.index)
 
+    def _named(self, text: str, evidence) -> str:
+        """An explanation with the household adults it names (see engine.explain) pseudonymised."""
+        adults = {e.via_subject_id for e in evidence if e.via_subject_id}
+        return _ids_in(text, {a: self.pseudonym(a, "P") for a in adults})
+
     def _alert(self, alert: StoredAlert, shift: pd.Timedelta) -> StoredAlert:
         day = lambda text: _shift_text(text, shift)  # noqa: E731
         evidence = tuple(
@@ -121,7 +126,7 @@ class Pseudonymiser:
             subject_id=self.pseudonym(alert.subject_id, "P"),
             household_id=self.pseudonym(alert.household_id, "H"),
             window=Window(day(alert.window.start), day(alert.window.end)),
-            explanation=day(alert.explanation),
+            explanation=day(self._named(alert.explanation, alert.evidence)),
             evidence=evidence,
             note=None,
             triage=Triage(alert.triage.state),
@@ -129,6 +134,13 @@ class Pseudonymiser:
             changed_as_of=day(alert.changed_as_of),
             last_as_of=day(alert.last_as_of),
         )
+
+
+def _ids_in(text: str, ids: dict[str, str]) -> str:
+    """Whole-word ids in a text replaced, longest first so that A1 never eats into A10."""
+    for real in sorted(ids, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(real)}\b", ids[real], text)
+    return text
 
 
 def _shift_text(text: str, shift: pd.Timedelta) -> str:

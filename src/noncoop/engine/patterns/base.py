@@ -18,6 +18,7 @@ import pandas as pd
 from noncoop.asof import DAY, long_day
 from noncoop.engine.episodes import Episodes, key
 from noncoop.engine.timeline import Timeline
+from noncoop.vocab import word_list
 from noncoop.yamlspec import StrictModel, days
 
 SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
@@ -89,7 +90,8 @@ def within_window(tl: Timeline, within: str) -> np.ndarray:
 
 
 def names(values) -> str:
-    return ", ".join(sorted({str(v) for v in values if v is not None and v == v}))
+    """Values as words for a message: "health and social care"."""
+    return word_list(str(v) for v in values if v is not None and v == v)
 
 
 def signals_from(rows: np.ndarray, tl: Timeline, values) -> Signals:
