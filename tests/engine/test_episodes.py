@@ -14,7 +14,7 @@ from conftest import ROOT
 from noncoop.engine.episodes import union_of_windows
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.load import load_rules
-from noncoop.engine.selections import selection_mask
+from noncoop.engine.selections import selection_mask, shared_records
 from noncoop.engine.timeline import build_timeline
 from noncoop.events import conform
 
@@ -133,8 +133,10 @@ def patterns_with_episodes():
 def region(seed: int):
     """The random history, its timeline as of the last day, and as of every day before it."""
     events, subjects = history(seed)
+    # Read as a scan reads them: with the records household-wide selections share.
+    share = shared_records(events, [s for r in PACK.rules for s in r.rule.selections()])
     days = [
-        build_timeline(events, subjects, (START + pd.Timedelta(days=offset)).date())
+        build_timeline(events, subjects, (START + pd.Timedelta(days=offset)).date(), share=share)
         for offset in range(DAYS)
     ]
     return events, subjects, days

@@ -1,6 +1,9 @@
 """An adult's events count for every child of their household, and for no other child."""
 
 from noncoop.engine.households import household_view
+from noncoop.engine.rules.model import Selection
+from noncoop.engine.selections import selection_mask, shared_records
+from noncoop.engine.timeline import build_timeline
 
 
 def test_adult_events_count_for_every_child_in_the_household(region_ws):
@@ -18,3 +21,20 @@ def test_adult_events_count_for_every_child_in_the_household(region_ws):
     assert len(own) == len(ws.load_events().query("subject_role == 'child'"))
     for _, group in view.groupby("subject_id"):
         assert group["occurred_at"].is_monotonic_increasing
+
+
+def test_a_childs_record_is_read_for_siblings_only_by_household_selections(region_ws):
+    ws, _ = region_ws
+    events, subjects = ws.load_events(), ws.load_subjects()
+    missed = {"event_type": "appointment.missed"}
+    household, own = Selection(**missed, scope="household"), Selection(**missed)
+    tl = build_timeline(events, subjects, "2026-04-30", share=shared_records(events, [household]))
+    subject = tl.events["subject_id"].astype(str).to_numpy()
+    shared = tl.events["via_sibling"].to_numpy(bool)
+    # C0001's missed GP appointments are read for C0002, in the same household, and only there.
+    assert set(subject[shared]) == {"C0002"}
+    assert set(tl.events["via_subject_id"][shared]) == {"C0001"}
+    assert selection_mask(tl.events, household)[shared].all()
+    assert not selection_mask(tl.events, own)[shared].any()
+    # Without a household selection nothing is shared.
+    assert not build_timeline(events, subjects, "2026-04-30").events["via_sibling"].any()

@@ -93,3 +93,16 @@ def test_an_episode_test_needs_both_days_and_an_expected_alert(tmp_path):
     text = GOOD.replace(case, case + "    from: -40\n    until: -20\n")
     _, errors = _errors(tmp_path, text)
     assert "describe an expected alert" in errors[0].message
+
+
+def test_household_scope_cannot_test_the_childs_own_fields(tmp_path):
+    text = GOOD.replace(
+        "  no_access: {event_type: [visit.no_access, visit.refused]}",
+        "  no_access: {event_type: [visit.no_access, visit.refused], age: {gte: 4}, "
+        "scope: household}",
+    )
+    assert text != GOOD
+    _, errors = _errors(tmp_path, text)
+    (err,) = errors
+    assert err.code == "RULE-INVALID" and err.line == _line_of(text, "scope: household")
+    assert "has scope household, so it cannot test age" in err.message

@@ -20,7 +20,7 @@ from noncoop.engine.history import pack_history, supports_of
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.rules.pack import LoadedRule, RulePack
-from noncoop.engine.selections import selection_mask
+from noncoop.engine.selections import selection_mask, shared_records
 from noncoop.engine.timeline import Timeline, build_timeline
 from noncoop.vocab import level_rank
 
@@ -51,7 +51,8 @@ def evaluate(
     still holding on the as-of day are the alerts of the date. With `ended=False` only those
     still holding are explained (a nightly scan needs no more)."""
     clock = time.perf_counter()
-    tl = build_timeline(events, subjects, as_of, coverage)
+    share = shared_records(events, [s for r in pack.rules for s in r.rule.selections()])
+    tl = build_timeline(events, subjects, as_of, coverage, share)
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = time.perf_counter() - clock
     alerts = (

@@ -75,7 +75,7 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
         household_id=cited[0][1] if cited else None,
         window=window,
         explanation=render_message(rule.rule.message, support.values, window)
-        + _adults(evidence for evidence, _ in cited),
+        + _whose((evidence for evidence, _ in cited), tl.subjects),
         evidence=tuple(evidence for evidence, _ in cited),
         guidance=tuple(
             f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
@@ -89,19 +89,23 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
     )
 
 
-def _adults(evidence: Iterable[Evidence]) -> str:
-    """Where an alert rests on a household adult's records, the sentence says so."""
+def _whose(evidence: Iterable[Evidence], children: pd.Index) -> str:
+    """Where an alert rests on a household adult's or a brother's or sister's records, the
+    sentence says so."""
     records = list(evidence)
-    adults = sorted({e.via_subject_id for e in records if e.via_subject_id})
-    if not adults:
+    others = {e.via_subject_id for e in records if e.via_subject_id}
+    if not others:
         return ""
-    who = (
-        ("an adult" if len(adults) == 1 else "adults")
-        + " in the household, "
-        + word_list(adults, as_words=False)
-    )
-    every = all(e.via_subject_id for e in records)
-    return f"; {'recorded' if every else 'some records'} against {who}"
+    parts = []
+    for ids, one, many in (
+        (sorted(o for o in others if o not in children), "an adult", "adults"),
+        (sorted(o for o in others if o in children), "a brother or sister", "brothers or sisters"),
+    ):
+        if ids:
+            where = " in the household" if one == "an adult" else ""
+            parts.append(f"{one if len(ids) == 1 else many}{where}, {word_list(ids, False)}")
+    lead = "recorded against" if all(e.via_subject_id for e in records) else "some records against"
+    return f"; {lead} " + " and ".join(parts)
 
 
 def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Evidence, str | None]]:

@@ -23,16 +23,21 @@ class HouseholdRows:
     rows: np.ndarray
     child: np.ndarray  # codes into `children`
     children: pd.Index
-    shared: np.ndarray
+    shared: np.ndarray  # an adult's event, or a brother's or sister's (`sibling`)
+    sibling: np.ndarray
 
 
 def household_rows(
-    events: pd.DataFrame, subjects: pd.DataFrame, seconds: np.ndarray
+    events: pd.DataFrame,
+    subjects: pd.DataFrame,
+    seconds: np.ndarray,
+    share: np.ndarray | None = None,
 ) -> HouseholdRows:
-    """Each child's own events plus every adult event of their household, as positions.
+    """Each child's own events plus every adult event of their household, as positions; and the
+    children's events marked in `share` for each brother and sister too.
 
     Identifiers are factorised once, so ten million events cost one dictionary encoding, a merge
-    over the adults' events only, and one integer sort."""
+    over the adults' (and shared) events only, and one integer sort."""
     is_child = (events["subject_role"] == "child").to_numpy(bool)
     codes, ids = pd.factorize(events["subject_id"])
     ids = np.asarray(ids, dtype=object).astype(str)
@@ -45,21 +50,42 @@ def household_rows(
     own_rows = np.flatnonzero(is_child)
     own_codes = to_child[codes[own_rows]]
     adult_rows = np.flatnonzero(~is_child)
-    pairs = (
+    pairs = _with_household_children(events, adult_rows, kids)
+    sibling_rows = np.flatnonzero(is_child & share) if share is not None else adult_rows[:0]
+    siblings = _with_household_children(events, sibling_rows, kids)
+    # A child's own record is not its own sibling's.
+    siblings = siblings[siblings["subject_id"].to_numpy() != ids[codes[siblings["row"]]]]
+    rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64), siblings["row"]])
+    child = np.concatenate(
+        [
+            own_codes,
+            children.get_indexer(pairs["subject_id"].astype(str)),
+            children.get_indexer(siblings["subject_id"].astype(str)),
+        ]
+    )
+    n_own, n_adult, n_sibling = len(own_rows), len(pairs), len(siblings)
+    shared = np.r_[np.zeros(n_own, bool), np.ones(n_adult + n_sibling, bool)]
+    sibling = np.r_[np.zeros(n_own + n_adult, bool), np.ones(n_sibling, bool)]
+    order = np.lexsort((seconds[rows], child))
+    return HouseholdRows(
+        rows[order], child[order].astype(np.int64), children, shared[order], sibling[order]
+    )
+
+
+def _with_household_children(
+    events: pd.DataFrame, rows: np.ndarray, kids: pd.DataFrame
+) -> pd.DataFrame:
+    """(row, subject_id) for each of the rows and each child of the row's household."""
+    return (
         pd.DataFrame(
             {
-                "row": adult_rows,
-                "household_id": events["household_id"].take(adult_rows).astype(object).to_numpy(),
+                "row": rows,
+                "household_id": events["household_id"].take(rows).astype(object).to_numpy(),
             }
         )
         .dropna()
         .merge(kids.dropna().astype(object), on="household_id")
     )
-    rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64)])
-    child = np.concatenate([own_codes, children.get_indexer(pairs["subject_id"].astype(str))])
-    shared = np.concatenate([np.zeros(len(own_rows), bool), np.ones(len(pairs), bool)])
-    order = np.lexsort((seconds[rows], child))
-    return HouseholdRows(rows[order], child[order].astype(np.int64), children, shared[order])
 
 
 def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +106,7 @@ def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
     via = pd.Series(pd.NA, index=view.index, dtype="string")
     via[where.shared] = view["subject_id"][where.shared].astype("string")
     view["via_subject_id"] = via
+    view["via_sibling"] = where.sibling
     view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
     view["subject_role"] = pd.Categorical.from_codes(np.zeros(len(view), np.int8), categories=ROLES)
     return view

@@ -14,7 +14,7 @@ from noncoop.engine.rules.pack import LoadedRule, RulePack
 from noncoop.events import conform
 from noncoop.vocab import ROLES
 
-CHILD, ADULT, HOUSEHOLD = "C1", "A1", "H1"
+CHILD, SIBLING, ADULT, HOUSEHOLD = "C1", "C2", "A1", "H1"
 
 
 @dataclass
@@ -32,15 +32,16 @@ class CaseResult:
 
 
 def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The case's events, subjects (one child and one adult in one household) and feed
-    coverage: a test sees one child, so feeds are taken to run to as_of unless it says not."""
+    """The case's events, subjects (the child C1, a brother or sister C2 and an adult A1, in one
+    household) and feed coverage: a test judges C1, so feeds are taken to run to as_of unless
+    it says not."""
     as_of = pd.Timestamp(case.as_of, tz="UTC")
     rows = []
     for i, e in enumerate(case.events):
         rows.append(
             {
                 "event_id": e.id or f"e{i + 1}",
-                "subject_id": ADULT if e.adult else CHILD,
+                "subject_id": ADULT if e.adult else SIBLING if e.sibling else CHILD,
                 "subject_role": "adult" if e.adult else "child",
                 "household_id": HOUSEHOLD,
                 "agency": e.agency,
@@ -62,10 +63,10 @@ def case_events(case: RuleTest) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     born = (as_of - pd.Timedelta(days=round(case.age * 365.25))).date()
     subjects = pd.DataFrame(
         {
-            "subject_id": [CHILD, ADULT],
-            "role": pd.Categorical(["child", "adult"], categories=ROLES),
-            "household_id": [HOUSEHOLD, HOUSEHOLD],
-            "date_of_birth": [born, None],
+            "subject_id": [CHILD, SIBLING, ADULT],
+            "role": pd.Categorical(["child", "child", "adult"], categories=ROLES),
+            "household_id": [HOUSEHOLD] * 3,
+            "date_of_birth": [born, born, None],
         }
     )
     events = conform(pd.DataFrame(rows)) if rows else conform(pd.DataFrame(columns=["event_id"]))

@@ -16,6 +16,9 @@ def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection])
     if isinstance(selection, list):
         return np.logical_or.reduce([selection_mask(events, s) for s in selection])
     mask = np.ones(len(events), dtype=bool)
+    if not selection.household and "via_sibling" in events:
+        # A brother's or sister's record is read only by selections that ask for the household.
+        mask &= ~events["via_sibling"].to_numpy(bool)
     for name, test in selection.tests().items():
         mask &= _field_mask(events[name], test, name)
     return mask
@@ -96,3 +99,16 @@ def _operators(column: pd.Series, ops: Operators, name: str) -> np.ndarray:
             if bound is not None:
                 mask &= np.nan_to_num(op(values, bound), nan=0).astype(bool)
     return mask
+
+
+def shared_records(events: pd.DataFrame, selections: list[Selection]) -> np.ndarray | None:
+    """The stored events that selections with `scope: household` may read for a brother or
+    sister, judged on what each record says (None when no selection asks)."""
+    household = [s for s in selections if s.household]
+    if not household or not len(events):
+        return None
+    view = events.assign(
+        via_adult=False,
+        sessions_attended=events["sessions_possible"] - events["sessions_absent"],
+    )
+    return np.logical_or.reduce([selection_mask(view, s) for s in household])

@@ -104,10 +104,13 @@ def build_timeline(
     subjects: pd.DataFrame,
     as_of: str | pd.Timestamp,
     coverage: dict[str, tuple[int, int]] | None = None,
+    share: np.ndarray | None = None,
 ) -> Timeline:
     """Only events on or before the as-of date count, so a back-filled run matches the night.
 
-    A feed's coverage is the span of its events (any child) unless given for it explicitly."""
+    A feed's coverage is the span of its events (any child) unless given for it explicitly.
+    Children's events marked in `share` are read for their brothers and sisters too
+    (`via_sibling`), for selections with `scope: household`."""
     as_of = as_of_day(as_of)
     end = end_second(as_of)
     seconds = to_seconds(events["occurred_at"])
@@ -124,7 +127,9 @@ def build_timeline(
     feeds = Feeds(
         declared, {str(k): int(r["min"]) for k, r in inferred.iterrows()}, _feed_days(upto, kept)
     )
-    where = household_rows(upto, subjects, kept)
+    if share is not None and not inside.all():
+        share = share[inside]
+    where = household_rows(upto, subjects, kept, share)
     view = shared_view(upto, where)
     t = kept[where.rows]
     born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]

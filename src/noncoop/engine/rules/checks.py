@@ -22,6 +22,7 @@ from noncoop.yamlspec import ConfigError, ConfigInvalid, Located
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 JOIN_KEYS = ("chain_id", "service", "agency", "source")
+CHILD_FIELDS = ("age", "via_adult")  # read from the child the record is read for
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,21 @@ def selections_defined(rule: Rule, where: Where) -> Iterator[ConfigError]:
                     "RULE-UNKNOWN-SELECTION",
                     f"pattern '{pname}' uses selection '{value}', which is not defined under "
                     f"select (defined: {', '.join(sorted(defined)) or 'none'})",
+                )
+
+
+@rule_check
+def household_fields(rule: Rule, where: Where) -> Iterator[ConfigError]:
+    """RULE-INVALID: a selection with `scope: household` tests what a record says, not who it is
+    read for: not `age` or `via_adult`, which differ from child to child."""
+    for sname, chosen in rule.select.items():
+        for sel in chosen if isinstance(chosen, list) else [chosen]:
+            for field in sorted(set(sel.tests()) & set(CHILD_FIELDS)) if sel.household else ():
+                yield where.error(
+                    ("select", sname),
+                    "RULE-INVALID",
+                    f"selection '{sname}' has scope household, so it cannot test {field} "
+                    "(it differs from child to child); split it into two selections",
                 )
 
 

@@ -68,9 +68,18 @@ class Selection(StrictModel):
     source: FieldTest | None = None
     age: FieldTest | None = None
     via_adult: FieldTest | None = None
+    # `household`: also the records of the child's brothers and sisters, for what the adults do
+    # whichever child's record notes it (hostility on a visit for the baby counts for its
+    # brother). `child` (the default): the child's own records and the household adults'.
+    scope: Literal["child", "household"] = "child"
 
     def tests(self) -> dict[str, FieldTest]:
-        return {k: v for k, v in self if v is not None}
+        """The field tests, without the scope."""
+        return {k: v for k, v in self if v is not None and k != "scope"}
+
+    @property
+    def household(self) -> bool:
+        return self.scope == "household"
 
 
 def _one_kind(self: Any) -> Any:
@@ -121,6 +130,7 @@ class TestEvent(StrictModel):
     detail: str | None = None
     source: str | None = None
     adult: bool = False
+    sibling: bool = False  # recorded on a brother's or sister's record (child C2)
 
 
 class RuleTest(StrictModel):
@@ -190,8 +200,16 @@ class Rule(StrictModel):
             raise ValueError(f"'{found[0]}' is not one of {', '.join(PATTERN_TAGS)}")
         return tags
 
+    def selections(self) -> list[Selection]:
+        """Every selection, those written as a list of alternatives one by one."""
+        return [s for chosen in self.select.values() for s in _listed(chosen)]
+
     @property
     def pattern_tag(self) -> str:
         tag = pattern_tag(self.tags)
         assert tag is not None  # the validator requires exactly one
         return tag
+
+
+def _listed(chosen: Selection | list[Selection]) -> list[Selection]:
+    return chosen if isinstance(chosen, list) else [chosen]
