@@ -1,9 +1,13 @@
 import csv
 import json
+import sys
 
+import pytest
 from conftest import REGION, copy_region
 from typer.testing import CliRunner
 
+from noncoop.cli import app as cli_app
+from noncoop.cli import rules as cli_rules
 from noncoop.cli.app import app
 from noncoop.store.workspace import Workspace
 
@@ -89,3 +93,18 @@ def test_quarantine_csv_keeps_every_row_and_neutralises_formulas(tmp_path):
     assert {"source_file", "source_line", "reason_code", "raw"} <= set(rows[0])
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
     assert any(r["raw"].startswith("'=HYPERLINK") for r in rows)
+
+
+def test_an_unexpected_failure_is_one_line_without_a_traceback(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise KeyError("a value that could be personal")
+
+    monkeypatch.setattr(cli_rules, "describe_rule", broken)
+    monkeypatch.setattr(sys, "argv", ["noncoop", "rules", "explain", "NC-NO-ACCESS"])
+    monkeypatch.setitem(cli_app.DEBUG, "on", False)
+    with pytest.raises(SystemExit) as stop:
+        cli_app.run()
+    assert stop.value.code == cli_app.INTERNAL_ERROR
+    err = capsys.readouterr().err
+    assert "unexpected error (KeyError" in err and "--debug" in err
+    assert "Traceback" not in err and "personal" not in err

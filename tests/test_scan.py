@@ -214,6 +214,11 @@ def test_rules_commands():
     assert "at least 10%" in explained.output and "Isolation of a Child" in explained.output
     missing = runner.invoke(app, ["rules", "explain", "NC-NOPE"])
     assert missing.exit_code == 1
+    # Every shipped rule explains itself, those with alternative filters and household scope too.
+    for rule_id in ("NC-CHILD-NOT-SEEN-ANY-AGENCY", "NC-THREATS-TO-WORKERS"):
+        explained = runner.invoke(app, ["rules", "explain", rule_id])
+        assert explained.exit_code == 0, explained.output
+    assert "on any child's record in the household" in explained.output
 
 
 def test_rules_validate_json_lists_errors(tmp_path):

@@ -1,5 +1,5 @@
 """`python -m noncoop` runs the command line."""
 
-from noncoop.cli.app import app
+from noncoop.cli.app import run
 
-app()
+run()

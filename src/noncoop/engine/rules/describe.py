@@ -22,9 +22,10 @@ def describe_rule(rule: LoadedRule) -> str:
         "",
         "Looks for:",
     ]
-    for name, sel in r.select.items():
-        tests = ", ".join(f"{k} {_test(v)}" for k, v in sel.tests().items())
-        lines.append(f"  selection {name}: {tests or 'every event'}")
+    for name, chosen in r.select.items():
+        texts = [_selection(sel) for sel in _alternatives(chosen)]
+        either = " or ".join(f"({t})" for t in texts) if len(texts) > 1 else texts[0]
+        lines.append(f"  selection {name}: {either}")
     for name, pattern in r.patterns.items():
         lines.append("  " + describe_pattern(name, pattern.kind, pattern.spec))
     lines.append(f"  fires when: {_condition(rule.condition)}")
@@ -64,3 +65,13 @@ def _condition(node) -> str:
     joined = f" {'and' if node.op == 'all' else 'or'} ".join(_condition(c) for c in node.children)
     within = f" (within {node.within} days of each other)" if node.within else ""
     return f"({joined}){within}"
+
+
+def _alternatives(chosen) -> list:
+    return chosen if isinstance(chosen, list) else [chosen]
+
+
+def _selection(sel) -> str:
+    """One filter in words, with its scope when it reads the whole household."""
+    tests = ", ".join(f"{k} {_test(v)}" for k, v in sel.tests().items()) or "every event"
+    return f"{tests}, on any child's record in the household" if sel.household else tests
