@@ -35,6 +35,7 @@ TYPES = (
     "contact.excessive",
 )
 AGENCIES = ("health", "social_care", "education", "police")
+ABSENCE_CODES = ("N", "O", "G", "I", "I", "M")
 SERVICES = ("gp", "dental", "cp", "school_nurse", None)
 
 
@@ -94,23 +95,39 @@ def history(seed: int, children: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
         school = range(0, DAYS, 7) if c % 3 else range(0)  # some children are at no school
         for week in school:  # school weeks, absence in bursts
             rate = 0.6 if abs(week - centre[0]) < 30 else 0.05
+            absent = int(rng.binomial(10, rate))
+            school_row = {
+                "subject_id": child,
+                "subject_role": "child",
+                "household_id": household,
+                "agency": "education",
+                "service": "school",
+                "source": "school",
+                "source_file": "s.csv",
+            }
             rows.append(
                 {
+                    **school_row,
                     "event_id": f"w{c}-{week}",
-                    "subject_id": child,
-                    "subject_role": "child",
-                    "household_id": household,
-                    "agency": "education",
-                    "service": "school",
                     "event_type": "school.attendance_summary",
                     "occurred_at": START + pd.Timedelta(days=week),
                     "sessions_possible": 10,
-                    "sessions_absent": int(rng.binomial(10, rate)),
-                    "source": "school",
-                    "source_file": "s.csv",
+                    "sessions_absent": absent,
                     "source_line": week + 2,
                 }
             )
+            # Each absent session too, with its DfE code, illness and medical among them.
+            for session in range(absent):
+                rows.append(
+                    {
+                        **school_row,
+                        "event_id": f"a{c}-{week}-{session}",
+                        "event_type": "school.absence",
+                        "occurred_at": START + pd.Timedelta(days=week + session // 2),
+                        "detail": ABSENCE_CODES[rng.integers(len(ABSENCE_CODES))],
+                        "source_line": 1000 + week * 10 + session,
+                    }
+                )
     events = conform(pd.DataFrame(rows), trace=False)
     people = sorted({(r["subject_id"], r["subject_role"], r["household_id"]) for r in rows})
     subjects = pd.DataFrame(people, columns=["subject_id", "role", "household_id"])

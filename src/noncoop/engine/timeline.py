@@ -99,6 +99,26 @@ def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarra
     return {str(n): day[cuts[i] : cuts[i + 1]] for i, n in enumerate(names)}
 
 
+def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For each row: did health see the child in the seven days up to and including its day? A
+    health record of the child's own with the child seen, or an attended appointment not
+    recorded as unseen. What makes a medical absence from school confirmed rather than only
+    reported. Only earlier days count, so a scan as of any day reads it as later ones do."""
+    known = view["child_seen"].notna().to_numpy(bool)
+    seen = view["child_seen"].fillna(False).to_numpy(bool)
+    attended = (view["event_type"] == "appointment.attended").to_numpy(bool)
+    own = ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
+    health = (view["agency"] == "health").to_numpy(bool)
+    by_health = own & health & (seen | (attended & ~(known & ~seen)))
+    keys = (child.astype(np.int64) << 32) + t // DAY
+    sightings = np.unique(keys[by_health])
+    if not len(sightings):
+        return np.zeros(len(keys), bool)
+    at = np.searchsorted(sightings, keys, "right") - 1
+    last = sightings[np.maximum(at, 0)]
+    return (at >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
+
+
 def build_timeline(
     events: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -137,6 +157,7 @@ def build_timeline(
     born_s = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
     born_s[born.isna().to_numpy()] = np.nan
     view["age"] = (t - born_s[where.child]) / (365.25 * DAY) if len(t) else np.array([], float)
-    view["via_adult"] = where.shared
+    view["via_adult"] = where.shared & ~where.sibling
     view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
+    view["health_seen_week"] = _health_seen_week(view, where.child, t)
     return Timeline(view, where.child, where.children, t, as_of, end, coverage, feeds)

@@ -22,7 +22,8 @@ from noncoop.yamlspec import ConfigError, ConfigInvalid, Located
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 JOIN_KEYS = ("chain_id", "service", "agency", "source")
-CHILD_FIELDS = ("age", "via_adult")  # read from the child the record is read for
+# Read from the child a record is read for, so not testable household-wide.
+CHILD_FIELDS = ("age", "via_adult", "health_seen_week")
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,9 @@ class Selection(StrictModel):
     source: FieldTest | None = None
     age: FieldTest | None = None
     via_adult: FieldTest | None = None
+    # Whether health saw the child in the seven days up to the record's (a medical absence
+    # confirmed).
+    health_seen_week: FieldTest | None = None
     # `household`: also the records of the child's brothers and sisters, for what the adults do
     # whichever child's record notes it (hostility on a visit for the baby counts for its
     # brother). `child` (the default): the child's own records and the household adults'.
