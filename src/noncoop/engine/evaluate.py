@@ -20,7 +20,7 @@ from noncoop.engine.history import pack_history, supports_of
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.rules.pack import LoadedRule, RulePack
-from noncoop.engine.selections import selection_mask, shared_records
+from noncoop.engine.selections import shared_records, timeline_mask
 from noncoop.engine.timeline import Timeline, build_timeline
 from noncoop.vocab import level_rank
 
@@ -134,7 +134,7 @@ class _Run:
     def patterns(self, rule: LoadedRule) -> None:
         """Every pattern of the rule, for every child at once."""
         tl = self.tl
-        masks = {name: selection_mask(tl.events, sel) for name, sel in rule.rule.select.items()}
+        masks = {name: timeline_mask(tl, sel) for name, sel in rule.rule.select.items()}
         for pname, pattern in rule.rule.patterns.items():
             out = KINDS[pattern.kind].evaluate(pattern.spec, masks, tl)
             self.add(rule.signal(pname), out)

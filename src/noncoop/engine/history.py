@@ -34,7 +34,7 @@ from noncoop.engine.explain import Support
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
-from noncoop.engine.selections import selection_mask
+from noncoop.engine.selections import timeline_mask
 from noncoop.engine.timeline import Timeline
 
 NEVER = np.iinfo(np.int64).max // 4
@@ -283,7 +283,7 @@ class _Patterns:
     def mask(self, selection) -> np.ndarray:
         text = _definition(selection)
         if text not in self.masks:
-            self.masks[text] = selection_mask(self.tl.events, selection)
+            self.masks[text] = timeline_mask(self.tl, selection)
         return self.masks[text]
 
     def signal(self, rule: LoadedRule, pattern) -> Signal:

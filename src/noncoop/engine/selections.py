@@ -8,6 +8,13 @@ import numpy as np
 import pandas as pd
 
 from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection
+from noncoop.engine.timeline import Timeline
+
+
+def timeline_mask(tl: Timeline, selection: Selection | list[Selection]) -> np.ndarray:
+    """A selection's mask over a timeline, the derived fields it tests worked out first."""
+    chosen = selection if isinstance(selection, list) else [selection]
+    return selection_mask(tl.with_fields({f for s in chosen for f in s.tests()}), selection)
 
 
 def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection]) -> np.ndarray:
@@ -103,12 +110,13 @@ def _operators(column: pd.Series, ops: Operators, name: str) -> np.ndarray:
 
 def shared_records(events: pd.DataFrame, selections: list[Selection]) -> np.ndarray | None:
     """The stored events that selections with `scope: household` may read for a brother or
-    sister, judged on what each record says (None when no selection asks)."""
-    household = [s for s in selections if s.household]
+    sister, judged on what each record says (None when no selection asks). Such selections
+    cannot test the child's own fields (RULE-INVALID), so the stored columns suffice."""
+    household = {s.model_dump_json(): s for s in selections if s.household}
     if not household or not len(events):
         return None
-    view = events.assign(
-        via_adult=False,
-        sessions_attended=events["sessions_possible"] - events["sessions_absent"],
-    )
-    return np.logical_or.reduce([selection_mask(view, s) for s in household])
+    view = events
+    if any("sessions_attended" in s.tests() for s in household.values()):
+        attended = events["sessions_possible"] - events["sessions_absent"]
+        view = events.assign(sessions_attended=attended)
+    return np.logical_or.reduce([selection_mask(view, s) for s in household.values()])

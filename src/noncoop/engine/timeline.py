@@ -4,6 +4,7 @@ events, up to the as-of date, sorted once by child and time, with integer codes 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,6 +78,14 @@ class Timeline:
         """The as-of day, in days since 1970."""
         return self.end // DAY - 1
 
+    def with_fields(self, fields: Iterable[str]) -> pd.DataFrame:
+        """The events, with the derived fields named added first (computed once, and only for
+        a pack whose selections test them)."""
+        for name in fields:
+            if name in DERIVED and name not in self.events:
+                self.events[name] = DERIVED[name](self.events, self.subject, self.t)
+        return self.events
+
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (-1 for blank) and the values they stand for, computed once."""
         if column not in self._codes:
@@ -119,6 +128,9 @@ def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> n
     return (at >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
 
 
+DERIVED = {"health_seen_week": _health_seen_week}
+
+
 def build_timeline(
     events: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -159,5 +171,4 @@ def build_timeline(
     view["age"] = (t - born_s[where.child]) / (365.25 * DAY) if len(t) else np.array([], float)
     view["via_adult"] = where.shared & ~where.sibling
     view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
-    view["health_seen_week"] = _health_seen_week(view, where.child, t)
     return Timeline(view, where.child, where.children, t, as_of, end, coverage, feeds)
