@@ -27,7 +27,12 @@ def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection])
         # A brother's or sister's record is read only by selections that ask for the household.
         mask &= ~events["via_sibling"].to_numpy(bool)
     for name, test in selection.tests().items():
-        mask &= _field_mask(events[name], test, name)
+        rows = np.flatnonzero(mask)
+        if len(rows) * 4 < len(mask):
+            # Few rows left: test only those (a text prefix over ten million details is slow).
+            mask[rows] = _field_mask(events[name].iloc[rows], test, name)
+        else:
+            mask &= _field_mask(events[name], test, name)
     return mask
 
 

@@ -113,19 +113,32 @@ def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> n
     health record of the child's own with the child seen, or an attended appointment not
     recorded as unseen. What makes a medical absence from school confirmed rather than only
     reported. Only earlier days count, so a scan as of any day reads it as later ones do."""
-    known = view["child_seen"].notna().to_numpy(bool)
-    seen = view["child_seen"].fillna(False).to_numpy(bool)
-    attended = (view["event_type"] == "appointment.attended").to_numpy(bool)
-    own = ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
-    health = (view["agency"] == "health").to_numpy(bool)
-    by_health = own & health & (seen | (attended & ~(known & ~seen)))
+    child_seen = view["child_seen"].array
+    unseen = child_seen.to_numpy(dtype=bool, na_value=True) == False  # noqa: E712
+    seen = child_seen.to_numpy(dtype=bool, na_value=False)
+    attended = _is(view["event_type"], "appointment.attended")
+    health = _is(view["agency"], "health")
+    by_health = health & (seen | (attended & ~unseen))
+    by_health &= ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
     keys = (child.astype(np.int64) << 32) + t // DAY
-    sightings = np.unique(keys[by_health])
+    # Timeline rows come in (child, time) order: a stable sort of the keys is a pass over them.
+    sightings = np.sort(keys[by_health], kind="stable")
+    sightings = (
+        sightings[np.r_[True, sightings[1:] != sightings[:-1]]] if len(sightings) else sightings
+    )
     if not len(sightings):
         return np.zeros(len(keys), bool)
     at = np.searchsorted(sightings, keys, "right") - 1
     last = sightings[np.maximum(at, 0)]
     return (at >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
+
+
+def _is(column: pd.Series, value: str) -> np.ndarray:
+    """Where a categorical column holds the value, compared as codes."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        hit = np.asarray(column.cat.categories.astype(str) == value, bool)
+        return np.append(hit, False)[column.cat.codes.to_numpy()]
+    return (column == value).fillna(False).to_numpy(bool)
 
 
 DERIVED = {"health_seen_week": _health_seen_week}
