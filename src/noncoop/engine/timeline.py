@@ -100,12 +100,30 @@ class Timeline:
 
 
 def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarray]:
-    """The days each source has records on, from one sort of (source, day) codes."""
-    codes, names = pd.factorize(events["source"])
-    pairs = np.unique((codes.astype(np.int64) << 32) + seconds // DAY)
-    source, day = pairs >> 32, pairs & 0xFFFFFFFF
-    cuts = np.searchsorted(source, np.arange(len(names) + 1))
-    return {str(n): day[cuts[i] : cuts[i + 1]] for i, n in enumerate(names)}
+    """The days each source has records on. A few sources over a few years of days: one count
+    per (source, day) cell, not a sort of ten million records."""
+    source = events["source"]
+    if isinstance(source.dtype, pd.CategoricalDtype):
+        codes, names = source.cat.codes.to_numpy().astype(np.int64), source.cat.categories
+    else:
+        codes, names = pd.factorize(source)
+        codes = codes.astype(np.int64)
+    known = codes >= 0
+    if not known.any():
+        return {}
+    day = seconds[known] // DAY
+    first, span = int(day.min()), int(day.max() - day.min()) + 1
+    if len(names) * span > 4 * len(day) + (1 << 20):
+        # Dates centuries apart (a mistyped year): sort the pairs rather than count every day.
+        pairs = np.unique((codes[known] << 32) + (day - first))
+        cut = np.searchsorted(pairs >> 32, np.arange(len(names) + 1))
+        days = {
+            str(n): first + (pairs[cut[i] : cut[i + 1]] & 0xFFFFFFFF) for i, n in enumerate(names)
+        }
+        return {n: d for n, d in days.items() if len(d)}
+    held = np.bincount(codes[known] * span + (day - first), minlength=len(names) * span) > 0
+    cells = held.reshape(len(names), span)
+    return {str(n): first + np.flatnonzero(cells[i]) for i, n in enumerate(names) if cells[i].any()}
 
 
 def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> np.ndarray:
