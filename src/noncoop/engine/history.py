@@ -261,8 +261,7 @@ def pack_history(
     known = _Patterns(tl)
     for stratum in rules:
         for rule in stratum:
-            for name, pattern in rule.rule.patterns.items():
-                signals[rule.signal(name)] = known.signal(rule, pattern)
+            signals.update(known.of_rule(rule))
         decided = decide_history(stratum, signals, tl, decide)
         for rule in stratum:
             with_member_evidence(decided[rule.id], signals, tl)
@@ -286,8 +285,40 @@ class _Patterns:
             self.masks[text] = timeline_mask(self.tl, selection)
         return self.masks[text]
 
-    def signal(self, rule: LoadedRule, pattern) -> Signal:
+    def of_rule(self, rule: LoadedRule) -> dict[str, Signal]:
+        """The rule's pattern signals. Where its condition is one conjunction, the pattern
+        with the fewest selected records is worked out first, and the others only for the
+        children it holds for: the rule cannot hold for any other child. (Gaps are worked out
+        for every child: their coverage and insufficient-data counts are judged region-wide.)"""
+        patterns = rule.rule.patterns
+        conj = conjunctions(rule.condition, rule)
+        leads = [n for n in patterns if len(conj) == 1 and rule.signal(n) in conj[0].pos]
+        if len(patterns) < 2 or not leads:
+            return {rule.signal(n): self.signal(rule, p) for n, p in patterns.items()}
+        lead = min(leads, key=lambda n: self.selected(rule, patterns[n]))
+        out = {rule.signal(lead): self.signal(rule, patterns[lead])}
+        only = np.zeros(self.tl.n_subjects, bool)
+        only[out[rule.signal(lead)].episodes.subject] = True
+        for name, pattern in patterns.items():
+            if name != lead:
+                pruned = None if pattern.kind == "gap" else only
+                out[rule.signal(name)] = self.signal(rule, pattern, pruned)
+        return out
+
+    def selected(self, rule: LoadedRule, pattern) -> int:
+        """How many records a pattern's selections pick: the cost of working it out."""
+        used = {name for _, name in selection_refs(pattern.spec)}
+        return sum(int(self.mask(rule.rule.select[n]).sum()) for n in used)
+
+    def signal(self, rule: LoadedRule, pattern, only: np.ndarray | None = None) -> Signal:
+        """A pattern's signal, for every child or only those marked in `only` (not shared)."""
         masks = {n: self.mask(sel) for n, sel in rule.rule.select.items()}
+        if only is not None:
+            children = only[self.tl.subject]
+            episodes = KINDS[pattern.kind].episodes(
+                pattern.spec, {n: m & children for n, m in masks.items()}, self.tl
+            )
+            return Signal.of(episodes, self.tl, pattern.kind == "gap")
         used = sorted({name for _, name in selection_refs(pattern.spec)})
         selections = {n: _definition(rule.rule.select[n]) for n in used}
         text = json.dumps([pattern.kind, _definition(pattern.spec), selections])
