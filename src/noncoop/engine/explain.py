@@ -37,7 +37,10 @@ class Support:
 
 
 def render_message(template: str, values: dict[str, dict], window: Window) -> str:
-    """Fill placeholders; a value the child's signals do not give reads 'none'."""
+    """Fill placeholders; a value the child's signals do not give reads 'none'. A window of one
+    day reads "on 28 Jan 2026", not "between 28 Jan 2026 and 28 Jan 2026"."""
+    if window.start == window.end:
+        template = template.replace("between {window.start} and {window.end}", "on {window.start}")
 
     def fill(match) -> str:
         owner, name = match.group(1).split(".")
