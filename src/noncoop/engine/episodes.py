@@ -132,12 +132,7 @@ def _ascending(keys: np.ndarray) -> bool:
 
 def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
     """Change points and the summed change at each, for sorted interval ends."""
-    keys = np.sort(np.concatenate([starts, stops]), kind="stable")  # two sorted runs: a merge
-    new = np.empty(len(keys), bool)
-    new[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=new[1:])
-    points = keys[new]
-    del keys, new
+    points = distinct(np.concatenate([starts, stops]))  # two sorted runs: a merge
     at_start, at_stop = np.searchsorted(points, starts), np.searchsorted(points, stops)
     m = len(points)
     if w is None:
@@ -211,7 +206,7 @@ def distinct_evidence(episodes: Episodes, episode: np.ndarray, rows: np.ndarray)
     # which matters where an episode cites every record of the agencies involved.
     rows = np.asarray(rows, np.int64)
     span = int(rows.max()) + 1 if len(rows) else 1
-    keys = _distinct(np.asarray(episode, np.int64) * span + rows)
+    keys = distinct(np.asarray(episode, np.int64) * span + rows)
     episodes.evidence, episodes.rows = keys // span, keys % span
     return episodes
 
@@ -246,7 +241,7 @@ def merged(segments: Segments, holds: np.ndarray) -> Intervals:
     return Intervals(subject[first], start[first], stop[last])
 
 
-def _distinct(keys: np.ndarray) -> np.ndarray:
+def distinct(keys: np.ndarray) -> np.ndarray:
     """The sorted distinct keys. A stable sort, because keys made from timeline rows come in
     long sorted runs (by child, then time), which it merges instead of sorting afresh."""
     keys = np.sort(keys, kind="stable")
@@ -259,7 +254,7 @@ def union_of_windows(subject: np.ndarray, day: np.ndarray, length: int) -> Inter
     them: a selection of every record (each school day, each GP booking) costs one sort."""
     if length <= 0 or not len(day):
         return Intervals(*(np.zeros(0, np.int64) for _ in range(3)))
-    keys = _distinct(key(subject, day))
+    keys = distinct(key(subject, day))
     subject, day = keys >> DAY_BITS, keys & ((1 << DAY_BITS) - 1)
     # A window that starts on or before the previous one's stop runs on from it.
     joined = (subject[1:] == subject[:-1]) & (day[1:] <= day[:-1] + length)

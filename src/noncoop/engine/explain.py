@@ -99,14 +99,15 @@ def _whose(evidence: Iterable[Evidence], children: pd.Index) -> str:
     others = {e.via_subject_id for e in records if e.via_subject_id}
     if not others:
         return ""
+    adults = [o for o in others if o not in children]
+    siblings = [o for o in others if o in children]
     parts = []
-    for ids, one, many in (
-        (sorted(o for o in others if o not in children), "an adult", "adults"),
-        (sorted(o for o in others if o in children), "a brother or sister", "brothers or sisters"),
-    ):
-        if ids:
-            where = " in the household" if one == "an adult" else ""
-            parts.append(f"{one if len(ids) == 1 else many}{where}, {word_list(ids, False)}")
+    if adults:
+        who = "an adult" if len(adults) == 1 else "adults"
+        parts.append(f"{who} in the household, {word_list(adults, False)}")
+    if siblings:
+        who = "a brother or sister" if len(siblings) == 1 else "brothers or sisters"
+        parts.append(f"{who}, {word_list(siblings, False)}")
     lead = "recorded against" if all(e.via_subject_id for e in records) else "some records against"
     return f"; {lead} " + " and ".join(parts)
 

@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection
-from noncoop.engine.timeline import Timeline
+from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection, listed
+from noncoop.engine.timeline import Timeline, category_mask
 
 
 def timeline_mask(tl: Timeline, selection: Selection | list[Selection]) -> np.ndarray:
     """A selection's mask over a timeline, the derived fields it tests worked out first."""
-    chosen = selection if isinstance(selection, list) else [selection]
-    return selection_mask(tl.with_fields({f for s in chosen for f in s.tests()}), selection)
+    fields = {f for s in listed(selection) for f in s.tests()}
+    return selection_mask(tl.with_fields(fields), selection)
 
 
 def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection]) -> np.ndarray:
@@ -48,9 +48,7 @@ def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
     prefixes = [v[:-1] for v in values if isinstance(v, str) and v.endswith("*")]
     mask = np.zeros(len(column), dtype=bool)
     if exact and isinstance(column.dtype, pd.CategoricalDtype):
-        hit = np.isin(np.asarray(column.cat.categories.astype(str)), [str(v) for v in exact])
-        codes = column.cat.codes.to_numpy()
-        mask |= np.append(hit, False)[codes]
+        mask |= category_mask(column, lambda names: np.isin(names, [str(v) for v in exact]))
     elif exact and (column.dtype == bool or column.dtype == "boolean"):
         flags = (
             column.to_numpy(dtype=bool, na_value=False)
@@ -77,8 +75,7 @@ def _starts_with(column: pd.Series, prefix: str) -> np.ndarray:
     """True where the value starts with `prefix`; a categorical column is tested on its few
     categories, not converted to ten million strings."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        hit = np.asarray(column.cat.categories.astype(str).str.startswith(prefix), bool)
-        return np.append(hit, False)[column.cat.codes.to_numpy()]
+        return category_mask(column, lambda names: names.str.startswith(prefix))
     return column.astype("string").str.startswith(prefix).fillna(False).to_numpy(bool)
 
 

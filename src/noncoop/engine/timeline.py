@@ -4,13 +4,14 @@ events, up to the as-of date, sorted once by child and time, with integer codes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, as_of_day, end_second, to_seconds
+from noncoop.engine.episodes import distinct
 from noncoop.engine.households import household_rows, shared_view
 
 
@@ -139,11 +140,7 @@ def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> n
     by_health = health & (seen | (attended & ~unseen))
     by_health &= ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
     keys = (child.astype(np.int64) << 32) + t // DAY
-    # Timeline rows come in (child, time) order: a stable sort of the keys is a pass over them.
-    sightings = np.sort(keys[by_health], kind="stable")
-    sightings = (
-        sightings[np.r_[True, sightings[1:] != sightings[:-1]]] if len(sightings) else sightings
-    )
+    sightings = distinct(keys[by_health])  # in timeline order already: one pass
     if not len(sightings):
         return np.zeros(len(keys), bool)
     at = np.searchsorted(sightings, keys, "right") - 1
@@ -151,11 +148,17 @@ def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> n
     return (at >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
 
 
+def category_mask(column: pd.Series, hit: Callable[[pd.Index], np.ndarray]) -> np.ndarray:
+    """The rows of a categorical column whose category passes `hit`: tested once per category,
+    not on ten million values; a blank never passes."""
+    flags = np.asarray(hit(column.cat.categories.astype(str)), bool)
+    return np.append(flags, False)[column.cat.codes.to_numpy()]
+
+
 def _is(column: pd.Series, value: str) -> np.ndarray:
-    """Where a categorical column holds the value, compared as codes."""
+    """Where a column holds the value."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        hit = np.asarray(column.cat.categories.astype(str) == value, bool)
-        return np.append(hit, False)[column.cat.codes.to_numpy()]
+        return category_mask(column, lambda names: names == value)
     return (column == value).fillna(False).to_numpy(bool)
 
 

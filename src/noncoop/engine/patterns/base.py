@@ -132,10 +132,11 @@ def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
     }
 
 
-def first_of_each_day(rows: np.ndarray, tl: Timeline) -> np.ndarray:
-    """The first of each child's rows on each day. Rows must be in timeline order (child, then
-    time), so one day's records are together: several records of one incident count once."""
-    if not len(rows):
+def counted(per: str, rows: np.ndarray, tl: Timeline) -> np.ndarray:
+    """The rows a pattern counts: every record, or with `per: day` the first of each child's
+    day, so that the records of one incident (on the visit and in a note, by two agencies) count
+    once. Rows must be in timeline order (child, then time), so one day's records are together."""
+    if per != "day" or not len(rows):
         return rows
     day_key = key(tl.subject[rows], tl.day[rows])
     return rows[np.concatenate([[True], day_key[1:] != day_key[:-1]])]

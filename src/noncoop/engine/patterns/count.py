@@ -15,8 +15,8 @@ from noncoop.engine.patterns.base import (
     PatternKind,
     Signals,
     agencies_services,
+    counted,
     described,
-    first_of_each_day,
     per_subject,
     signals_from,
     within_window,
@@ -39,7 +39,7 @@ class Count(StrictModel):
 def evaluate(spec: Count, masks: Masks, tl: Timeline) -> Signals:
     sel = masks[spec.select] & within_window(tl, spec.within)
     rows = np.flatnonzero(sel)
-    counts = per_subject(_counted(spec, rows, tl), tl)
+    counts = per_subject(counted(spec.per, rows, tl), tl)
     fire = counts >= spec.min
     if spec.max is not None:
         fire &= counts <= spec.max
@@ -52,8 +52,8 @@ def episodes(spec: Count, masks: Masks, tl: Timeline) -> Episodes:
     ending with it; an event is in the window from its own day for `within` days."""
     rows = np.flatnonzero(masks[spec.select])
     subject, day, within = tl.subject[rows], tl.day[rows], days(spec.within)
-    counted = _counted(spec, rows, tl)
-    segments = sweep(tl.subject[counted], tl.day[counted], tl.day[counted] + within)
+    once = counted(spec.per, rows, tl)
+    segments = sweep(tl.subject[once], tl.day[once], tl.day[once] + within)
     n = segments.totals[:, 0]
     holds = n >= spec.min
     if spec.max is not None:
@@ -63,14 +63,9 @@ def episodes(spec: Count, masks: Masks, tl: Timeline) -> Episodes:
     return found
 
 
-def _counted(spec: Count, rows: np.ndarray, tl: Timeline) -> np.ndarray:
-    """The rows that count: every record, or with `per: day` one per child and day."""
-    return first_of_each_day(rows, tl) if spec.per == "day" else rows
-
-
 def _values(spec: Count, pos: np.ndarray, tl: Timeline) -> dict:
     return {
-        "count": str(len(_counted(spec, np.sort(pos), tl))),
+        "count": str(len(counted(spec.per, np.sort(pos), tl))),
         "records": str(len(pos)),
         **agencies_services(tl, pos),
     }

@@ -26,8 +26,8 @@ from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    counted,
     described,
-    first_of_each_day,
     names,
     per_subject,
     signals_from,
@@ -62,25 +62,18 @@ def evaluate(spec: Divergence, masks: Masks, tl: Timeline) -> Signals:
     others = b_pairs[~np.isin(b_pairs, a_pairs)]
     n_a = np.bincount(a_pairs // k, minlength=tl.n_subjects)
     n_others = np.bincount(others // k, minlength=tl.n_subjects)
-    events_a = per_subject(_counted(spec, a_rows, tl), tl)
+    events_a = per_subject(counted(spec.per, a_rows, tl), tl)
     fire = (n_a >= spec.min) & (events_a >= spec.min_events) & (n_others >= spec.min_others)
     # Evidence: every event of the first set, and the latest event of each other value.
     other_rows = b_rows[np.isin(tl.subject[b_rows] * k + codes[b_rows], others)]
     latest = pd.Series(other_rows).groupby(tl.subject[other_rows] * k + codes[other_rows]).max()
     rows = np.concatenate([a_rows, latest.to_numpy(np.int64)])
     rows = np.unique(rows[fire[tl.subject[rows]]])
-    a_set = set(a_rows.tolist())
-
-    def values(subject: int, pos: np.ndarray) -> dict:
-        mine = {uniques[codes[p]] for p in pos if p in a_set}
-        other = {uniques[codes[p]] for p in pos if p not in a_set} - mine
-        return {
-            "values": names(mine),
-            "others": names(other),
-            "count": str(len(_counted(spec, np.sort([p for p in pos if p in a_set]), tl))),
-        }
-
-    return signals_from(rows, tl, values)
+    selected = np.zeros(len(tl.t), bool)
+    selected[a_rows] = True
+    return signals_from(
+        rows, tl, lambda s, pos: _values(pos, selected[pos], codes, uniques, spec, tl)
+    )
 
 
 def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
@@ -95,13 +88,13 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     # Per (child, value): the days it shows `select` events, and the days it is an "other".
     a_value = union_of_windows(tl.subject[a_rows] * k + codes[a_rows], a_day, within)
     others = _others(b_value, b_day, within, a_value)
-    counted = _counted(spec, a_rows, tl)
-    c_day = tl.day[counted]
-    subject = np.concatenate([a_value.subject // k, tl.subject[counted], others.subject // k])
+    once = counted(spec.per, a_rows, tl)
+    c_day = tl.day[once]
+    subject = np.concatenate([a_value.subject // k, tl.subject[once], others.subject // k])
     start = np.concatenate([a_value.start, c_day, others.start])
     stop = np.concatenate([a_value.stop, c_day + within, others.stop])
     weights = np.zeros((len(subject), 3))
-    for column, (lo, hi) in enumerate(_spans(len(a_value.start), len(counted), len(others.start))):
+    for column, (lo, hi) in enumerate(_spans(len(a_value.start), len(once), len(others.start))):
         weights[lo:hi, column] = 1
     segments = sweep(subject, start, stop, weights)
     n_a, events_a, n_others = segments.totals.T
@@ -159,13 +152,8 @@ def _involved(found: Episodes, others: Intervals, k: int, value: np.ndarray, t: 
 def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Timeline) -> dict:
     mine = set(uniques[codes[pos[selected]]])
     other = set(uniques[codes[pos[~selected]]]) - mine
-    n = len(_counted(spec, np.sort(pos[selected]), tl))
+    n = len(counted(spec.per, np.sort(pos[selected]), tl))
     return {"values": names(mine), "others": names(other), "count": str(n)}
-
-
-def _counted(spec: Divergence, rows: np.ndarray, tl: Timeline) -> np.ndarray:
-    """The `select` rows that count toward `min_events`: every one, or one per child and day."""
-    return first_of_each_day(rows, tl) if spec.per == "day" else rows
 
 
 def explain(name: str, spec: Divergence) -> str:

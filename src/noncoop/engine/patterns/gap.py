@@ -16,6 +16,7 @@ from noncoop.engine.episodes import (
     clip,
     cut,
     days_where,
+    distinct,
     distinct_evidence,
     key,
     merged,
@@ -156,8 +157,7 @@ def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, l
     look-back (before the first, and after one leaves it before the next), as (subject, start,
     stop) intervals."""
     # Timeline rows are in (child, time) order, so the sightings' (child, day) keys are sorted.
-    points = key(tl.subject[seen], tl.day[seen])
-    points = points[np.r_[True, points[1:] != points[:-1]]] if len(points) else points
+    points = distinct(key(tl.subject[seen], tl.day[seen]))
     subject, day = points >> DAY_BITS, points & ((1 << DAY_BITS) - 1)
     far = tl.last_day + 1
     # Filled in place rather than padded, so that a region with no sighting at all works too.

@@ -15,7 +15,7 @@ from typing import Any
 
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.condition import NAME, parse_condition
-from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Rule
+from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Rule, listed
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.events import EVENT_TYPES
 from noncoop.yamlspec import ConfigError, ConfigInvalid, Located
@@ -97,7 +97,7 @@ def household_fields(rule: Rule, where: Where) -> Iterator[ConfigError]:
     """RULE-INVALID: a selection with `scope: household` tests what a record says, not who it is
     read for: not `age` or `via_adult`, which differ from child to child."""
     for sname, chosen in rule.select.items():
-        for sel in chosen if isinstance(chosen, list) else [chosen]:
+        for sel in listed(chosen):
             for field in sorted(set(sel.tests()) & set(CHILD_FIELDS)) if sel.household else ():
                 yield where.error(
                     ("select", sname),
@@ -242,7 +242,7 @@ def _reaches_itself(start: str, graph: dict[str, set[str]]) -> bool:
 def _field_tests(rule: Rule) -> Iterator[tuple[str, str, Any]]:
     """(selection name, field, test) of every field test of every selection."""
     for sname, chosen in rule.select.items():
-        for sel in chosen if isinstance(chosen, list) else [chosen]:
+        for sel in listed(chosen):
             for field, test in sel.tests().items():
                 yield sname, field, test
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from noncoop.engine.patterns import KINDS
+from noncoop.engine.rules.model import listed
 from noncoop.engine.rules.pack import LoadedRule
 
 
@@ -23,7 +24,7 @@ def describe_rule(rule: LoadedRule) -> str:
         "Looks for:",
     ]
     for name, chosen in r.select.items():
-        texts = [_selection(sel) for sel in _alternatives(chosen)]
+        texts = [_selection(sel) for sel in listed(chosen)]
         either = " or ".join(f"({t})" for t in texts) if len(texts) > 1 else texts[0]
         lines.append(f"  selection {name}: {either}")
     for name, pattern in r.patterns.items():
@@ -65,10 +66,6 @@ def _condition(node) -> str:
     joined = f" {'and' if node.op == 'all' else 'or'} ".join(_condition(c) for c in node.children)
     within = f" (within {node.within} days of each other)" if node.within else ""
     return f"({joined}){within}"
-
-
-def _alternatives(chosen) -> list:
-    return chosen if isinstance(chosen, list) else [chosen]
 
 
 def _selection(sel) -> str:

@@ -205,7 +205,7 @@ class Rule(StrictModel):
 
     def selections(self) -> list[Selection]:
         """Every selection, those written as a list of alternatives one by one."""
-        return [s for chosen in self.select.values() for s in _listed(chosen)]
+        return [s for chosen in self.select.values() for s in listed(chosen)]
 
     @property
     def pattern_tag(self) -> str:
@@ -214,5 +214,6 @@ class Rule(StrictModel):
         return tag
 
 
-def _listed(chosen: Selection | list[Selection]) -> list[Selection]:
+def listed(chosen: Selection | list[Selection]) -> list[Selection]:
+    """A selection written as one filter or as a list of alternatives, as a list."""
     return chosen if isinstance(chosen, list) else [chosen]
