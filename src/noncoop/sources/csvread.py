@@ -55,24 +55,23 @@ def _decode(column: pa.ChunkedArray | pa.Array, recoded: bool) -> tuple[pd.Serie
 
     `recoded`: the file was read as Latin-1 (see `_valid_utf8`), so each cell's original bytes
     are its text encoded back to Latin-1."""
-    try:
-        if recoded:
-            raise pa.ArrowInvalid("cells to restore one by one")
-        text = column.cast(pa.string())
-        return text.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get), np.zeros(
-            len(column), bool
-        )
-    except pa.ArrowInvalid:
-        values = column.to_pylist()
-        bad = np.zeros(len(values), bool)
-        out = []
-        for i, v in enumerate(values):
-            try:
-                out.append(_original(v, recoded).decode("utf-8"))
-            except UnicodeDecodeError:
-                bad[i] = True
-                out.append(None)
-        return pd.Series(out, dtype="string"), bad
+    if not recoded:
+        try:
+            text = column.cast(pa.string())
+            strings = text.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+            return strings, np.zeros(len(column), bool)
+        except pa.ArrowInvalid:
+            pass  # some cells are not UTF-8: find them one by one
+    values = column.to_pylist()
+    bad = np.zeros(len(values), bool)
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append(_original(v, recoded).decode("utf-8"))
+        except UnicodeDecodeError:
+            bad[i] = True
+            out.append(None)
+    return pd.Series(out, dtype="string"), bad
 
 
 def _original(cell: bytes, recoded: bool) -> bytes:
