@@ -75,7 +75,7 @@ def test_demo_can_keep_its_region_for_exploring(tmp_path):
     assert (tmp_path / "sources" / "sources.yaml").exists()
     assert (tmp_path / "workspace" / "alerts.sqlite").exists()
     listed = runner.invoke(app, ["alerts", "-w", str(tmp_path / "workspace")])
-    assert listed.exit_code == 0 and "Alerts (first" in listed.output
+    assert listed.exit_code == 0 and "Alerts by household (first" in listed.output
 
 
 def test_quarantine_csv_keeps_every_row_and_neutralises_formulas(tmp_path):

@@ -153,9 +153,11 @@ _CONFIG = (
     Diagnostic(
         "RULE-CYCLE",
         Kind.CONFIG,
-        "rules conclude signals that depend on each other in a circle",
+        "rules conclude signals, or supersede each other, in a circle",
         "A rule that uses a concluded signal runs after the rule that concludes it, so no "
-        "rule may need, directly or through others, the signal it concludes itself.",
+        "rule may need, directly or through others, the signal it concludes itself. Rules "
+        "superseding each other (`related: supersedes`), directly or through others, would "
+        "fold each other's alerts away, so that is refused too.",
     ),
 )
 

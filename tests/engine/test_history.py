@@ -28,27 +28,35 @@ def single_date_alerts(seed: int) -> list[tuple[object, list]]:
     return [(tl, evaluate(events, subjects, PACK, tl.as_of, "python").alerts) for tl in days]
 
 
+FOLDED = [f"{r} folded" for r in PACK.superseders()]
+
+
 @functools.cache
 def days_alerted_by_single_dates(seed: int) -> dict[str, frozenset]:
-    alerted: dict[str, set] = {r.id: set() for r in PACK.rules}
+    """Per rule, the (child, day) it alerts on; per superseded rule, those it is folded on."""
+    alerted: dict[str, set] = {name: set() for name in [*(r.id for r in PACK.rules), *FOLDED]}
     for tl, alerts in single_date_alerts(seed):
         for alert in alerts:
             alerted[alert.rule_id].add((alert.subject_id, tl.last_day))
+            for related in alert.related:
+                alerted[f"{related.rule_id} folded"].add((alert.subject_id, tl.last_day))
     return {rule_id: frozenset(days) for rule_id, days in alerted.items()}
 
 
 def days_held_by_rule_episodes(seed: int, engine: str) -> dict[str, set]:
     tl = region(seed)[2][-1]
-    found, _ = pack_history(tl, PACK.strata(), decider(engine))
+    found, _ = pack_history(tl, PACK.strata(), decider(engine), PACK.superseders())
+    parts = {rule_id: r.episodes for rule_id, r in found.items()}
+    parts.update(
+        {f"{rule_id} folded": r.folded.episodes for rule_id, r in found.items() if r.folded}
+    )
     return {
-        rule_id: {
+        name: {
             (str(tl.subjects[s]), day)
-            for s, first, last in zip(
-                r.episodes.subject, r.episodes.start, r.episodes.end, strict=True
-            )
+            for s, first, last in zip(eps.subject, eps.start, eps.end, strict=True)
             for day in range(first, last + 1)
         }
-        for rule_id, r in found.items()
+        for name, eps in parts.items()
     }
 
 
@@ -60,9 +68,9 @@ def test_rule_episodes_hold_on_the_days_the_rule_alerts(seed, engine):
     assert {r: frozenset(d) for r, d in held.items()} == expected
 
 
-def test_the_histories_exercise_every_rule():
-    for rule in PACK.rules:
-        assert any(days_alerted_by_single_dates(seed)[rule.id] for seed in SEEDS), rule.id
+def test_the_histories_exercise_every_rule_and_every_fold():
+    for name in [*(r.id for r in PACK.rules), *FOLDED]:
+        assert any(days_alerted_by_single_dates(seed)[name] for seed in SEEDS), name
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -39,6 +39,7 @@ CONTENT = (
     "evidence",
     "guidance",
     "actions",
+    "related",
 )
 COLUMNS = (
     "alert_id",
@@ -50,7 +51,7 @@ COLUMNS = (
     "touched_as_of",
     "prior",
 )
-JSON_COLUMNS = ("tags", "evidence", "guidance", "actions", "triage_evidence")
+JSON_COLUMNS = ("tags", "evidence", "guidance", "actions", "related", "triage_evidence")
 # What a re-run of a night needs of a row's state before that night (content comes from the run).
 PRIOR = (*LIFECYCLE, "window_start", "window_end")
 
@@ -181,6 +182,7 @@ def content_of(alert: Alert, alert_id: str, version: str) -> dict:
         "evidence": [e.to_json() for e in alert.evidence],
         "guidance": list(alert.guidance),
         "actions": list(alert.actions),
+        "related": [r.to_json() for r in alert.related],
     }
 
 

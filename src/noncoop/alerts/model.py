@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from noncoop.engine.alert import Alert, Evidence, Window
+from noncoop.engine.alert import Alert, Evidence, Related, Window
 
 ACTIVE = ("new", "ongoing", "reopened")
 STATUSES = (*ACTIVE, "resolved")
@@ -64,6 +64,7 @@ class StoredAlert(Alert):
             evidence=tuple(Evidence.from_json(e) for e in json.loads(row["evidence"])),
             guidance=tuple(json.loads(row["guidance"])),
             actions=tuple(json.loads(row["actions"])),
+            related=tuple(Related.from_json(r) for r in json.loads(row.get("related") or "[]")),
         )
         return cls.of(alert, row)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from noncoop.alerts.backfill import first_scan
-from noncoop.alerts.lifecycle import COLUMNS, CONTENT, JSON_COLUMNS, reconcile
+from noncoop.alerts.lifecycle import COLUMNS, JSON_COLUMNS, reconcile
 from noncoop.alerts.model import (
     ACTIVE,
     STATUSES,
@@ -36,7 +36,9 @@ MIGRATIONS = (
         alert_id TEXT PRIMARY KEY,
         rule_id TEXT NOT NULL,
         subject_id TEXT NOT NULL,
-        {", ".join(f"{c} TEXT" for c in CONTENT)},
+        rule_version TEXT, household_id TEXT, title TEXT, level TEXT, pattern TEXT, tags TEXT,
+        window_start TEXT, window_end TEXT, explanation TEXT, evidence TEXT, guidance TEXT,
+        actions TEXT,
         status TEXT NOT NULL CHECK (status IN {STATUSES}),
         note TEXT,
         changed_as_of TEXT NOT NULL,
@@ -65,6 +67,8 @@ MIGRATIONS = (
     CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # The alerts of superseded rules folded into an alert (JSON list).
+    "ALTER TABLE alerts ADD COLUMN related TEXT;",
 )
 
 

@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 
 from noncoop.alerts.export import ALERT_CSV_COLUMNS, alert_csv_rows
+from noncoop.alerts.groups import by_household
 from noncoop.alerts.model import ACTIVE
 from noncoop.alerts.store import AlertStore, StoreError
 from noncoop.cli.errors import check_date, exits
 from noncoop.cli.jsonfile import write_json
 from noncoop.cli.options import ByOpt, LevelChoice, ReasonOpt, Status, Triage, WorkspaceOpt, console
-from noncoop.cli.views import alert_panel, alerts_table, audit_table
+from noncoop.cli.views import alert_panel, alerts_table, audit_table, groups_table
 from noncoop.reports.render.spreadsheet import write_csv
 from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 
@@ -62,9 +63,14 @@ def alerts_list(
             "--csv", help="Write one row per alert and evidence record, spreadsheet-safe."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Alerts to list in the terminal.")] = 50,
+    flat: Annotated[
+        bool,
+        typer.Option("--flat", help="One row per alert, instead of one per household and pattern."),
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Rows to list in the terminal.")] = 50,
 ) -> None:
-    """Stored alerts that need attention, most severe first."""
+    """Stored alerts that need attention, most severe first: one row per household and pattern,
+    naming its children (--flat: one row per alert). --json and --csv give every alert."""
     if ctx.invoked_subcommand is not None:
         return
     if since is not None:
@@ -85,7 +91,12 @@ def alerts_list(
         n = write_csv(csv_out, ALERT_CSV_COLUMNS, alert_csv_rows(alerts))
         console.print(f"{len(alerts):,} alerts ({n:,} rows) written to {csv_out}")
     if not (json_out or csv_out):
-        console.print(alerts_table(alerts, limit, console.width) if alerts else "No alerts match.")
+        if not alerts:
+            console.print("No alerts match.")
+        elif flat:
+            console.print(alerts_table(alerts, limit, console.width))
+        else:
+            console.print(groups_table(by_household(alerts), limit, console.width))
 
 
 @alerts_app.command("show")

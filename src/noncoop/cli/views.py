@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from noncoop.alerts.groups import AlertGroup
 from noncoop.alerts.model import AuditEntry, StoredAlert
 from noncoop.diagnostics import Diagnostic
 from noncoop.ingest.counts import IngestReport
@@ -185,6 +186,40 @@ def alerts_table(alerts: list[StoredAlert], limit: int = 20, width: int = 160) -
 STATUS_STYLE = {"new": "bold", "reopened": "bold magenta", "resolved": "dim"}
 
 
+def groups_table(groups: list[AlertGroup], limit: int = 20, width: int = 160) -> Table:
+    """One row per household and pattern, most severe first: the children it concerns, the
+    rules raised and the most severe alert's explanation (`noncoop alerts show` for each)."""
+    alerts = sum(len(g.alerts) for g in groups)
+    table = Table(
+        title=f"Alerts by household (first {min(limit, len(groups))} of {len(groups)} rows, "
+        f"{alerts} alerts; --flat for one row per alert)",
+        title_justify="left",
+    )
+    wide = width >= 120
+    names = ("household", "level", "pattern", "children", "window") if wide else ("household",)
+    for name in names:
+        table.add_column(name, no_wrap=name in ("household", "level", "window"))
+    table.add_column("explanation", ratio=1)
+    for g in groups[:limit]:
+        lead = g.lead
+        level = f"[{LEVEL_STYLE[g.level]}]{g.level}[/]"
+        more = "".join(f"\n[dim]+ {rule} for {', '.join(who)}[/dim]" for rule, who in g.others())
+        text = f"[bold]{lead.rule_id}[/] ({lead.alert_id}, {lead.subject_id})\n" + escape(
+            lead.explanation
+        )
+        household = g.household_id or "—"
+        children = ", ".join(g.children)
+        if wide:
+            window = f"{g.window[0]}\n{g.window[1]}"
+            table.add_row(
+                household, level, g.pattern.removeprefix("pattern:"), children, window, text + more
+            )
+        else:
+            head = f"{household}\n{level}\n{children}"
+            table.add_row(head, text + more)
+    return table
+
+
 def audit_table(entries: list[AuditEntry]) -> Table:
     """The audit log: runs and triage actions, oldest first."""
     table = Table(title="Audit log", title_justify="left")
@@ -231,6 +266,10 @@ def alert_panel(alert: StoredAlert) -> Panel:
             f"  {e.occurred_at}  {e.agency}/{e.service or '-'}  "
             f"{e.event_type}{via}  [dim]{e.source_file}:{e.source_line}[/dim]"
         )
+    if alert.related:
+        lines += ["", "[bold]Folded into this alert[/bold] (rules it supersedes, same days)"]
+        for r in alert.related:
+            lines.append(f"  {r.rule_id} ({r.level}): {escape(r.explanation)}")
     lines += ["", "[bold]Guidance[/bold]"] + [f"  {g}" for g in alert.guidance]
     lines += ["", "[bold]Recommended actions[/bold]"] + [f"  • {a}" for a in alert.actions]
     return Panel("\n".join(lines), title=f"alert {alert.alert_id}", expand=False)

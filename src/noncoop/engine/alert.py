@@ -57,6 +57,43 @@ EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
 OPTIONAL = ("via_subject_id", "detail")
 
 
+@dataclass(frozen=True)
+class Related:
+    """The alert of a superseded rule, folded into the alert of the rule superseding it: it held
+    for the same child on the same days, and is listed with it instead of raised on its own."""
+
+    rule_id: str
+    title: str
+    level: str
+    window: Window
+    explanation: str
+    evidence: tuple[Evidence, ...]
+    relation: str = "superseded"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "level": self.level,
+            "relation": self.relation,
+            "window": self.window.to_json(),
+            "explanation": self.explanation,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Related:
+        return cls(
+            rule_id=record["rule_id"],
+            title=record["title"],
+            level=record["level"],
+            window=Window(**record["window"]),
+            explanation=record["explanation"],
+            evidence=tuple(Evidence.from_json(e) for e in record["evidence"]),
+            relation=record.get("relation", "superseded"),
+        )
+
+
 def episode_id(rule_id: str, subject_id: str, day: str) -> str:
     """An alert's id: its rule, its child and the day it was first raised."""
     return hashlib.sha256(f"{rule_id}|{subject_id}|{day}".encode()).hexdigest()[:16]
@@ -83,10 +120,18 @@ class Alert:
     # For an episode: its window's start as known on the first day it held, which a nightly scan
     # that day would have seen (and the alert id rests on).
     opened: str | None = field(default=None, kw_only=True)
+    # Alerts of superseded rules folded into this one (one fact, one alert).
+    related: tuple[Related, ...] = field(default=(), kw_only=True)
 
     @property
     def pattern(self) -> str | None:
         return pattern_tag(self.tags)
+
+    def as_related(self) -> Related:
+        """This alert, folded into another's."""
+        return Related(
+            self.rule_id, self.title, self.level, self.window, self.explanation, self.evidence
+        )
 
     @property
     def evidence_ids(self) -> list[str]:
@@ -108,6 +153,7 @@ class Alert:
             "guidance": list(self.guidance),
             "actions": list(self.actions),
             **({"held": self.held.to_json()} if self.held else {}),
+            **({"related": [r.to_json() for r in self.related]} if self.related else {}),
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pandas as pd
 from noncoop.engine.alert import Alert
 from noncoop.engine.decide import Decision, SignalTable, decider
 from noncoop.engine.explain import Support, explain
+from noncoop.engine.fold import attach
 from noncoop.engine.history import pack_history, supports_of
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
@@ -71,8 +72,9 @@ def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) 
     run = _Run(tl, result, engine)
     for stratum in pack.strata():
         run.stratum(stratum)
+    run.fold(pack.superseders())
     clock = time.perf_counter()
-    alerts = explain(run.supports, tl)
+    alerts = attach(explain(run.supports, tl), explain(run.folded, tl), pack)
     result.timings["explanations"] = time.perf_counter() - clock
     result.timings["patterns"] = run.pattern_time
     result.timings["decisions"] = run.decision_time
@@ -83,13 +85,20 @@ def _history(
     tl: Timeline, pack: RulePack, engine: str, result: Evaluation, ended: bool
 ) -> list[Alert]:
     clock = time.perf_counter()
-    found, signals = pack_history(tl, pack.strata(), decider(engine))
+    found, signals = pack_history(tl, pack.strata(), decider(engine), pack.superseders())
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
     alerts = explain(
         [s for rule in pack.rules for s in supports_of(rule, found[rule.id], signals, tl, ended)],
         tl,
     )
+    folded = [
+        s
+        for rule in pack.rules
+        if found[rule.id].folded is not None
+        for s in supports_of(rule, found[rule.id].folded, signals, tl, ended)
+    ]
+    alerts = attach(alerts, explain(folded, tl), pack)
     result.timings["explanations"] = time.perf_counter() - clock
     for rule in pack.rules:
         for pname in rule.rule.patterns:
@@ -102,7 +111,8 @@ def _history(
 
 
 class _Run:
-    """Signals found so far (patterns' and concluded), and the decisions' supports."""
+    """Signals found so far (patterns' and concluded), and the decisions' supports: those raised,
+    and those folded into a superseding rule's alert."""
 
     def __init__(self, tl: Timeline, result: Evaluation, engine: str):
         self.tl, self.result = tl, result
@@ -110,6 +120,7 @@ class _Run:
         self.table = SignalTable(tl.n_subjects, {}, {}, {})
         self.found: dict[str, Signals] = {}
         self.supports: list[Support] = []
+        self.folded: list[Support] = []
         self.pattern_time = self.decision_time = 0.0
 
     def stratum(self, rules: list[LoadedRule]) -> None:
@@ -130,6 +141,17 @@ class _Run:
                 concluded.setdefault(rule.rule.conclude, []).append(support)
         for name, supports in concluded.items():
             self.conclude(name, supports)
+
+    def fold(self, superseders: dict[str, list[str]]) -> None:
+        """A superseded rule's decision for a child is folded where a rule superseding it holds
+        for that child too."""
+        holding = {(s.rule.id, s.child) for s in self.supports}
+        kept = []
+        for s in self.supports:
+            above = superseders.get(s.rule.id, ())
+            folded = any((a, s.child) in holding for a in above)
+            (self.folded if folded else kept).append(s)
+        self.supports = kept
 
     def patterns(self, rule: LoadedRule) -> None:
         """Every pattern of the rule, for every child at once."""

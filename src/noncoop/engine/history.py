@@ -28,6 +28,7 @@ from noncoop.engine.episodes import (
     distinct_evidence,
     key,
     ranges,
+    sweep,
     timed_key,
 )
 from noncoop.engine.explain import Support
@@ -99,6 +100,9 @@ class RuleEpisodes:
     episodes: Episodes
     names: list[str] = field(default_factory=list)
     support: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # For a superseded rule: its episodes on the days a superseding rule held, folded into
+    # that rule's alerts (fold.py).
+    folded: RuleEpisodes | None = None
 
     def supported_by(self, name: str) -> np.ndarray:
         """The episodes the named signal supported."""
@@ -252,10 +256,15 @@ def with_member_evidence(found: RuleEpisodes, signals: dict[str, Signal], tl: Ti
 
 
 def pack_history(
-    tl: Timeline, rules: list[list[LoadedRule]], decide: Decide
+    tl: Timeline,
+    rules: list[list[LoadedRule]],
+    decide: Decide,
+    superseders: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
-    concluded ones). A pattern written the same way in several rules is worked out once."""
+    concluded ones). A pattern written the same way in several rules is worked out once. A
+    superseded rule's days are then parted: those on which a rule superseding it (from
+    `superseders`) holds are folded, the others its own."""
     signals: dict[str, Signal] = {}
     found: dict[str, RuleEpisodes] = {}
     known = _Patterns(tl)
@@ -268,7 +277,60 @@ def pack_history(
             if rule.rule.conclude:
                 signals[rule.rule.conclude] = Signal.of(decided[rule.id].episodes, tl)
         found.update(decided)
+    _fold(found, superseders or {}, signals, tl)
     return found, signals
+
+
+def _fold(
+    found: dict[str, RuleEpisodes],
+    superseders: dict[str, list[str]],
+    signals: dict[str, Signal],
+    tl: Timeline,
+) -> None:
+    """Each superseded rule's episodes cut where a rule superseding it holds (on any day it
+    held, folded or not, as a nightly scan judges it): the days it holds alone stay its
+    episodes, the others become its `folded` ones, each with its own evidence."""
+    held = {rule_id: f.episodes for rule_id, f in found.items()}
+    for rule_id, above in superseders.items():
+        over = [held[a] for a in above if a in held]
+        if rule_id not in found or not over:
+            continue
+        alone, folded = _parted(found[rule_id], over)
+        for part in (alone, folded):
+            with_member_evidence(part, signals, tl)
+        alone.folded = folded
+        found[rule_id] = alone
+
+
+def _parted(found: RuleEpisodes, over: list[Episodes]) -> tuple[RuleEpisodes, RuleEpisodes]:
+    """A rule's episodes parted into the days no `over` episode of the child covers and those
+    one does; each part keeps the signals that supported the episode it came from."""
+    eps = found.episodes
+    subject = np.concatenate([eps.subject, *(o.subject for o in over)])
+    start = np.concatenate([eps.start, *(o.start for o in over)])
+    stop = np.concatenate([eps.end, *(o.end for o in over)]) + 1
+    weights = np.zeros((len(subject), 2))
+    weights[: len(eps), 0] = 1
+    weights[len(eps) :, 1] = 1
+    seg = sweep(subject, start, stop, weights)
+    inside = seg.totals[:, 0] > 0
+    origin = np.searchsorted(key(eps.subject, eps.start), key(seg.subject, seg.start), "right") - 1
+    covered = seg.totals[:, 1] > 0
+    parts = []
+    for flag in (False, True):
+        s = np.flatnonzero(inside & (covered == flag))
+        o, begin, end = origin[s], seg.start[s], seg.stop[s]
+        joined = (o[1:] == o[:-1]) & (begin[1:] == end[:-1])
+        first = np.concatenate([[True], ~joined])[: len(s)]
+        last = np.concatenate([~joined, [True]])[: len(s)]
+        parts.append(
+            RuleEpisodes(
+                Episodes(seg.subject[s][first], begin[first], end[last] - 1),
+                found.names,
+                found.support[o[first]],
+            )
+        )
+    return parts[0], parts[1]
 
 
 class _Patterns:

@@ -108,17 +108,29 @@ class Pseudonymiser:
         adults = {e.via_subject_id for e in evidence if e.via_subject_id}
         return _ids_in(text, {a: self.pseudonym(a, "P") for a in adults})
 
-    def _alert(self, alert: StoredAlert, shift: pd.Timedelta) -> StoredAlert:
-        day = lambda text: _shift_text(text, shift)  # noqa: E731
-        evidence = tuple(
+    def _evidence(self, evidence, shift: pd.Timedelta) -> tuple:
+        return tuple(
             replace(
                 e,
                 event_id=self.pseudonym(e.event_id, "E"),
-                occurred_at=day(e.occurred_at),
+                occurred_at=_shift_text(e.occurred_at, shift),
                 via_subject_id=self.pseudonym(e.via_subject_id, "P") if e.via_subject_id else None,
                 detail=None,
             )
-            for e in alert.evidence
+            for e in evidence
+        )
+
+    def _alert(self, alert: StoredAlert, shift: pd.Timedelta) -> StoredAlert:
+        day = lambda text: _shift_text(text, shift)  # noqa: E731
+        evidence = self._evidence(alert.evidence, shift)
+        related = tuple(
+            replace(
+                r,
+                window=Window(day(r.window.start), day(r.window.end)),
+                explanation=day(self._named(r.explanation, r.evidence)),
+                evidence=self._evidence(r.evidence, shift),
+            )
+            for r in alert.related
         )
         return replace(
             alert,
@@ -128,6 +140,7 @@ class Pseudonymiser:
             window=Window(day(alert.window.start), day(alert.window.end)),
             explanation=day(self._named(alert.explanation, alert.evidence)),
             evidence=evidence,
+            related=related,
             note=None,
             triage=Triage(alert.triage.state),
             first_as_of=day(alert.first_as_of),

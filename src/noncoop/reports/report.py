@@ -105,6 +105,14 @@ class Report:
     def facts(alert: StoredAlert) -> str:
         return alert_facts(alert)
 
+    @staticmethod
+    def related(alert: StoredAlert) -> list[str]:
+        """The alerts of superseded rules folded into this one, one sentence each."""
+        return [
+            f"Also met, listed with this alert: {r.title} ({r.level}). {r.explanation}"
+            for r in alert.related
+        ]
+
 
 def build_report(case: CaseFile) -> Report:
     # matplotlib is loaded only when a figure is drawn, not by every command that imports this.

@@ -208,7 +208,8 @@ def signals_exist(rules: list[LoadedRule], where: dict[str, Where]) -> Iterator[
 
 @pack_check
 def no_cycles(rules: list[LoadedRule], where: dict[str, Where]) -> Iterator[ConfigError]:
-    """RULE-CYCLE: no rule needs, directly or through others, the signal it concludes."""
+    """RULE-CYCLE: no rule needs, directly or through others, the signal it concludes, and no
+    two rules supersede each other."""
     concluded = {r.rule.conclude: r.id for r in rules if r.rule.conclude}
     for r in rules:
         if r.rule.conclude and r.rule.conclude in r.condition.refs():
@@ -222,6 +223,19 @@ def no_cycles(rules: list[LoadedRule], where: dict[str, Where]) -> Iterator[Conf
                 ("condition",),
                 "RULE-CYCLE",
                 f"rule {start} depends on itself through concluded signals",
+            )
+
+    # Rules superseding each other would fold each other's alerts away: neither would be raised.
+    ids = {r.id for r in rules}
+    folds = {r.id: {o for o in r.rule.supersedes if o in ids} for r in rules}
+    for r in rules:
+        if r.id in r.rule.supersedes:
+            yield where[r.id].error(("related",), "RULE-CYCLE", f"rule {r.id} supersedes itself")
+        elif _reaches_itself(r.id, folds):
+            yield where[r.id].error(
+                ("related",),
+                "RULE-CYCLE",
+                f"rule {r.id} supersedes, directly or through others, a rule superseding it",
             )
 
 

@@ -37,6 +37,14 @@ def describe_rule(rule: LoadedRule) -> str:
     )
     if r.conclude:
         lines.append(f"  and then concludes the signal '{r.conclude}' for other rules")
+    for related in r.related:
+        if related.type == "supersedes":
+            lines.append(
+                f"  supersedes {related.id}: on a day both hold for a child, that rule's alert "
+                "is listed with this one's instead of raised"
+            )
+        else:
+            lines.append(f"  similar to {related.id}")
     if r.thresholds:
         lines += ["", "Where the numbers come from:", "  " + r.thresholds.strip()]
     lines += ["", "Rests on:"]

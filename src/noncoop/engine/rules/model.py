@@ -33,6 +33,15 @@ class Guidance(StrictModel):
     passage: str
 
 
+class Related(StrictModel):
+    """Another rule this one relates to, as Sigma's `related`. `supersedes`: on a day both hold
+    for a child, the other rule's alert is folded into this one's and listed with it, not raised
+    on its own (one fact, one alert). `similar`: for readers only."""
+
+    id: str = Field(pattern=r"^NC-[A-Z0-9-]+$")
+    type: Literal["supersedes", "similar"]
+
+
 class Operators(StrictModel):
     """Comparisons for one selection field."""
 
@@ -184,6 +193,7 @@ class Rule(StrictModel):
     falsepositives: list[str] = Field(min_length=1)
     actions: list[str] = Field(min_length=1)
     thresholds: str = ""
+    related: list[Related] = Field(default_factory=list)
     select: dict[str, Selection | list[Selection]] = Field(
         default_factory=dict, description="a mapping of field tests, or a list of them (any)"
     )
@@ -192,6 +202,11 @@ class Rule(StrictModel):
     conclude: str | None = Field(default=None, pattern=NAME)
     message: str
     tests: list[RuleTest] = Field(default_factory=list)
+
+    @property
+    def supersedes(self) -> list[str]:
+        """The ids of the rules this one supersedes."""
+        return [r.id for r in self.related if r.type == "supersedes"]
 
     @field_validator("tags")
     @classmethod

@@ -53,6 +53,28 @@ class RulePack:
                 return r
         raise KeyError(rule_id)
 
+    def superseders(self) -> dict[str, list[str]]:
+        """Rule id -> the ids of the rules in this pack that supersede it."""
+        ids = {r.id for r in self.rules}
+        out: dict[str, list[str]] = {}
+        for r in self.rules:
+            for other in r.rule.supersedes:
+                if other in ids and other != r.id:
+                    out.setdefault(other, []).append(r.id)
+        return out
+
+    def superseding(self, rule_id: str) -> set[str]:
+        """Every rule that supersedes this one, directly or through others."""
+        up = self.superseders()
+        found: set[str] = set()
+        stack = list(up.get(rule_id, ()))
+        while stack:
+            r = stack.pop()
+            if r not in found:
+                found.add(r)
+                stack.extend(up.get(r, ()))
+        return found
+
     def enabled(self, statuses: tuple[str, ...] = DEFAULT_STATUSES) -> RulePack:
         return RulePack([r for r in self.rules if r.rule.status in statuses])
 

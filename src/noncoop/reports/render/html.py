@@ -53,6 +53,7 @@ def render_html(report: Report) -> str:
             f"<h3>{i}. {e(alert.title)}</h3>",
             f'<p class="facts">{e(report.facts(alert))}</p>',
             f"<blockquote>{e(alert.explanation)}</blockquote>",
+            *[f"<p><em>{e(r)}</em></p>" for r in report.related(alert)],
             "<h4>Evidence</h4>",
             _html_table(*report.evidence_table(alert)),
             "<h4>Guidance</h4>",

@@ -39,6 +39,7 @@ def render_markdown(report: Report, figure_name: str) -> str:
             "",
             f"> {alert.explanation}",
             "",
+            *[line for r in report.related(alert) for line in (f"_{r}_", "")],
         ]
         out += ["**Evidence**", ""]
         out += md_table(*report.evidence_table(alert))

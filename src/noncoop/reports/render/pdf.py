@@ -59,6 +59,8 @@ def render_pdf(report: Report) -> bytes:
         text(f"{i}. {alert.title}", 10, "B", 0.5)
         text(report.facts(alert), 7.5)
         text(alert.explanation, 9, "I")
+        for r in report.related(alert):
+            text(r, 8, "I")
         text("Evidence", 8.5, "B", 0.5)
         table(
             *report.evidence_table(alert),
