@@ -99,7 +99,10 @@ def test_json_contract(tmp_path):
         }
         for e in alert["evidence"]
     )
-    assert "Hostility on 3 day(s), recorded by police and social care" in alert["explanation"]
+    assert (
+        "Hostility on 3 days, recorded by police and social care on 2 separate notes and 1 police incident"
+        in alert["explanation"]
+    )
     assert alert["explanation"].endswith("some records against an adult in the household, A0001")
     assert alert["guidance"][0].startswith("Pan Lancashire SCB procedure 5.43")
     # The adult's hostility counts for both children of household H01.

@@ -94,6 +94,7 @@ _EVENT_TYPES = (
     EventType("school.elective_home_education", "Taken off roll for elective home education"),
     EventType("hostility.recorded", "Hostility towards a worker recorded", "hostility"),
     EventType("contact.excessive", "Excessive contact with workers", "hostility"),
+    EventType("contact.call", "Phone call with the family"),
     EventType("address.change", "Change of address"),
     EventType("household.unknown_adult", "Unknown adult present in the household"),
     EventType("concern.raised", "Concern raised"),
@@ -111,6 +112,40 @@ WORDS: dict[str, str] = {
     "health_visitor": "health visiting",
     "incident": "police incidents",
 }
+
+
+# What a record is, as a count in a sentence says it: "on 2 visits and 1 phone call". Looked up
+# by the event type, then by its family (the part before the dot).
+NOUNS: dict[str, tuple[str, str]] = {
+    "visit": ("visit", "visits"),
+    "appointment": ("appointment", "appointments"),
+    "meeting": ("meeting", "meetings"),
+    "school": ("school record", "school records"),
+    "contact.call": ("phone call", "phone calls"),
+    "contact": ("contact", "contacts"),
+    "hostility.recorded": ("separate note", "separate notes"),
+}
+
+
+def record_noun(event_type: str, agency: str | None) -> tuple[str, str]:
+    """What one record is called in a sentence, singular and plural; a hostility record by the
+    police is an incident they attended."""
+    if event_type == "hostility.recorded" and agency == "police":
+        return ("police incident", "police incidents")
+    found = NOUNS.get(event_type) or NOUNS.get(event_type.split(".")[0])
+    return found or ("record", "records")
+
+
+def counted_nouns(records: Iterable[tuple[str, str | None]]) -> str:
+    """Records (event type, agency) counted by what they are, most first: "2 visits and 1 phone
+    call"."""
+    counts: dict[tuple[str, str], int] = {}
+    for event_type, agency in records:
+        noun = record_noun(event_type, agency)
+        counts[noun] = counts.get(noun, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    parts = [f"{n} {one if n == 1 else many}" for (one, many), n in ordered]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def in_words(code: str) -> str:

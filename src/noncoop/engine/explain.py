@@ -7,6 +7,7 @@ attribute access, no code, so a rule file can never run anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,7 +49,16 @@ def render_message(template: str, values: dict[str, dict], window: Window) -> st
             return long_day(getattr(window, name))
         return str(values.get(owner, {}).get(name, "none"))
 
-    return PLACEHOLDER.sub(fill, template)
+    return _agreed(PLACEHOLDER.sub(fill, template))
+
+
+# "1 incident(s)" -> "1 incident", "3 day(s)" -> "3 days": a template writes a count's noun with
+# "(s)", and the sentence agrees with the number filled in.
+COUNTED = re.compile(r"\b(\d+) ([A-Za-z]+)\(s\)")
+
+
+def _agreed(text: str) -> str:
+    return COUNTED.sub(lambda m: f"{m[1]} {m[2]}{'' if m[1] == '1' else 's'}", text)
 
 
 def explain(supports: list[Support], tl: Timeline) -> list[Alert]:

@@ -59,37 +59,43 @@ def apply_fields(
         if spec is None:
             out[name] = pd.Series(pd.NA, index=rows.index, dtype="string")
             continue
-        if spec.value is not None:
-            out[name] = pd.Series(_text(spec.value), index=rows.index, dtype="string")
-            continue
-        if spec.column not in rows:
-            out[name] = pd.Series(pd.NA, index=rows.index, dtype="string")
-            continue
-        col = rows[spec.column].astype("string")
-        if spec.map:
-            table = {str(k): (None if v is None else _text(v)) for k, v in spec.map.items()}
-            mapped = col.map(table).astype("string")
-            hit = col.isin(list(table)).fillna(False)
-            policy = spec.unmapped or "keep"
-            if policy == "keep":
-                col = mapped.where(hit, col)
-            elif policy == "blank":
-                col = mapped.where(hit, pd.NA)
-            else:
-                checks.add(
-                    col.notna() & ~hit,
-                    "BAD-VALUE",
-                    name
-                    + ": value '{}' has no mapping in the profile (column "
-                    + spec.column.replace("{}", "")
-                    + ")",
-                    col,
-                )
-                col = mapped
-        if spec.default is not None:
-            col = col.fillna(_text(spec.default))
-        out[name] = col
+        out[name] = _field(rows, spec, name, checks)
     return pd.DataFrame(out, index=rows.index)
+
+
+def _field(rows: pd.DataFrame, spec: FieldSpec, name: str, checks: Checks) -> pd.Series:
+    """One canonical field from its spec: a constant, or a column mapped and defaulted, with
+    the `otherwise` column's value where that gives none."""
+    if spec.value is not None:
+        return pd.Series(_text(spec.value), index=rows.index, dtype="string")
+    if spec.column not in rows:
+        return pd.Series(pd.NA, index=rows.index, dtype="string")
+    col = rows[spec.column].astype("string")
+    if spec.map:
+        table = {str(k): (None if v is None else _text(v)) for k, v in spec.map.items()}
+        mapped = col.map(table).astype("string")
+        hit = col.isin(list(table)).fillna(False)
+        policy = spec.unmapped or "keep"
+        if policy == "keep":
+            col = mapped.where(hit, col)
+        elif policy == "blank":
+            col = mapped.where(hit, pd.NA)
+        else:
+            checks.add(
+                col.notna() & ~hit,
+                "BAD-VALUE",
+                name
+                + ": value '{}' has no mapping in the profile (column "
+                + spec.column.replace("{}", "")
+                + ")",
+                col,
+            )
+            col = mapped
+    if spec.default is not None:
+        col = col.fillna(_text(spec.default))
+    if spec.otherwise is not None:
+        col = col.fillna(_field(rows, spec.otherwise, name, checks))
+    return col
 
 
 def _text(value: object) -> str:

@@ -47,6 +47,10 @@ class FieldSpec(StrictModel):
     map: dict[str, str | int | bool | None] | None = None
     unmapped: Literal["keep", "blank", "reject"] | None = None
     format: str | None = Field(default=None, description="strptime format for dates")
+    # Where this gives no value, another column's: a hostility level written on the visit or
+    # call where it happened, when the note type does not say one. A file without that column
+    # has nothing there to read.
+    otherwise: FieldSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -63,6 +67,8 @@ class FieldSpec(StrictModel):
             raise ValueError("a constant 'value' takes no 'map', 'unmapped' or 'default'")
         if self.unmapped and not self.map:
             raise ValueError("'unmapped' needs a 'map'")
+        if self.otherwise is not None and self.otherwise.column is None:
+            raise ValueError("'otherwise' names a column")
         return self
 
 

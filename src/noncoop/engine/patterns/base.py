@@ -18,7 +18,7 @@ import pandas as pd
 from noncoop.asof import DAY, long_day
 from noncoop.engine.episodes import Episodes, key
 from noncoop.engine.timeline import Timeline
-from noncoop.vocab import word_list
+from noncoop.vocab import counted_nouns, word_list
 from noncoop.yamlspec import StrictModel, days
 
 SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
@@ -130,6 +130,16 @@ def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
         "agencies": names(agencies[c] for c in agency[positions] if c >= 0),
         "services": names(services[c] for c in service[positions] if c >= 0),
     }
+
+
+def recorded_on(tl: Timeline, positions: np.ndarray) -> str:
+    """Where the records were made, counted: "2 visits and 1 phone call"."""
+    etype, etypes = tl.codes("event_type")
+    agency, agencies = tl.codes("agency")
+    return counted_nouns(
+        (str(etypes[etype[p]]), str(agencies[agency[p]]) if agency[p] >= 0 else None)
+        for p in positions
+    )
 
 
 def counted(per: str, rows: np.ndarray, tl: Timeline) -> np.ndarray:

@@ -18,6 +18,7 @@ from noncoop.engine.patterns.base import (
     counted,
     described,
     per_subject,
+    recorded_on,
     signals_from,
     within_window,
 )
@@ -25,7 +26,7 @@ from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
-VALUES = ("count", "records", "agencies", "services", "first", "last")
+VALUES = ("count", "records", "where", "agencies", "services", "first", "last")
 
 
 class Count(StrictModel):
@@ -67,6 +68,7 @@ def _values(spec: Count, pos: np.ndarray, tl: Timeline) -> dict:
     return {
         "count": str(len(counted(spec.per, np.sort(pos), tl))),
         "records": str(len(pos)),
+        "where": recorded_on(tl, pos),
         **agencies_services(tl, pos),
     }
 

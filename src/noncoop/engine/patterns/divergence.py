@@ -30,6 +30,7 @@ from noncoop.engine.patterns.base import (
     described,
     names,
     per_subject,
+    recorded_on,
     signals_from,
     within_window,
 )
@@ -37,7 +38,7 @@ from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
-VALUES = ("values", "others", "count", "first", "last")
+VALUES = ("values", "others", "count", "where", "first", "last")
 
 
 class Divergence(StrictModel):
@@ -153,7 +154,8 @@ def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Tim
     mine = set(uniques[codes[pos[selected]]])
     other = set(uniques[codes[pos[~selected]]]) - mine
     n = len(counted(spec.per, np.sort(pos[selected]), tl))
-    return {"values": names(mine), "others": names(other), "count": str(n)}
+    where = recorded_on(tl, np.sort(pos[selected]))
+    return {"values": names(mine), "others": names(other), "count": str(n), "where": where}
 
 
 def explain(name: str, spec: Divergence) -> str:

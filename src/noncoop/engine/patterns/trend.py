@@ -15,6 +15,7 @@ from noncoop.engine.patterns.base import (
     Signals,
     described,
     empty,
+    recorded_on,
     signals_from,
     within_window,
 )
@@ -22,7 +23,7 @@ from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
-VALUES = ("levels", "max", "count", "first", "last")
+VALUES = ("levels", "max", "count", "where", "first", "last")
 
 
 class Trend(StrictModel):
@@ -50,8 +51,7 @@ def evaluate(spec: Trend, masks: Masks, tl: Timeline) -> Signals:
     rows = chosen["pos"].to_numpy(np.int64)
 
     def values(subject: int, pos: np.ndarray) -> dict:
-        seq = " → ".join(str(int(level[p])) for p in pos)
-        return {"levels": seq, "max": str(int(peak[subject])), "count": str(len(pos))}
+        return {**_values(level[pos], tl, pos), "max": str(int(peak[subject]))}
 
     return signals_from(rows, tl, values)
 
@@ -90,13 +90,18 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
         - 1
     )
     distinct_evidence(found, episode, member[chosen])
-    found.describe = described(tl, lambda i, pos: _values(level[pos]))
+    found.describe = described(tl, lambda i, pos: _values(level[pos], tl, pos))
     return found
 
 
-def _values(levels: np.ndarray) -> dict:
+def _values(levels: np.ndarray, tl: Timeline, pos: np.ndarray) -> dict:
     seq = " → ".join(str(int(v)) for v in levels)
-    return {"levels": seq, "max": str(int(levels.max())), "count": str(len(levels))}
+    return {
+        "levels": seq,
+        "max": str(int(levels.max())),
+        "count": str(len(levels)),
+        "where": recorded_on(tl, pos),
+    }
 
 
 def explain(name: str, spec: Trend) -> str:
