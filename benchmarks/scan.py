@@ -30,7 +30,7 @@ from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import load_rules
 from noncoop.scan import declared_coverage, shipped_rules
 from noncoop.store.workspace import Workspace
-from noncoop.synth.scoring import load_truth, score
+from noncoop.synth.scoring import load_traps, load_truth, score, score_traps
 from noncoop.vocab import pattern_tag
 
 
@@ -70,6 +70,12 @@ def recall(region: Path, data: dict, children: int) -> None:
                 index=False
             )
         )
+    raised = (
+        (a["subject_id"], a["rule_id"], a["level"], a["window"]["start"], a["window"]["end"])
+        for a in data["alerts"]
+    )
+    print("ordinary-family traps alerted at medium or above (history):")
+    print(score_traps(raised, load_traps(region / "truth.csv")).to_string(index=False))
 
 
 def single_date(workspace: Path, engine: str) -> None:

@@ -18,7 +18,7 @@ from noncoop.engine.rules.load import load_rules
 from noncoop.scan import scan, scan_json
 from noncoop.store.workspace import Workspace
 from noncoop.synth.region import SynthOptions, synthesise
-from noncoop.synth.scoring import load_truth, score
+from noncoop.synth.scoring import load_traps, load_truth, score, score_traps
 
 runner = CliRunner()
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules not installed")
@@ -99,9 +99,9 @@ def test_json_contract(tmp_path):
         }
         for e in alert["evidence"]
     )
+    where = "on 2 separate notes and 1 police incident"
     assert (
-        "Hostility on 3 days, recorded by police and social care on 2 separate notes and 1 police incident"
-        in alert["explanation"]
+        f"Hostility on 3 days, recorded by police and social care {where}" in (alert["explanation"])
     )
     assert alert["explanation"].endswith("some records against an adult in the household, A0001")
     assert alert["guidance"][0].startswith("Pan Lancashire SCB procedure 5.43")
@@ -128,6 +128,19 @@ def test_planted_patterns_are_found_and_background_stays_quiet(region):
     table = score(alerted, truth, 2000, since="2026-03-01").set_index("pattern")
     assert (table["recall"] >= 0.9).all(), table
     assert (table["background_rate"] <= 0.01).all(), table
+
+
+def test_ordinary_families_stay_quiet_at_medium_and_above(region):
+    """Chronic illness with appointments kept, cancellations by the service, a hospital stay, a
+    family holiday, a school move and a single incident with the police raise nothing at medium
+    or above, as of the date or over the history."""
+    root, _, result = region
+    traps = load_traps(root / "src" / "truth.csv")
+    every = (*result.store.alerts, *result.store.history)
+    raised = ((a.subject_id, a.rule_id, a.level, a.window.start, a.window.end) for a in every)
+    table = score_traps(raised, traps)
+    assert len(table) == 6 and (table["children"] > 0).all(), table
+    assert (table["alerted"] == 0).all(), table
 
 
 def test_patterns_that_ended_months_before_are_found_by_one_scan(region):

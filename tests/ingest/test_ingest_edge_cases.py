@@ -1,7 +1,7 @@
 """Awkward files: nothing crashes the run, nothing disappears, counts still reconcile."""
 
 import pytest
-from conftest import REGION
+from conftest import PROFILES, REGION
 
 from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
@@ -98,3 +98,29 @@ def test_overlapping_exports_do_not_duplicate_events(tmp_path):
     hv = report.by_source["hv"]
     assert (hv.rows_read, hv.rows_accepted, hv.new_events) == (13, 13, 10)
     assert len(ws.load_events()) == 10
+
+
+@pytest.mark.parametrize("with_level_column", [True, False])
+def test_hostility_level_written_on_the_visit_or_call_is_read(tmp_path, with_level_column):
+    """The shipped case-note profile reads a hostility level from the note type (HOS1-4) or,
+    where that gives none, from the level written on the visit or call; an extract without
+    that column keeps its rows, with the note types' levels only."""
+    profile = PROFILES / "casenotes.yaml"
+    head = "NoteID,PersonRef,NoteDate,NoteType,Team,Seen,SeenAlone,HostilityLevel,NoteText\n"
+    rows = [
+        "N1,LA-1001,05/01/2026 10:00,VIS,CP,Seen,,3,x",
+        "N2,LA-1001,06/01/2026 10:00,HOS2,CP,,,,x",
+        "N3,LA-1001,07/01/2026 10:00,TEL,CP,,,2,x",
+        "N4,LA-1001,08/01/2026 10:00,VIS,CP,Seen,,,x",
+    ]
+    if not with_level_column:
+        head = head.replace("HostilityLevel,", "")
+        rows = [",".join(r.split(",")[:7] + r.split(",")[8:]) for r in rows]
+    sources = "sources:\n  - {name: notes, importer: contact-log, path: n.csv, profile: c.yaml}\n"
+    files = {"n.csv": (head + "\n".join(rows) + "\n").encode(), "c.yaml": profile.read_bytes()}
+    ws, report = _region(tmp_path, sources, files)
+    assert report.by_source["notes"].rows_quarantined == 0
+    events = ws.load_events().set_index("source_line")  # N1 is on line 2
+    levels = events["hostility_level"].dropna().astype(int).to_dict()
+    assert levels == ({2: 3, 3: 2, 4: 2} if with_level_column else {3: 2})
+    assert events.loc[4, "event_type"] == "contact.call"

@@ -6,6 +6,8 @@ import pytest
 from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
 from noncoop.synth.region import PATTERNS, SynthOptions, synthesise
+from noncoop.synth.scoring import load_traps, load_truth
+from noncoop.synth.traps import TRAPS
 
 
 def _digest(folder):
@@ -35,7 +37,7 @@ def test_every_pattern_family_is_planted(region):
     out, summary, _, _ = region
     truth = pd.read_csv(out / "truth.csv")
     planted = set(truth["pattern"].dropna())
-    assert planted == set(PATTERNS)
+    assert planted == set(PATTERNS) | set(TRAPS)
     patterns = truth.dropna(subset=["pattern"])
     assert (pd.to_datetime(patterns["window_start"]) < pd.to_datetime(patterns["window_end"])).all()
     assert summary.planted > 0
@@ -93,3 +95,32 @@ def test_every_child_of_a_partial_hostility_household_is_seen_by_health_meanwhil
     seen = health.assign(day=day).merge(planted, on="subject_id")
     inside = seen[(seen["day"] >= seen["window_start"]) & (seen["day"] <= seen["window_end"])]
     assert set(inside["subject_id"]) == set(planted["subject_id"])
+
+
+def test_hostility_is_written_where_practitioners_write_it(region):
+    """On the visit or call where it happened as well as in separate notes, and one incident
+    recorded by social care and the police on the same day."""
+    out, _, ws, _ = region
+    events = ws.load_events()
+    hostile = events[events["hostility_level"].notna()]
+    where = set(hostile["event_type"].astype(str))
+    assert {"visit.completed", "visit.refused", "visit.cut_short", "contact.call"} <= where
+    assert "hostility.recorded" in where
+    notes = pd.read_csv(out / "casenotes.csv", dtype=str, keep_default_na=False)
+    on_visits = notes[(notes["NoteType"] == "VIS") & (notes["HostilityLevel"] != "")]
+    assert len(on_visits) > 10
+    violent = hostile[hostile["hostility_level"] == 4]
+    day = violent["occurred_at"].dt.strftime("%Y-%m-%d")
+    agencies = violent.assign(day=day).groupby(["household_id", "day"], observed=True)["agency"]
+    assert (agencies.nunique() == 2).sum() > 5  # the same assault, by police and social care
+
+
+def test_ordinary_family_traps_are_listed_apart_from_planted_patterns(region):
+    out, _, _, _ = region
+    traps = load_traps(out / "truth.csv")
+    assert set(traps["pattern"]) == set(TRAPS)
+    assert (traps["window_start"] < traps["window_end"]).all()
+    planted = load_truth(out / "truth.csv")
+    assert not planted["pattern"].str.startswith("trap:").any()
+    # A trap family is an ordinary one: no planted pattern in the household.
+    assert not set(traps["subject_id"]) & set(planted["subject_id"])

@@ -10,6 +10,7 @@ from noncoop.identity.identifiers import UPN_LETTERS
 from noncoop.synth.calendar import Calendar
 from noncoop.synth.exports import FILES, SOURCE_OF_FILE, Exports
 from noncoop.synth.planters import PLANTERS
+from noncoop.synth.traps import TRAPS
 from noncoop.vocab import PATTERN_TAGS
 
 PATTERNS = tuple(t for t in PATTERN_TAGS if t != "pattern:other")
@@ -17,7 +18,9 @@ HOUSEHOLD_PATTERNS = (
     "pattern:partial-hostility",
     "pattern:escalating-hostility",
     "pattern:worker-safety",
+    "trap:single-police-incident",
 )
+TRAP_RATE = 0.004  # share of children given each ordinary-family trap (traps.py)
 PLANT_RATE = 0.012  # share of children carrying each planted pattern
 HISTORIC_SHARE = 1 / 3  # of planted patterns, the share that ended 60-200 days before as_of
 ON_PLAN_RATE = 0.05  # background children open to social care with visits
@@ -56,6 +59,7 @@ class Block:
         rng: np.random.Generator,
         cal: Calendar,
         earlier: np.random.Generator | None = None,
+        traps: np.random.Generator | None = None,
     ):
         self.rng = rng
         self.cal = cal
@@ -113,8 +117,12 @@ class Block:
             past = (self.pattern != "") & (earlier.random(count) < HISTORIC_SHARE)
             self.win_end[past] = cal.days - 1 - earlier.integers(60, 200, int(past.sum()))
             self.pattern_stop[past] = self.win_end[past] + 1
+        self.trap = self._assign_traps(traps)
+        # A trap family is an ordinary one: not open to social care.
+        self.on_plan &= ~np.isin(self.hh_local, self.hh_local[self.trap != ""])
         self.rows: dict[str, list[pd.DataFrame]] = {name: [] for name in FILES}
         self.truth_rows: list[pd.DataFrame] = []
+        self.marks: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, float]] = []
 
     def _assign_patterns(self) -> np.ndarray:
         n = len(self.idx)
@@ -130,6 +138,28 @@ class Block:
         pattern[~keep] = ""
         return pattern.astype(str)
 
+    def _assign_traps(self, rng: np.random.Generator | None) -> np.ndarray:
+        """Ordinary-family traps for school-age children of households with no planted
+        pattern, one per household."""
+        trap = np.full(len(self.idx), "", dtype=object)
+        if rng is None:
+            return trap.astype(str)
+        planted = np.isin(self.hh_local, self.hh_local[self.pattern != ""])
+        draw = rng.random(len(self.idx))
+        for i, tag in enumerate(TRAPS):
+            chosen = (draw >= i * TRAP_RATE) & (draw < (i + 1) * TRAP_RATE)
+            trap[chosen & self.school_age & ~planted] = tag
+        keep = pd.Series(trap != "").groupby(self.hh_local).cumsum().to_numpy() <= 1
+        trap[~keep] = ""
+        return trap.astype(str)
+
+    def mark_sessions(self, kids, start, stop, code: str, share: float) -> None:
+        """School sessions of the children on days `[start, stop)` marked with `code` (each
+        with probability `share`), over what the register would otherwise say."""
+        kids = np.asarray(kids)
+        start, stop = (np.broadcast_to(v, len(kids)) for v in (start, stop))
+        self.marks.append((kids, np.asarray(start), np.asarray(stop), code, share))
+
     # ------------------------------------------------------------------ writing
     def write(self, ex: Exports) -> tuple[int, int]:
         self._people()
@@ -140,6 +170,10 @@ class Block:
         for tag, plant in PLANTERS.items():
             kids = self.kids(tag)
             days = plant(self, kids)
+            self.truth(kids, tag, self.win_end[kids] - days, self.win_end[kids])
+        for tag, trap in TRAPS.items():
+            kids = np.flatnonzero(self.trap == tag)
+            days = trap(self, kids)
             self.truth(kids, tag, self.win_end[kids] - days, self.win_end[kids])
         lines_by_file = {}
         for name, parts in self.rows.items():
@@ -318,7 +352,8 @@ class Block:
             _day=day,
         )
 
-    def note_rows(self, person, day, note_type, team, seen, alone) -> None:
+    def note_rows(self, person, day, note_type, team, seen, alone, level="") -> None:
+        """Case notes; `level` is the hostility level written on the note (blank for none)."""
         minutes = self.rng.integers(9 * 60, 17 * 60, len(day))
         stamp = (
             (self.cal.start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(minutes, unit="m"))
@@ -333,6 +368,7 @@ class Block:
             Team=team,
             Seen=seen,
             SeenAlone=alone,
+            HostilityLevel=level,
             NoteText="synthetic note text (never imported)",
             _day=day,
         )
@@ -387,6 +423,7 @@ class Block:
             ],
             present_codes[rng.choice(3, p.shape, p=[0.49, 0.49, 0.02])],
         )
+        self._marked(code, kids, np.repeat(days, 2))
         frame = pd.DataFrame(
             {
                 "UPN": np.repeat(self.upn[kids], 2 * n_d),
@@ -396,6 +433,17 @@ class Block:
             }
         )
         ex.append("attendance.csv", frame)
+
+    def _marked(self, code: np.ndarray, kids: np.ndarray, session_day: np.ndarray) -> None:
+        """The registers with the sessions traps marked (mark_sessions), in place."""
+        for who, start, stop, mark, share in self.marks:
+            row = np.searchsorted(kids, who)
+            inside = (session_day[None, :] >= start[:, None]) & (
+                session_day[None, :] < stop[:, None]
+            )
+            inside &= self.rng.random(inside.shape) < share
+            r, c = np.nonzero(inside)
+            code[row[r], c] = mark
 
     # ------------------------------------------------------------------ planted patterns
     def kids(self, tag: str) -> np.ndarray:
@@ -441,7 +489,7 @@ class Block:
             ("gp.csv", f"X{k}d,{unlinked},{day},GP,RX{k},5", "UNLINKED-ID"),
             ("gp.csv", f"X{k}e,{good_nhs},{day}", "CSV-MALFORMED"),
             ("cp_visits.csv", f"X{k}f,{good_la},not a date,Y,Y,Y", "BAD-DATE"),
-            ("casenotes.csv", f"X{k}g,{good_la},{day} 10:00,XYZ,CP,,,synthetic", "BAD-VALUE"),
+            ("casenotes.csv", f"X{k}g,{good_la},{day} 10:00,XYZ,CP,,,,synthetic", "BAD-VALUE"),
             (
                 "health_visiting.csv",
                 f"X{k}h,nhs,{good_nhs},health,health_visitor,visit.complete,2026-01-01,,yes,,,",

@@ -33,6 +33,7 @@ FILES: dict[str, tuple[str, ...]] = {
         "Team",
         "Seen",
         "SeenAlone",
+        "HostilityLevel",
         "NoteText",
     ),
     "police.csv": ("IncidentRef", "PNCRef", "IncidentDateTime", "IncidentType"),

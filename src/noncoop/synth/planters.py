@@ -77,13 +77,26 @@ def plant_not_seen_alone(block: Block, kids: np.ndarray) -> int:
 
 def plant_partial_hostility(block: Block, kids: np.ndarray) -> int:
     """Hostility seen by social care only, while health stays involved with every child of the
-    household: the adult's hostility counts for each of them, so each is seen by the GP."""
+    household: the adult's hostility counts for each of them, so each is seen by the GP.
+
+    Half the families have it written as practitioners mostly do, as a level on the visit or call
+    where it happened (threatened on a home visit, a visit refused with abuse, the parent phoning
+    abusively); the other half as separate hostility notes against the adult."""
     child, day = block.spread(kids, 3, 80)
+    on_visits = np.repeat(block.rng.random(len(kids)) < 0.5, 3)
+    step = np.tile(np.arange(3), len(kids))
+    hh = block.hh_local[child]
+    noted = ~on_visits
     note = block.rng.choice(["HOS2", "HOS3"], len(child))
-    block.note_rows(block.adult_la[block.hh_local[child]], day, note, "CP", "", "")
+    block.note_rows(block.adult_la[hh[noted]], day[noted], note[noted], "CP", "", "")
+    kinds = (("VIS", "Seen", "3"), ("REF", "Not seen", "2"), ("TEL", "", "2"))
+    for i, (note_type, seen, level) in enumerate(kinds):
+        at = on_visits & (step == i)
+        # A call is from the parent: it is recorded against the adult.
+        person = block.adult_la[hh[at]] if note_type == "TEL" else block.la[child[at]]
+        block.note_rows(person, day[at], note_type, "CP", seen, "", level)
     block.appointment_rows(child, day - 5, "5", "GP", block.chains(len(child), "P"))
     # The household's other children: a GP appointment near each hostility record too.
-    hh = block.hh_local[child]
     member = np.flatnonzero(np.isin(block.hh_local, hh) & (block.pattern == ""))
     rows = np.flatnonzero(block.hh_local[member][:, None] == hh[None, :])
     sibling, at = member[rows // len(hh)], rows % len(hh)
@@ -92,21 +105,35 @@ def plant_partial_hostility(block: Block, kids: np.ndarray) -> int:
 
 
 def plant_escalating_hostility(block: Block, kids: np.ndarray) -> int:
-    """Escalation: silence, then verbal abuse, threats, and violence toward a worker."""
+    """Escalation: silence, then verbal abuse, threats, and violence toward a worker. Half the
+    families have the first three written as levels on the social worker's visits (the third cut
+    short), half as separate notes against the adult; the violence is a police incident."""
     child, day = block.spread(kids, 4, 120)
+    on_visits = np.repeat(block.rng.random(len(kids)) < 0.5, 4)
     levels_ordered = np.tile(["HOS1", "HOS2", "HOS3", ""], len(kids))
     notes = levels_ordered != ""
     hh = block.hh_local[child]
-    block.note_rows(block.adult_la[hh[notes]], day[notes], levels_ordered[notes], "CP", "", "")
+    apart = notes & ~on_visits
+    block.note_rows(block.adult_la[hh[apart]], day[apart], levels_ordered[apart], "CP", "", "")
+    visit = notes & on_visits
+    note_type = np.where(levels_ordered[visit] == "HOS3", "CUT", "VIS")
+    level = np.array([code.removeprefix("HOS") for code in levels_ordered[visit]], dtype=object)
+    block.note_rows(block.la[child[visit]], day[visit], note_type, "CP", "Seen", "", level)
     block.police_rows(hh[~notes], day[~notes], np.full(int((~notes).sum()), "ASSAULT-WORKER"))
     return 120
 
 
 def plant_worker_safety(block: Block, kids: np.ndarray) -> int:
-    """A threat to a worker and a violent incident within a month."""
+    """A threat to a worker and a violent incident within a month. The violence is recorded by
+    social care and, for half the families, by the police too on the same day: one incident,
+    two records."""
     hh = block.hh_local[kids]
     block.police_rows(hh, block.win_end[kids] - 20, np.full(len(kids), "THREAT-WORKER"))
     block.note_rows(block.adult_la[hh], block.win_end[kids] - 5, "HOS4", "CP", "", "")
+    twice = block.rng.random(len(kids)) < 0.5
+    block.police_rows(
+        hh[twice], block.win_end[kids][twice] - 5, np.full(int(twice.sum()), "ASSAULT-WORKER")
+    )
     return 20
 
 

@@ -68,7 +68,9 @@ def synthesise(
             count = min(BLOCK, options.children - first)
             rng = np.random.default_rng([options.seed, first])
             earlier = np.random.default_rng([options.seed, first, 1])
-            planted, malformed = Block(first, count, rng, calendar, earlier).write(exports)
+            traps = np.random.default_rng([options.seed, first, 2])
+            block = Block(first, count, rng, calendar, earlier, traps)
+            planted, malformed = block.write(exports)
             summary.planted += planted
             summary.malformed += malformed
             if progress:

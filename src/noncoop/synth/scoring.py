@@ -11,11 +11,49 @@ from pathlib import Path
 
 import pandas as pd
 
+TRAP = "trap:"  # truth rows of ordinary families that must stay quiet, not planted patterns
+QUIET_BELOW = ("info", "low")  # levels a trap may raise
+
 
 def load_truth(path: Path) -> pd.DataFrame:
     """The planted pattern instances (subject, pattern tag, window) of a truth.csv."""
+    truth = _windows(path)
+    return truth[~truth["pattern"].str.startswith(TRAP)]
+
+
+def load_traps(path: Path) -> pd.DataFrame:
+    """The ordinary-family traps (subject, trap tag, window) of a truth.csv."""
+    truth = _windows(path)
+    return truth[truth["pattern"].str.startswith(TRAP)]
+
+
+def _windows(path: Path) -> pd.DataFrame:
     truth = pd.read_csv(path, dtype=str, keep_default_na=False)
     return truth[truth["pattern"] != ""][["subject_id", "pattern", "window_start", "window_end"]]
+
+
+def score_traps(
+    alerts: Iterable[tuple[str, str, str, str, str]], traps: pd.DataFrame
+) -> pd.DataFrame:
+    """Per trap, from the (child, rule, level, window start, window end) of every alert: the
+    children, and those alerted at medium or above over a window meeting the trap's. A trap
+    stays quiet when none are."""
+    raised = pd.DataFrame(list(alerts), columns=["subject_id", "rule_id", "level", "start", "end"])
+    raised = raised[~raised["level"].isin(QUIET_BELOW)]
+    met = traps.merge(raised, on="subject_id")
+    met = met[(met["start"] <= met["window_end"]) & (met["end"] >= met["window_start"])]
+    rows = []
+    for tag, group in traps.groupby("pattern"):
+        loud = met[met["pattern"] == tag]
+        rows.append(
+            {
+                "trap": tag,
+                "children": group["subject_id"].nunique(),
+                "alerted": loud["subject_id"].nunique(),
+                "rules": ", ".join(sorted(set(loud["rule_id"]))),
+            }
+        )
+    return pd.DataFrame(rows, columns=["trap", "children", "alerted", "rules"])
 
 
 def score(

@@ -26,7 +26,7 @@ from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
-VALUES = ("count", "records", "where", "agencies", "services", "first", "last")
+VALUES = ("count", "records", "agencies", "services", "where", "first", "last")
 
 
 class Count(StrictModel):
