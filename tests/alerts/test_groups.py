@@ -107,6 +107,8 @@ def test_reports_list_the_folded_alert_and_pseudonymise_it(tmp_path, monkeypatch
     assert runner.invoke(app, args).exit_code == 0
     plain = out.read_text()
     assert "Also met, listed with this alert: Child aged four or over seen alone" in plain
+    # Services and agencies in words, in the evidence and the chronology alike.
+    assert "child protection visits" in plain and "cp_visit" not in plain
     monkeypatch.setenv("NONCOOP_PSEUDONYM_KEY", "a test key that is long enough to use")
     assert runner.invoke(app, [*args, "--pseudonymise", "--shift-dates"]).exit_code == 0
     hidden = out.read_text()

@@ -24,7 +24,7 @@ from noncoop.alerts.model import AuditEntry, StoredAlert
 from noncoop.diagnostics import Diagnostic
 from noncoop.ingest.counts import IngestReport
 from noncoop.ingest.counts import Progress as ProgressFn
-from noncoop.vocab import MOST_SEVERE_FIRST, Level
+from noncoop.vocab import EVENT_TYPES, MOST_SEVERE_FIRST, Level, in_words
 from noncoop.yamlspec import ConfigInvalid
 
 
@@ -262,9 +262,11 @@ def alert_panel(alert: StoredAlert) -> Panel:
     ]
     for e in alert.evidence:
         via = f" (household member {e.via_subject_id})" if e.via_subject_id else ""
+        where = ", ".join(in_words(c) for c in (e.agency, e.service) if c)
+        what = EVENT_TYPES[e.event_type].words if e.event_type in EVENT_TYPES else e.event_type
         lines.append(
-            f"  {e.occurred_at}  {e.agency}/{e.service or '-'}  "
-            f"{e.event_type}{via}  [dim]{e.source_file}:{e.source_line}[/dim]"
+            f"  {e.occurred_at}  {escape(where)}: {escape(what)}{via}  "
+            f"[dim]{e.source_file}:{e.source_line}[/dim]"
         )
     if alert.related:
         lines += ["", "[bold]Folded into this alert[/bold] (rules it supersedes, same days)"]

@@ -15,7 +15,7 @@ import pandas as pd
 from noncoop.alerts.model import StoredAlert
 from noncoop.reports.casefile import CaseFile
 from noncoop.reports.chronology import chronology
-from noncoop.vocab import EVENT_TYPES
+from noncoop.vocab import EVENT_TYPES, in_words
 
 PREAMBLE = (
     "Prepared by noncoop from the agencies' records. An alert is a prompt for professional "
@@ -185,8 +185,8 @@ def evidence_rows(alert: StoredAlert) -> list[list[str]]:
     return [
         [
             e.occurred_at[:10],
-            e.agency or "",
-            e.service or "",
+            in_words(e.agency) if e.agency else "",
+            in_words(e.service) if e.service else "",
             EVENT_TYPES[e.event_type].words
             + (f" (household member {e.via_subject_id})" if e.via_subject_id else ""),
             f"{e.source_file}:{e.source_line}",
@@ -203,8 +203,8 @@ def chronology_rows(report: Report) -> list[list[str]]:
             r.date,
             r.until,
             r.subject_id,
-            r.agency.replace("_", " "),
-            r.service,
+            in_words(r.agency),
+            in_words(r.service) if r.service else "",
             r.what,
             r.seen,
             r.seen_alone,

@@ -36,6 +36,10 @@ class Rate(StrictModel):
     below: float | None = Field(default=None, gt=0, le=1)
     min_denominator: float = Field(default=1, ge=0)
     within: Duration
+    # The records an alert cites: the numerator's (the default for `at_least`), the
+    # denominator's (the default for `below`), or both, to show the two sides (appointments
+    # missed and those kept).
+    cite: Literal["numerator", "denominator", "both"] | None = None
 
     @model_validator(mode="after")
     def _bound(self) -> Rate:
@@ -51,9 +55,8 @@ def evaluate(spec: Rate, masks: Masks, tl: Timeline) -> Signals:
     num = per_subject(n_rows, tl, n_w)
     den = per_subject(d_rows, tl, d_w)
     fire = _fires(spec, num, den)
-    # Evidence: the events counted in the numerator, or (for a low rate) the denominator's.
-    shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
-    rows = shown[fire[tl.subject[shown]] & (weight[shown] > 0)]
+    shown = _cited(spec, n_rows, n_w, d_rows, d_w)
+    rows = shown[fire[tl.subject[shown]]]
     return signals_from(rows, tl, lambda s, pos: _values(num[s], den[s]))
 
 
@@ -77,12 +80,22 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
     holds = _fires(spec, segments.totals[:, 0], segments.totals[:, 1])
     found = runs(segments, holds, tl.last_day)
     sums = [_sum(found, tl, r, w, within) for r, w in ((n_rows, n_w), (d_rows, d_w))]
-    shown, weight = (n_rows, n_w) if spec.at_least is not None else (d_rows, d_w)
-    shown = shown[weight[shown] > 0]
+    shown = _cited(spec, n_rows, n_w, d_rows, d_w)
     day = tl.day[shown]
     found = with_evidence(found, shown, tl.subject[shown], day, day + within - 1)
     found.describe = described(tl, lambda i, pos: _values(sums[0][i], sums[1][i]))
     return found
+
+
+def _cited(spec: Rate, n_rows, n_w, d_rows, d_w) -> np.ndarray:
+    """The rows an alert cites (those weighing something), in timeline order."""
+    cite = spec.cite or ("numerator" if spec.at_least is not None else "denominator")
+    parts = []
+    if cite in ("numerator", "both"):
+        parts.append(n_rows[n_w[n_rows] > 0])
+    if cite in ("denominator", "both"):
+        parts.append(d_rows[d_w[d_rows] > 0])
+    return parts[0] if len(parts) == 1 else np.union1d(*parts)
 
 
 def _measure(tl: Timeline, selected: np.ndarray, m: Measure) -> tuple[np.ndarray, np.ndarray]:
