@@ -85,3 +85,31 @@ def test_rules_superseding_each_other_are_refused(tmp_path, single):
     codes = {e.code for e in caught.value.errors}
     assert codes == {"RULE-CYCLE"}
     assert any("supersede" in e.message for e in caught.value.errors)
+
+
+def test_an_episode_cites_only_what_its_window_held_on_its_own_days():
+    """Visits every fortnight for a year, alone at every other one until 100 days ago, never
+    since: the never-alone alert rests on the visits in its 90-day window on the days it held,
+    not on the year of visits its 'four visits' pattern held over, some of them alone."""
+    events = [
+        {
+            "id": f"v{i}",
+            "day": day,
+            "type": "visit.completed",
+            "agency": "social_care",
+            "seen": True,
+            "alone": day < -100 and i % 2 == 0,
+        }
+        for i, day in enumerate(range(-364, 0, 14))
+    ]
+    case = RuleTest.model_validate({"name": "year", "expect": "alert", "events": events})
+    alerts = alerts_for(case, history=True)
+    (never,) = [
+        a for a in alerts if a.rule_id == "NC-NOT-SEEN-ALONE" and a.held.end == "2026-03-31"
+    ]
+    alone = {e["id"] for e in events if e["alone"]}
+    assert not {e.event_id for e in never.evidence} & alone
+    assert never.window.start >= "2025-12-21"  # 100 days before, less the first visit's gap
+    assert never.explanation.startswith(f"Seen at {len(never.evidence)} social care visits")
+    (rarely,) = never.related
+    assert rarely.explanation.startswith(f"Seen alone at 0 of {len(never.evidence)} visits")

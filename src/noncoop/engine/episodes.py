@@ -59,7 +59,9 @@ class Episodes:
     end: np.ndarray
     evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    describe: Callable[[int, np.ndarray], dict] | None = None
+    # Message values of an episode: (index, evidence positions, the rule episode's first and
+    # last day) -> values.
+    describe: Callable[[int, np.ndarray, tuple[int, int]], dict] | None = None
     insufficient: int = 0
 
     def __len__(self) -> int:

@@ -37,6 +37,7 @@ from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.selections import timeline_mask
 from noncoop.engine.timeline import Timeline
+from noncoop.yamlspec import days
 
 NEVER = np.iinfo(np.int64).max // 4
 
@@ -51,14 +52,26 @@ class Signal:
     start: np.ndarray  # per episode, seconds
     evidence_key: np.ndarray  # (episode, time) of every evidence record, sorted
     to_the_day: bool = False
+    # How many days a record stays in the pattern's window (None: no bound, as for a gap's last
+    # sighting): a rule episode cites only the records in the window on one of its own days.
+    lookback: int | None = None
 
     @classmethod
-    def of(cls, episodes: Episodes, tl: Timeline, to_the_day: bool = False) -> Signal:
+    def of(
+        cls, episodes: Episodes, tl: Timeline, to_the_day: bool = False, lookback=None
+    ) -> Signal:
         t = tl.t[episodes.rows] if len(episodes.rows) else np.zeros(0, np.int64)
         evidence_key = np.sort(timed_key(episodes.evidence, t))
         start = np.full(len(episodes), NEVER, np.int64)
         np.minimum.at(start, episodes.evidence, t)
-        return cls(episodes, start, evidence_key, to_the_day)
+        return cls(episodes, start, evidence_key, to_the_day, lookback)
+
+    def in_window(self, day: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Whether records of these days are in the window on a day from `first` to `last`."""
+        inside = day <= last
+        if self.lookback is not None:
+            inside &= day > first - self.lookback
+        return inside
 
     def window_end(self, episode: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The window's end on `day` (seconds): its last evidence up to that day."""
@@ -249,7 +262,7 @@ def with_member_evidence(found: RuleEpisodes, signals: dict[str, Signal], tl: Ti
         ev_hi = np.searchsorted(other.evidence, member, "right")
         owner, at = ranges(ev_lo, ev_hi)
         episode, row = mine[which[owner]], other.rows[at]
-        keep = tl.day[row] <= eps.end[episode]
+        keep = signal.in_window(tl.day[row], eps.start[episode], eps.end[episode])
         episodes.append(episode[keep])
         rows.append(row[keep])
     distinct_evidence(eps, np.concatenate(episodes), np.concatenate(rows))
@@ -380,14 +393,23 @@ class _Patterns:
             episodes = KINDS[pattern.kind].episodes(
                 pattern.spec, {n: m & children for n, m in masks.items()}, self.tl
             )
-            return Signal.of(episodes, self.tl, pattern.kind == "gap")
+            return Signal.of(episodes, self.tl, pattern.kind == "gap", _lookback(pattern))
         used = sorted({name for _, name in selection_refs(pattern.spec)})
         selections = {n: _definition(rule.rule.select[n]) for n in used}
         text = json.dumps([pattern.kind, _definition(pattern.spec), selections])
         if text not in self.signals:
             episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl)
-            self.signals[text] = Signal.of(episodes, self.tl, pattern.kind == "gap")
+            self.signals[text] = Signal.of(
+                episodes, self.tl, pattern.kind == "gap", _lookback(pattern)
+            )
         return self.signals[text]
+
+
+def _lookback(pattern) -> int | None:
+    """How many days a pattern's records stay in its window; a gap's last sighting, however
+    old, stays part of what it shows."""
+    within = getattr(pattern.spec, "within", None)
+    return None if pattern.kind == "gap" or within is None else days(within)
 
 
 def _definition(model) -> str:
@@ -433,7 +455,8 @@ def supports_of(
         for pname in rule.rule.patterns:
             member = latest.get(rule.signal(pname), none)[e]
             signal = signals.get(rule.signal(pname))
-            values[pname] = _member_values(signal, int(member), int(eps.end[e]), tl)
+            held = (int(eps.start[e]), int(eps.end[e]))
+            values[pname] = _member_values(signal, int(member), held, tl)
         out.append(
             Support(
                 rule,
@@ -464,10 +487,11 @@ def _last_overlapping(members: Episodes, eps: Episodes, which: np.ndarray) -> np
     return at - 1
 
 
-def _member_values(signal: Signal | None, member: int, last_day: int, tl: Timeline) -> dict:
-    """A pattern's message values, from its episode's evidence up to the rule's last day."""
+def _member_values(signal: Signal | None, member: int, held: tuple[int, int], tl: Timeline) -> dict:
+    """A pattern's message values, from its episode's records in the window on one of the rule
+    episode's days (`held`, first and last)."""
     if signal is None or member < 0 or signal.episodes.describe is None:
         return {}
     rows = signal.episodes.evidence_of(member)
-    rows = np.sort(rows[tl.day[rows] <= last_day])
-    return signal.episodes.describe(member, rows) if len(rows) else {}
+    rows = np.sort(rows[signal.in_window(tl.day[rows], *held)])
+    return signal.episodes.describe(member, rows, held) if len(rows) else {}

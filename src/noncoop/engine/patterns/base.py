@@ -72,14 +72,15 @@ class PatternKind:
     episodes: Callable[[Any, Masks, Timeline], Episodes] | None = None
 
 
-def described(
-    tl: Timeline, values: Callable[[int, np.ndarray], dict]
-) -> Callable[[int, np.ndarray], dict]:
-    """Message values of an episode (index, evidence positions), with its first and last day."""
+def described(tl: Timeline, values: Callable[..., dict], held_too: bool = False):
+    """Message values of an episode (index, evidence positions), with its first and last day.
+    With `held_too`, `values` is also given the first and last day of the rule episode the
+    values are for (a rate sums what was in its window on those days, not only what it cites)."""
 
-    def describe(episode: int, positions: np.ndarray) -> dict:
+    def describe(episode: int, positions: np.ndarray, held: tuple[int, int]) -> dict:
         first, last = int(tl.t[positions].min()), int(tl.t[positions].max())
-        return {"first": long_day(first), "last": long_day(last), **values(episode, positions)}
+        found = values(episode, positions, held) if held_too else values(episode, positions)
+        return {"first": long_day(first), "last": long_day(last), **found}
 
     return describe
 

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from noncoop.engine.episodes import Episodes, assign, runs, sweep, with_evidence
+from noncoop.engine.episodes import Episodes, key, runs, sweep, with_evidence
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
@@ -79,12 +79,31 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
     segments = sweep(subject, day, day + within, weights)
     holds = _fires(spec, segments.totals[:, 0], segments.totals[:, 1])
     found = runs(segments, holds, tl.last_day)
-    sums = [_sum(found, tl, r, w, within) for r, w in ((n_rows, n_w), (d_rows, d_w))]
     shown = _cited(spec, n_rows, n_w, d_rows, d_w)
     day = tl.day[shown]
     found = with_evidence(found, shown, tl.subject[shown], day, day + within - 1)
-    found.describe = described(tl, lambda i, pos: _values(sums[0][i], sums[1][i]))
+    num, den = _Sums(tl, n_rows, n_w), _Sums(tl, d_rows, d_w)
+
+    def values(i: int, pos: np.ndarray, held: tuple[int, int]) -> dict:
+        # Over every week or visit in the window on one of the rule episode's days.
+        child, first, last = int(found.subject[i]), held[0] - within + 1, held[1]
+        return _values(num.between(child, first, last), den.between(child, first, last))
+
+    found.describe = described(tl, values, held_too=True)
     return found
+
+
+class _Sums:
+    """A measure's weights summed over any child's days, by prefix sums over its rows."""
+
+    def __init__(self, tl: Timeline, rows: np.ndarray, weights: np.ndarray):
+        self.keys = key(tl.subject[rows], tl.day[rows])  # timeline order: sorted
+        self.total = np.concatenate([[0.0], np.cumsum(weights[rows])])
+
+    def between(self, child: int, first: int, last: int) -> float:
+        lo = np.searchsorted(self.keys, key(child, first), "left")
+        hi = np.searchsorted(self.keys, key(child, last), "right")
+        return float(self.total[hi] - self.total[lo])
 
 
 def _cited(spec: Rate, n_rows, n_w, d_rows, d_w) -> np.ndarray:
@@ -114,13 +133,6 @@ def _fires(spec: Rate, num: np.ndarray, den: np.ndarray) -> np.ndarray:
     if spec.below is not None:
         fire &= rate < spec.below
     return fire
-
-
-def _sum(found: Episodes, tl: Timeline, rows: np.ndarray, weights: np.ndarray, within: int):
-    """Per episode, the summed weights of the rows active on its days."""
-    day = tl.day[rows]
-    episode, record = assign(found, tl.subject[rows], day, day + within - 1)
-    return np.bincount(episode, weights=weights[rows][record], minlength=len(found))
 
 
 def _values(num: float, den: float) -> dict:
