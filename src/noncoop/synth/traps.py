@@ -54,19 +54,21 @@ def hospital_stay(block: Block, kids: np.ndarray) -> int:
     return 21
 
 
-def holiday(block: Block, kids: np.ndarray) -> int:
-    """Two weeks of a family holiday in term time (G, unauthorised)."""
-    start = block.win_end[kids] - 14
-    block.mark_sessions(kids, start, block.win_end[kids], "G01", 1.0)
-    return 14
+def sessions_marked(days: int, code: str) -> Trap:
+    """A trap of `days` days of school sessions all marked with one code."""
+
+    def trap(block: Block, kids: np.ndarray) -> int:
+        block.mark_sessions(kids, block.win_end[kids] - days, block.win_end[kids], code, 1.0)
+        return days
+
+    return trap
 
 
-def school_move(block: Block, kids: np.ndarray) -> int:
-    """A move between schools: two weeks off the old school's roll before the new one starts
-    (Z, not on roll, not a possible session)."""
-    start = block.win_end[kids] - 14
-    block.mark_sessions(kids, start, block.win_end[kids], "Z", 1.0)
-    return 14
+# A fortnight's family holiday in term time (G, unauthorised).
+holiday = sessions_marked(14, "G01")
+# A move between schools: two weeks off the old school's roll before the new one starts (Z, not
+# on roll, so not a possible session).
+school_move = sessions_marked(14, "Z")
 
 
 def single_police_incident(block: Block, kids: np.ndarray) -> int:
