@@ -253,8 +253,8 @@ def test_failing_rule_test_exits_1(tmp_path):
     )
     result = runner.invoke(app, ["rules", "test", str(tmp_path), "--engine", "python"])
     assert result.exit_code == 1
-    # The two alert cases (today and an episode months before) fail; the two near misses pass.
-    assert "FAIL" in result.output and "2 passed, 2 failed" in result.output
+    # The two alert cases (today and an episode months before) fail; the three near misses pass.
+    assert "FAIL" in result.output and "3 passed, 2 failed" in result.output
 
 
 def test_evaluation_with_no_events_gives_no_alerts():

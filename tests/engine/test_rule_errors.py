@@ -23,8 +23,8 @@ def _line_of(text: str, needle: str) -> int:
 
 def test_unknown_key_in_a_pattern(tmp_path):
     text = GOOD.replace(
-        "{count: {select: no_access, min: 3, within: 60d}}",
-        "{count: {select: no_access, minimum: 3, within: 60d}}",
+        "{count: {select: no_access, min: 3, within: 60d, per: day}}",
+        "{count: {select: no_access, minimum: 3, within: 60d, per: day}}",
     )
     path, errors = _errors(tmp_path, text)
     (err,) = errors
@@ -32,7 +32,7 @@ def test_unknown_key_in_a_pattern(tmp_path):
     assert err.line == _line_of(text, "minimum")
     assert str(err).startswith(f"{path}:{err.line}:")
     assert "unknown key 'minimum'" in err.message
-    assert "expected one of: select, min, max, within" in err.message
+    assert "expected one of: select, min, max, within, per" in err.message
 
 
 def test_unknown_selection_placeholder_and_event_type_reported_together(tmp_path):
