@@ -87,10 +87,13 @@ def scan(
         versions = {r.id: r.digest[:12] for r in pack.rules}
         run = {**_run_details(result, sources_dir, workspace), "rules": versions}
         alerts, iso, actor = result.evaluation.alerts, f"{day:%Y-%m-%d}", actor or getpass.getuser()
+        folded = result.evaluation.folded
         if first:
-            result.store = store.record_first_scan(alerts, versions, iso, history_from, run, actor)
+            result.store = store.record_first_scan(
+                alerts, versions, iso, history_from, run, actor, folded
+            )
         else:
-            result.store = store.record_scan(alerts, versions, iso, run, actor)
+            result.store = store.record_scan(alerts, versions, iso, run, actor, folded)
             if history_from is not None:
                 result.warnings.append(
                     f"--history-from {history_from} ignored: the history is recorded by a "

@@ -22,10 +22,11 @@ ENGINES = ["python", "durable"] if durable_available() else ["python"]
 
 
 @functools.cache
-def single_date_alerts(seed: int) -> list[tuple[object, list]]:
-    """Each day's timeline and the alerts a scan as of that day raises."""
+def single_date_alerts(seed: int) -> list[tuple[object, list, list]]:
+    """Each day's timeline, the alerts a scan as of that day raises and those it folds."""
     events, subjects, days = region(seed)
-    return [(tl, evaluate(events, subjects, PACK, tl.as_of, "python").alerts) for tl in days]
+    runs = [(tl, evaluate(events, subjects, PACK, tl.as_of, "python")) for tl in days]
+    return [(tl, run.alerts, run.folded) for tl, run in runs]
 
 
 FOLDED = [f"{r} folded" for r in PACK.superseders()]
@@ -35,7 +36,7 @@ FOLDED = [f"{r} folded" for r in PACK.superseders()]
 def days_alerted_by_single_dates(seed: int) -> dict[str, frozenset]:
     """Per rule, the (child, day) it alerts on; per superseded rule, those it is folded on."""
     alerted: dict[str, set] = {name: set() for name in [*(r.id for r in PACK.rules), *FOLDED]}
-    for tl, alerts in single_date_alerts(seed):
+    for tl, alerts, _ in single_date_alerts(seed):
         for alert in alerts:
             alerted[alert.rule_id].add((alert.subject_id, tl.last_day))
             for related in alert.related:
@@ -109,16 +110,18 @@ def test_one_pass_over_the_history_leaves_the_store_of_nightly_scans(engine):
     whole history: the same alerts (ids), statuses, dates changed and resolved, and reopenings."""
     versions = {rule.id: "v1" for rule in PACK.rules}
     store = pd.DataFrame(columns=list(COLUMNS), dtype=object)
-    for tl, alerts in single_date_alerts(1):
-        _, rows, dropped = reconcile(store, alerts, versions, f"{tl.as_of:%Y-%m-%d}")
+    for tl, alerts, folded in single_date_alerts(1):
+        _, rows, dropped = reconcile(store, alerts, versions, f"{tl.as_of:%Y-%m-%d}", folded)
         kept = store[~store["alert_id"].isin([r["alert_id"] for r in rows] + dropped)]
         store = pd.concat([kept, pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)])
     events, subjects, days = region(1)
     as_of = f"{days[-1].as_of:%Y-%m-%d}"
-    history = evaluate(events, subjects, PACK, as_of, engine, history=True).alerts
-    once = [row for _, row in history_rows(history, versions, as_of)]
+    history = evaluate(events, subjects, PACK, as_of, engine, history=True)
+    once = [row for _, row in history_rows(history.alerts, versions, as_of, history.folded)]
     nightly = lifecycle_of(store.to_dict("records"))
     assert lifecycle_of(once) == nightly
+    # Some alerts stopped being raised because a rule superseding them came to hold.
+    assert any(r["note"] and "folded into" in r["note"] for r in nightly)
     statuses = {row["status"] for row in nightly}
     assert {"resolved", "ongoing"} <= statuses
     # and alerts reopened: still active, changed after the night they were first raised

@@ -23,13 +23,17 @@ from noncoop.engine.alert import Alert
 
 
 def first_scan(
-    alerts: list[Alert], versions: dict[str, str], as_of: str, since: str | None = None
+    alerts: list[Alert],
+    versions: dict[str, str],
+    as_of: str,
+    since: str | None = None,
+    folded: list[Alert] = (),
 ) -> tuple[StoreUpdate, list[dict]]:
     """A new store's rows from the history's episodes, and what the scan reports: the alerts
     still holding are `new` to the store (whenever they began), the earlier ones are recorded as
     resolved (`history`), leaving out those resolved before `since`."""
     rows, active, earlier = [], [], []
-    for alert, row in history_rows(alerts, versions, as_of):
+    for alert, row in history_rows(alerts, versions, as_of, folded):
         if row["status"] == "resolved":
             if since and row["changed_as_of"] < since:
                 continue
@@ -43,9 +47,12 @@ def first_scan(
 
 
 def history_rows(
-    alerts: list[Alert], versions: dict[str, str], as_of: str
+    alerts: list[Alert], versions: dict[str, str], as_of: str, folded: list[Alert] = ()
 ) -> list[tuple[Alert, dict]]:
-    """One store row per chain of episodes held on or before `as_of`, with its last episode."""
+    """One store row per chain of episodes held on or before `as_of`, with its last episode.
+    An episode followed the next day by a folded one (`folded`) was folded, not resolved."""
+    # (rule, child, day) on which a folded episode began.
+    into = {(f.rule_id, f.subject_id, f.held.start) for f in folded if f.held}
     episodes = sorted(
         (a for a in alerts if a.held and a.held.start <= as_of),
         key=lambda a: (a.rule_id, a.subject_id, a.held.start),
@@ -53,7 +60,7 @@ def history_rows(
     rows = []
     for (rule_id, _), same in groupby(episodes, key=lambda a: (a.rule_id, a.subject_id)):
         version = versions.get(rule_id, "")
-        rows.extend((chain[-1], _row(chain, version, as_of)) for chain in _chains(list(same)))
+        rows.extend((chain[-1], _row(chain, version, as_of, into)) for chain in _chains(list(same)))
     return rows
 
 
@@ -69,7 +76,7 @@ def _chains(episodes: list[Alert]) -> list[list[Alert]]:
     return chains
 
 
-def _row(chain: list[Alert], version: str, as_of: str) -> dict:
+def _row(chain: list[Alert], version: str, as_of: str, into: set) -> dict:
     """The chain's stored row on `as_of`, with its state before the night that last touched it."""
     last = chain[-1]
     row = {**content_of(last, chain[0].alert_id, version), "first_as_of": chain[0].held.start}
@@ -79,12 +86,12 @@ def _row(chain: list[Alert], version: str, as_of: str) -> dict:
             _held(chain, last.held.end),
             status="resolved",
             changed_as_of=resolved,
-            note=resolved_note(resolved),
+            note=resolved_note(resolved, (last.rule_id, last.subject_id, resolved) in into),
             touched_as_of=resolved,
             prior=_prior(_held(chain, last.held.end), last),
         )
         return row
-    row.update(_held(chain, as_of), touched_as_of=as_of, prior=_prior_live(chain, as_of))
+    row.update(_held(chain, as_of), touched_as_of=as_of, prior=_prior_live(chain, as_of, into))
     return row
 
 
@@ -99,7 +106,7 @@ def _held(chain: list[Alert], day: str) -> dict:
     return state
 
 
-def _prior_live(chain: list[Alert], as_of: str) -> dict | None:
+def _prior_live(chain: list[Alert], as_of: str, into: set) -> dict | None:
     """The state before tonight of a chain that holds tonight (none if tonight raised it)."""
     last = chain[-1]
     if last.held.start < as_of:
@@ -112,7 +119,7 @@ def _prior_live(chain: list[Alert], as_of: str) -> dict | None:
     state.update(
         status="resolved",
         changed_as_of=resolved,
-        note=resolved_note(resolved),
+        note=resolved_note(resolved, (before.rule_id, before.subject_id, resolved) in into),
     )
     return _prior(state, before)
 

@@ -57,7 +57,11 @@ PRIOR = (*LIFECYCLE, "window_start", "window_end")
 
 
 def reconcile(
-    stored: pd.DataFrame, alerts: list[Alert], versions: dict[str, str], as_of: str
+    stored: pd.DataFrame,
+    alerts: list[Alert],
+    versions: dict[str, str],
+    as_of: str,
+    folded: list[Alert] = (),
 ) -> tuple[StoreUpdate, list[dict], list[str]]:
     """The store's rows after a scan as of `as_of`: matched, new, reopened and resolved episodes.
 
@@ -112,16 +116,23 @@ def reconcile(
     # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
     # (an analyst trying one rule) leaves every other alert as it is.
     gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
+    # Folded tonight into the alert of a rule superseding it, rather than no longer met.
+    into = {(f.rule_id, f.subject_id) for f in folded if not f.held or f.held.end >= as_of}
     for before in gone.to_dict("records"):
         row = {**before, "status": "resolved", "changed_as_of": as_of}
-        row["note"] = resolved_note(as_of)
+        row["note"] = resolved_note(as_of, (before["rule_id"], before["subject_id"]) in into)
         rows.append(_touched(row, before, as_of))
     resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
     counts["resolved"] = len(resolved)
     return StoreUpdate(out, resolved, counts), rows, dropped
 
 
-def resolved_note(day: str) -> str:
+def resolved_note(day: str, folded: bool = False) -> str:
+    if folded:
+        return (
+            f"resolved on {day}: folded into the alert of a rule superseding it, which now "
+            "holds for the child (listed there as related)"
+        )
     return f"resolved on {day}: the evidence no longer meets the rule"
 
 

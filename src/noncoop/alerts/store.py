@@ -121,13 +121,20 @@ class AlertStore:
         _refuse_earlier(self.last_as_of(), as_of)
 
     def record_scan(
-        self, alerts: list[Alert], versions: dict[str, str], as_of: str, run: dict, actor: str
+        self,
+        alerts: list[Alert],
+        versions: dict[str, str],
+        as_of: str,
+        run: dict,
+        actor: str,
+        folded: list[Alert] = (),
     ) -> StoreUpdate:
-        """Match a scan's alerts to the stored episodes, update them and audit the run, at once."""
+        """Match a scan's alerts to the stored episodes, update them and audit the run, at once;
+        `folded` are the alerts folded into others tonight."""
         with self.transaction() as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
             stored = _read_frame(conn)
-            update, rows, dropped = reconcile(stored, alerts, versions, as_of)
+            update, rows, dropped = reconcile(stored, alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             _write_alerts(conn, rows)
             details = {**run, "alerts": update.counts, "resolved": len(update.resolved)}
@@ -142,13 +149,14 @@ class AlertStore:
         since: str | None,
         run: dict,
         actor: str,
+        folded: list[Alert] = (),
     ) -> StoreUpdate:
         """Record a first scan over the whole history (episodes ending on or after `since`), as
         nightly scans up to `as_of` would have left the store; refused once a scan is stored."""
         with self.transaction() as conn:
             if _last_scan(conn) is not None:
                 raise StoreError("the store already holds a scan: its history is recorded")
-            update, rows = first_scan(alerts, versions, as_of, since)
+            update, rows = first_scan(alerts, versions, as_of, since, folded)
             _write_alerts(conn, rows)
             details = {**run, "alerts": update.counts, "history_from": since}
             _audit(conn, actor, "scan", {**details, "resolved": 0}, as_of=as_of)

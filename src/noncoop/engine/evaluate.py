@@ -31,6 +31,9 @@ class Evaluation:
     """Alerts plus what a summary needs: timings, signal counts, children not judged."""
 
     alerts: list[Alert]
+    # Alerts of superseded rules folded into others (listed there as related), for the store to
+    # say why such an alert stopped being raised.
+    folded: list[Alert] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     signals: dict[str, int] = field(default_factory=dict)
     insufficient: dict[str, int] = field(default_factory=dict)
@@ -74,7 +77,8 @@ def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) 
         run.stratum(stratum)
     run.fold(pack.superseders())
     clock = time.perf_counter()
-    alerts = attach(explain(run.supports, tl), explain(run.folded, tl), pack)
+    result.folded = explain(run.folded, tl)
+    alerts = attach(explain(run.supports, tl), result.folded, pack)
     result.timings["explanations"] = time.perf_counter() - clock
     result.timings["patterns"] = run.pattern_time
     result.timings["decisions"] = run.decision_time
@@ -98,7 +102,8 @@ def _history(
         if found[rule.id].folded is not None
         for s in supports_of(rule, found[rule.id].folded, signals, tl, ended)
     ]
-    alerts = attach(alerts, explain(folded, tl), pack)
+    result.folded = explain(folded, tl)
+    alerts = attach(alerts, result.folded, pack)
     result.timings["explanations"] = time.perf_counter() - clock
     for rule in pack.rules:
         for pname in rule.rule.patterns:
