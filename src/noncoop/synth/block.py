@@ -275,6 +275,12 @@ class Block:
         clinic = rng.choice(
             ["GP", "Dental", "Audiology", "Paeds"], len(child), p=[0.6, 0.3, 0.05, 0.05]
         )
+        # A child kept out of view is not brought to the appointments that fall in the window
+        # either: the family's other bookings are missed too, not kept.
+        hidden = (self.pattern[child] == "pattern:isolation") & (
+            (day > self.win_end[child] - 90) & (day < self.pattern_stop[child])
+        )
+        outcome = np.where(hidden & np.isin(outcome, ["5", "6"]), "3", outcome)
         self.appointment_rows(child, day, outcome, clinic, self.chains(len(child), "B"))
 
     def _health_visiting(self) -> None:
