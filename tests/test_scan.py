@@ -222,7 +222,7 @@ def test_rules_commands():
     assert validate.exit_code == 0 and "19 rules valid" in validate.output
     tested = runner.invoke(app, ["rules", "test", "--engine", "python", "--rule", "NC-REBOOK-MISS"])
     assert tested.exit_code == 0
-    assert "5 passed, 0 failed" in tested.output
+    assert "6 passed, 0 failed" in tested.output
     listed = runner.invoke(app, ["rules", "list"])
     assert "NC-ISOLATION" in listed.output
     explained = runner.invoke(app, ["rules", "explain", "NC-ISOLATION"])
