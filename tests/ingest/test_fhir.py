@@ -1,5 +1,7 @@
 """FHIR R4 Appointment/Encounter import from NDJSON and from a Bundle."""
 
+import shutil
+
 import pytest
 from conftest import ROOT
 
@@ -44,8 +46,10 @@ def test_bundle_entries_are_indexed_from_zero(fhir_ws):
 def test_unusable_resources_are_quarantined_and_counts_reconcile(fhir_ws):
     ws, report = fhir_ws
     nd = report.by_source["community_health"]
-    # 13 lines: 6 events, 2 accepted without an event (proposed, entered-in-error), 5 rejected.
-    assert (nd.rows_read, nd.rows_accepted, nd.rows_quarantined, nd.new_events) == (13, 8, 5, 6)
+    # 13 lines: 6 events, 2 accepted without an event (proposed, entered-in-error), a Patient
+    # read and counted by type, 4 rejected.
+    assert (nd.rows_read, nd.rows_accepted, nd.rows_quarantined, nd.new_events) == (13, 9, 4, 6)
+    assert nd.other_kinds == {"Patient": 1}
     q = ws.load_quarantine()
     q = dict(
         zip(
@@ -58,6 +62,72 @@ def test_unusable_resources_are_quarantined_and_counts_reconcile(fhir_ws):
         7: "INVALID-ID",
         8: "BAD-VALUE",
         9: "JSON-MALFORMED",
-        10: "BAD-VALUE",
         12: "MISSING-FIELD",
     }
+
+
+PUBLISHED = ROOT / "fixtures" / "fhir-published"
+
+
+@pytest.fixture
+def published(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    return ws, ingest(PUBLISHED, ws)
+
+
+def test_message_bundle_entries_keyed_by_full_url_and_patients_referenced(published):
+    """A message Bundle: an Appointment with no id (keyed by its fullUrl) references its
+    Patient by urn:uuid, another by absolute URL; the MessageHeader and Patients are read and
+    counted by type, not quarantined."""
+    ws, report = published
+    counts = report.by_source["referrals"]
+    assert (counts.rows_read, counts.rows_accepted, counts.rows_quarantined) == (5, 5, 0)
+    assert counts.other_kinds == {"MessageHeader": 1, "Patient": 2}
+    ev = ws.load_events()
+    ev = ev[ev["source"] == "referrals"].set_index("source_line")
+    assert ev.loc[2, "subject_id"] == "C0001" and ev.loc[2, "event_type"] == "appointment.booked"
+    assert ev.loc[4, "subject_id"] == "C0003" and ev.loc[4, "event_type"] == "appointment.missed"
+    # A bare SNOMED code is not a service: the source's declared one stands; a display is used.
+    assert ev.loc[2, "service"] == "community_paediatrics"
+    assert ev.loc[4, "service"] == "community paediatrics service"
+    # A chain from basedOn given as an identifier (the e-Referral UBRN).
+    assert ev.loc[2, "chain_id"] == "https://fhir.nhs.uk/Id/UBRN|000000070000"
+
+
+def test_bulk_export_patients_are_read_from_their_own_file(published):
+    ws, report = published
+    counts = report.by_source["bulk"]
+    # 3 Appointments, 2 Patients and a Slot read; one Appointment names a Patient nobody has.
+    assert (counts.rows_read, counts.rows_accepted, counts.rows_quarantined) == (6, 5, 1)
+    assert counts.other_kinds == {"Patient": 2, "Slot": 1}
+    ev = ws.load_events()
+    ev = ev[ev["source_file"] == "bulk/Appointment.ndjson"].set_index("source_line")
+    assert ev.loc[1, "subject_id"] == "C0002"
+    assert ev.loc[1, "service"] == "gp"  # appointmentType is not a service
+    assert ev.loc[2, "subject_id"] == "C0003"
+    assert ev.loc[2, "chain_id"] == "Appointment/g0"  # replaces
+    q = ws.load_quarantine()
+    (row,) = q[q["source"] == "bulk"].itertuples()
+    assert row.reason_code == "MISSING-FIELD" and "Patient/unknown" in row.raw  # as written
+
+
+def test_a_booking_stays_when_the_re_export_carries_the_outcome(tmp_path):
+    """Re-exported after the day, the appointment's status moved from booked to noshow: the
+    booking is kept (as first stored), the miss is added, nothing is withdrawn."""
+    src = tmp_path / "src"
+    shutil.copytree(PUBLISHED, src)
+    (src / "sources.yaml").write_text(
+        (PUBLISHED / "sources.yaml").read_text().replace("../region", str(ROOT / "fixtures/region"))
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest(src, ws)
+    path = src / "bulk" / "Appointment.ndjson"
+    path.write_text(
+        path.read_text().replace('"id":"g1","status":"booked"', '"id":"g1","status":"noshow"')
+    )
+    report = ingest(src, ws)
+    assert report.by_source["bulk"].withdrawn_events == 0
+    ev = ws.load_events()
+    g1 = ev[(ev["source_file"] == "bulk/Appointment.ndjson") & (ev["source_line"] == 1)]
+    assert sorted(g1["event_type"].astype(str)) == ["appointment.booked", "appointment.missed"]
+    assert len(ev[ev["source"] == "bulk"]) == 3

@@ -81,9 +81,15 @@ def ingest_table(report: IngestReport) -> Table:
     table.add_section()
     table.add_row(*row("total", report.total), style="bold")
     p = report.people
+    other = [
+        f"{name}: " + ", ".join(f"{kind} {n:,}" for kind, n in sorted(c.other_kinds.items()))
+        for name, c in report.by_source.items()
+        if c.other_kinds
+    ]
     table.caption = (
         f"people.csv: {p.rows_read:,} rows, {p.rows_quarantined:,} quarantined · "
         f"{report.events_stored:,} events in the store · {report.seconds:.1f}s"
+        + ("\nread and accepted, not events: " + "; ".join(other) if other else "")
     )
     return table
 

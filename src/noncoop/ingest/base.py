@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from noncoop.identity.crosswalk import Crosswalk
@@ -15,12 +16,19 @@ from noncoop.sources.load import LoadedSource
 
 @dataclass
 class ImportBlock:
-    """Events from one block of a file; `rows_read = rows_accepted + len(quarantined)`."""
+    """Events from one block of a file; `rows_read = rows_accepted + len(quarantined)`.
+
+    `kept` are ids (as numbers) of events the file's earlier versions may hold that its rows
+    still vouch for, though they do not repeat them (a booking, once the appointment's outcome
+    is exported in its place); `other` counts rows read and accepted that are not events, by
+    kind (FHIR resource types the importer does not use)."""
 
     events: pd.DataFrame
     quarantined: pd.DataFrame
     rows_read: int
     rows_accepted: int
+    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    other: dict[str, int] = field(default_factory=dict)
 
 
 class Importer(Protocol):

@@ -22,10 +22,17 @@ class Counts:
     withdrawn_events: int = 0
     files: int = 0
     files_unchanged: int = 0
+    # Rows read and accepted that are not events, by kind (FHIR resource types not used); they
+    # are counted in rows_accepted, so the counts still reconcile.
+    other_kinds: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+            if f.name == "other_kinds":
+                for kind, n in other.other_kinds.items():
+                    self.other_kinds[kind] = self.other_kinds.get(kind, 0) + n
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     @property
     def reconciles(self) -> bool:

@@ -1,7 +1,11 @@
-"""FHIR R4 `Appointment` and `Encounter` resources, as a Bundle (JSON) or bulk-export NDJSON.
+"""FHIR R4 `Appointment` and `Encounter` resources, as a Bundle of any type (JSON) or bulk-export
+NDJSON.
 
-Each status a resource is seen in becomes its own event (booked, then attended or missed), so a
+Each status a resource is seen in becomes its own event (booked, then attended or missed), and a
 re-export of the same appointment after it happened adds the outcome without losing the booking.
+The patient is the identifier on the participant or subject, or the Patient it references: in the
+same Bundle (by `fullUrl` or `Patient/id`), in the same file, or in the source's bulk-export
+Patient files. Resources of other types are read and counted by type, not quarantined.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.events import conform, event_ids
+from noncoop.events import conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.mapping import parse_times
@@ -46,13 +51,15 @@ def read_fhir(
     path: Path, source: LoadedSource, source_file: str, people: Crosswalk
 ) -> Iterator[ImportBlock]:
     """Yield linked appointment events from a Bundle or NDJSON file, a batch at a time."""
+    entries = list(_resources(path)) if _is_document(path) else None
+    patients = _Patients(source, path, entries)
     records: list[dict] = []
-    rejected: list[tuple[int, str, str]] = []
-    for position, resource, malformed in _resources(path):
-        if malformed:
-            rejected.append((position, "JSON-MALFORMED", "not valid JSON"))
+    rejected: list[tuple[int, str, str, str]] = []
+    for position, resource, problem, url, text in entries or _resources(path):
+        if problem:
+            rejected.append((position, "JSON-MALFORMED", problem, text))
             continue
-        records.append(_flatten(position, resource))
+        records.append(_flatten(position, resource, patients, url, text))
         if len(records) >= BATCH:
             yield _block(records, rejected, source, source_file, people)
             records, rejected = [], []
@@ -60,13 +67,18 @@ def read_fhir(
         yield _block(records, rejected, source, source_file, people)
 
 
-def _resources(path: Path) -> Iterator[tuple[int, dict, bool]]:
-    """(position, resource, malformed): NDJSON lines are numbered from 1, Bundle entries from 0.
+def _is_document(path: Path) -> bool:
+    return path.suffix.lower() not in (".ndjson", ".jsonl")
+
+
+def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
+    """(position, resource, problem, fullUrl, text): NDJSON lines are numbered from 1, Bundle
+    entries from 0.
 
     `.ndjson`/`.jsonl` files are read line by line; anything else is read as one JSON document
     (a Bundle or a single resource), falling back to lines if it is not one.
     """
-    if path.suffix.lower() not in (".ndjson", ".jsonl"):
+    if _is_document(path):
         try:
             document = json.loads(path.read_text(encoding="utf-8", errors="replace"))
         except json.JSONDecodeError:
@@ -74,18 +86,86 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, bool]]:
         if isinstance(document, dict):
             if document.get("resourceType") == "Bundle":
                 for index, entry in enumerate(document.get("entry") or []):
-                    yield index, (entry or {}).get("resource") or {}, False
+                    entry = entry or {}
+                    resource = entry.get("resource") or {}
+                    yield index, resource, "", entry.get("fullUrl"), _text(resource)
             else:
-                yield 0, document, False
+                yield 0, document, "", None, _text(document)
             return
     with open(path, encoding="utf-8", errors="replace") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line), False
+                resource = json.loads(line)
             except json.JSONDecodeError:
-                yield number, {}, True
+                yield number, {}, "not valid JSON", None, line.rstrip("\n")
+                continue
+            if not isinstance(resource, dict):
+                yield number, {}, "not a FHIR resource (a JSON object)", None, line.rstrip("\n")
+                continue
+            yield number, resource, "", None, line.rstrip("\n")
+
+
+def _text(resource: dict) -> str:
+    return json.dumps(resource, ensure_ascii=False)
+
+
+class _Patients:
+    """Patients a resource may reference, with their identifier (scheme, value): those in the
+    same Bundle or file, and those in the source's bulk-export Patient files."""
+
+    def __init__(self, source: LoadedSource, path: Path, entries: list | None):
+        self.systems = {NHS_SYSTEM: "nhs"}
+        self.known: dict[str, tuple[str, str]] = {}
+        for other in source.files:
+            if other != path and other.name.lower().startswith("patient"):
+                self._add_lines(other)
+        if entries is not None:
+            for _, resource, _, url, _ in entries:
+                self._add(resource, url)
+        else:
+            self._add_lines(path)
+
+    def _add_lines(self, path: Path) -> None:
+        """Patient resources of an NDJSON file (only their lines are parsed)."""
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"Patient"' in line:
+                    try:
+                        self._add(json.loads(line), None)
+                    except (json.JSONDecodeError, AttributeError):
+                        continue
+
+    def _add(self, resource: dict, url: str | None) -> None:
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            return
+        found = self.identifier(resource.get("identifier") or [])
+        if found is None:
+            return
+        for name in (url, f"Patient/{resource.get('id')}" if resource.get("id") else None):
+            if name:
+                self.known[name] = found
+
+    def identifier(self, identifiers: list | dict) -> tuple[str, str] | None:
+        """The first identifier whose system names a scheme people.csv uses."""
+        for ident in identifiers if isinstance(identifiers, list) else [identifiers]:
+            scheme = self.systems.get((ident or {}).get("system"))
+            if scheme and ident.get("value"):
+                return scheme, str(ident["value"])
+        return None
+
+    def of(self, reference: dict) -> tuple[str, str] | None:
+        """The patient a reference names: its own identifier, or the Patient it points to."""
+        found = self.identifier(reference.get("identifier") or {})
+        if found is not None:
+            return found
+        ref = str(reference.get("reference") or "")
+        if ref in self.known:
+            return self.known[ref]
+        # An absolute URL ends with the type and id: https://server/fhir/Patient/x.
+        tail = "/".join(ref.rstrip("/").split("/")[-2:])
+        return self.known.get(tail)
 
 
 def _cancelled_by(reasons: list[str]) -> str:
@@ -99,62 +179,77 @@ def _cancelled_by(reasons: list[str]) -> str:
     return "appointment.cancelled"
 
 
-def _flatten(position: int, r: dict) -> dict:
+def _flatten(position: int, r: dict, patients: _Patients, url: str | None, text: str) -> dict:
     """The few fields noncoop uses from one resource."""
     kind = r.get("resourceType")
     status = r.get("status")
-    identifier = _patient_identifier(r)
+    if kind not in ("Appointment", "Encounter"):
+        # Read and counted by type (a Patient, a MessageHeader, a Slot), not an event.
+        return {"position": position, "kind": str(kind), "skip": True, "other": True, "raw": text}
     if kind == "Appointment":
         when = r.get("start")
         reason = _codes(r.get("cancelationReason"))
-        service = _first_text(r.get("serviceType")) or _first_text([r.get("appointmentType")])
-        chain = _first_reference(r.get("basedOn")) or _first_reference(r.get("replaces"))
+        service = _first_text(r.get("serviceType"))
+        chain = _chain(r.get("basedOn")) or _chain(_replaces(r))
         event = APPOINTMENT_STATUS.get(status)
-    elif kind == "Encounter":
+    else:
         when = (r.get("period") or {}).get("start")
         reason = []
-        service = _first_text(r.get("serviceType") and [r["serviceType"]]) or _first_text(
-            r.get("type")
-        )
-        chain = _first_reference(r.get("basedOn")) or _first_reference(r.get("appointment"))
+        service = _first_text(_listed(r.get("serviceType")))
+        chain = _chain(r.get("basedOn")) or _chain(_listed(r.get("appointment")))
         event = ENCOUNTER_STATUS.get(status)
-    else:
-        return {
-            "position": position,
-            "kind": kind,
-            "problem": f"resourceType {kind!r} is not Appointment or Encounter",
-        }
     if event == "appointment.cancelled":
         event = _cancelled_by(reason)
     problem = ""
     if status not in NO_EVENT and event is None:
         problem = f"{kind} status {status!r} is not a FHIR R4 status"
+    who = _patient(r, patients)
+    name = f"{kind}/{r['id']}" if r.get("id") else url
     return {
         "position": position,
         "kind": kind,
-        "key": f"{kind}/{r.get('id')}|{status}" if r.get("id") else None,
+        "name": name,
+        "key": f"{name}|{status}" if name else None,
         "status": status,
         "event_type": event,
         "occurred_at": when,
-        "nhs": identifier,
+        "scheme": who[0] if who else None,
+        "id_value": who[1] if who else None,
         "service": service.lower() if service else None,
         "chain_id": chain,
         "detail": ",".join([status or "", *reason]).strip(","),
         "skip": status in NO_EVENT,
+        "other": False,
         "problem": problem,
+        "raw": text,
     }
 
 
-def _patient_identifier(r: dict) -> str | None:
-    """The NHS number of the patient: Appointment participant actor, or Encounter subject."""
-    actors = [p.get("actor") or {} for p in r.get("participant") or []]
-    candidates = [r.get("subject") or {}, *actors]
-    for actor in candidates:
-        if actor.get("reference", "Patient/").startswith("Patient") or "identifier" in actor:
-            ident = actor.get("identifier") or {}
-            if ident.get("system") == NHS_SYSTEM and ident.get("value"):
-                return str(ident["value"])
+def _patient(r: dict, patients: _Patients) -> tuple[str, str] | None:
+    """The patient: Appointment participant actor, or Encounter subject."""
+    actors = [p.get("actor") or {} for p in r.get("participant") or [] if isinstance(p, dict)]
+    for actor in [r.get("subject") or {}, *actors]:
+        ref = str(actor.get("reference") or "")
+        if "Patient" in ref or "urn:uuid:" in ref or "identifier" in actor:
+            found = patients.of(actor)
+            if found is not None:
+                return found
     return None
+
+
+def _listed(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _replaces(r: dict) -> list:
+    """What an appointment replaces: R5 `replaces`, or the R4 extension carrying it."""
+    found = list(_listed(r.get("replaces")))
+    for ext in r.get("extension") or []:
+        if str((ext or {}).get("url", "")).endswith("Appointment.replaces"):
+            found.append(ext.get("valueReference") or {})
+    return found
 
 
 def _codes(concept: dict | None) -> list[str]:
@@ -162,56 +257,75 @@ def _codes(concept: dict | None) -> list[str]:
 
 
 def _first_text(concepts: list | None) -> str | None:
+    """A concept's words (a coding's display, or its text); never a bare code, which would read
+    as a service of its own ("308646001")."""
     for concept in concepts or []:
-        if not concept:
+        if not isinstance(concept, dict):
             continue
         for coding in concept.get("coding") or []:
-            if coding.get("display") or coding.get("code"):
-                return coding.get("display") or coding.get("code")
+            if (coding or {}).get("display"):
+                return coding["display"]
         if concept.get("text"):
             return concept["text"]
     return None
 
 
-def _first_reference(refs: list | None) -> str | None:
+def _chain(refs: list | None) -> str | None:
+    """The first reference (or, without one, identifier value) a chain rests on."""
     for ref in refs or []:
-        if ref and ref.get("reference"):
+        if not isinstance(ref, dict):
+            continue
+        if ref.get("reference"):
             return ref["reference"]
+        ident = ref.get("identifier") or {}
+        if ident.get("value"):
+            return f"{ident.get('system', '')}|{ident['value']}".lstrip("|")
     return None
 
 
 FLAT_COLUMNS = (
     "position",
     "kind",
+    "name",
     "key",
     "status",
     "event_type",
     "occurred_at",
-    "nhs",
+    "scheme",
+    "id_value",
     "service",
     "chain_id",
     "detail",
     "skip",
+    "other",
     "problem",
+    "raw",
 )
+# The other statuses a resource may have been exported in before: kept when already stored.
+EARLIER = {"Appointment": APPOINTMENT_STATUS, "Encounter": ENCOUNTER_STATUS}
 
 
 def _block(
     records: list[dict],
-    rejected: list[tuple[int, str, str]],
+    rejected: list[tuple[int, str, str, str]],
     source: LoadedSource,
     source_file: str,
     people: Crosswalk,
 ) -> ImportBlock:
     frame = pd.DataFrame.from_records(records, columns=list(FLAT_COLUMNS))
-    frame = frame.astype({c: "string" for c in frame.columns if c not in ("position", "skip")})
+    flags = ("position", "skip", "other")
+    frame = frame.astype({c: "string" for c in frame.columns if c not in flags})
     frame["skip"] = frame["skip"].fillna(False).astype(bool)
+    frame["other"] = frame["other"].fillna(False).astype(bool)
     checks = _checks(frame)
     occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks)
-    who = people.link(pd.DataFrame({"id_scheme": "nhs", "id_value": frame["nhs"]}), checks)
-    raw = frame.drop(columns=["problem", "skip"])
-    _, bad = checks.split(raw, source.name, source_file, frame["position"], frame["key"])
-    good = ~checks.failed.to_numpy() & ~frame["skip"].to_numpy()
+    ids = pd.DataFrame({"id_scheme": frame["scheme"].fillna("nhs"), "id_value": frame["id_value"]})
+    who = people.link(ids, checks)
+    failed = checks.failed.to_numpy()
+    _, bad = checks.split(frame, source.name, source_file, frame["position"], frame["key"])
+    # The reviewer sees the resource as it was written, not noncoop's reading of it.
+    bad["raw"] = pd.array(frame["raw"][failed].tolist(), dtype="string")
+    good = ~failed & ~frame["skip"].to_numpy()
     kept = frame[good]
     events = conform(
         pd.DataFrame(
@@ -234,7 +348,7 @@ def _block(
                 "source_file": source_file,
                 "source_line": kept["position"],
                 "record_key": kept["key"],
-                "id_scheme": "nhs",
+                "id_scheme": who["id_scheme"][good],
                 "id_value": who["id_value"][good],
             }
         )
@@ -246,26 +360,47 @@ def _block(
         [""] * len(rejected),
         [r[1] for r in rejected],
         [r[2] for r in rejected],
+        [r[3] for r in rejected],
     )
     quarantined = pd.concat([malformed, bad], ignore_index=True)
-    return ImportBlock(events, quarantined, len(frame) + len(rejected), len(frame) - len(bad))
+    other = frame.loc[frame["other"], "kind"].fillna("(no resourceType)").value_counts()
+    return ImportBlock(
+        events,
+        quarantined,
+        len(frame) + len(rejected),
+        len(frame) - len(bad),
+        _earlier_statuses(source.name, kept),
+        {str(k): int(v) for k, v in other.items()},
+    )
+
+
+def _earlier_statuses(source: str, kept: pd.DataFrame) -> np.ndarray:
+    """The ids an appointment's other statuses had: a booking exported before, and now replaced
+    in the export by the outcome, stays recorded."""
+    keys = [
+        f"{name}|{status}"
+        for name, kind, current in zip(kept["name"], kept["kind"], kept["status"], strict=True)
+        for status in EARLIER.get(str(kind), ())
+        if status != current
+    ]
+    return event_id_numbers(pd.Series(event_ids(source, keys))) if keys else np.zeros(0, np.uint64)
 
 
 def _checks(frame: pd.DataFrame) -> quarantine.Checks:
     """Resources that cannot become events: a problem found while flattening, or a blank id,
-    time or patient identifier (resources skipped as no event are not checked)."""
+    time or patient (resources skipped as no event are not checked)."""
     checks = quarantine.Checks(frame.index)
     checks.add(frame["problem"].fillna("") != "", "BAD-VALUE", "{}", frame["problem"])
     wanted = ~frame["skip"] & (frame["problem"].fillna("") == "")
-    checks.add(wanted & frame["key"].isna(), "MISSING-FIELD", "resource id is blank")
+    checks.add(wanted & frame["key"].isna(), "MISSING-FIELD", "resource id and fullUrl are blank")
     checks.add(
         wanted & frame["occurred_at"].isna(),
         "MISSING-FIELD",
         "start (Appointment) or period.start (Encounter) is blank",
     )
     checks.add(
-        wanted & frame["nhs"].isna(),
+        wanted & frame["id_value"].isna(),
         "MISSING-FIELD",
-        "no patient identifier with system " + NHS_SYSTEM,
+        "no patient identifier with system " + NHS_SYSTEM + ", inline or on the Patient referenced",
     )
     return checks

@@ -48,6 +48,8 @@ class FileResult:
     quarantine: str | None
     complete: bool
     withdrawn: np.ndarray  # ids of the file's previous events that its new version no longer has
+    # ids of previous events the new version vouches for without repeating: copied over.
+    carried: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
 
 
 @dataclass
@@ -58,12 +60,19 @@ class _Versions:
     earlier: KeySet = field(default_factory=KeySet)
     written: KeySet = field(default_factory=KeySet)
     seen: KeySet = field(default_factory=KeySet)
+    kept: KeySet = field(default_factory=KeySet)
 
     def __post_init__(self) -> None:
         self.earlier.add(self.previous)
 
     def gone(self) -> np.ndarray:
-        return self.previous[~self.seen.contains(self.previous)]
+        return self.previous[
+            ~self.seen.contains(self.previous) & ~self.kept.contains(self.previous)
+        ]
+
+    def carried(self) -> np.ndarray:
+        """Previous events not repeated but vouched for: copied into the new version."""
+        return self.previous[~self.seen.contains(self.previous) & self.kept.contains(self.previous)]
 
 
 def import_file(
@@ -81,6 +90,8 @@ def import_file(
     try:
         for block in IMPORTERS[source.spec.importer](path, source, rel, ctx.people):
             _count(counts, block)
+            if len(versions.previous) and len(block.kept):
+                versions.kept.add(block.kept)
             rejected.append(block.quarantined)
             counts.new_events += _store(ctx, block.events, versions, parts)
             if ctx.progress and block.rows_read:
@@ -99,13 +110,16 @@ def import_file(
     q = pd.concat(rejected, ignore_index=True) if rejected else quarantine.empty()
     q_path = ctx.ws.write_quarantine(q, f"{ctx.run_id}-{source.name}-{ctx.part:05d}-q")
     withdrawn = versions.gone() if complete else previous[:0]
-    return FileResult(counts, parts, q_path.name if q_path else None, complete, withdrawn)
+    carried = versions.carried() if complete else previous[:0]
+    return FileResult(counts, parts, q_path.name if q_path else None, complete, withdrawn, carried)
 
 
 def _count(counts: Counts, block: ImportBlock) -> None:
     counts.rows_read += block.rows_read
     counts.rows_accepted += block.rows_accepted
     counts.rows_quarantined += len(block.quarantined)
+    for kind, n in block.other.items():
+        counts.other_kinds[kind] = counts.other_kinds.get(kind, 0) + n
 
 
 def _store(ctx: RunContext, events: pd.DataFrame, versions: _Versions, parts: list[str]) -> int:

@@ -113,6 +113,12 @@ class _Run:
             for name in result.parts:
                 (self.ws.events_dir / name).unlink(missing_ok=True)
             return
+        if len(result.carried):
+            # Events the new version vouches for without repeating (a booking, now that the
+            # outcome is exported): their stored records move to the new version as they were.
+            name = self.ctx.next_name("-c")
+            self.ws.write_events(_rows_with_ids(old_parts, result.carried), name)
+            result.parts.append(f"{name}.parquet")
         counts.withdrawn_events += self._withdraw(old_parts, result.withdrawn)
         self.obsolete += old_parts
         if previous and previous.quarantine:
