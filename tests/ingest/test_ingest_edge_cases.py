@@ -124,3 +124,25 @@ def test_hostility_level_written_on_the_visit_or_call_is_read(tmp_path, with_lev
     levels = events["hostility_level"].dropna().astype(int).to_dict()
     assert levels == ({2: 3, 3: 2, 4: 2} if with_level_column else {3: 2})
     assert events.loc[4, "event_type"] == "contact.call"
+
+
+def test_a_record_key_made_of_several_columns(tmp_path):
+    """A feed with no appointment id (as the national outpatient flow): keyed by patient and
+    time together, two patients booked into the same slot are two records, not a duplicate."""
+    profile = (
+        "importer: contact-log\nfields:\n"
+        "  record_id: {columns: [NHS, When]}\n  person_id: NHS\n"
+        "  event_type: {value: appointment.attended}\n  occurred_at: When\n"
+        "  id_scheme: {value: nhs}\n  agency: {value: health}\n"
+    )
+    sources = "sources:\n  - {name: op, importer: contact-log, path: op.csv, profile: p.yaml}\n"
+    files = {
+        "op.csv": b"NHS,When\n4000000012,2026-01-05T09:00\n4000000020,2026-01-05T09:00\n"
+        b"4000000012,2026-01-05T09:00\n",
+        "p.yaml": profile.encode(),
+    }
+    ws, report = _region(tmp_path, sources, files)
+    op = report.by_source["op"]
+    # The third row repeats the first patient's slot: that one is the duplicate.
+    assert (op.rows_read, op.rows_accepted, op.rows_quarantined) == (3, 2, 1)
+    assert set(ws.load_events()["subject_id"].astype(str)) == {"C0001", "C0002"}

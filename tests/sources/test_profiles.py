@@ -28,7 +28,7 @@ def test_unknown_key_names_file_line_column_and_expected_keys(tmp_path):
     assert len(errors) == 1
     text = str(errors[0])
     assert text.startswith(f"{path}:5:5: PROFILE-UNKNOWN-KEY unknown key 'colum'")
-    assert "expected one of: column, value, default, map, unmapped, format" in text
+    assert "expected one of: column, columns, value, default, map, unmapped, format" in text
 
 
 def test_several_errors_are_reported_together(tmp_path):

@@ -29,6 +29,7 @@ class ImportBlock:
     rows_accepted: int
     kept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     other: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # about the file, for the run's report
 
 
 class Importer(Protocol):

@@ -22,7 +22,7 @@ from noncoop.ingest.mapping import (
     reject_missing_columns,
     require,
 )
-from noncoop.sources.csvread import read_csv_batches, read_header
+from noncoop.sources.csvread import read_csv_batches, read_header, repeated_names
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.model import CONTACT_LOG_FIELDS
 from noncoop.store.keyset import KeySet
@@ -38,6 +38,12 @@ def read_contact_log(
     profile = source.profile
     header = read_header(path, profile.encoding, profile.delimiter)
     absent = missing_columns(profile, CONTACT_LOG_FIELDS, header)
+    repeated = repeated_names(path, profile.encoding, profile.delimiter)
+    warnings = (
+        [f"column(s) {', '.join(repeated)} named more than once in the header; the first is read"]
+        if repeated
+        else []
+    )
     seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
@@ -74,7 +80,9 @@ def read_contact_log(
             }
         )[good]
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
-        yield ImportBlock(conform(events), rejected, batch.rows_read, int(good.sum()))
+        yield ImportBlock(
+            conform(events), rejected, batch.rows_read, int(good.sum()), warnings=warnings
+        )
 
 
 def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks) -> pd.DataFrame:

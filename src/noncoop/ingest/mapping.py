@@ -20,9 +20,11 @@ def missing_columns(profile: Profile, fields: tuple[str, ...], header: list[str]
     """Source columns the profile names that the file does not have."""
     return sorted(
         {
-            spec.column
+            column
             for name, spec in resolved_specs(profile, fields, header).items()
-            if spec.column is not None and spec.column not in header and name in profile.fields
+            if name in profile.fields and not spec.optional
+            for column in spec.source_columns
+            if column not in header
         }
     )
 
@@ -68,9 +70,11 @@ def _field(rows: pd.DataFrame, spec: FieldSpec, name: str, checks: Checks) -> pd
     the `otherwise` column's value where that gives none."""
     if spec.value is not None:
         return pd.Series(_text(spec.value), index=rows.index, dtype="string")
-    if spec.column not in rows:
+    if not all(c in rows for c in spec.source_columns):
         return pd.Series(pd.NA, index=rows.index, dtype="string")
-    col = rows[spec.column].astype("string")
+    col = _joined(rows, spec.columns) if spec.columns else rows[spec.column].astype("string")
+    if spec.pattern:
+        col = col.str.extract(spec.pattern, expand=False).astype("string")
     if spec.map:
         table = {str(k): (None if v is None else _text(v)) for k, v in spec.map.items()}
         mapped = col.map(table).astype("string")
@@ -86,7 +90,7 @@ def _field(rows: pd.DataFrame, spec: FieldSpec, name: str, checks: Checks) -> pd
                 "BAD-VALUE",
                 name
                 + ": value '{}' has no mapping in the profile (column "
-                + spec.column.replace("{}", "")
+                + ", ".join(spec.source_columns).replace("{}", "")
                 + ")",
                 col,
             )
@@ -96,6 +100,16 @@ def _field(rows: pd.DataFrame, spec: FieldSpec, name: str, checks: Checks) -> pd
     if spec.otherwise is not None:
         col = col.fillna(_field(rows, spec.otherwise, name, checks))
     return col
+
+
+def _joined(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Several columns as one value, joined by '|' (blank where all are blank)."""
+    parts = [rows[c].astype("string") for c in columns]
+    joined = parts[0].fillna("")
+    for part in parts[1:]:
+        joined = joined + "|" + part.fillna("")
+    blank = pd.concat([p.isna() for p in parts], axis=1).all(axis=1)
+    return joined.mask(blank)
 
 
 def _text(value: object) -> str:

@@ -108,6 +108,7 @@ class _Run:
         old_parts = [self.ws.events_dir / n for n in previous.parts] if previous else []
         result = import_file(self.ctx, source, path, rel, self.ws.part_numbers(old_parts))
         counts.add(result.counts)
+        self.report.warnings += [f"source '{source.name}', {rel}: {w}" for w in result.warnings]
         if not result.complete and previous:
             # A changed file that could not be read to the end: its last version stays.
             for name in result.parts:

@@ -35,11 +35,9 @@ class CsvBatch:
 
 
 def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
-    """Column names from the first line; a UTF-8 byte-order mark is ignored."""
-    enc = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
-        first = next(csv.reader(fh, delimiter=delimiter), [])
-    names = [c.strip() for c in first]
+    """Column names from the first line; a UTF-8 byte-order mark is ignored. A name used twice
+    is read as `name.1` the second time (see `repeated_names`)."""
+    names = _first_line(path, encoding, delimiter)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
@@ -48,6 +46,19 @@ def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
         else:
             seen[name] = 0
     return names
+
+
+def repeated_names(path: Path, encoding: str, delimiter: str) -> list[str]:
+    """Column names the header gives more than once (an extract selecting a column twice)."""
+    names = _first_line(path, encoding, delimiter)
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def _first_line(path: Path, encoding: str, delimiter: str) -> list[str]:
+    enc = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    with open(path, encoding=enc, errors="replace", newline="") as fh:
+        first = next(csv.reader(fh, delimiter=delimiter), [])
+    return [c.strip() for c in first]
 
 
 def _decode(column: pa.ChunkedArray | pa.Array, recoded: bool) -> tuple[pd.Series, np.ndarray]:

@@ -4,6 +4,7 @@ each agency export. An unknown key is an error; loading (load.py) reports it wit
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -39,14 +40,23 @@ FIELDS_BY_IMPORTER = {
 
 
 class FieldSpec(StrictModel):
-    """Where one canonical field comes from: a source column, a constant, or both with a default."""
+    """Where one canonical field comes from: a source column (or several, joined: a composite
+    record key), a constant, or a column with a default."""
 
     column: str | None = None
+    columns: list[str] | None = Field(
+        default=None, min_length=2, description="several columns joined by '|' (a composite key)"
+    )
     value: str | int | bool | None = None
     default: str | int | bool | None = None
     map: dict[str, str | int | bool | None] | None = None
     unmapped: Literal["keep", "blank", "reject"] | None = None
     format: str | None = Field(default=None, description="strptime format for dates")
+    # The part of the column's value a regular expression's first group captures (a person id
+    # inside a workflow step id); a value it does not match is blank.
+    pattern: str | None = None
+    # A column the file may lack: read as blank, not every row rejected.
+    optional: bool = False
     # Where this gives no value, another column's: a hostility level written on the visit or
     # call where it happened, when the note type does not say one. A file without that column
     # has nothing there to read.
@@ -59,9 +69,11 @@ class FieldSpec(StrictModel):
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldSpec:
-        if (self.column is None) == (self.value is None):
+        origins = [x for x in (self.column, self.columns, self.value) if x is not None]
+        if len(origins) != 1:
             raise ValueError(
-                "give exactly one of 'column' (a source column) or 'value' (a constant)"
+                "give exactly one of 'column' (a source column), 'columns' (several, joined) "
+                "or 'value' (a constant)"
             )
         if self.value is not None and (self.map or self.unmapped or self.default is not None):
             raise ValueError("a constant 'value' takes no 'map', 'unmapped' or 'default'")
@@ -69,7 +81,19 @@ class FieldSpec(StrictModel):
             raise ValueError("'unmapped' needs a 'map'")
         if self.otherwise is not None and self.otherwise.column is None:
             raise ValueError("'otherwise' names a column")
+        if self.pattern is not None:
+            try:
+                groups = re.compile(self.pattern).groups
+            except re.error as exc:
+                raise ValueError(f"'pattern' is not a regular expression: {exc}") from None
+            if groups != 1:
+                raise ValueError("'pattern' captures exactly one group: the value to keep")
         return self
+
+    @property
+    def source_columns(self) -> list[str]:
+        """The source columns this field reads."""
+        return self.columns or ([self.column] if self.column else [])
 
 
 class Profile(StrictModel):

@@ -354,7 +354,7 @@ class Block:
             cppv_cp_visit_date=self.cal.date(day, "%Y-%m-%d"),
             cppv_cp_visit_seen=seen,
             cppv_cp_visit_seen_alone=alone,
-            cppv_cp_visit_bedroom_seen=bedroom,
+            cppv_cp_visit_bedroom=bedroom,
             _day=day,
         )
 

@@ -23,7 +23,7 @@ FILES: dict[str, tuple[str, ...]] = {
         "cppv_cp_visit_date",
         "cppv_cp_visit_seen",
         "cppv_cp_visit_seen_alone",
-        "cppv_cp_visit_bedroom_seen",
+        "cppv_cp_visit_bedroom",
     ),
     "casenotes.csv": (
         "NoteID",

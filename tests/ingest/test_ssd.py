@@ -1,0 +1,66 @@
+"""Standard Safeguarding Dataset extracts as SystemC, Eclipse and Mosaic write them."""
+
+import pytest
+from conftest import ROOT
+
+from noncoop.ingest.run import ingest
+from noncoop.store.workspace import Workspace
+
+SSD = ROOT / "fixtures" / "ssd"
+
+
+@pytest.fixture(scope="module")
+def ssd(tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("ssd") / "ws")
+    report = ingest(SSD, ws)
+    events = ws.load_events()
+    return report, events
+
+
+def visits(events, source):
+    return events[events["source"] == source].set_index("source_line")
+
+
+def test_systemc_visits_keep_a_blank_seen_flag_as_unknown(ssd):
+    report, events = ssd
+    assert report.by_source["systemc_cp_visits"].rows_quarantined == 0
+    v = visits(events, "systemc_cp_visits")
+    assert v.loc[2, "event_type"] == "visit.completed" and bool(v.loc[2, "child_seen_alone"])
+    assert v.loc[3, "event_type"] == "visit.no_access"
+    # The seen flag is nullable in the source: the visit stays, seen unknown.
+    assert v.loc[4, "event_type"] == "visit.completed" and v.isna().loc[4, "child_seen"]
+    assert v.loc[2, "detail"] == "Y"  # cppv_cp_visit_bedroom, as every SSD variant names it
+    assert v.loc[2, "chain_id"] == "5001"  # the CP plan
+
+
+def test_eclipse_n_for_unanswered_is_unknown_not_no_access(ssd):
+    _, events = ssd
+    v = visits(events, "eclipse_cp_visits")
+    assert set(v["event_type"].astype(str)) == {"visit.completed"}
+    assert bool(v.loc[2, "child_seen"]) and v.isna().loc[3, "child_seen"]
+
+
+def test_mosaic_person_from_the_workflow_step_and_a_repeated_column_reported(ssd):
+    report, events = ssd
+    v = visits(events, "mosaic_cp_visits")
+    assert list(v["subject_id"].astype(str)) == ["C0001", "C0002"]
+    assert any(
+        "mosaic_cp_visits" in w and "cppv_cp_visit_id named more than once" in w
+        for w in report.warnings
+    )
+
+
+def test_an_optional_column_a_file_lacks_keeps_its_rows(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "people.csv").write_text((SSD / "people.csv").read_text())
+    (src / "v.csv").write_text(
+        "cppv_cp_visit_id,cppv_person_id,cppv_cp_visit_date,cppv_cp_visit_seen,"
+        "cppv_cp_visit_seen_alone\n1,1001,2026-01-08,Y,N\n"
+    )
+    profile = ROOT / "src" / "noncoop" / "profiles" / "ssd_cp_visits.yaml"
+    (src / "sources.yaml").write_text(
+        f"sources:\n  - {{name: v, importer: contact-log, path: v.csv, profile: '{profile}'}}\n"
+    )
+    report = ingest(src, Workspace(tmp_path / "ws"))
+    assert (report.by_source["v"].rows_read, report.by_source["v"].rows_accepted) == (1, 1)
