@@ -146,3 +146,26 @@ def test_a_record_key_made_of_several_columns(tmp_path):
     # The third row repeats the first patient's slot: that one is the duplicate.
     assert (op.rows_read, op.rows_accepted, op.rows_quarantined) == (3, 2, 1)
     assert set(ws.load_events()["subject_id"].astype(str)) == {"C0001", "C0002"}
+
+
+def test_register_codes_read_as_on_the_day_they_were_recorded(tmp_path):
+    """Before the August 2024 guidance J (interview) was an approved educational activity and F
+    an agreed extended family holiday; '-' is a session with no mark recorded."""
+    sources = "sources:\n  - {name: school, importer: attendance, path: r.csv, agency: education}\n"
+    register = (
+        "upn,date,session,code\n"
+        "H801200001001,2024-06-03,AM,J\n"  # present then
+        "H801200001001,2024-06-03,PM,F\n"  # authorised absence
+        "H801200001001,2024-06-04,AM,-\n"  # no mark: neither possible nor absent
+        "H801200001001,2024-06-04,PM,/\n"
+        "H801200001001,2024-09-09,AM,J\n"  # after the guidance: authorised absence
+        "H801200001001,2024-09-09,PM,/\n"
+    )
+    ws, report = _region(tmp_path, sources, {"r.csv": register.encode()})
+    assert report.by_source["school"].rows_quarantined == 0
+    ev = ws.load_events()
+    absences = ev[ev["event_type"] == "school.absence"].sort_values("occurred_at")
+    assert [str(d)[:3] for d in absences["detail"]] == ["F a", "J a"]
+    weeks = ev[ev["event_type"] == "school.attendance_summary"].sort_values("occurred_at")
+    assert weeks["sessions_possible"].tolist() == [3, 2]
+    assert weeks["sessions_absent"].tolist() == [1, 1]

@@ -31,9 +31,15 @@ from noncoop.store.keyset import KeySet
 
 PRESENT = ("/", "\\", "L")
 APPROVED_ACTIVITY = ("K", "V", "P", "W", "B")
-AUTHORISED = ("C", "C1", "C2", "M", "J1", "S", "R", "T", "I", "E", "H", "J")
+# F: agreed extended family holiday, a code of registers before the 2024 guidance.
+AUTHORISED = ("C", "C1", "C2", "M", "J1", "S", "R", "T", "I", "E", "H", "J", "F")
 UNAUTHORISED = ("G", "N", "O", "U")
-NOT_POSSIBLE = ("X", "Z", "#", "Q", "Y", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7", "D")
+# "-": no mark recorded for the session; neither possible nor absent.
+NOT_POSSIBLE = ("X", "Z", "#", "Q", "Y", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7", "D", "-")
+# Codes whose meaning changed with the school attendance guidance of August 2024: before it, J
+# (interview) was an approved educational activity, counted as present.
+GUIDANCE_2024 = np.datetime64("2024-08-01", "D").astype(np.int64)
+BEFORE_2024 = {"J": "present"}
 
 CATEGORY: dict[str, str] = (
     dict.fromkeys(PRESENT, "present")
@@ -64,6 +70,16 @@ def read_attendance(
     ):
         yield register.block(batch)
     yield from register.summaries()
+
+
+def _by_date(marks: _Marks) -> np.ndarray:
+    """Each mark's category as its register's date gives it: a code whose meaning changed with
+    the 2024 guidance reads as it did on the day it was recorded."""
+    category = marks.code.take(marks.category, "")
+    code = marks.code.take(marks.statutory, "")
+    for old, meant in BEFORE_2024.items():
+        category = np.where((code == old) & (marks.days < GUIDANCE_2024), meant, category)
+    return category
 
 
 @dataclass
@@ -111,7 +127,7 @@ class _Register:
             rows["_line"],
             fields["upn"],
         )
-        row_category = marks.code.take(marks.category, "")
+        row_category = _by_date(marks)
         absent = good & np.isin(row_category, ["authorised", "unauthorised"])
         possible = good & (row_category != "not_possible")
         lines = rows["_line"].to_numpy()
