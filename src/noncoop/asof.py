@@ -1,18 +1,39 @@
 """Days and the as-of cut, read one way everywhere.
 
-A scan as of D uses the events that occurred on or before D, so the cut is the first instant after
-D. The engine works in integer seconds (UTC); explanations and reports write days as `4 Jan 2026`
-or `2026-01-04`.
+Days are the partnership's calendar days (UK local time by default, `timezone` in sources.yaml):
+an encounter at 00:30 BST on 1 April is on 1 April, whatever offset it was written with. The
+store keeps UTC instants; the engine works in integer seconds of local wall-clock time, so a day
+is `seconds // DAY` everywhere (windows, gaps, the as-of cut, chronology dates). A scan as of D
+uses the events that occurred on or before D, local time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 DAY = 86_400  # seconds
+TIMEZONE = "Europe/London"  # the default calendar; sources.yaml may name another
+_zone = [TIMEZONE]
+
+
+@contextmanager
+def calendar(timezone: str | None) -> Iterator[None]:
+    """Days read in this timezone while the block runs (a scan of one region)."""
+    _zone.append(timezone or TIMEZONE)
+    try:
+        yield
+    finally:
+        _zone.pop()
+
+
+def zone() -> str:
+    """The timezone days are read in."""
+    return _zone[-1]
 
 
 def as_of_day(value: str | date | pd.Timestamp | None = None) -> pd.Timestamp:
@@ -24,8 +45,11 @@ def as_of_day(value: str | date | pd.Timestamp | None = None) -> pd.Timestamp:
 
 
 def day_end(value: str | date | pd.Timestamp) -> pd.Timestamp:
-    """The first instant (UTC) after the day: events before it count as of that day."""
-    return (as_of_day(value) + pd.Timedelta(days=1)).tz_localize("UTC")
+    """The first instant (UTC) after the local day: events before it count as of that day."""
+    local = (as_of_day(value) + pd.Timedelta(days=1)).tz_localize(
+        zone(), nonexistent="shift_forward"
+    )
+    return local.tz_convert("UTC")
 
 
 def start_second(value: str | date | pd.Timestamp) -> int:
@@ -39,7 +63,20 @@ def end_second(value: str | date | pd.Timestamp) -> int:
 
 
 def to_seconds(values: pd.Series) -> np.ndarray:
-    """UTC timestamps as int64 seconds, whatever resolution pandas stored them in."""
+    """UTC timestamps as int64 seconds of local wall-clock time (see the module), whatever
+    resolution pandas stored them in."""
+    if not len(values):
+        return np.array([], np.int64)
+    return (
+        values.dt.tz_convert(zone())
+        .dt.tz_localize(None)
+        .to_numpy(dtype="datetime64[s]")
+        .astype(np.int64)
+    )
+
+
+def utc_seconds(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 seconds since 1970 (UTC)."""
     if not len(values):
         return np.array([], np.int64)
     return (

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from noncoop.alerts.model import StoreUpdate
 from noncoop.alerts.store import AlertStore
-from noncoop.asof import as_of_day, end_second, start_second
+from noncoop.asof import as_of_day, calendar, end_second, start_second
 from noncoop.engine.decide import resolve_engine
 from noncoop.engine.evaluate import Evaluation, evaluate
 from noncoop.engine.rules.load import load_rules
@@ -120,11 +120,15 @@ def _evaluate(
     gc.collect()
     pa.default_memory_pool().release_unused()
     clock = time.perf_counter()
-    events = workspace.load_events(as_of=day)
-    subjects = workspace.load_subjects()
-    load_s = time.perf_counter() - clock
-    coverage = declared_coverage(workspace.declared_coverage(), day)
-    evaluation = evaluate(events, subjects, pack, day, engine, coverage, history=True, ended=ended)
+    # Days are the region's calendar days, as its sources.yaml names them.
+    with calendar(workspace.timezone()):
+        events = workspace.load_events(as_of=day)
+        subjects = workspace.load_subjects()
+        load_s = time.perf_counter() - clock
+        coverage = declared_coverage(workspace.declared_coverage(), day)
+        evaluation = evaluate(
+            events, subjects, pack, day, engine, coverage, history=True, ended=ended
+        )
     timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
     return ScanResult(day, pack, report, evaluation, engine, timings)
 
@@ -135,10 +139,11 @@ def history(
     """Every episode the pack finds in a workspace's stored events up to a date (default today),
     explained; the alert store is not read or written."""
     day = as_of_day(as_of)
-    events = workspace.load_events(as_of=day)
-    coverage = declared_coverage(workspace.declared_coverage(), day)
-    subjects = workspace.load_subjects()
-    return evaluate(events, subjects, pack, day, resolve_engine(engine), coverage, history=True)
+    with calendar(workspace.timezone()):
+        events = workspace.load_events(as_of=day)
+        coverage = declared_coverage(workspace.declared_coverage(), day)
+        subjects = workspace.load_subjects()
+        return evaluate(events, subjects, pack, day, resolve_engine(engine), coverage, history=True)
 
 
 def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from noncoop.asof import DAY, iso_day, long_day
+from noncoop.asof import DAY, iso_day, long_day, utc_seconds
 from noncoop.engine.alert import Alert, Evidence, Window, episode_id
 from noncoop.engine.rules.checks import PLACEHOLDER
 from noncoop.engine.rules.pack import LoadedRule
@@ -127,10 +127,12 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Eviden
     if not positions:
         return {}
     ev = tl.events.iloc[positions]
-    # Formatted from the timeline's UTC seconds by numpy: pandas' strftime costs ten times more.
-    at = tl.t[positions].astype("datetime64[s]")
+    # A day, or the UTC time as recorded: from the stored instant, not the timeline's local
+    # clock. Formatted by numpy: pandas' strftime costs ten times more.
+    utc = utc_seconds(ev["occurred_at"])
+    at = utc.astype("datetime64[s]")
     stamp = np.where(
-        tl.t[positions] % DAY == 0,
+        utc % DAY == 0,
         np.datetime_as_string(at, unit="D"),
         np.char.add(np.datetime_as_string(at, unit="s"), "Z"),
     )

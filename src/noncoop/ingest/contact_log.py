@@ -106,7 +106,11 @@ def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks)
         fields["event_type"],
     )
     fields["occurred_at"] = parse_times(
-        fields["occurred_at"], _format(profile, "occurred_at"), "occurred_at", checks
+        fields["occurred_at"],
+        _format(profile, "occurred_at"),
+        "occurred_at",
+        checks,
+        source.timezone,
     )
     for flag in ("child_seen", "child_seen_alone"):
         fields[flag] = parse_booleans(fields[flag], profile.booleans, flag, checks)

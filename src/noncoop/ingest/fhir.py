@@ -318,7 +318,7 @@ def _block(
     frame["skip"] = frame["skip"].fillna(False).astype(bool)
     frame["other"] = frame["other"].fillna(False).astype(bool)
     checks = _checks(frame)
-    occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks)
+    occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks, source.timezone)
     ids = pd.DataFrame({"id_scheme": frame["scheme"].fillna("nhs"), "id_value": frame["id_value"]})
     who = people.link(ids, checks)
     failed = checks.failed.to_numpy()

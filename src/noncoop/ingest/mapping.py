@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from noncoop.asof import TIMEZONE
 from noncoop.quarantine import Checks
 from noncoop.sources.model import FieldSpec, Profile
 
@@ -137,14 +138,38 @@ def parse_booleans(
     return pd.Series(lookup[codes], index=values.index, dtype="boolean")
 
 
-def parse_times(values: pd.Series, fmt: str | None, field: str, checks: Checks) -> pd.Series:
-    """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps.
+def parse_times(
+    values: pd.Series, fmt: str | None, field: str, checks: Checks, timezone: str | None = None
+) -> pd.Series:
+    """Dates or date-times (ISO 8601 unless the profile gives a format) to UTC timestamps. A
+    value with an offset (or Z) is that instant; one without is local time in `timezone` (the
+    region's calendar, UK by default); a bare date is that day, stored as its UTC midnight.
 
     Each distinct text is parsed once: exports repeat the same dates many times."""
     codes, uniques = pd.factorize(values)
-    parsed = pd.to_datetime(
-        pd.Series(uniques, dtype="string"), format=fmt or "ISO8601", errors="coerce", utc=True
-    )
+    texts = pd.Series(uniques, dtype="string")
+    parsed = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    offset = texts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
+    dated = texts.str.fullmatch(r"\d{4}-\d\d-\d\d").fillna(False) if fmt is None else None
+    if offset.any():
+        parsed[offset] = pd.to_datetime(
+            texts[offset], format=fmt or "ISO8601", errors="coerce", utc=True
+        )
+    naive = ~offset
+    if naive.any():
+        local = pd.to_datetime(texts[naive], format=fmt or "ISO8601", errors="coerce")
+        timed = (local - local.dt.normalize()) != pd.Timedelta(0)
+        if dated is not None:
+            timed &= ~dated[naive]
+        stamps = local.dt.tz_localize("UTC")
+        zone_name = timezone or TIMEZONE
+        moved = (
+            local[timed]
+            .dt.tz_localize(zone_name, ambiguous=False, nonexistent="shift_forward")
+            .dt.tz_convert("UTC")
+        )
+        stamps[timed] = moved
+        parsed[naive] = stamps
     lookup = pd.DatetimeIndex(parsed).append(pd.DatetimeIndex([pd.NaT], tz="UTC"))
     result = pd.Series(lookup[codes], index=values.index)
     expected = f"format {fmt}" if fmt else "an ISO 8601 date"

@@ -159,6 +159,7 @@ class _Run:
         self.manifest.coverage = {
             s.name: s.spec.covers.period() for s in self.sources.sources if s.spec.covers
         }
+        self.manifest.timezone = self.sources.timezone
         self.manifest.runs.append(
             RunEntry(
                 run_id=self.ctx.run_id,

@@ -34,6 +34,7 @@ class CaseFile:
     as_of: pd.Timestamp
     notes: list[str] = field(default_factory=list)
     earlier: list[StoredAlert] = field(default_factory=list)
+    timezone: str = "Europe/London"  # the region's calendar: dates are its local days
 
     @property
     def title(self) -> str:
@@ -100,4 +101,5 @@ def load_case(
         stored(ACTIVE),
         as_of,
         earlier=stored(("resolved",)),
+        timezone=ws.timezone(),
     )

@@ -129,8 +129,14 @@ def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
     for column in ("at", "until"):  # one resolution, whatever each part came with
         out[column] = pd.to_datetime(out[column], utc=True).astype("datetime64[us, UTC]")
     out = out.sort_values(["at", "order"], kind="stable")
-    out["date"] = out["at"].dt.strftime("%Y-%m-%d")
-    out["until"] = out["until"].dt.strftime("%Y-%m-%d").where(out["count"] > 1, "")
+    # Dates are the region's calendar days, not UTC ones.
+    out["date"] = out["at"].dt.tz_convert(case.timezone).dt.strftime("%Y-%m-%d")
+    out["until"] = (
+        out["until"]
+        .dt.tz_convert(case.timezone)
+        .dt.strftime("%Y-%m-%d")
+        .where(out["count"] > 1, "")
+    )
     return out[list(COLUMNS)].reset_index(drop=True)
 
 

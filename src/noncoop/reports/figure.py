@@ -42,7 +42,7 @@ def timeline_figure(case: CaseFile) -> Figure:
     # Tall enough for every lane and for the whole legend.
     fig = Figure(figsize=(11, max(1.2 + 0.7 * len(lanes), 3.6)), dpi=150, layout="constrained")
     ax = fig.add_subplot()
-    at = ev["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    at = ev["occurred_at"].dt.tz_convert(case.timezone).dt.tz_localize(None)
     lane = ev["lane"].map(y)
     _alert_windows(ax, case, several)
     _school_weeks(ax, ev, at, lane)

@@ -20,6 +20,7 @@ class LoadedSource:
     profile: Profile
     profile_hash: str
     files: list[Path]
+    timezone: str = "Europe/London"  # the region's calendar (sources.yaml)
 
     @property
     def name(self) -> str:
@@ -33,6 +34,7 @@ class Sources:
     root: Path
     people: Path
     sources: list[LoadedSource]
+    timezone: str = "Europe/London"
 
     def total_bytes(self) -> int:
         """Size of every file the sources name, for sizing a progress bar."""
@@ -84,7 +86,7 @@ def load_sources(folder: Path) -> Sources:
         else:
             profile, digest = Profile(importer=src.importer), "canonical"
         files = sorted(p for p in folder.glob(src.path) if p.is_file())
-        loaded.append(LoadedSource(src, profile, digest, files))
+        loaded.append(LoadedSource(src, profile, digest, files, spec.timezone))
     people = folder / spec.people
     if not people.exists():
         errors.append(
@@ -92,7 +94,7 @@ def load_sources(folder: Path) -> Sources:
         )
     if errors:
         raise ConfigInvalid(errors)
-    return Sources(folder, people, loaded)
+    return Sources(folder, people, loaded, spec.timezone)
 
 
 def _missing(path: Path, code: str, message: str) -> ConfigError:

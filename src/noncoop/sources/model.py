@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -174,7 +175,19 @@ class SourcesFile(StrictModel):
     """The whole sources.yaml."""
 
     people: str = "people.csv"
+    # The region's calendar: naive times in the exports are its local time, and days (the
+    # as-of cut, windows, gaps, chronology dates) are its local days.
+    timezone: str = "Europe/London"
     sources: list[SourceSpec]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{name}' is not an IANA timezone (e.g. Europe/London)") from None
+        return name
 
     @model_validator(mode="after")
     def _unique_names(self) -> SourcesFile:

@@ -65,6 +65,7 @@ class Manifest(BaseModel):
     withdrawn: list[str] = Field(default_factory=list)  # parts of events no longer exported
     detached: list[str] = Field(default_factory=list)  # quarantine parts from re-linking
     coverage: dict[str, tuple[str, str | None]] = Field(default_factory=dict)
+    timezone: str = "Europe/London"  # the region's calendar, from sources.yaml
 
     @classmethod
     def load(cls, path: Path) -> Manifest:

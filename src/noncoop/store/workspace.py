@@ -48,6 +48,10 @@ class Workspace:
         """Commit: the parts the manifest lists are the store from now on."""
         manifest.save(self.manifest_path)
 
+    def timezone(self) -> str:
+        """The region's calendar, as its last ingest recorded it."""
+        return self.manifest().timezone
+
     def declared_coverage(self) -> dict[str, tuple[str, str | None]]:
         """Periods the sources declare they cover (ISO dates; no end = up to the scan date)."""
         return dict(self.manifest().coverage)
