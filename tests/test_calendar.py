@@ -87,3 +87,16 @@ def test_an_unknown_timezone_is_a_config_error(tmp_path):
     with pytest.raises(ConfigInvalid) as caught:
         load_sources(tmp_path)
     assert "Mars/Olympus" in str(caught.value.errors[0])
+
+
+def test_local_seconds_are_right_however_far_apart_the_records():
+    stamps = pd.Series(
+        pd.to_datetime(["1900-06-01T12:00Z", "2026-07-01T23:30Z", "2400-01-01T00:00Z"], utc=True)
+    )
+    with calendar("Europe/London"):
+        local = to_seconds(stamps)
+    expected = stamps.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    assert (local == expected.to_numpy(dtype="datetime64[s]").astype("int64")).all()
+    with calendar("Europe/London"):
+        near = to_seconds(stamps[1:2])
+    assert str(pd.Timestamp(int(near[0]), unit="s")) == "2026-07-02 00:30:00"

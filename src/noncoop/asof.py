@@ -65,14 +65,22 @@ def end_second(value: str | date | pd.Timestamp) -> int:
 def to_seconds(values: pd.Series) -> np.ndarray:
     """UTC timestamps as int64 seconds of local wall-clock time (see the module), whatever
     resolution pandas stored them in."""
-    if not len(values):
-        return np.array([], np.int64)
-    return (
-        values.dt.tz_convert(zone())
-        .dt.tz_localize(None)
-        .to_numpy(dtype="datetime64[s]")
-        .astype(np.int64)
+    utc = utc_seconds(values)
+    if not len(utc):
+        return utc
+    # Offsets change only on the hour: each hour of the span is converted once (a few thousand
+    # over years of records), not ten million timestamps.
+    first = int(utc.min()) // 3600
+    if int(utc.max()) // 3600 - first > 2_000_000:  # records centuries apart: convert each
+        local = values.dt.tz_convert(zone()).dt.tz_localize(None)
+        return local.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    hours = pd.date_range(
+        pd.Timestamp(first * 3600, unit="s", tz="UTC"),
+        periods=int(utc.max()) // 3600 - first + 1,
+        freq="h",
     )
+    offset = (hours.tz_convert(zone()).tz_localize(None) - hours.tz_localize(None)).total_seconds()
+    return utc + offset.to_numpy(np.int64)[utc // 3600 - first]
 
 
 def utc_seconds(values: pd.Series) -> np.ndarray:
