@@ -78,6 +78,13 @@ class Checks:
         self.reasons[mask] = self.reasons[mask] + sep + text
         self.failed |= mask
 
+    def clear(self, mask: np.ndarray) -> None:
+        """Forget what was recorded for these rows (rows a profile skips need no fields)."""
+        mask = pd.Series(np.asarray(mask, bool), index=self.index)
+        self.failed &= ~mask
+        self.codes[mask] = ""
+        self.reasons[mask] = ""
+
     def split(
         self, rows: pd.DataFrame, source: str, source_file: str, lines: pd.Series, keys: pd.Series
     ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,7 +1,7 @@
 """Awkward files: nothing crashes the run, nothing disappears, counts still reconcile."""
 
 import pytest
-from conftest import PROFILES, REGION
+from conftest import PROFILES, REGION, ROOT
 
 from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
@@ -169,3 +169,24 @@ def test_register_codes_read_as_on_the_day_they_were_recorded(tmp_path):
     weeks = ev[ev["event_type"] == "school.attendance_summary"].sort_values("occurred_at")
     assert weeks["sessions_possible"].tolist() == [3, 2]
     assert weeks["sessions_absent"].tolist() == [1, 1]
+
+
+def test_deletion_markers_withdraw_their_record_and_trailers_are_skipped(tmp_path):
+    """A trust feed's daily files: a later file's Deleted row withdraws the appointment an
+    earlier file imported (it no longer counts as attended), a record deleted within its own
+    file never becomes an event, trailer rows are read and counted, not quarantined."""
+    ws = Workspace(tmp_path / "ws")
+    report = ingest(ROOT / "fixtures" / "pas", ws)
+    op = report.by_source["outpatients"]
+    assert (op.rows_read, op.rows_accepted, op.rows_quarantined) == (8, 8, 0)
+    assert op.other_kinds == {"rows skipped by the profile": 2, "deletion markers": 2}
+    assert op.withdrawn_events == 1
+    ev = ws.load_events()
+    assert sorted(ev["source_line"].astype(int)) == [3, 3]  # OP-2 (first file), OP-3 (second)
+    assert set(ev["event_type"].astype(str)) == {"appointment.missed", "appointment.attended"}
+    withdrawn = ws.load_withdrawn()
+    assert list(withdrawn["source_line"]) == [2] and list(withdrawn["source_file"]) == [
+        "op_20260110.csv"
+    ]
+    again = ingest(ROOT / "fixtures" / "pas", ws)  # unchanged files: nothing moves
+    assert again.by_source["outpatients"].withdrawn_events == 0 and len(ws.load_events()) == 2

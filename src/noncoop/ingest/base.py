@@ -30,6 +30,8 @@ class ImportBlock:
     kept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     other: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # about the file, for the run's report
+    # ids of events its deletion markers withdraw, wherever in the source they came from
+    withdraw: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
 
 
 class Importer(Protocol):

@@ -61,7 +61,18 @@ def read_contact_log(
             pd.DataFrame({"id_scheme": fields["id_scheme"], "id_value": fields["person_id"]}),
             checks,
         )
+        skipped, marked = _filtered(rows, profile, checks)
+        # A skipped row needs no fields, a deletion marker only its record key.
+        checks.clear(skipped | (marked & keys.notna().to_numpy()))
         good = ~checks.failed.to_numpy()
+        gone = ids[marked & good]
+        withdraw = event_id_numbers(gone) if len(gone) else None
+        other = {
+            "rows skipped by the profile": int((skipped & good).sum()),
+            "deletion markers": int((marked & good).sum()),
+        }
+        # A record and its deletion marker in one block: the marker wins.
+        events_ok = good & ~skipped & ~marked & ~ids.isin(gone).fillna(False).to_numpy()
         original = rows.drop(columns="_line")
         _, rejected = checks.split(original, source.name, source_file, rows["_line"], keys)
         events = pd.DataFrame(
@@ -78,11 +89,36 @@ def read_contact_log(
                 "id_scheme": who["id_scheme"],
                 "id_value": who["id_value"],
             }
-        )[good]
+        )[events_ok]
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         yield ImportBlock(
-            conform(events), rejected, batch.rows_read, int(good.sum()), warnings=warnings
+            conform(events),
+            rejected,
+            batch.rows_read,
+            int(good.sum()),
+            other={k: v for k, v in other.items() if v},
+            warnings=warnings,
+            **({"withdraw": withdraw} if withdraw is not None else {}),
         )
+
+
+def _filtered(rows: pd.DataFrame, profile, checks: quarantine.Checks):
+    """Rows the profile skips, and deletion markers (both accepted, neither an event)."""
+    masks = []
+    for spec in (profile.skip, profile.withdraw):
+        if spec is None:
+            masks.append(np.zeros(len(rows), bool))
+            continue
+        if spec.column not in rows:
+            checks.add(
+                pd.Series(True, index=rows.index),
+                "MISSING-FIELD",
+                f"the file has no column {spec.column} the profile filters rows on",
+            )
+            masks.append(np.zeros(len(rows), bool))
+            continue
+        masks.append(rows[spec.column].astype("string").isin(spec.values).fillna(False).to_numpy())
+    return masks[0], masks[1] & ~masks[0]
 
 
 def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks) -> pd.DataFrame:

@@ -51,6 +51,8 @@ class FileResult:
     # ids of previous events the new version vouches for without repeating: copied over.
     carried: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     warnings: list[str] = field(default_factory=list)
+    # ids its deletion markers withdraw from the source's other files
+    withdraw: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
 
 
 @dataclass
@@ -85,13 +87,14 @@ def import_file(
     corrected record replaces the old one), and events of the previous version that the new one
     no longer has are returned as withdrawn. `previous` holds the previous version's event ids.
     """
-    counts, parts, rejected, warnings = Counts(files=1), [], [], []
+    counts, parts, rejected, warnings, withdraw = Counts(files=1), [], [], [], []
     versions = _Versions(previous)
     complete, size, reported = True, path.stat().st_size, 0
     try:
         for block in IMPORTERS[source.spec.importer](path, source, rel, ctx.people):
             _count(counts, block)
             warnings += [w for w in block.warnings if w not in warnings]
+            withdraw.append(block.withdraw)
             if len(versions.previous) and len(block.kept):
                 versions.kept.add(block.kept)
             rejected.append(block.quarantined)
@@ -114,7 +117,8 @@ def import_file(
     withdrawn = versions.gone() if complete else previous[:0]
     carried = versions.carried() if complete else previous[:0]
     q_name = q_path.name if q_path else None
-    return FileResult(counts, parts, q_name, complete, withdrawn, carried, warnings)
+    marked = np.unique(np.concatenate(withdraw)) if withdraw else previous[:0]
+    return FileResult(counts, parts, q_name, complete, withdrawn, carried, warnings, marked)
 
 
 def _count(counts: Counts, block: ImportBlock) -> None:

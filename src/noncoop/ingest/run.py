@@ -121,6 +121,7 @@ class _Run:
             self.ws.write_events(_rows_with_ids(old_parts, result.carried), name)
             result.parts.append(f"{name}.parquet")
         counts.withdrawn_events += self._withdraw(old_parts, result.withdrawn)
+        counts.withdrawn_events += self._withdraw_marked(source.name, entry.key, result.withdraw)
         self.obsolete += old_parts
         if previous and previous.quarantine:
             (self.ws.quarantine_dir / previous.quarantine).unlink(missing_ok=True)
@@ -149,6 +150,34 @@ class _Run:
         name = self.ws.write_withdrawn(_rows_with_ids(old_parts, ids), self.ctx.next_name("-w"))
         self.manifest.withdrawn.append(name.name)
         return len(ids)
+
+    def _withdraw_marked(self, source: str, current: tuple[str, str], ids: np.ndarray) -> int:
+        """Records a file's deletion markers name, withdrawn from the source's other files: their
+        parts are written again without them, and the records kept with the withdrawn."""
+        if not len(ids):
+            return 0
+        found = 0
+        for key, entry in list(self.done.items()):
+            if entry.source != source or key == current:
+                continue
+            parts = [self.ws.events_dir / n for n in entry.parts]
+            hit = [p for p in parts if np.isin(self.ws.part_numbers([p]), ids).any()]
+            if not hit:
+                continue
+            found += self._withdraw(hit, ids[np.isin(ids, self.ws.part_numbers(hit))])
+            kept = []
+            for part in hit:
+                events = pd.read_parquet(part)
+                name = self.ctx.next_name("-r")
+                self.ctx.part += 1
+                self.ws.write_events(
+                    events[~np.isin(event_id_numbers(events["event_id"]), ids)], name
+                )
+                kept.append(f"{name}.parquet")
+            names = [n for n in entry.parts if self.ws.events_dir / n not in hit] + kept
+            self.done[key] = entry.model_copy(update={"parts": names})
+            self.obsolete += hit
+        return found
 
     def commit(self, sources_dir: Path, started: float) -> None:
         """Write the manifest (the commit), then delete what it no longer lists."""

@@ -97,6 +97,13 @@ class FieldSpec(StrictModel):
         return self.columns or ([self.column] if self.column else [])
 
 
+class RowFilter(StrictModel):
+    """Rows whose column holds one of the values."""
+
+    column: str
+    values: list[str] = Field(min_length=1)
+
+
 class Profile(StrictModel):
     """A mapping profile: how one system's export becomes canonical rows."""
 
@@ -104,6 +111,11 @@ class Profile(StrictModel):
     importer: Importer
     encoding: str = "utf-8"
     delimiter: str = ","
+    # Rows read and accepted that are not events (a trailer, a test patient), counted apart.
+    skip: RowFilter | None = None
+    # Deletion markers: such a row withdraws its record (by its record key) from the store,
+    # wherever in the source it was imported from.
+    withdraw: RowFilter | None = None
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     codes: dict[str, str] = Field(
         default_factory=dict, description="attendance: local sub-code -> statutory DfE code"
@@ -135,6 +147,8 @@ class Profile(StrictModel):
                 raise ValueError(f"fields.event_type.map maps to unknown event type(s) {bad}")
         if self.codes and self.importer != "attendance":
             raise ValueError("'codes' applies to the attendance importer only")
+        if (self.skip or self.withdraw) and self.importer != "contact-log":
+            raise ValueError("'skip' and 'withdraw' apply to the contact-log importer only")
         return self
 
 
