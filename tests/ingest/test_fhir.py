@@ -131,3 +131,13 @@ def test_a_booking_stays_when_the_re_export_carries_the_outcome(tmp_path):
     g1 = ev[(ev["source_file"] == "bulk/Appointment.ndjson") & (ev["source_line"] == 1)]
     assert sorted(g1["event_type"].astype(str)) == ["appointment.booked", "appointment.missed"]
     assert len(ev[ev["source"] == "bulk"]) == 3
+
+
+def test_a_local_identifier_system_read_as_a_scheme(published):
+    """A trust's own MRN system, named in the source as a people.csv scheme."""
+    ws, report = published
+    assert report.by_source["trust_mrn"].rows_quarantined == 0
+    ev = ws.load_events()
+    (row,) = ev[ev["source"] == "trust_mrn"].itertuples()
+    assert row.subject_id == "C0003"
+    assert row.service == "emergency department"

@@ -116,7 +116,7 @@ class _Patients:
     same Bundle or file, and those in the source's bulk-export Patient files."""
 
     def __init__(self, source: LoadedSource, path: Path, entries: list | None):
-        self.systems = {NHS_SYSTEM: "nhs"}
+        self.systems = {NHS_SYSTEM: "nhs", **source.spec.identifiers}
         self.known: dict[str, tuple[str, str]] = {}
         for other in source.files:
             if other != path and other.name.lower().startswith("patient"):
@@ -148,11 +148,17 @@ class _Patients:
                 self.known[name] = found
 
     def identifier(self, identifiers: list | dict) -> tuple[str, str] | None:
-        """The first identifier whose system names a scheme people.csv uses."""
-        for ident in identifiers if isinstance(identifiers, list) else [identifiers]:
-            scheme = self.systems.get((ident or {}).get("system"))
-            if scheme and ident.get("value"):
-                return scheme, str(ident["value"])
+        """The identifier of the first known system (the NHS number before the source's own
+        systems) that the resource carries."""
+        listed = identifiers if isinstance(identifiers, list) else [identifiers]
+        values = {
+            i.get("system"): str(i["value"])
+            for i in listed
+            if isinstance(i, dict) and i.get("value")
+        }
+        for system, scheme in self.systems.items():
+            if system in values:
+                return scheme, values[system]
         return None
 
     def of(self, reference: dict) -> tuple[str, str] | None:
@@ -401,6 +407,7 @@ def _checks(frame: pd.DataFrame) -> quarantine.Checks:
     checks.add(
         wanted & frame["id_value"].isna(),
         "MISSING-FIELD",
-        "no patient identifier with system " + NHS_SYSTEM + ", inline or on the Patient referenced",
+        "no patient identifier with a known system (" + NHS_SYSTEM + " or the source's "
+        "identifiers), inline or on the Patient referenced",
     )
     return checks

@@ -178,6 +178,9 @@ class SourceSpec(StrictModel):
     agency: str | None = None
     service: str | None = None
     id_scheme: IdScheme | None = None
+    # FHIR: identifier systems read as people.csv schemes, beside the NHS number (a trust's
+    # local MRN system as `local`, for one).
+    identifiers: dict[str, IdScheme] = Field(default_factory=dict)
     profile: str | None = None
     covers: Covers | None = Field(
         default=None,
