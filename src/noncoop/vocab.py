@@ -108,6 +108,8 @@ WORDS: dict[str, str] = {
     "gp": "GP",
     "cp": "child protection",
     "cp_visit": "child protection visits",
+    "cin_visit": "child in need visits",
+    "cla_visit": "looked-after child visits",
     "cp_conference": "child protection conference",
     "health_visitor": "health visiting",
     "incident": "police incidents",

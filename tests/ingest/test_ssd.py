@@ -64,3 +64,15 @@ def test_an_optional_column_a_file_lacks_keeps_its_rows(tmp_path):
     )
     report = ingest(src, Workspace(tmp_path / "ws"))
     assert (report.by_source["v"].rows_read, report.by_source["v"].rows_accepted) == (1, 1)
+
+
+def test_cin_and_cla_visits(ssd):
+    report, events = ssd
+    for name in ("systemc_cin_visits", "systemc_cla_visits"):
+        assert report.by_source[name].rows_quarantined == 0, name
+    cin = visits(events, "systemc_cin_visits")
+    assert cin["event_type"].astype(str).tolist() == ["visit.completed", "visit.no_access"]
+    assert set(cin["service"].astype(str)) == {"cin_visit"}
+    cla = visits(events, "systemc_cla_visits")
+    assert bool(cla.loc[2, "child_seen_alone"]) and cla.isna().loc[3, "child_seen"]
+    assert set(cla["subject_id"].astype(str)) == {"C0002"}
