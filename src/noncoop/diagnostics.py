@@ -189,6 +189,13 @@ _ROWS = (
         "FHIR input is read as a Bundle, a single resource or NDJSON (one resource a line).",
     ),
     Diagnostic(
+        "XML-MALFORMED",
+        Kind.ROW,
+        "a FHIR XML document is not well-formed",
+        "The whole document is kept in the quarantine (its first 10,000 characters) as one "
+        "record: XML cannot be read in part. Check the export for truncation.",
+    ),
+    Diagnostic(
         "MISSING-FIELD",
         Kind.ROW,
         "a field the event needs is blank or its column is missing",

@@ -141,3 +141,19 @@ def test_a_local_identifier_system_read_as_a_scheme(published):
     (row,) = ev[ev["source"] == "trust_mrn"].itertuples()
     assert row.subject_id == "C0003"
     assert row.service == "emergency department"
+
+
+def test_fhir_xml_documents_are_read(published):
+    """A searchset Bundle and a single Appointment written in FHIR XML; a file that is not
+    well-formed XML is quarantined whole, not read as lines."""
+    ws, report = published
+    counts = report.by_source["xml"]
+    assert (counts.rows_read, counts.rows_accepted, counts.rows_quarantined) == (4, 3, 1)
+    assert counts.other_kinds == {"Patient": 1}
+    ev = ws.load_events()
+    xml = ev[ev["source"] == "xml"].set_index("source_file")
+    enc = xml.loc["xml/encounters_bundle.xml"]
+    assert enc["subject_id"] == "C0003" and enc["service"] == "school nursing service"
+    assert enc["event_type"] == "appointment.attended"
+    apt = xml.loc["xml/appointment.xml"]
+    assert apt["subject_id"] == "C0001" and apt["event_type"] == "appointment.missed"

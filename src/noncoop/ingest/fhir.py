@@ -21,10 +21,12 @@ from noncoop import quarantine
 from noncoop.events import conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
+from noncoop.ingest.fhirxml import read_xml
 from noncoop.ingest.mapping import parse_times
 from noncoop.sources.load import LoadedSource
 
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+XML_PROBLEM = "not well-formed XML"
 BATCH = 50_000
 
 APPOINTMENT_STATUS = {
@@ -57,7 +59,8 @@ def read_fhir(
     rejected: list[tuple[int, str, str, str]] = []
     for position, resource, problem, url, text in entries or _resources(path):
         if problem:
-            rejected.append((position, "JSON-MALFORMED", problem, text))
+            code = "XML-MALFORMED" if problem == XML_PROBLEM else "JSON-MALFORMED"
+            rejected.append((position, code, problem, text))
             continue
         records.append(_flatten(position, resource, patients, url, text))
         if len(records) >= BATCH:
@@ -79,13 +82,19 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
     (a Bundle or a single resource), falling back to lines if it is not one.
     """
     if _is_document(path):
+        text = path.read_text(encoding="utf-8", errors="replace")
         try:
-            document = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+            document = json.loads(text)
         except json.JSONDecodeError:
             document = None
+            if text.lstrip().startswith("<"):
+                document = read_xml(path)
+                if document is None:  # the whole document, not line by line
+                    yield 0, {}, XML_PROBLEM, None, text[:10_000]
+                    return
         if isinstance(document, dict):
             if document.get("resourceType") == "Bundle":
-                for index, entry in enumerate(document.get("entry") or []):
+                for index, entry in enumerate(_listed(document.get("entry"))):
                     entry = entry or {}
                     resource = entry.get("resource") or {}
                     yield index, resource, "", entry.get("fullUrl"), _text(resource)
@@ -140,7 +149,7 @@ class _Patients:
     def _add(self, resource: dict, url: str | None) -> None:
         if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
             return
-        found = self.identifier(resource.get("identifier") or [])
+        found = self.identifier(_listed(resource.get("identifier")))
         if found is None:
             return
         for name in (url, f"Patient/{resource.get('id')}" if resource.get("id") else None):
@@ -195,14 +204,14 @@ def _flatten(position: int, r: dict, patients: _Patients, url: str | None, text:
     if kind == "Appointment":
         when = r.get("start")
         reason = _codes(r.get("cancelationReason"))
-        service = _first_text(r.get("serviceType"))
-        chain = _chain(r.get("basedOn")) or _chain(_replaces(r))
+        service = _first_text(_listed(r.get("serviceType")))
+        chain = _chain(_listed(r.get("basedOn"))) or _chain(_replaces(r))
         event = APPOINTMENT_STATUS.get(status)
     else:
         when = (r.get("period") or {}).get("start")
         reason = []
         service = _first_text(_listed(r.get("serviceType")))
-        chain = _chain(r.get("basedOn")) or _chain(_listed(r.get("appointment")))
+        chain = _chain(_listed(r.get("basedOn"))) or _chain(_listed(r.get("appointment")))
         event = ENCOUNTER_STATUS.get(status)
     if event == "appointment.cancelled":
         event = _cancelled_by(reason)
@@ -233,7 +242,7 @@ def _flatten(position: int, r: dict, patients: _Patients, url: str | None, text:
 
 def _patient(r: dict, patients: _Patients) -> tuple[str, str] | None:
     """The patient: Appointment participant actor, or Encounter subject."""
-    actors = [p.get("actor") or {} for p in r.get("participant") or [] if isinstance(p, dict)]
+    actors = [p.get("actor") or {} for p in _listed(r.get("participant")) if isinstance(p, dict)]
     for actor in [r.get("subject") or {}, *actors]:
         ref = str(actor.get("reference") or "")
         if "Patient" in ref or "urn:uuid:" in ref or "identifier" in actor:
@@ -252,14 +261,14 @@ def _listed(value) -> list:
 def _replaces(r: dict) -> list:
     """What an appointment replaces: R5 `replaces`, or the R4 extension carrying it."""
     found = list(_listed(r.get("replaces")))
-    for ext in r.get("extension") or []:
+    for ext in _listed(r.get("extension")):
         if str((ext or {}).get("url", "")).endswith("Appointment.replaces"):
             found.append(ext.get("valueReference") or {})
     return found
 
 
 def _codes(concept: dict | None) -> list[str]:
-    return [c.get("code", "") for c in (concept or {}).get("coding") or []]
+    return [c.get("code", "") for c in _listed((concept or {}).get("coding"))]
 
 
 def _first_text(concepts: list | None) -> str | None:
@@ -268,7 +277,7 @@ def _first_text(concepts: list | None) -> str | None:
     for concept in concepts or []:
         if not isinstance(concept, dict):
             continue
-        for coding in concept.get("coding") or []:
+        for coding in _listed(concept.get("coding")):
             if (coding or {}).get("display"):
                 return coding["display"]
         if concept.get("text"):
@@ -283,7 +292,7 @@ def _chain(refs: list | None) -> str | None:
             continue
         if ref.get("reference"):
             return ref["reference"]
-        ident = ref.get("identifier") or {}
+        ident = (_listed(ref.get("identifier")) or [{}])[0]
         if ident.get("value"):
             return f"{ident.get('system', '')}|{ident['value']}".lstrip("|")
     return None
