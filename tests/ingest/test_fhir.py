@@ -11,10 +11,14 @@ from noncoop.store.workspace import Workspace
 FHIR = ROOT / "fixtures" / "fhir"
 
 
+def ingested(folder, tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    return ws, ingest(folder, ws)
+
+
 @pytest.fixture
 def fhir_ws(tmp_path):
-    ws = Workspace(tmp_path / "ws")
-    return ws, ingest(FHIR, ws)
+    return ingested(FHIR, tmp_path)
 
 
 def test_statuses_map_to_event_types(fhir_ws):
@@ -71,8 +75,7 @@ PUBLISHED = ROOT / "fixtures" / "fhir-published"
 
 @pytest.fixture
 def published(tmp_path):
-    ws = Workspace(tmp_path / "ws")
-    return ws, ingest(PUBLISHED, ws)
+    return ingested(PUBLISHED, tmp_path)
 
 
 def test_message_bundle_entries_keyed_by_full_url_and_patients_referenced(published):
