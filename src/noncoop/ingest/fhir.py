@@ -120,6 +120,25 @@ def _text(resource: dict) -> str:
     return json.dumps(resource, ensure_ascii=False)
 
 
+def _patient_file(key: tuple, patients: _Patients) -> dict[str, tuple[str, str]]:
+    """A bulk export's Patient file, read once for all the source's other files. Only the
+    folder being read is kept: memory stays small whatever the region."""
+    folder = str(Path(key[0]).parent)
+    if folder not in _PATIENT_FILES:
+        _PATIENT_FILES.clear()
+        _PATIENT_FILES[folder] = {}
+    cache = _PATIENT_FILES[folder]
+    if key not in cache:
+        reader = _Patients.__new__(_Patients)
+        reader.systems, reader.known = patients.systems, {}
+        reader._add_lines(Path(key[0]))
+        cache[key] = reader.known
+    return cache[key]
+
+
+_PATIENT_FILES: dict[str, dict[tuple, dict[str, tuple[str, str]]]] = {}
+
+
 class _Patients:
     """Patients a resource may reference, with their identifier (scheme, value): those in the
     same Bundle or file, and those in the source's bulk-export Patient files."""
@@ -129,7 +148,9 @@ class _Patients:
         self.known: dict[str, tuple[str, str]] = {}
         for other in source.files:
             if other != path and other.name.lower().startswith("patient"):
-                self._add_lines(other)
+                stat = other.stat()
+                key = (str(other), stat.st_mtime_ns, stat.st_size, tuple(self.systems.items()))
+                self.known.update(_patient_file(key, self))
         if entries is not None:
             for _, resource, _, url, _ in entries:
                 self._add(resource, url)
