@@ -160,3 +160,35 @@ def test_fhir_xml_documents_are_read(published):
     assert enc["event_type"] == "appointment.attended"
     apt = xml.loc["xml/appointment.xml"]
     assert apt["subject_id"] == "C0001" and apt["event_type"] == "appointment.missed"
+
+
+def test_hostile_fhir_is_quarantined_record_by_record(tmp_path):
+    """Fields of the wrong shape, lines that are not resources, a Bundle entry with no resource
+    and an XML entity bomb: every record is quarantined with a reason, the run goes on."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
+    (src / "a.ndjson").write_text(
+        '{"resourceType":"Appointment","id":"h1","status":{"x":1},"start":"2026-01-01"}\n'
+        '{"resourceType":"Encounter","id":"h2","status":"finished","period":"2026-01-01"}\n'
+        '{"resourceType":"Appointment","id":"h3","status":"booked","participant":"nope"}\n'
+        "[1,2,3]\n"
+        '{"resourceType":["Appointment"],"id":"h6"}\n'
+    )
+    (src / "b.json").write_text('{"resourceType":"Bundle","entry":["x",{"fullUrl":{}}]}')
+    (src / "c.xml").write_text(
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]>'
+        '<Appointment xmlns="http://hl7.org/fhir"><id value="&b;"/></Appointment>'
+    )
+    (src / "sources.yaml").write_text(
+        "sources:\n  - {name: f, importer: fhir, path: '*.*json'}\n"
+        "  - {name: x, importer: fhir, path: '*.xml'}\n"
+    )
+    ws, report = ingested(src, tmp_path)
+    f, x = report.by_source["f"], report.by_source["x"]
+    assert (f.rows_read, f.rows_quarantined, x.rows_read, x.rows_quarantined) == (7, 7, 1, 1)
+    q = ws.load_quarantine()
+    codes = dict(zip(zip(q["source_file"], q["source_line"]), q["reason_code"], strict=True))
+    assert codes[("a.ndjson", 1)] == "BAD-VALUE" and codes[("c.xml", 0)] == "XML-MALFORMED"
+    second = q[(q["source_file"] == "a.ndjson") & (q["source_line"] == 2)]
+    assert "wrong kind of value" in second["reason"].iloc[0]

@@ -28,11 +28,14 @@ class Counts:
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
-            if f.name == "other_kinds":
-                for kind, n in other.other_kinds.items():
-                    self.other_kinds[kind] = self.other_kinds.get(kind, 0) + n
-            else:
+            if f.name != "other_kinds":
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.add_other(other.other_kinds)
+
+    def add_other(self, kinds: dict[str, int]) -> None:
+        """Count rows accepted that are not events, by kind."""
+        for kind, n in kinds.items():
+            self.other_kinds[kind] = self.other_kinds.get(kind, 0) + n
 
     @property
     def reconciles(self) -> bool:

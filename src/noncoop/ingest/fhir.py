@@ -26,7 +26,11 @@ from noncoop.ingest.mapping import parse_times
 from noncoop.sources.load import LoadedSource
 
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-XML_PROBLEM = "not well-formed XML"
+XML_PROBLEM = "not well-formed XML (or it declares entities, which are refused)"
+JSON_PROBLEM = "not valid JSON"
+NOT_RESOURCE = "not a FHIR resource (a JSON object with a resourceType)"
+# The quarantine code for what stopped a record before it was read; other problems are values.
+PROBLEM_CODES = {XML_PROBLEM: "XML-MALFORMED", JSON_PROBLEM: "JSON-MALFORMED"}
 BATCH = 50_000
 
 APPOINTMENT_STATUS = {
@@ -59,8 +63,7 @@ def read_fhir(
     rejected: list[tuple[int, str, str, str]] = []
     for position, resource, problem, url, text in entries or _resources(path):
         if problem:
-            code = "XML-MALFORMED" if problem == XML_PROBLEM else "JSON-MALFORMED"
-            rejected.append((position, code, problem, text))
+            rejected.append((position, PROBLEM_CODES.get(problem, "BAD-VALUE"), problem, text))
             continue
         records.append(_flatten(position, resource, patients, url, text))
         if len(records) >= BATCH:
@@ -95,11 +98,12 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
         if isinstance(document, dict):
             if document.get("resourceType") == "Bundle":
                 for index, entry in enumerate(_listed(document.get("entry"))):
-                    entry = entry or {}
-                    resource = entry.get("resource") or {}
-                    yield index, resource, "", entry.get("fullUrl"), _text(resource)
+                    yield (index, *_entry(entry))
             else:
                 yield 0, document, "", None, _text(document)
+            return
+        if document is not None:  # valid JSON, but a list or a value, not a resource
+            yield 0, {}, NOT_RESOURCE, None, text[:10_000]
             return
     with open(path, encoding="utf-8", errors="replace") as fh:
         for number, line in enumerate(fh, start=1):
@@ -108,35 +112,23 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
             try:
                 resource = json.loads(line)
             except json.JSONDecodeError:
-                yield number, {}, "not valid JSON", None, line.rstrip("\n")
+                yield number, {}, JSON_PROBLEM, None, line.rstrip("\n")
                 continue
-            if not isinstance(resource, dict):
-                yield number, {}, "not a FHIR resource (a JSON object)", None, line.rstrip("\n")
-                continue
-            yield number, resource, "", None, line.rstrip("\n")
+            problem = "" if isinstance(resource, dict) else NOT_RESOURCE
+            yield number, resource if not problem else {}, problem, None, line.rstrip("\n")
 
 
-def _text(resource: dict) -> str:
+def _entry(entry) -> tuple[dict, str, str | None, str]:
+    """(resource, problem, fullUrl, text) of one Bundle entry."""
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    if not isinstance(resource, dict):
+        return {}, "the Bundle entry holds no resource", None, _text(entry)
+    url = entry.get("fullUrl")
+    return resource, "", url if isinstance(url, str) else None, _text(resource)
+
+
+def _text(resource) -> str:
     return json.dumps(resource, ensure_ascii=False)
-
-
-def _patient_file(key: tuple, patients: _Patients) -> dict[str, tuple[str, str]]:
-    """A bulk export's Patient file, read once for all the source's other files. Only the
-    folder being read is kept: memory stays small whatever the region."""
-    folder = str(Path(key[0]).parent)
-    if folder not in _PATIENT_FILES:
-        _PATIENT_FILES.clear()
-        _PATIENT_FILES[folder] = {}
-    cache = _PATIENT_FILES[folder]
-    if key not in cache:
-        reader = _Patients.__new__(_Patients)
-        reader.systems, reader.known = patients.systems, {}
-        reader._add_lines(Path(key[0]))
-        cache[key] = reader.known
-    return cache[key]
-
-
-_PATIENT_FILES: dict[str, dict[tuple, dict[str, tuple[str, str]]]] = {}
 
 
 class _Patients:
@@ -148,52 +140,16 @@ class _Patients:
         self.known: dict[str, tuple[str, str]] = {}
         for other in source.files:
             if other != path and other.name.lower().startswith("patient"):
-                stat = other.stat()
-                key = (str(other), stat.st_mtime_ns, stat.st_size, tuple(self.systems.items()))
-                self.known.update(_patient_file(key, self))
-        if entries is not None:
-            for _, resource, _, url, _ in entries:
-                self._add(resource, url)
+                self.known.update(_patient_file(other, self.systems))
+        if entries is None:
+            self.known.update(_patient_lines(path, self.systems))
         else:
-            self._add_lines(path)
-
-    def _add_lines(self, path: Path) -> None:
-        """Patient resources of an NDJSON file (only their lines are parsed)."""
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if '"Patient"' in line:
-                    try:
-                        self._add(json.loads(line), None)
-                    except (json.JSONDecodeError, AttributeError):
-                        continue
-
-    def _add(self, resource: dict, url: str | None) -> None:
-        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
-            return
-        found = self.identifier(_listed(resource.get("identifier")))
-        if found is None:
-            return
-        for name in (url, f"Patient/{resource.get('id')}" if resource.get("id") else None):
-            if name:
-                self.known[name] = found
-
-    def identifier(self, identifiers: list | dict) -> tuple[str, str] | None:
-        """The identifier of the first known system (the NHS number before the source's own
-        systems) that the resource carries."""
-        listed = identifiers if isinstance(identifiers, list) else [identifiers]
-        values = {
-            i.get("system"): str(i["value"])
-            for i in listed
-            if isinstance(i, dict) and i.get("value")
-        }
-        for system, scheme in self.systems.items():
-            if system in values:
-                return scheme, values[system]
-        return None
+            found = ((resource, url) for _, resource, _, url, _ in entries)
+            self.known.update(_named_patients(found, self.systems))
 
     def of(self, reference: dict) -> tuple[str, str] | None:
         """The patient a reference names: its own identifier, or the Patient it points to."""
-        found = self.identifier(reference.get("identifier") or {})
+        found = _identifier(reference.get("identifier") or {}, self.systems)
         if found is not None:
             return found
         ref = str(reference.get("reference") or "")
@@ -202,6 +158,66 @@ class _Patients:
         # An absolute URL ends with the type and id: https://server/fhir/Patient/x.
         tail = "/".join(ref.rstrip("/").split("/")[-2:])
         return self.known.get(tail)
+
+
+def _identifier(identifiers: list | dict, systems: dict[str, str]) -> tuple[str, str] | None:
+    """The identifier of the first known system (the NHS number before the source's own
+    systems) that the resource carries."""
+    values = {
+        i.get("system"): str(i["value"])
+        for i in _listed(identifiers)
+        if isinstance(i, dict) and i.get("value")
+    }
+    for system, scheme in systems.items():
+        if system in values:
+            return scheme, values[system]
+    return None
+
+
+def _named_patients(resources, systems: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Patient resources, (resource, fullUrl) each, by the names a reference may give them."""
+    known = {}
+    for resource, url in resources:
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            continue
+        found = _identifier(resource.get("identifier"), systems)
+        pid = resource.get("id")
+        for name in (url, f"Patient/{pid}" if isinstance(pid, (str, int)) and pid else None):
+            if found is not None and name:
+                known[name] = found
+    return known
+
+
+def _patient_lines(path: Path, systems: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """The Patients of an NDJSON file (only their lines are parsed)."""
+
+    def patients():
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"Patient"' in line:
+                    try:
+                        yield json.loads(line), None
+                    except json.JSONDecodeError:
+                        continue
+
+    return _named_patients(patients(), systems)
+
+
+def _patient_file(path: Path, systems: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """A bulk export's Patient file, read once for all the source's other files (by name, size
+    and time). Only the folder being read is kept: memory stays small whatever the region."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, tuple(systems.items()))
+    if str(path.parent) not in _PATIENT_FILES:
+        _PATIENT_FILES.clear()
+        _PATIENT_FILES[str(path.parent)] = {}
+    cache = _PATIENT_FILES[str(path.parent)]
+    if key not in cache:
+        cache[key] = _patient_lines(path, systems)
+    return cache[key]
+
+
+_PATIENT_FILES: dict[str, dict[tuple, dict[str, tuple[str, str]]]] = {}
 
 
 def _cancelled_by(reasons: list[str]) -> str:
@@ -216,12 +232,23 @@ def _cancelled_by(reasons: list[str]) -> str:
 
 
 def _flatten(position: int, r: dict, patients: _Patients, url: str | None, text: str) -> dict:
-    """The few fields noncoop uses from one resource."""
+    """The few fields noncoop uses from one resource; one whose fields have the wrong shape (a
+    status that is an object, a period that is text) is quarantined, not the file lost."""
     kind = r.get("resourceType")
-    status = r.get("status")
+    if not isinstance(kind, str) or not kind:
+        return {"position": position, "problem": NOT_RESOURCE, "raw": text}
     if kind not in ("Appointment", "Encounter"):
         # Read and counted by type (a Patient, a MessageHeader, a Slot), not an event.
-        return {"position": position, "kind": str(kind), "skip": True, "other": True, "raw": text}
+        return {"position": position, "kind": kind, "skip": True, "other": True, "raw": text}
+    try:
+        return _read(position, kind, r, patients, url, text)
+    except (AttributeError, TypeError, ValueError):
+        problem = f"{kind} does not have the FHIR R4 shape: a field holds the wrong kind of value"
+        return {"position": position, "kind": kind, "problem": problem, "raw": text}
+
+
+def _read(position: int, kind: str, r: dict, patients: _Patients, url, text: str) -> dict:
+    status = r.get("status")
     if kind == "Appointment":
         when = r.get("start")
         reason = _codes(r.get("cancelationReason"))
@@ -240,7 +267,7 @@ def _flatten(position: int, r: dict, patients: _Patients, url: str | None, text:
     if status not in NO_EVENT and event is None:
         problem = f"{kind} status {status!r} is not a FHIR R4 status"
     who = _patient(r, patients)
-    name = f"{kind}/{r['id']}" if r.get("id") else url
+    name = f"{kind}/{r['id']}" if isinstance(r.get("id"), (str, int)) and r["id"] else url
     return {
         "position": position,
         "kind": kind,

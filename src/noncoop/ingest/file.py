@@ -37,8 +37,10 @@ class RunContext:
     part: int = 0  # number of the next part this run writes
 
     def next_name(self, suffix: str = "") -> str:
-        """Name for the next part: run id and part number, so parts never overwrite each other."""
-        return f"{self.run_id}-{self.part:05d}{suffix}"
+        """Name for the next part: run id and part number, taken as the name is given, so parts
+        (events, carried, rewritten or withdrawn) never overwrite each other."""
+        self.part += 1
+        return f"{self.run_id}-{self.part - 1:05d}{suffix}"
 
 
 @dataclass
@@ -113,7 +115,7 @@ def import_file(
     if ctx.progress:
         ctx.progress(f"{source.name}: {rel}", size - reported)
     q = pd.concat(rejected, ignore_index=True) if rejected else quarantine.empty()
-    q_path = ctx.ws.write_quarantine(q, f"{ctx.run_id}-{source.name}-{ctx.part:05d}-q")
+    q_path = ctx.ws.write_quarantine(q, ctx.next_name(f"-{source.name}-q"))
     withdrawn = versions.gone() if complete else previous[:0]
     carried = versions.carried() if complete else previous[:0]
     q_name = q_path.name if q_path else None
@@ -125,8 +127,7 @@ def _count(counts: Counts, block: ImportBlock) -> None:
     counts.rows_read += block.rows_read
     counts.rows_accepted += block.rows_accepted
     counts.rows_quarantined += len(block.quarantined)
-    for kind, n in block.other.items():
-        counts.other_kinds[kind] = counts.other_kinds.get(kind, 0) + n
+    counts.add_other(block.other)
 
 
 def _store(ctx: RunContext, events: pd.DataFrame, versions: _Versions, parts: list[str]) -> int:
@@ -147,7 +148,6 @@ def _store(ctx: RunContext, events: pd.DataFrame, versions: _Versions, parts: li
         name = ctx.next_name()
         ctx.ws.write_events(events[fresh], name)
         parts.append(f"{name}.parquet")
-        ctx.part += 1
         versions.written.add(numbers[fresh & again])
         ctx.known.add(numbers[fresh & ~again])
     return int((fresh & ~again).sum())

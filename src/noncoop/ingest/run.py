@@ -169,7 +169,6 @@ class _Run:
             for part in hit:
                 events = pd.read_parquet(part)
                 name = self.ctx.next_name("-r")
-                self.ctx.part += 1
                 self.ws.write_events(
                     events[~np.isin(event_id_numbers(events["event_id"]), ids)], name
                 )
