@@ -188,7 +188,7 @@ def test_hostile_fhir_is_quarantined_record_by_record(tmp_path):
     f, x = report.by_source["f"], report.by_source["x"]
     assert (f.rows_read, f.rows_quarantined, x.rows_read, x.rows_quarantined) == (7, 7, 1, 1)
     q = ws.load_quarantine()
-    codes = dict(zip(zip(q["source_file"], q["source_line"]), q["reason_code"], strict=True))
+    codes = q.set_index(["source_file", "source_line"])["reason_code"].to_dict()
     assert codes[("a.ndjson", 1)] == "BAD-VALUE" and codes[("c.xml", 0)] == "XML-MALFORMED"
     second = q[(q["source_file"] == "a.ndjson") & (q["source_line"] == 2)]
     assert "wrong kind of value" in second["reason"].iloc[0]
