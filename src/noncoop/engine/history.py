@@ -393,23 +393,23 @@ class _Patterns:
             episodes = KINDS[pattern.kind].episodes(
                 pattern.spec, {n: m & children for n, m in masks.items()}, self.tl
             )
-            return Signal.of(episodes, self.tl, pattern.kind == "gap", _lookback(pattern))
+            return _signal(episodes, pattern, self.tl)
         used = sorted({name for _, name in selection_refs(pattern.spec)})
         selections = {n: _definition(rule.rule.select[n]) for n in used}
         text = json.dumps([pattern.kind, _definition(pattern.spec), selections])
         if text not in self.signals:
             episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl)
-            self.signals[text] = Signal.of(
-                episodes, self.tl, pattern.kind == "gap", _lookback(pattern)
-            )
+            self.signals[text] = _signal(episodes, pattern, self.tl)
         return self.signals[text]
 
 
-def _lookback(pattern) -> int | None:
-    """How many days a pattern's records stay in its window; a gap's last sighting, however
-    old, stays part of what it shows."""
+def _signal(episodes: Episodes, pattern, tl: Timeline) -> Signal:
+    """A pattern's episodes as a signal. A gap's window runs to the day itself, and its last
+    sighting, however old, stays part of what it shows; other records stay in the window for
+    the pattern's `within` days."""
+    gap = pattern.kind == "gap"
     within = getattr(pattern.spec, "within", None)
-    return None if pattern.kind == "gap" or within is None else days(within)
+    return Signal.of(episodes, tl, gap, None if gap or within is None else days(within))
 
 
 def _definition(model) -> str:
