@@ -100,3 +100,15 @@ def test_local_seconds_are_right_however_far_apart_the_records():
     with calendar("Europe/London"):
         near = to_seconds(stamps[1:2])
     assert str(pd.Timestamp(int(near[0]), unit="s")) == "2026-07-02 00:30:00"
+
+
+def test_a_local_format_ending_in_a_year_is_not_read_as_an_offset():
+    from noncoop.ingest.mapping import parse_times
+    from noncoop.quarantine import Checks
+
+    values = pd.Series(["23:30 05-07-2026", "10:00 05-01-2026"], dtype="string")
+    parsed = parse_times(values, "%H:%M %d-%m-%Y", "occurred_at", Checks(values.index))
+    assert [t.isoformat() for t in parsed] == [
+        "2026-07-05T22:30:00+00:00",  # BST
+        "2026-01-05T10:00:00+00:00",  # GMT
+    ]

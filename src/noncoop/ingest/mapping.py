@@ -149,7 +149,10 @@ def parse_times(
     codes, uniques = pd.factorize(values)
     texts = pd.Series(uniques, dtype="string")
     parsed = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
-    offset = texts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
+    # Only ISO text or a format with %z can carry an offset ("05-01-2026" ends like one).
+    offset = pd.Series(False, index=texts.index)
+    if fmt is None or "%z" in fmt:
+        offset = texts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
     dated = texts.str.fullmatch(r"\d{4}-\d\d-\d\d").fillna(False) if fmt is None else None
     if offset.any():
         parsed[offset] = pd.to_datetime(
