@@ -66,7 +66,7 @@ def read_contact_log(
         checks.clear(skipped | (marked & keys.notna().to_numpy()))
         good = ~checks.failed.to_numpy()
         gone = ids[marked & good]
-        withdraw = event_id_numbers(gone) if len(gone) else None
+        withdraw = event_id_numbers(gone) if len(gone) else np.zeros(0, np.uint64)
         other = {
             "rows skipped by the profile": int((skipped & good).sum()),
             "deletion markers": int((marked & good).sum()),
@@ -98,7 +98,7 @@ def read_contact_log(
             int(good.sum()),
             other={k: v for k, v in other.items() if v},
             warnings=warnings,
-            **({"withdraw": withdraw} if withdraw is not None else {}),
+            withdraw=withdraw,
         )
 
 

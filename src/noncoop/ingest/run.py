@@ -161,17 +161,17 @@ class _Run:
             if entry.source != source or key == current:
                 continue
             parts = [self.ws.events_dir / n for n in entry.parts]
-            hit = [p for p in parts if np.isin(self.ws.part_numbers([p]), ids).any()]
+            held = {p: self.ws.part_numbers([p]) for p in parts}
+            hit = [p for p in parts if np.isin(held[p], ids).any()]
             if not hit:
                 continue
-            found += self._withdraw(hit, ids[np.isin(ids, self.ws.part_numbers(hit))])
+            stored = np.concatenate([held[p] for p in hit])
+            found += self._withdraw(hit, ids[np.isin(ids, stored)])
             kept = []
             for part in hit:
                 events = pd.read_parquet(part)
                 name = self.ctx.next_name("-r")
-                self.ws.write_events(
-                    events[~np.isin(event_id_numbers(events["event_id"]), ids)], name
-                )
+                self.ws.write_events(events[~np.isin(held[part], ids)], name)
                 kept.append(f"{name}.parquet")
             names = [n for n in entry.parts if self.ws.events_dir / n not in hit] + kept
             self.done[key] = entry.model_copy(update={"parts": names})
