@@ -98,6 +98,10 @@ _EVENT_TYPES = (
     EventType("address.change", "Change of address"),
     EventType("household.unknown_adult", "Unknown adult present in the household"),
     EventType("concern.raised", "Concern raised"),
+    # A conference or review whose record says it took place but not who of the family came
+    # (the Standard Safeguarding Dataset records none): neither kept nor missed.
+    EventType("meeting.held", "Meeting held (family attendance not recorded)"),
+    EventType("child.missing", "Reported missing or absent from home or care"),
 )
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in _EVENT_TYPES}
 
@@ -111,6 +115,9 @@ WORDS: dict[str, str] = {
     "cin_visit": "child in need visits",
     "cla_visit": "looked-after child visits",
     "cp_conference": "child protection conference",
+    "cp_review": "child protection review",
+    "front_door": "front door (contacts and referrals)",
+    "missing": "missing episodes",
     "health_visitor": "health visiting",
     "incident": "police incidents",
 }
@@ -124,6 +131,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "meeting": ("meeting", "meetings"),
     "school": ("school record", "school records"),
     "contact.call": ("phone call", "phone calls"),
+    "child.missing": ("missing episode", "missing episodes"),
+    "concern.raised": ("concern raised", "concerns raised"),
     "contact": ("contact", "contacts"),
     "hostility.recorded": ("separate note", "separate notes"),
 }

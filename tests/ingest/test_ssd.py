@@ -76,3 +76,51 @@ def test_cin_and_cla_visits(ssd):
     cla = visits(events, "systemc_cla_visits")
     assert bool(cla.loc[2, "child_seen_alone"]) and cla.isna().loc[3, "child_seen"]
     assert set(cla["subject_id"].astype(str)) == {"C0002"}
+
+
+def kinds(events, source):
+    return visits(events, source)["event_type"].astype(str).tolist()
+
+
+def test_contacts_are_concerns_at_the_front_door_from_any_system(ssd):
+    report, events = ssd
+    for name in ("systemc_contacts", "mosaic_contacts"):
+        assert report.by_source[name].rows_quarantined == 0, name
+        assert set(kinds(events, name)) == {"concern.raised"}
+    systemc = visits(events, "systemc_contacts")
+    # Who made the contact: the description, else the code; the outcome JSON is never read.
+    assert systemc["detail"].tolist() == ["Police", "SCHOOLS"]
+    assert set(systemc["service"].astype(str)) == {"front_door"}
+    mosaic = visits(events, "mosaic_contacts")  # Mosaic leaves the date column as STARTED_ON
+    assert str(mosaic.loc[2, "occurred_at"].date()) == "2026-02-14"
+
+
+def test_conferences_and_reviews_are_held_meetings_with_the_childs_participation(ssd):
+    report, events = ssd
+    for name in ("systemc_cp_reviews", "eclipse_cp_reviews", "mosaic_cp_reviews", "systemc_icpc"):
+        assert report.by_source[name].rows_quarantined == 0, name
+        # The SSD says a conference was held, not who of the family came: never "missed".
+        assert set(kinds(events, name)) == {"meeting.held"}, name
+    eclipse = visits(events, "eclipse_cp_reviews")
+    assert bool(eclipse.loc[2, "child_seen"]) and eclipse.loc[2, "detail"] == "PN1"
+    assert not bool(eclipse.loc[3, "child_seen"]) and eclipse.loc[3, "detail"] == "PN7"
+    assert eclipse.isna().loc[4, "child_seen"]
+    # SystemC's placeholder '0' and Mosaic's answer text are no participation code: unknown.
+    assert visits(events, "systemc_cp_reviews").isna().loc[2, "child_seen"]
+    assert visits(events, "mosaic_cp_reviews").isna().loc[2, "child_seen"]
+    icpc = visits(events, "systemc_icpc")
+    assert icpc["detail"].tolist() == ["plan made", "no plan"]
+    assert icpc.loc[2, "chain_id"] == "5001" and icpc.isna().loc[3, "chain_id"]
+
+
+def test_missing_episodes_and_addresses(ssd):
+    report, events = ssd
+    for name in ("systemc_missing", "mosaic_missing", "systemc_address", "mosaic_address"):
+        assert report.by_source[name].rows_quarantined == 0, name
+    assert visits(events, "systemc_missing")["detail"].tolist() == ["missing"]
+    assert visits(events, "mosaic_missing")["detail"].tolist() == ["absent"]
+    assert kinds(events, "systemc_address") == ["address.change", "address.change"]
+    # Mosaic's extract names the person column add_person_id.
+    assert visits(events, "mosaic_address")["subject_id"].tolist() == ["C0002"]
+    # The address itself is never read.
+    assert events.loc[events["source"].str.endswith("address"), "detail"].isna().all()

@@ -72,8 +72,13 @@ def _field(rows: pd.DataFrame, spec: FieldSpec, name: str, checks: Checks) -> pd
     if spec.value is not None:
         return pd.Series(_text(spec.value), index=rows.index, dtype="string")
     if not all(c in rows for c in spec.source_columns):
-        return pd.Series(pd.NA, index=rows.index, dtype="string")
-    col = _joined(rows, spec.columns) if spec.columns else rows[spec.column].astype("string")
+        # An optional column the file lacks reads as blank: its default, or the `otherwise`
+        # column (the same field under another system's column name).
+        col = pd.Series(pd.NA, index=rows.index, dtype="string")
+    elif spec.columns:
+        col = _joined(rows, spec.columns)
+    else:
+        col = rows[spec.column].astype("string")
     if spec.pattern:
         col = col.str.extract(spec.pattern, expand=False).astype("string")
     if spec.map:
