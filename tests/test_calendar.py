@@ -103,8 +103,8 @@ def test_local_seconds_are_right_however_far_apart_the_records():
 
 
 def test_a_local_format_ending_in_a_year_is_not_read_as_an_offset():
-    from noncoop.ingest.mapping import parse_times
     from noncoop.quarantine import Checks
+    from noncoop.sources.mapping import parse_times
 
     values = pd.Series(["23:30 05-07-2026", "10:00 05-01-2026"], dtype="string")
     parsed = parse_times(values, "%H:%M %d-%m-%Y", "occurred_at", Checks(values.index))

@@ -9,7 +9,7 @@ from noncoop.yamlspec import ConfigInvalid
 
 @pytest.mark.parametrize("path", sorted(PROFILES.glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_profiles_are_valid(path):
-    assert load_profile(path).importer in {"contact-log", "attendance"}
+    assert load_profile(path).importer in {"contact-log", "attendance", "people"}
 
 
 def _errors(tmp_path, text, name="p.yaml"):
@@ -112,3 +112,32 @@ def test_profile_for_another_importer_is_refused(tmp_path):
     with pytest.raises(ConfigInvalid) as info:
         load_sources(tmp_path)
     assert info.value.errors[0].code == "PROFILE-IMPORTER"
+
+
+def test_people_files_are_checked_like_sources(tmp_path):
+    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "people:\n"
+        "  - people.csv\n"
+        "  - {path: ssd_linked_identifiers.csv}\n"
+        f"  - {{path: people.csv, profile: '{PROFILES / 'ssd_cp_visits.yaml'}'}}\n"
+        "sources: []\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigInvalid) as info:
+        load_sources(tmp_path)
+    assert [e.code for e in info.value.errors] == ["SOURCES-PEOPLE", "PROFILE-IMPORTER"]
+    assert "people file ssd_linked_identifiers.csv not found" in str(info.value.errors[0])
+    assert "but people file people.csv uses 'people'" in str(info.value.errors[1])
+
+
+def test_row_filters_fit_their_importer(tmp_path):
+    _, errors = _errors(
+        tmp_path,
+        "importer: people\nwithdraw: {column: Status, values: [Deleted]}\n",
+    )
+    assert "'withdraw' applies to the contact-log importer only" in str(errors[0])
+    _, errors = _errors(
+        tmp_path, "importer: attendance\nwhere: {column: Kind, values: [Pupil]}\n", "q.yaml"
+    )
+    assert "'skip' and 'where' apply to contact logs and people files only" in str(errors[0])

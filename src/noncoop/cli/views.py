@@ -87,7 +87,9 @@ def ingest_table(report: IngestReport) -> Table:
         if c.other_kinds
     ]
     table.caption = (
-        f"people.csv: {p.rows_read:,} rows, {p.rows_quarantined:,} quarantined · "
+        f"people: {p.rows_read:,} rows, {p.rows_quarantined:,} quarantined"
+        + "".join(f", {n:,} {kind}" for kind, n in sorted(p.other_kinds.items()))
+        + " · "
         f"{report.events_stored:,} events in the store · {report.seconds:.1f}s"
         + ("\nread and accepted, not events: " + "; ".join(other) if other else "")
     )

@@ -6,6 +6,7 @@ and an event whose identifier is not in the crosswalk is quarantined, never drop
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +15,19 @@ import pandas as pd
 
 from noncoop import quarantine
 from noncoop.identity.identifiers import identifier_valid, normalise
-from noncoop.sources.csvread import read_csv_batches
+from noncoop.sources.csvread import read_csv_batches, read_header
+from noncoop.sources.load import LoadedPeople
+from noncoop.sources.mapping import (
+    apply_fields,
+    missing_columns,
+    reject_missing_columns,
+    row_filters,
+)
+from noncoop.sources.model import PEOPLE_FIELDS, Profile
 from noncoop.vocab import CHECKED_SCHEMES, ID_SCHEMES, ROLES
 
 SCHEME_NAMES = ", ".join(ID_SCHEMES)
-PEOPLE_COLUMNS = ("subject_id", "id_scheme", "id_value", "household_id", "date_of_birth", "role")
+PEOPLE_COLUMNS = PEOPLE_FIELDS
 
 
 @dataclass
@@ -29,6 +38,7 @@ class Crosswalk:
     subjects: pd.DataFrame  # subject_id, role, household_id, date_of_birth
     quarantined: pd.DataFrame
     rows_read: int
+    skipped: int = 0  # rows read and accepted that a profile filtered out (not people)
 
     def link(self, frame: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
         """Subject, role and household for each row of `frame` (columns id_scheme, id_value);
@@ -162,62 +172,103 @@ def valid_by_scheme(values: pd.Series, schemes: pd.Series) -> pd.Series:
     return ok
 
 
-def load_people(path: Path) -> Crosswalk:
-    """Read people.csv; invalid rows are quarantined under source 'people'."""
-    file = path.name
-    parts, rejected, read = [], [], 0
-    for batch in read_csv_batches(path, "people", file):
-        read += batch.rows_read
-        rejected.append(batch.rejected)
-        rows = batch.rows.reindex(columns=[*PEOPLE_COLUMNS, "_line"])
-        checks = quarantine.Checks(rows.index)
-        for col in ("subject_id", "id_scheme", "id_value"):
-            checks.add(rows[col].isna(), "BAD-PERSON", f"{col} is blank")
-        scheme = rows["id_scheme"].astype("string").str.lower()
-        checks.add(
-            ~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(),
-            "UNKNOWN-SCHEME",
-            "id_scheme '{}' is not one of " + SCHEME_NAMES,
-            scheme,
-        )
-        value = normalise_by_scheme(rows["id_value"], scheme)
-        checks.add(
-            ~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
-            "INVALID-ID",
-            "{} identifier fails its check digit or format",
-            scheme,
-        )
-        role = rows["role"].astype("string").str.lower().fillna("child")
-        checks.add(~role.isin(ROLES), "BAD-PERSON", "role '{}' is not child or adult", role)
-        dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
-        checks.add(
-            dob.isna() & rows["date_of_birth"].notna(),
-            "BAD-PERSON",
-            "date_of_birth is not an ISO date",
-        )
-        person = pd.DataFrame(
-            {
-                "subject_id": rows["subject_id"],
-                "id_scheme": scheme,
-                "id_value": value,
-                "household_id": rows["household_id"],
-                "date_of_birth": dob.dt.date,
-                "role": role,
-            }
-        )
-        kept, bad = checks.split(
-            batch.rows.drop(columns="_line"), "people", file, rows["_line"], rows["subject_id"]
-        )
-        parts.append(person.loc[kept.index])
-        rejected.append(bad)
-    people = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PEOPLE_COLUMNS)
-    return build_crosswalk(people, pd.concat(rejected, ignore_index=True), read)
+def load_people(inputs: Path | Sequence[LoadedPeople]) -> Crosswalk:
+    """Read the crosswalk: people.csv, or several files each in its layout or through a
+    profile (an SSD's ssd_linked_identifiers). Invalid rows are quarantined under source
+    'people'; rows a profile filters out are counted as skipped."""
+    if isinstance(inputs, Path):
+        inputs = [LoadedPeople(inputs, Profile(importer="people"), "canonical")]
+    blocks = [block for entry in inputs for block in _people_blocks(entry)]
+    people = (
+        pd.concat([b.people for b in blocks], ignore_index=True)
+        if blocks
+        else pd.DataFrame(columns=PEOPLE_COLUMNS)
+    )
+    rejected = pd.concat([r for b in blocks for r in (b.unreadable, b.rejected)], ignore_index=True)
+    return build_crosswalk(
+        people,
+        rejected,
+        sum(b.rows_read for b in blocks),
+        sum(b.skipped for b in blocks),
+    )
 
 
-def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int) -> Crosswalk:
-    """Index valid people rows; an identifier claimed by two subjects is ambiguous for both."""
+@dataclass
+class _PeopleBlock:
+    """One block of a people file: its valid people rows, the rows rejected (unreadable lines,
+    invalid values) and the rows its profile filtered out."""
+
+    rows_read: int
+    people: pd.DataFrame
+    unreadable: pd.DataFrame
+    rejected: pd.DataFrame
+    skipped: int
+
+
+def _people_blocks(entry: LoadedPeople) -> Iterator[_PeopleBlock]:
+    profile, path, file = entry.profile, entry.path, entry.path.name
+    header = read_header(path, profile.encoding, profile.delimiter)
+    absent = missing_columns(profile, PEOPLE_COLUMNS, header)
+    for batch in read_csv_batches(path, "people", file, profile.encoding, profile.delimiter):
+        checks = quarantine.Checks(batch.rows.index)
+        reject_missing_columns(checks, absent)
+        rows = apply_fields(batch.rows, profile, PEOPLE_COLUMNS, checks)
+        skipped, _ = row_filters(batch.rows, profile, checks)
+        person = _checked(rows, checks)
+        checks.clear(skipped)
+        lines = batch.rows["_line"]
+        original = batch.rows.drop(columns="_line")
+        kept, bad = checks.split(original, "people", file, lines, rows["subject_id"])
+        use = person.index.isin(kept.index) & ~skipped
+        dropped = int((skipped & ~checks.failed.to_numpy()).sum())
+        yield _PeopleBlock(batch.rows_read, person[use], batch.rejected, bad, dropped)
+
+
+def _checked(rows: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
+    """A block's people rows normalised, with every invalid value recorded in `checks`."""
+    for col in ("subject_id", "id_scheme", "id_value"):
+        checks.add(rows[col].isna(), "BAD-PERSON", f"{col} is blank")
+    scheme = rows["id_scheme"].astype("string").str.lower()
+    checks.add(
+        ~scheme.isin(ID_SCHEMES).fillna(False) & scheme.notna(),
+        "UNKNOWN-SCHEME",
+        "id_scheme '{}' is not one of " + SCHEME_NAMES,
+        scheme,
+    )
+    value = normalise_by_scheme(rows["id_value"], scheme)
+    checks.add(
+        ~valid_by_scheme(value, scheme) & value.notna() & scheme.isin(ID_SCHEMES),
+        "INVALID-ID",
+        "{} identifier fails its check digit or format",
+        scheme,
+    )
+    role = rows["role"].astype("string").str.lower().fillna("child")
+    checks.add(~role.isin(ROLES), "BAD-PERSON", "role '{}' is not child or adult", role)
+    dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
+    checks.add(
+        dob.isna() & rows["date_of_birth"].notna(),
+        "BAD-PERSON",
+        "date_of_birth is not an ISO date",
+    )
+    return pd.DataFrame(
+        {
+            "subject_id": rows["subject_id"],
+            "id_scheme": scheme,
+            "id_value": value,
+            "household_id": rows["household_id"],
+            "date_of_birth": dob.dt.date,
+            "role": role,
+        }
+    )
+
+
+def build_crosswalk(
+    people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int, skipped: int = 0
+) -> Crosswalk:
+    """Index valid people rows; an identifier claimed by two subjects is ambiguous for both. A
+    subject's role, household and date of birth are the first given, in file order."""
     subjects = (
-        people.sort_values("subject_id")
+        people.sort_values("subject_id", kind="stable")
         .groupby("subject_id", sort=True)
         .agg(
             role=("role", "first"),
@@ -236,4 +287,4 @@ def build_crosswalk(people: pd.DataFrame, rejected: pd.DataFrame, rows_read: int
     shared = ids.loc[ambiguous, ["id_scheme", "id_value"]].drop_duplicates()
     links = pd.concat([links, shared.assign(ambiguous=True)], ignore_index=True)
     links["code"] = np.where(links["ambiguous"], np.nan, np.arange(len(links)))
-    return Crosswalk(links=links, subjects=subjects, quarantined=rejected, rows_read=rows_read)
+    return Crosswalk(links, subjects, rejected, rows_read, skipped)

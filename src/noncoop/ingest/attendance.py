@@ -17,15 +17,15 @@ from noncoop import quarantine
 from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
-from noncoop.ingest.mapping import (
+from noncoop.sources.csvread import CsvBatch, read_csv_batches, read_header
+from noncoop.sources.load import LoadedSource
+from noncoop.sources.mapping import (
     apply_fields,
     missing_columns,
     parse_times,
     reject_missing_columns,
     require,
 )
-from noncoop.sources.csvread import CsvBatch, read_csv_batches, read_header
-from noncoop.sources.load import LoadedSource
 from noncoop.sources.model import ATTENDANCE_FIELDS
 from noncoop.store.keyset import KeySet
 

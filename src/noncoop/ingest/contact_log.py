@@ -14,16 +14,17 @@ from noncoop import quarantine
 from noncoop.events import EVENT_TYPES, conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
-from noncoop.ingest.mapping import (
+from noncoop.sources.csvread import read_csv_batches, read_header, repeated_names
+from noncoop.sources.load import LoadedSource
+from noncoop.sources.mapping import (
     apply_fields,
     missing_columns,
     parse_booleans,
     parse_times,
     reject_missing_columns,
     require,
+    row_filters,
 )
-from noncoop.sources.csvread import read_csv_batches, read_header, repeated_names
-from noncoop.sources.load import LoadedSource
 from noncoop.sources.model import CONTACT_LOG_FIELDS
 from noncoop.store.keyset import KeySet
 from noncoop.vocab import HOSTILITY_LEVELS, HOSTILITY_RANGE
@@ -61,7 +62,7 @@ def read_contact_log(
             pd.DataFrame({"id_scheme": fields["id_scheme"], "id_value": fields["person_id"]}),
             checks,
         )
-        skipped, marked = _filtered(rows, profile, checks)
+        skipped, marked = row_filters(rows, profile, checks)
         # A skipped row needs no fields, a deletion marker only its record key.
         checks.clear(skipped | (marked & keys.notna().to_numpy()))
         good = ~checks.failed.to_numpy()
@@ -100,25 +101,6 @@ def read_contact_log(
             warnings=warnings,
             withdraw=withdraw,
         )
-
-
-def _filtered(rows: pd.DataFrame, profile, checks: quarantine.Checks):
-    """Rows the profile skips, and deletion markers (both accepted, neither an event)."""
-    masks = []
-    for spec in (profile.skip, profile.withdraw):
-        if spec is None:
-            masks.append(np.zeros(len(rows), bool))
-            continue
-        if spec.column not in rows:
-            checks.add(
-                pd.Series(True, index=rows.index),
-                "MISSING-FIELD",
-                f"the file has no column {spec.column} the profile filters rows on",
-            )
-            masks.append(np.zeros(len(rows), bool))
-            continue
-        masks.append(rows[spec.column].astype("string").isin(spec.values).fillna(False).to_numpy())
-    return masks[0], masks[1] & ~masks[0]
 
 
 def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks) -> pd.DataFrame:

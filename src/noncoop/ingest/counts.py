@@ -68,7 +68,10 @@ class IngestReport:
         return {
             **{k: total[k] for k in (*ROW_COUNTS, "new_events", "withdrawn_events")},
             "by_source": {name: asdict(c) for name, c in self.by_source.items()},
-            "people": {k: getattr(self.people, k) for k in ROW_COUNTS},
+            "people": {
+                **{k: getattr(self.people, k) for k in ROW_COUNTS},
+                "other_kinds": dict(self.people.other_kinds),
+            },
             "run_id": self.run_id,
             "events_stored": self.events_stored,
             "warnings": self.warnings,

@@ -22,8 +22,8 @@ from noncoop.events import conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.fhirxml import read_xml
-from noncoop.ingest.mapping import parse_times
 from noncoop.sources.load import LoadedSource
+from noncoop.sources.mapping import parse_times
 
 NHS_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 XML_PROBLEM = "not well-formed XML (or it declares entities, which are refused)"

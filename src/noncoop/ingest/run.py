@@ -60,12 +60,14 @@ class _Run:
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.report = IngestReport(run_id)
         people = load_people(sources.people)
-        self.people_hash = file_hash(sources.people)
+        self.people_hash = sources.people_hash()
         self.report.people = Counts(
             rows_read=people.rows_read,
             rows_accepted=people.rows_read - len(people.quarantined),
             rows_quarantined=len(people.quarantined),
         )
+        if people.skipped:
+            self.report.people.add_other({"rows skipped by the profile": people.skipped})
         ws.write_people(people.subjects, people.quarantined)
         self.manifest = ws.manifest()
         ws.remove_orphans(self.manifest)

@@ -28,13 +28,32 @@ class LoadedSource:
 
 
 @dataclass(frozen=True)
+class LoadedPeople:
+    """One file of the identity crosswalk, with the profile it is read through."""
+
+    path: Path
+    profile: Profile
+    profile_hash: str
+
+
+@dataclass(frozen=True)
 class Sources:
     """A sources folder, fully loaded and validated."""
 
     root: Path
-    people: Path
+    people: list[LoadedPeople]
     sources: list[LoadedSource]
     timezone: str = "Europe/London"
+
+    def people_hash(self) -> str:
+        """One digest of the crosswalk's files and profiles: when it changes, stored events are
+        re-linked. A single people.csv keeps its file's own digest."""
+        if len(self.people) == 1 and self.people[0].profile_hash == "canonical":
+            return file_hash(self.people[0].path)
+        h = hashlib.sha256()
+        for p in self.people:
+            h.update(f"{p.path.name}:{file_hash(p.path)}:{p.profile_hash};".encode())
+        return h.hexdigest()
 
     def total_bytes(self) -> int:
         """Size of every file the sources name, for sizing a progress bar."""
@@ -62,39 +81,49 @@ def load_sources(folder: Path) -> Sources:
     if not sources_file.exists():
         raise ConfigInvalid([_missing(sources_file, "SOURCES-MISSING", "no sources.yaml here")])
     spec = load_model(sources_file, SourcesFile, "SOURCES")
-    errors = []
+    errors: list[ConfigError] = []
     loaded = []
     for src in spec.sources:
-        if src.profile:
-            profile_path = folder / src.profile
-            try:
-                profile = load_profile(profile_path)
-                digest = file_hash(profile_path)
-            except ConfigInvalid as exc:
-                errors.extend(exc.errors)
-                continue
-            if profile.importer != src.importer:
-                errors.append(
-                    _missing(
-                        profile_path,
-                        "PROFILE-IMPORTER",
-                        f"profile is for importer '{profile.importer}' but source "
-                        f"'{src.name}' uses '{src.importer}'",
-                    )
-                )
-                continue
-        else:
-            profile, digest = Profile(importer=src.importer), "canonical"
+        found = _profile(folder, src.profile, src.importer, f"source '{src.name}'", errors)
+        if found is None:
+            continue
         files = sorted(p for p in folder.glob(src.path) if p.is_file())
-        loaded.append(LoadedSource(src, profile, digest, files, spec.timezone))
-    people = folder / spec.people
-    if not people.exists():
-        errors.append(
-            _missing(sources_file, "SOURCES-PEOPLE", f"people file {spec.people} not found")
-        )
+        loaded.append(LoadedSource(src, *found, files, spec.timezone))
+    people = []
+    for entry in spec.people:
+        path = folder / entry.path
+        if not path.is_file():
+            errors.append(
+                _missing(sources_file, "SOURCES-PEOPLE", f"people file {entry.path} not found")
+            )
+            continue
+        found = _profile(folder, entry.profile, "people", f"people file {entry.path}", errors)
+        if found is not None:
+            people.append(LoadedPeople(path, *found))
     if errors:
         raise ConfigInvalid(errors)
     return Sources(folder, people, loaded, spec.timezone)
+
+
+def _profile(
+    folder: Path, name: str | None, importer: str, user: str, errors: list[ConfigError]
+) -> tuple[Profile, str] | None:
+    """The profile a source or people file names and its digest (the canonical layout when it
+    names none); None, with the problem added to `errors`, when it cannot be used."""
+    if not name:
+        return Profile(importer=importer), "canonical"
+    path = folder / name
+    try:
+        profile = load_profile(path)
+        digest = file_hash(path)
+    except ConfigInvalid as exc:
+        errors.extend(exc.errors)
+        return None
+    if profile.importer != importer:
+        message = f"profile is for importer '{profile.importer}' but {user} uses '{importer}'"
+        errors.append(_missing(path, "PROFILE-IMPORTER", message))
+        return None
+    return profile, digest
 
 
 def _missing(path: Path, code: str, message: str) -> ConfigError:

@@ -16,6 +16,8 @@ from noncoop.vocab import ID_SCHEMES
 from noncoop.yamlspec import StrictModel
 
 Importer = Literal["contact-log", "attendance", "fhir"]
+# A profile may also describe a people file: a crosswalk extract such as ssd_linked_identifiers.
+ProfileImporter = Literal["contact-log", "attendance", "fhir", "people"]
 IdScheme = Literal[ID_SCHEMES]  # type: ignore[valid-type]
 
 CONTACT_LOG_FIELDS = (
@@ -33,10 +35,12 @@ CONTACT_LOG_FIELDS = (
     "detail",
 )
 ATTENDANCE_FIELDS = ("upn", "date", "session", "code")
+PEOPLE_FIELDS = ("subject_id", "id_scheme", "id_value", "household_id", "date_of_birth", "role")
 FIELDS_BY_IMPORTER = {
     "contact-log": CONTACT_LOG_FIELDS,
     "attendance": ATTENDANCE_FIELDS,
     "fhir": (),
+    "people": PEOPLE_FIELDS,
 }
 
 
@@ -108,9 +112,12 @@ class Profile(StrictModel):
     """A mapping profile: how one system's export becomes canonical rows."""
 
     description: str = ""
-    importer: Importer
+    importer: ProfileImporter
     encoding: str = "utf-8"
     delimiter: str = ","
+    # Only rows whose column holds one of the values are read (identifier types the crosswalk
+    # uses); the others are accepted and counted apart, as skipped rows are.
+    where: RowFilter | None = None
     # Rows read and accepted that are not events (a trailer, a test patient), counted apart.
     skip: RowFilter | None = None
     # Deletion markers: such a row withdraws its record (by its record key) from the store,
@@ -147,8 +154,10 @@ class Profile(StrictModel):
                 raise ValueError(f"fields.event_type.map maps to unknown event type(s) {bad}")
         if self.codes and self.importer != "attendance":
             raise ValueError("'codes' applies to the attendance importer only")
-        if (self.skip or self.withdraw) and self.importer != "contact-log":
-            raise ValueError("'skip' and 'withdraw' apply to the contact-log importer only")
+        if (self.skip or self.where) and self.importer not in ("contact-log", "people"):
+            raise ValueError("'skip' and 'where' apply to contact logs and people files only")
+        if self.withdraw and self.importer != "contact-log":
+            raise ValueError("'withdraw' applies to the contact-log importer only")
         return self
 
 
@@ -188,14 +197,30 @@ class SourceSpec(StrictModel):
     )
 
 
+class PeopleFile(StrictModel):
+    """One file of the identity crosswalk: people.csv's layout, or another through a profile."""
+
+    path: str
+    profile: str | None = None
+
+
 class SourcesFile(StrictModel):
     """The whole sources.yaml."""
 
-    people: str = "people.csv"
+    # The crosswalk: one file, or several read together (an SSD's person, family and linked
+    # identifier extracts), each in people.csv's layout or through a profile.
+    people: list[PeopleFile] = Field(default_factory=lambda: [PeopleFile(path="people.csv")])
     # The region's calendar: naive times in the exports are its local time, and days (the
     # as-of cut, windows, gaps, chronology dates) are its local days.
     timezone: str = "Europe/London"
     sources: list[SourceSpec]
+
+    @field_validator("people", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        """`people: people.csv` and `people: {path: …}` are a list of one."""
+        items = value if isinstance(value, list) else [value]
+        return [{"path": v} if isinstance(v, str) else v for v in items]
 
     @field_validator("timezone")
     @classmethod

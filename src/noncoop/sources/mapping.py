@@ -11,7 +11,7 @@ import pandas as pd
 
 from noncoop.asof import TIMEZONE
 from noncoop.quarantine import Checks
-from noncoop.sources.model import FieldSpec, Profile
+from noncoop.sources.model import FieldSpec, Profile, RowFilter
 
 TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
@@ -185,6 +185,33 @@ def parse_times(
         values.notna() & result.isna(), "BAD-DATE", field + ": '{}' is not " + expected, values
     )
     return result
+
+
+def row_filters(
+    rows: pd.DataFrame, profile: Profile, checks: Checks
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the profile skips (`skip`, or outside `where`) and deletion markers (`withdraw`):
+    read and accepted, neither an event nor a person."""
+    none = np.zeros(len(rows), bool)
+    filters = (profile.skip, profile.where, profile.withdraw)
+    skip, where, withdraw = (_matches(rows, f, checks) for f in filters)
+    skipped = (none if skip is None else skip) | (none if where is None else ~where)
+    return skipped, (none if withdraw is None else withdraw) & ~skipped
+
+
+def _matches(rows: pd.DataFrame, spec: RowFilter | None, checks: Checks) -> np.ndarray | None:
+    """Rows whose column holds one of the filter's values (None without a filter). A file
+    without the column has every row rejected."""
+    if spec is None:
+        return None
+    if spec.column not in rows:
+        checks.add(
+            pd.Series(True, index=rows.index),
+            "MISSING-FIELD",
+            f"the file has no column {spec.column} the profile filters rows on",
+        )
+        return None
+    return rows[spec.column].astype("string").isin(spec.values).fillna(False).to_numpy()
 
 
 def require(frame: pd.DataFrame, names: tuple[str, ...], checks: Checks) -> None:
