@@ -12,6 +12,20 @@ from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
 
 FIX = ROOT / "fixtures"
+SSD_TABLES = [
+    ("systemc", "cin_visits"),
+    ("systemc", "cla_visits"),
+    ("systemc", "contacts"),
+    ("mosaic", "contacts"),
+    ("systemc", "cp_reviews"),
+    ("eclipse", "cp_reviews"),
+    ("mosaic", "cp_reviews"),
+    ("systemc", "initial_cp_conference"),
+    ("systemc", "missing"),
+    ("mosaic", "missing"),
+    ("systemc", "address"),
+    ("mosaic", "address"),
+]
 
 
 def mixed(tmp_path):
@@ -30,6 +44,13 @@ def mixed(tmp_path):
         shutil.copy(FIX / "pas" / name, src)
     shutil.copy(FIX / "region" / "attendance_autumn.csv", src)
     profiles = ROOT / "src" / "noncoop" / "profiles"
+    ssd_tables = []
+    for system, table in SSD_TABLES:
+        shutil.copy(FIX / "ssd" / f"{system}_ssd_{table}.csv", src)
+        ssd_tables.append(
+            f"  - {{name: {system}_{table}, importer: contact-log, path: {system}_ssd_{table}.csv,"
+            f" profile: '{profiles / f'ssd_{table}.yaml'}'}}\n"
+        )
     (src / "sources.yaml").write_text(
         "sources:\n"
         "  - {name: referrals, importer: fhir, path: message_bundle.json, agency: health}\n"
@@ -43,7 +64,7 @@ def mixed(tmp_path):
         "  - {name: outpatients, importer: contact-log, path: 'op_*.csv',"
         " profile: pas_outpatients.yaml}\n"
         "  - {name: school, importer: attendance, path: attendance_autumn.csv,"
-        f" profile: '{profiles / 'attendance_local.yaml'}'}}\n"
+        f" profile: '{profiles / 'attendance_local.yaml'}'}}\n" + "".join(ssd_tables)
     )
     return src
 
