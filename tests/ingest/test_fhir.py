@@ -192,3 +192,25 @@ def test_hostile_fhir_is_quarantined_record_by_record(tmp_path):
     assert codes[("a.ndjson", 1)] == "BAD-VALUE" and codes[("c.xml", 0)] == "XML-MALFORMED"
     second = q[(q["source_file"] == "a.ndjson") & (q["source_line"] == 2)]
     assert "wrong kind of value" in second["reason"].iloc[0]
+
+
+def test_a_quarantined_xml_resource_keeps_its_xml(tmp_path):
+    """A reviewer sees the resource as the export wrote it, not noncoop's reading of it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
+    (src / "b.xml").write_text(
+        '<Bundle xmlns="http://hl7.org/fhir"><type value="searchset"/><entry>'
+        '<fullUrl value="urn:uuid:5b7a0e8c-0000-4000-8000-000000000001"/><resource>'
+        '<Appointment><status value="noshow"/><start value="2026-01-05T09:00:00Z"/>'
+        "<participant><actor><identifier>"
+        '<system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="9990000115"/>'
+        "</identifier></actor></participant></Appointment></resource></entry></Bundle>"
+    )
+    (src / "sources.yaml").write_text("sources:\n  - {name: x, importer: fhir, path: b.xml}\n")
+    ws, report = ingested(src, tmp_path)
+    assert report.by_source["x"].rows_quarantined == 1
+    q = ws.load_quarantine()
+    (raw,) = q.loc[q["source"] == "x", "raw"]
+    assert raw.startswith('<Appointment xmlns="http://hl7.org/fhir">')
+    assert '<status value="noshow" />' in raw and "__xml__" not in raw

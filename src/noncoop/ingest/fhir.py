@@ -21,7 +21,7 @@ from noncoop import quarantine
 from noncoop.events import conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
-from noncoop.ingest.fhirxml import read_xml
+from noncoop.ingest.fhirxml import XML_TEXT, read_xml
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import parse_times
 
@@ -100,7 +100,7 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
                 for index, entry in enumerate(_listed(document.get("entry"))):
                     yield (index, *_entry(entry))
             else:
-                yield 0, document, "", None, _text(document)
+                yield 0, document, "", None, _written(document)
             return
         if document is not None:  # valid JSON, but a list or a value, not a resource
             yield 0, {}, NOT_RESOURCE, None, text[:10_000]
@@ -124,7 +124,13 @@ def _entry(entry) -> tuple[dict, str, str | None, str]:
     if not isinstance(resource, dict):
         return {}, "the Bundle entry holds no resource", None, _text(entry)
     url = entry.get("fullUrl")
-    return resource, "", url if isinstance(url, str) else None, _text(resource)
+    return resource, "", url if isinstance(url, str) else None, _written(resource)
+
+
+def _written(resource: dict) -> str:
+    """A resource as the export wrote it: its XML for an XML file, else its JSON."""
+    xml = resource.pop(XML_TEXT, None)
+    return xml if isinstance(xml, str) else _text(resource)
 
 
 def _text(resource) -> str:

@@ -8,14 +8,19 @@ either. Parsed with defusedxml: an export's XML can never reach the network or e
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, tostring
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-FHIR_NS = "{http://hl7.org/fhir}"
+FHIR_URI = "http://hl7.org/fhir"
+FHIR_NS = "{" + FHIR_URI + "}"
+# Set on each resource read from XML: its XML as written, kept in the quarantine if it fails
+# (FHIR JSON has no key of this form).
+XML_TEXT = "__xml__"
 # Elements whose content is a resource (`<resource><Appointment>…</Appointment></resource>`).
 RESOURCE_HOLDERS = ("resource", "contained")
 
@@ -26,7 +31,22 @@ def read_xml(path: Path) -> dict | None:
         root = ElementTree.parse(path).getroot()
     except (ElementTree.ParseError, DefusedXmlException, UnicodeDecodeError):
         return None
-    return _resource(root)
+    document = _resource(root)
+    if document["resourceType"] != "Bundle":
+        document[XML_TEXT] = _written(root)
+    return document
+
+
+def _written(element: Element) -> str:
+    """The element as XML text, with the FHIR namespace as the default one, as FHIR writes it
+    (the serialiser names it `ns0:`; attribute values cannot hold a '<')."""
+    text = tostring(element, encoding="unicode")
+    found = re.search(r'xmlns:(ns\d+)="' + re.escape(FHIR_URI) + '"', text)
+    if found is None:
+        return text
+    prefix = found.group(1)
+    text = text.replace(found.group(0), f'xmlns="{FHIR_URI}"', 1)
+    return re.sub(rf"<(/?){prefix}:", r"<\1", text)
 
 
 def _name(element: Element) -> str:
@@ -55,7 +75,12 @@ def _content(element: Element) -> dict[str, Any]:
 def _value(element: Element, name: str) -> Any:
     if name in RESOURCE_HOLDERS:
         inner = list(element)
-        return _resource(inner[0]) if inner else {}
+        if not inner:
+            return {}
+        resource = _resource(inner[0])
+        if name == "resource":  # a Bundle entry's: what the quarantine shows if it fails
+            resource[XML_TEXT] = _written(inner[0])
+        return resource
     if name == "div":  # narrative XHTML: not read
         return ""
     if "value" in element.attrib and not len(element):
