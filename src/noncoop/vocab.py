@@ -173,6 +173,37 @@ def word_list(codes: Iterable[str], as_words: bool = True) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+# What a DfE attendance code for an absent session means (school attendance guidance; F and H
+# are codes of registers before August 2024). A school.absence event's detail is the code.
+ABSENCE_CODES: dict[str, str] = {
+    "C": "other authorised circumstances",
+    "C1": "regulated performance or employment",
+    "C2": "part-time timetable",
+    "E": "suspended or excluded",
+    "F": "agreed extended family holiday",
+    "H": "agreed family holiday",
+    "I": "illness",
+    "J": "interview",
+    "J1": "interview",
+    "M": "medical or dental appointment",
+    "R": "religious observance",
+    "S": "study leave",
+    "T": "parent travelling for work",
+    "G": "holiday not agreed",
+    "N": "no reason yet given",
+    "O": "other unauthorised absence",
+    "U": "arrived after registers closed",
+}
+UNAUTHORISED_ABSENCE: tuple[str, ...] = ("G", "N", "O", "U")
+
+
+def absence_words(code: str) -> str:
+    """An absence code as a reader says it: "N: no reason yet given, unauthorised"."""
+    kind = "unauthorised" if code in UNAUTHORISED_ABSENCE else "authorised"
+    meaning = ABSENCE_CODES.get(code)
+    return f"{code}: {meaning}, {kind}" if meaning else f"{code}, {kind}"
+
+
 ID_SCHEMES: tuple[str, ...] = ("nhs", "upn", "la", "police", "local")
 CHECKED_SCHEMES: tuple[str, ...] = ("nhs", "upn")  # schemes with a check digit or letter
 ROLES: tuple[str, ...] = ("child", "adult")

@@ -165,7 +165,7 @@ def test_register_codes_read_as_on_the_day_they_were_recorded(tmp_path):
     assert report.by_source["school"].rows_quarantined == 0
     ev = ws.load_events()
     absences = ev[ev["event_type"] == "school.absence"].sort_values("occurred_at")
-    assert [str(d)[:3] for d in absences["detail"]] == ["F a", "J a"]
+    assert absences["detail"].tolist() == ["F", "J"]
     weeks = ev[ev["event_type"] == "school.attendance_summary"].sort_values("occurred_at")
     assert weeks["sessions_possible"].tolist() == [3, 2]
     assert weeks["sessions_absent"].tolist() == [1, 1]

@@ -101,7 +101,7 @@ def test_chronology_is_in_date_order_with_routine_runs_folded(case_ws):
     assert school["until"].iloc[0] == "2026-02-09"
     # The poor week and its absences stay visible, line by line, with source file and line.
     assert (rows["what"] == "School attendance: 4 of 10 sessions").sum() == 1
-    assert (rows["what"].str.startswith("Absent from school (N")).sum() == 6
+    assert (rows["what"] == "Absent from school (N: no reason yet given, unauthorised)").sum() == 6
     missed = rows[rows["what"].str.startswith("Appointment missed")]
     assert missed["source_file"].tolist() == ["log.csv", "log.csv"]
     assert missed["source_line"].tolist() == [6, 7]

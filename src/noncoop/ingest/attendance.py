@@ -28,12 +28,13 @@ from noncoop.sources.mapping import (
 )
 from noncoop.sources.model import ATTENDANCE_FIELDS
 from noncoop.store.keyset import KeySet
+from noncoop.vocab import UNAUTHORISED_ABSENCE
 
 PRESENT = ("/", "\\", "L")
 APPROVED_ACTIVITY = ("K", "V", "P", "W", "B")
 # F: agreed extended family holiday, a code of registers before the 2024 guidance.
 AUTHORISED = ("C", "C1", "C2", "M", "J1", "S", "R", "T", "I", "E", "H", "J", "F")
-UNAUTHORISED = ("G", "N", "O", "U")
+UNAUTHORISED = UNAUTHORISED_ABSENCE
 # "-": no mark recorded for the session; neither possible nor absent.
 NOT_POSSIBLE = ("X", "Z", "#", "Q", "Y", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7", "D", "-")
 # Codes whose meaning changed with the school attendance guidance of August 2024: before it, J
@@ -131,7 +132,7 @@ class _Register:
         absent = good & np.isin(row_category, ["authorised", "unauthorised"])
         possible = good & (row_category != "not_possible")
         lines = rows["_line"].to_numpy()
-        events = self._absences(absent, marks, row_category, lines)
+        events = self._absences(absent, marks, lines)
         self.weeks.append(_week_counts(marks, absent, possible, lines))
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         return ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
@@ -176,12 +177,9 @@ class _Register:
             part = total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
             yield ImportBlock(self._summaries(part), quarantine.empty(), 0, 0)
 
-    def _absences(
-        self, absent: np.ndarray, marks: _Marks, category: np.ndarray, lines: np.ndarray
-    ) -> pd.DataFrame:
+    def _absences(self, absent: np.ndarray, marks: _Marks, lines: np.ndarray) -> pd.DataFrame:
         """One event per absent session; its key (pupil, date, session) makes the event id."""
         code = marks.code.take(marks.statutory, "")
-        local = marks.code.take(marks.code.values, "")
         days, pm = marks.days[absent], marks.pm[absent]
         who = self.people.identity(marks.link[absent])
         stamp = pd.to_datetime(days, unit="D", utc=True) + pd.to_timedelta(
@@ -190,15 +188,9 @@ class _Register:
         session = np.where(pm, "PM", "AM")
         day_text = np.asarray(days, dtype="datetime64[D]").astype(str)
         keys = who["id_value"].astype(str) + "|" + day_text + "|" + session
-        detail = (
-            pd.Series(code[absent], dtype="string")
-            + " "
-            + pd.Series(category[absent], dtype="string")
-        )
-        was_local = pd.Series(local[absent] != code[absent])
-        detail = detail.where(
-            ~was_local, detail + " (local " + pd.Series(local[absent], dtype="string") + ")"
-        )
+        # The statutory DfE code, as the contract says: a local sub-code (N01) is read as the
+        # code it stands for, and its line in the register stays the evidence.
+        detail = pd.Series(code[absent], dtype="string")
         return self._events(who, stamp, "school.absence", keys, detail, lines[absent])
 
     def _summaries(self, total: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from noncoop.reports.casefile import CaseFile
-from noncoop.vocab import EVENT_TYPES, HOSTILITY
+from noncoop.vocab import EVENT_TYPES, HOSTILITY, UNAUTHORISED_ABSENCE, absence_words
 
 COLUMNS = (
     "date",
@@ -67,7 +67,7 @@ def describe(events: pd.DataFrame) -> pd.Series:
     )
     code = events["detail"].astype(object)
     absence = (kind == "school.absence") & code.notna()
-    what[absence] = "Absent from school (" + code[absence].astype(str) + ")"
+    what[absence] = "Absent from school (" + code[absence].astype(str).map(absence_words) + ")"
     via = events["subject_role"].astype(str) == "adult"
     what[via] = what[via] + " (household member " + events.loc[via, "subject_id"].astype(str) + ")"
     return what
@@ -116,7 +116,7 @@ def chronology(case: CaseFile, fold: bool = True) -> pd.DataFrame:
             "week": (ev["event_type"] == "school.attendance_summary").to_numpy(bool),
             "possible": ev["sessions_possible"].astype("Float64").fillna(0).to_numpy(float),
             "absent": ev["sessions_absent"].astype("Float64").fillna(0).to_numpy(float),
-            "unauthorised": ev["detail"].astype(str).str.contains("unauthorised").to_numpy(bool)
+            "unauthorised": ev["detail"].isin(UNAUTHORISED_ABSENCE).fillna(False).to_numpy(bool)
             & (ev["event_type"].astype(str) == "school.absence").to_numpy(bool),
         }
     )
