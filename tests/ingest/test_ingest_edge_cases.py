@@ -1,5 +1,7 @@
 """Awkward files: nothing crashes the run, nothing disappears, counts still reconcile."""
 
+import shutil
+
 import pytest
 from conftest import PROFILES, REGION, ROOT
 
@@ -190,3 +192,36 @@ def test_deletion_markers_withdraw_their_record_and_trailers_are_skipped(tmp_pat
     ]
     again = ingest(ROOT / "fixtures" / "pas", ws)  # unchanged files: nothing moves
     assert again.by_source["outpatients"].withdrawn_events == 0 and len(ws.load_events()) == 2
+
+
+def test_a_deletion_marker_blocks_after_its_record_in_one_file_withdraws_it(tmp_path, monkeypatch):
+    """A large daily file read in several blocks: the Deleted row for an appointment read in an
+    earlier block still withdraws it."""
+    from functools import partial
+
+    from noncoop.ingest import contact_log
+    from noncoop.sources.csvread import read_csv_batches
+
+    monkeypatch.setattr(contact_log, "read_csv_batches", partial(read_csv_batches, block_bytes=256))
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(ROOT / "fixtures" / "pas" / "pas_outpatients.yaml", src)
+    shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
+    rows = ["RecordType,AppointmentID,NHSNumber,Clinic,ApptDateTime,AttendStatus,DataUpdateStatus"]
+    rows.append("D,OP-9,4000000012,PAED,2026-01-09 10:00,5,New")
+    rows += [f"D,OP-{n},4000000020,PAED,2026-01-1{n % 9} 09:30,5,New" for n in range(10, 40)]
+    rows.append("D,OP-9,,,,,Deleted")
+    (src / "op.csv").write_text("\n".join(rows) + "\n")
+    (src / "sources.yaml").write_text(
+        "sources:\n  - {name: op, importer: contact-log, path: op.csv,"
+        " profile: pas_outpatients.yaml}\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    report = ingest(src, ws)
+    op = report.by_source["op"]
+    assert op.withdrawn_events == 1 and op.reconciles
+    assert 2 not in set(ws.load_events()["source_line"])  # OP-9
+    assert list(ws.load_withdrawn()["source_line"]) == [2]
+    assert len(ws.load_events()) == 30
+    again = ingest(src, ws)  # unchanged: nothing moves
+    assert again.by_source["op"].withdrawn_events == 0 and len(ws.load_events()) == 30

@@ -123,11 +123,11 @@ class _Run:
             self.ws.write_events(_rows_with_ids(old_parts, result.carried), name)
             result.parts.append(f"{name}.parquet")
         counts.withdrawn_events += self._withdraw(old_parts, result.withdrawn)
-        counts.withdrawn_events += self._withdraw_marked(source.name, entry.key, result.withdraw)
         self.obsolete += old_parts
         if previous and previous.quarantine:
             (self.ws.quarantine_dir / previous.quarantine).unlink(missing_ok=True)
         self.done[entry.key] = self._entry(entry, result)
+        counts.withdrawn_events += self._withdraw_marked(source.name, result.withdraw)
 
     def _entry(self, entry: FileEntry, result: FileResult) -> FileEntry:
         c = result.counts
@@ -153,14 +153,15 @@ class _Run:
         self.manifest.withdrawn.append(name.name)
         return len(ids)
 
-    def _withdraw_marked(self, source: str, current: tuple[str, str], ids: np.ndarray) -> int:
-        """Records a file's deletion markers name, withdrawn from the source's other files: their
-        parts are written again without them, and the records kept with the withdrawn."""
+    def _withdraw_marked(self, source: str, ids: np.ndarray) -> int:
+        """Records a file's deletion markers name, withdrawn from the source's files (its own,
+        where the record came in an earlier block of it): their parts are written again without
+        them, and the records kept with the withdrawn."""
         if not len(ids):
             return 0
         found = 0
         for key, entry in list(self.done.items()):
-            if entry.source != source or key == current:
+            if entry.source != source:
                 continue
             parts = [self.ws.events_dir / n for n in entry.parts]
             held = {p: self.ws.part_numbers([p]) for p in parts}
