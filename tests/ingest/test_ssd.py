@@ -124,3 +124,11 @@ def test_missing_episodes_and_addresses(ssd):
     assert visits(events, "mosaic_address")["subject_id"].tolist() == ["C0002"]
     # The address itself is never read.
     assert events.loc[events["source"].str.endswith("address"), "detail"].isna().all()
+
+
+def test_eclipse_cin_visits_n_for_any_answer_but_yes_is_unknown(ssd):
+    report, events = ssd
+    assert report.by_source["eclipse_cin_visits"].rows_quarantined == 0
+    v = visits(events, "eclipse_cin_visits")
+    assert kinds(events, "eclipse_cin_visits") == ["visit.completed", "visit.completed"]
+    assert bool(v.loc[2, "child_seen"]) and v.isna().loc[3, "child_seen"]
