@@ -62,7 +62,12 @@ def ingest_table(report: IngestReport) -> Table:
         "new events",
         "withdrawn",
     ):
-        table.add_column(name, justify="left" if name == "source" else "right")
+        if name == "source":
+            # Names stay whole on an 80-column terminal: the counts' headings give way first.
+            widest = max((len(n) for n in (*report.by_source, "total")), default=6)
+            table.add_column(name, no_wrap=True, min_width=min(widest, 28))
+        else:
+            table.add_column(name, justify="right")
 
     def row(name: str, c) -> list[str]:
         return [
