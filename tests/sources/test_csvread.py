@@ -73,3 +73,53 @@ def test_malformed_line_with_bytes_that_are_not_utf8(tmp_path):
     # The malformed line is kept as read, the byte that is not UTF-8 as an escape.
     assert bad["raw"].iloc[0] == "2,caf\\xe9,extra"
     assert sum(b.rows_read for b in batches) == 4
+
+
+def test_rows_after_a_quoted_newline_keep_their_physical_line(tmp_path):
+    """A note written over three lines: the rows after it are cited by the line they are on in
+    the file, not by their record number."""
+    path = tmp_path / "x.csv"
+    path.write_text(
+        'id,note,n\n1,"first\nsecond\nthird",1\n2,plain,2\n3,two,x,y\n4,"a\nb",4\n5,end,5\n'
+    )
+    _, rows, rejected = _read(path, block_bytes=32)
+    import pandas as pd
+
+    good = pd.concat(rows).set_index("id")["_line"].to_dict()
+    assert good == {"1": 2, "2": 5, "4": 7, "5": 9}
+    bad = pd.concat(rejected)
+    assert bad["source_line"].tolist() == [6]  # '3,two,x,y': four fields
+
+
+def test_an_unclosed_quote_is_quarantined_and_the_lines_after_it_read(tmp_path):
+    """A quote opened and never closed would swallow the rest of the file into one value (other
+    children's records inside one child's): the record is quarantined naming its line, and every
+    later line is read again as the row it is. In the last column the record looks whole; in a
+    middle one it looks malformed: both are caught."""
+    import pandas as pd
+
+    for body in ('1,a,"oops\n2,b,c\n3,d,e\n', '1,"oops,c\n2,b,c\n3,d,e\n'):
+        path = tmp_path / "x.csv"
+        path.write_text("id,x,y\n" + body)
+        batches, rows, rejected = _read(path)
+        good = pd.concat(rows)
+        bad = pd.concat(rejected)
+        assert sum(b.rows_read for b in batches) == 3
+        assert bad["source_line"].tolist() == [2]
+        assert bad["reason_code"].tolist() == ["CSV-UNCLOSED-QUOTE"]
+        assert "a quote opened on line 2 is never closed" in bad["reason"].iloc[0]
+        assert good["id"].tolist() == ["2", "3"] and good["_line"].tolist() == [3, 4]
+
+
+def test_a_quote_closed_lines_later_names_the_lines_it_spans(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text('id,x,y\n1,"oops,c\n2,b,c\n3,d,"again\n4,f,g\n')
+    _, rows, rejected = _read(path)
+    import pandas as pd
+
+    bad = pd.concat(rejected)
+    assert bad["source_line"].tolist() == [2]
+    assert bad["reason"].iloc[0] == (
+        "expected 3 fields, found 2 (a quoted value runs from line 2 to line 4; check its quotes)"
+    )
+    assert pd.concat(rows)["_line"].tolist() == [5]

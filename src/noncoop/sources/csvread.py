@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from noncoop import quarantine
@@ -117,60 +119,176 @@ def read_csv_batches(
     if not names or names == [""]:
         return
     utf8 = codecs.lookup(encoding).name == "utf-8"
-    recoded = utf8 and not _valid_utf8(path)
-    lines = _Lines(recoded)
+    spec = _Spec(
+        names,
+        source,
+        source_file,
+        encoding,
+        "latin-1" if utf8 and not _valid_utf8(path) else "utf8" if utf8 else encoding,
+        delimiter,
+        block_bytes,
+    )
+    yield from _read(spec, path, 0)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """How a file is read: its columns, where its rows are reported from, its encodings."""
+
+    names: list[str]
+    source: str
+    source_file: str
+    encoding: str  # as declared, for messages
+    read_as: str  # as pyarrow reads it: latin-1 for a UTF-8 file with bytes that are not
+    delimiter: str
+    block_bytes: int
+
+    @property
+    def recoded(self) -> bool:
+        return self.read_as == "latin-1" and codecs.lookup(self.encoding).name == "utf-8"
+
+
+def _read(spec: _Spec, data: Path | bytes, offset: int) -> Iterator[CsvBatch]:
+    """The rows of `data` (a file, or the part of one after an unclosed quote: `offset` lines
+    into the file). The last record is held back until the file ends: if a quote it opened is
+    never closed, it swallowed every later line, which is then read again as rows."""
+    lines = _Lines(spec.recoded, offset)
     reader = pacsv.open_csv(
-        path,
+        data if isinstance(data, Path) else io.BytesIO(data),
         read_options=pacsv.ReadOptions(
-            column_names=names,
+            column_names=spec.names,
             skip_rows=1,
             use_threads=False,
-            block_size=block_bytes,
-            encoding="latin-1" if recoded else "utf8" if utf8 else encoding,
+            block_size=spec.block_bytes,
+            encoding=spec.read_as,
         ),
         parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, invalid_row_handler=lines.on_invalid, ignore_empty_lines=False
+            delimiter=spec.delimiter,
+            invalid_row_handler=lines.on_invalid,
+            ignore_empty_lines=False,
+            # A note written over several lines may cross a block boundary.
+            newlines_in_values=True,
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.binary() for n in names}, strings_can_be_null=False
+            column_types={n: pa.binary() for n in spec.names}, strings_can_be_null=False
         ),
     )
+    pending = None
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             break
-        numbers = lines.of_batch(batch.num_rows)
-        rows, bad_text = _rows(batch, names, numbers, recoded)
-        rejected = [_undecodable(rows[bad_text], source, source_file, encoding)]
-        bad = lines.malformed_up_to(numbers[-1] if len(numbers) else 0)
-        if bad:
-            rejected.append(_malformed(bad, len(names), source, source_file))
-        blank = rows.drop(columns="_line").isna().all(axis=1).to_numpy() & ~bad_text
-        yield CsvBatch(rows[~blank & ~bad_text].reset_index(drop=True), pd.concat(rejected))
-    tail = lines.malformed_up_to(None)
-    if tail:
-        yield CsvBatch(
-            pd.DataFrame(columns=[*names, "_line"]),
-            _malformed(tail, len(names), source, source_file),
-        )
+        if pending is not None:
+            yield pending
+        pending = _batch(spec, batch, lines)
+    tail = lines.number_tail()
+    rejected = _malformed(tail, len(spec.names), spec) if tail else None
+    last = pending if pending is not None else CsvBatch(_no_rows(spec), quarantine.empty())
+    unclosed = lines.last_spanning()
+    if unclosed is None or not _quote_left_open(data, spec, unclosed - offset):
+        if rejected is not None:
+            last = CsvBatch(last.rows, pd.concat([last.rejected, rejected], ignore_index=True))
+        if pending is not None or rejected is not None:
+            yield last
+        return
+    yield from _reread_after(spec, data, offset, unclosed, last, rejected)
+
+
+def _reread_after(
+    spec: _Spec,
+    data: Path | bytes,
+    offset: int,
+    line: int,
+    last: CsvBatch,
+    rejected: pd.DataFrame | None,
+) -> Iterator[CsvBatch]:
+    """The record at `line` opened a quote never closed: it is quarantined, naming the line, and
+    the lines after it are read again as rows."""
+    header, text, rest = _split_at(data, line - offset, spec)
+    rows = last.rows[last.rows["_line"] != line]
+    kept = [last.rejected] + ([rejected] if rejected is not None else [])
+    kept = [k[k["source_line"] != line] for k in kept]
+    why = quarantine.frame(
+        spec.source,
+        spec.source_file,
+        [line],
+        [""],
+        ["CSV-UNCLOSED-QUOTE"],
+        [f"a quote opened on line {line} is never closed; the lines after it are read again"],
+        [text],
+    )
+    yield CsvBatch(rows.reset_index(drop=True), pd.concat([*kept, why], ignore_index=True))
+    if rest:
+        yield from _read(spec, header + rest, line - 1)
+
+
+def _quote_left_open(data: Path | bytes, spec: _Spec, line: int) -> bool:
+    """Whether the record starting at `line` of `data` runs to the end inside a quote."""
+    _, text, rest = _split_at(data, line, spec)
+    record = text + "\n" + rest.decode(_python_codec(spec), errors="replace")
+    try:
+        for _ in csv.reader(io.StringIO(record), delimiter=spec.delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _split_at(data: Path | bytes, line: int, spec: _Spec) -> tuple[bytes, str, bytes]:
+    """The header line's bytes, the text of `line` and the bytes after it."""
+    stream = open(data, "rb") if isinstance(data, Path) else io.BytesIO(data)  # noqa: SIM115
+    with stream:
+        header = stream.readline()
+        for _ in range(line - 2):
+            stream.readline()
+        text = stream.readline().decode(_python_codec(spec), errors="replace").rstrip("\r\n")
+        return header, text, stream.read()
+
+
+def _python_codec(spec: _Spec) -> str:
+    return "latin-1" if spec.read_as == "latin-1" else spec.encoding
+
+
+def _no_rows(spec: _Spec) -> pd.DataFrame:
+    return pd.DataFrame(columns=[*spec.names, "_line"])
+
+
+def _batch(spec: _Spec, batch: pa.RecordBatch, lines: _Lines) -> CsvBatch:
+    """One block's rows with their physical lines, and its rejected lines."""
+    inner = np.zeros(batch.num_rows, np.int64)
+    for column in batch.columns:
+        inner += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    numbers = lines.number(inner)
+    rows, bad_text = _rows(batch, spec.names, numbers, spec.recoded)
+    rejected = [_undecodable(rows[bad_text], spec.source, spec.source_file, spec.encoding)]
+    bad = lines.take_malformed()
+    if bad:
+        rejected.append(_malformed(bad, len(spec.names), spec))
+    blank = rows.drop(columns="_line").isna().all(axis=1).to_numpy() & ~bad_text
+    return CsvBatch(rows[~blank & ~bad_text].reset_index(drop=True), pd.concat(rejected))
 
 
 class _Lines:
-    """Physical line numbers: pyarrow skips malformed and blank lines without numbering the rows
-    it yields, so each row's line is its position plus the skipped lines before it."""
+    """Physical line numbers. pyarrow numbers records, not lines: a quoted value holding a
+    newline spans lines, and malformed and blank lines are skipped without numbering the rows it
+    yields. A row's line is its record number plus the newlines inside the records before it."""
 
-    def __init__(self, recoded: bool = False) -> None:
-        self.skipped: list[tuple[int, int, str]] = []  # (line, fields found or -1 if blank, text)
-        self.emitted = 0
-        self.reported = 0
-        self.recoded = recoded
+    def __init__(self, recoded: bool = False, offset: int = 0) -> None:
+        # Records pyarrow skipped: (record, fields found or -1 if blank, text, newlines inside).
+        self.skipped: list[tuple[int, int, str, int]] = []
+        self.numbered = 0  # skipped records given a line so far
+        self.emitted = 0  # rows yielded so far
+        self.inside = 0  # newlines inside the records numbered so far
+        # (line, fields, text, lines spanned), not yet taken
+        self.malformed: list[tuple[int, int, str, int]] = []
+        self.spanning: int | None = None  # line of the last record numbered, if it spans lines
+        self.recoded, self.offset = recoded, offset
 
     def on_invalid(self, row: pacsv.InvalidRow) -> str:
-        if row.text.strip():
-            self.skipped.append((row.number or 0, row.actual_columns, self._text(row.text)))
-        else:
-            self.skipped.append((row.number or 0, -1, ""))
+        text = row.text if row.text.strip() else ""
+        fields = row.actual_columns if text else -1
+        self.skipped.append((row.number or 0, fields, self._text(text), row.text.count("\n")))
         return "skip"
 
     def _text(self, text: str) -> str:
@@ -179,19 +297,54 @@ class _Lines:
             return text
         return text.encode("latin-1").decode("utf-8", errors="backslashreplace")
 
-    def of_batch(self, n: int) -> np.ndarray:
-        """The lines of the next `n` rows yielded."""
+    def number(self, inner: np.ndarray) -> np.ndarray:
+        """The lines of the next rows yielded, given the newlines inside each."""
+        records = self._records(len(inner))
+        last = int(records[-1]) if len(records) else 0
+        return self._place(records, inner, lambda record: record <= last)
+
+    def number_tail(self) -> list[tuple[int, int, str, int]]:
+        """Lines of the skipped records after the last row; the malformed ones, taken."""
+        self._place(np.zeros(0, np.int64), np.zeros(0, np.int64), lambda record: True)
+        return self.take_malformed()
+
+    def take_malformed(self) -> list[tuple[int, int, str, int]]:
+        taken, self.malformed = self.malformed, []
+        return taken
+
+    def last_spanning(self) -> int | None:
+        """The line of the file's last record if it spans lines (an unclosed quote would)."""
+        return self.spanning
+
+    def _records(self, n: int) -> np.ndarray:
+        """Record numbers of the next `n` rows: positions counting the skipped records."""
         skipped = np.array(sorted(m[0] for m in self.skipped), dtype=np.int64)
         before = skipped - 2 - np.arange(len(skipped))
         k = np.arange(self.emitted, self.emitted + n, dtype=np.int64)
         self.emitted += n
         return k + 2 + np.searchsorted(before, k, side="right")
 
-    def malformed_up_to(self, last: int | None) -> list[tuple[int, int, str]]:
-        """Malformed (not blank) lines up to `last` (None: all) not reported yet."""
-        pending = [m for m in self.skipped[self.reported :] if last is None or m[0] <= last]
-        self.reported += len(pending)
-        return [m for m in pending if m[1] != -1]
+    def _place(self, records: np.ndarray, inner: np.ndarray, due) -> np.ndarray:
+        """Lines for rows (`records`, newlines `inner`) and the skipped records `due` among
+        them, in record order; the newlines counted carry on to the next call."""
+        extra = [m for m in self.skipped[self.numbered :] if due(m[0])]
+        self.numbered += len(extra)
+        order_records = np.concatenate([records, [m[0] for m in extra]]).astype(np.int64)
+        order_inner = np.concatenate([inner, [m[3] for m in extra]]).astype(np.int64)
+        order = np.argsort(order_records, kind="stable")
+        before = np.empty(len(order), np.int64)
+        before[order] = np.cumsum(order_inner[order]) - order_inner[order]
+        lines = order_records + self.inside + before + self.offset
+        self.inside += int(order_inner.sum())
+        self.malformed += [
+            (int(line), m[1], m[2], m[3])
+            for line, m in zip(lines[len(records) :], extra, strict=True)
+            if m[1] != -1
+        ]
+        if len(order):
+            final = order[-1]
+            self.spanning = int(lines[final]) if order_inner[final] else None
+        return lines[: len(records)]
 
 
 def _rows(
@@ -222,13 +375,21 @@ def _undecodable(rows: pd.DataFrame, source: str, source_file: str, encoding: st
     )
 
 
-def _malformed(items: list[tuple[int, int, str]], expected: int, source: str, source_file: str):
+def _malformed(items: list[tuple[int, int, str, int]], expected: int, spec: _Spec) -> pd.DataFrame:
     return quarantine.frame(
-        source,
-        source_file,
+        spec.source,
+        spec.source_file,
         [m[0] for m in items],
         [""] * len(items),
         ["CSV-MALFORMED"] * len(items),
-        [f"expected {expected} fields, found {m[1]}" for m in items],
+        [f"expected {expected} fields, found {m[1]}" + _spanned(m) for m in items],
         [m[2] for m in items],
     )
+
+
+def _spanned(item: tuple[int, int, str, int]) -> str:
+    """Where a malformed record ran over several lines: a quote closed lines later."""
+    line, _, _, inside = item
+    if not inside:
+        return ""
+    return f" (a quoted value runs from line {line} to line {line + inside}; check its quotes)"
