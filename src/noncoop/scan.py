@@ -62,6 +62,7 @@ def scan(
     progress: Progress | None = None,
     actor: str | None = None,
     history_from: str | None = None,
+    accept_withdrawals: bool = False,
 ) -> ScanResult:
     """Ingest, evaluate every enabled rule for every child as of the date (default today), and
     record the alerts in the workspace's alert store.
@@ -81,7 +82,9 @@ def scan(
         # A first scan records the alerts that ended earlier too; a later one needs only those
         # still holding: the same content a first scan as of tonight would store, so back-filled
         # and nightly stores agree.
-        result = _evaluate(sources_dir, workspace, pack, day, engine, progress, ended=first)
+        result = _evaluate(
+            sources_dir, workspace, pack, day, engine, progress, first, accept_withdrawals
+        )
         result.lock_note = lock.took_over
         clock = time.perf_counter()
         versions = {r.id: r.digest[:12] for r in pack.rules}
@@ -112,9 +115,10 @@ def _evaluate(
     engine: str,
     progress: Progress | None,
     ended: bool,
+    accept_withdrawals: bool = False,
 ) -> ScanResult:
     clock = time.perf_counter()
-    report = ingest(sources_dir, workspace, progress)
+    report = ingest(sources_dir, workspace, progress, accept_withdrawals)
     ingest_s = time.perf_counter() - clock
     # Hand the ingest's working memory back before the evaluation needs its own.
     gc.collect()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from noncoop.cli.errors import exits
-from noncoop.cli.options import SourcesArg, WorkspaceOpt, console
+from noncoop.cli.options import AcceptWithdrawalsOpt, SourcesArg, WorkspaceOpt, console
 from noncoop.cli.views import byte_progress, ingest_table, quarantine_table
 from noncoop.ingest.run import ingest as run_ingest
 from noncoop.reports.render.spreadsheet import write_csv
@@ -24,9 +24,10 @@ def ingest(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the counts as JSON.")
     ] = None,
+    accept_withdrawals: AcceptWithdrawalsOpt = False,
 ) -> None:
     """Read every new or changed export into the workspace; bad rows go to the quarantine."""
-    report = _ingest(sources_dir, Workspace(workspace))
+    report = _ingest(sources_dir, Workspace(workspace), accept_withdrawals)
     console.print(ingest_table(report))
     for warning in report.warnings:
         console.print(f"[yellow]warning[/yellow] {warning}")
@@ -61,8 +62,8 @@ def quarantine(
         )
 
 
-def _ingest(sources_dir: Path, ws: Workspace):
+def _ingest(sources_dir: Path, ws: Workspace, accept_withdrawals: bool):
     with exits((WorkspaceBusy, 1)):
         total = load_sources(sources_dir).total_bytes()
         with WorkspaceLock(ws.root), byte_progress(console, total, "ingesting") as advance:
-            return run_ingest(sources_dir, ws, progress=advance)
+            return run_ingest(sources_dir, ws, advance, accept_withdrawals)

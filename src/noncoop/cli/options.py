@@ -22,6 +22,14 @@ SourcesArg = Annotated[
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder holding the event store.")
 ]
+AcceptWithdrawalsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-withdrawals",
+        help="Take new versions of exports even when they are empty or withdraw more than "
+        "max_withdrawn_share of a source's stored events (refused otherwise, with a warning).",
+    ),
+]
 RulesOpt = Annotated[
     list[Path] | None,
     typer.Option("--rules", "-r", help="Rule files or folders (default: the shipped pack)."),

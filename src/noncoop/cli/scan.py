@@ -11,13 +11,22 @@ import typer
 from noncoop.alerts.store import StoreError
 from noncoop.cli.errors import check_date, exits
 from noncoop.cli.jsonfile import write_json
-from noncoop.cli.options import EngineOpt, RulesOpt, SourcesArg, WorkspaceOpt, console, err_console
+from noncoop.cli.options import (
+    AcceptWithdrawalsOpt,
+    EngineOpt,
+    RulesOpt,
+    SourcesArg,
+    WorkspaceOpt,
+    console,
+    err_console,
+)
 from noncoop.cli.runlog import configure_logging
 from noncoop.cli.views import (
     alerts_summary,
     alerts_table,
     byte_progress,
     ingest_table,
+    refused_note,
     timings_line,
 )
 from noncoop.scan import ScanResult, scan_json
@@ -44,6 +53,7 @@ def scan(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="For cron: no progress or tables, one line.")
     ] = False,
+    accept_withdrawals: AcceptWithdrawalsOpt = False,
     history_from: Annotated[
         str | None,
         typer.Option(
@@ -64,8 +74,10 @@ def scan(
     ws = Workspace(workspace)
     configure_logging(ws)
     started = time.perf_counter()
-    result = scan_with_progress(sources_dir, ws, rules, as_of, engine, quiet, history_from)
-    for note in (result.lock_note, *result.warnings):
+    result = scan_with_progress(
+        sources_dir, ws, rules, as_of, engine, quiet, history_from, accept_withdrawals
+    )
+    for note in (result.lock_note, *result.ingest.warnings, *result.warnings):
         if note:
             err_console.print(f"[yellow]warning[/yellow] {note}")
     if json_out:
@@ -75,7 +87,8 @@ def scan(
             f"noncoop scan as of {result.as_of:%Y-%m-%d}: alerts "
             + result.store.summary()
             + f"; {result.ingest.total.rows_quarantined:,} rows quarantined; "
-            f"{time.perf_counter() - started:.0f} s",
+            + refused_note(result.ingest)
+            + f"{time.perf_counter() - started:.0f} s",
             highlight=False,
             soft_wrap=True,
         )
@@ -86,17 +99,23 @@ def scan(
 
 
 def scan_with_progress(
-    sources_dir: Path, ws: Workspace, rules, as_of, engine, quiet: bool, history_from=None
+    sources_dir: Path,
+    ws: Workspace,
+    rules,
+    as_of,
+    engine,
+    quiet: bool,
+    history_from=None,
+    accept_withdrawals: bool = False,
 ) -> ScanResult:
     # A scan dated before the last one is a usage error (2); anything else stops the run (1).
+    options = {"history_from": history_from, "accept_withdrawals": accept_withdrawals}
     with exits((StoreError, 2), (RuntimeError, 1)):
         if quiet:
-            return run_scan(sources_dir, ws, rules, as_of, engine, history_from=history_from)
+            return run_scan(sources_dir, ws, rules, as_of, engine, **options)
         total = load_sources(sources_dir).total_bytes()
         with byte_progress(console, total, "ingesting") as advance:
-            return run_scan(
-                sources_dir, ws, rules, as_of, engine, advance, history_from=history_from
-            )
+            return run_scan(sources_dir, ws, rules, as_of, engine, advance, **options)
 
 
 def print_scan(result: ScanResult, limit: int) -> None:

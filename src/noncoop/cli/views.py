@@ -49,31 +49,33 @@ def byte_progress(console: Console, total: int, label: str) -> Iterator[Progress
         yield advance
 
 
+def refused_note(report: IngestReport) -> str:
+    """For the one-line summary: new versions of exports not taken (empty or truncated)."""
+    n = report.total.files_refused
+    return f"{n} file(s) refused (empty or truncated, see warnings); " if n else ""
+
+
 def ingest_table(report: IngestReport) -> Table:
     """Per-source counts; the last row is the total, which always reconciles."""
     table = Table(title="Ingest", title_justify="left")
-    for name in (
-        "source",
-        "files",
-        "unchanged",
-        "rows read",
-        "accepted",
-        "quarantined",
-        "new events",
-        "withdrawn",
-    ):
+    # A refused file (an empty or truncated export) gets a column of its own, shown in red.
+    refused = report.total.files_refused > 0
+    names = ["source", "files", "unchanged", *(["refused"] if refused else [])]
+    names += ["rows read", "accepted", "quarantined", "new events", "withdrawn"]
+    for name in names:
         if name == "source":
             # Names stay whole on an 80-column terminal: the counts' headings give way first.
             widest = max((len(n) for n in (*report.by_source, "total")), default=6)
             table.add_column(name, no_wrap=True, min_width=min(widest, 28))
         else:
-            table.add_column(name, justify="right")
+            table.add_column(name, justify="right", style="red" if name == "refused" else None)
 
     def row(name: str, c) -> list[str]:
         return [
             name,
             f"{c.files}",
             f"{c.files_unchanged}",
+            *([f"{c.files_refused}"] if refused else []),
             f"{c.rows_read:,}",
             f"{c.rows_accepted:,}",
             f"{c.rows_quarantined:,}",

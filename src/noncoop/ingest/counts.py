@@ -22,6 +22,8 @@ class Counts:
     withdrawn_events: int = 0
     files: int = 0
     files_unchanged: int = 0
+    # New versions not taken (empty, or withdrawing too much): their previous version stays.
+    files_refused: int = 0
     # Rows read and accepted that are not events, by kind (FHIR resource types not used); they
     # are counted in rows_accepted, so the counts still reconcile.
     other_kinds: dict[str, int] = field(default_factory=dict)

@@ -37,11 +37,19 @@ from noncoop.store.workspace import Workspace
 
 
 def ingest(
-    sources_dir: Path, workspace: Workspace, progress: Progress | None = None
+    sources_dir: Path,
+    workspace: Workspace,
+    progress: Progress | None = None,
+    accept_withdrawals: bool = False,
 ) -> IngestReport:
-    """Ingest every new or changed file of a sources folder into the workspace."""
+    """Ingest every new or changed file of a sources folder into the workspace.
+
+    A new version of a file that is empty, or that would withdraw more than the region's
+    `max_withdrawn_share` of its source's stored events, is refused (its previous version
+    stays, with a warning) unless `accept_withdrawals`."""
     started = time.perf_counter()
     run = _Run(load_sources(Path(sources_dir)), workspace.create(), progress)
+    run.accept_withdrawals = accept_withdrawals
     for source in run.sources.sources:
         run.source(source)
     run.commit(Path(sources_dir), started)
@@ -77,6 +85,7 @@ class _Run:
             self.report.relinked, self.detached = relink_store(ws, people)
         # Read on first use, after any re-link: unchanged inputs never need it.
         self.ctx = RunContext(ws, run_id, people, KeySet(ws.event_numbers), progress)
+        self.accept_withdrawals = False
         # Parts of files' earlier versions, deleted once the manifest no longer lists them.
         self.obsolete: list[Path] = []
 
@@ -109,12 +118,19 @@ class _Run:
             return
         old_parts = [self.ws.events_dir / n for n in previous.parts] if previous else []
         result = import_file(self.ctx, source, path, rel, self.ws.part_numbers(old_parts))
+        refused = self._refused(source, result) if previous else None
+        if refused:
+            # An empty or truncated export: nothing it read is stored, its last version stays.
+            self.report.warnings.append(f"source '{source.name}', {rel}: {refused}")
+            counts.files += 1
+            counts.files_refused += 1
+            self._discard(result)
+            return
         counts.add(result.counts)
         self.report.warnings += [f"source '{source.name}', {rel}: {w}" for w in result.warnings]
         if not result.complete and previous:
             # A changed file that could not be read to the end: its last version stays.
-            for name in result.parts:
-                (self.ws.events_dir / name).unlink(missing_ok=True)
+            self._discard(result)
             return
         if len(result.carried):
             # Events the new version vouches for without repeating (a booking, now that the
@@ -128,6 +144,36 @@ class _Run:
             (self.ws.quarantine_dir / previous.quarantine).unlink(missing_ok=True)
         self.done[entry.key] = self._entry(entry, result)
         counts.withdrawn_events += self._withdraw_marked(source.name, result.withdraw)
+
+    def _refused(self, source: LoadedSource, result: FileResult) -> str | None:
+        """Why a file's new version is not taken (None: it is): it is empty, or it would
+        withdraw more of the source's stored events than the region allows in one run."""
+        gone = len(result.withdrawn)
+        if self.accept_withdrawals or not gone or not result.complete:
+            return None
+        again = "; if the export is right, run again with --accept-withdrawals"
+        if result.counts.rows_read == 0:
+            return f"the new version is empty; its {gone:,} stored event(s) are kept{again}"
+        held = self._held(source.name)
+        share = self.sources.max_withdrawn_share
+        if gone <= share * held:
+            return None
+        return (
+            f"the new version would withdraw {gone:,} of the source's {held:,} stored events "
+            f"({gone / held:.0%}, more than max_withdrawn_share {share:.0%}); refused, its "
+            f"previous version is kept{again}"
+        )
+
+    def _held(self, source: str) -> int:
+        """Events the source's files hold in the store, as the run found them."""
+        parts = [n for f in self.done.values() if f.source == source for n in f.parts]
+        return self.ws.count_parts([self.ws.events_dir / n for n in parts])
+
+    def _discard(self, result: FileResult) -> None:
+        for name in result.parts:
+            (self.ws.events_dir / name).unlink(missing_ok=True)
+        if result.quarantine:
+            (self.ws.quarantine_dir / result.quarantine).unlink(missing_ok=True)
 
     def _entry(self, entry: FileEntry, result: FileResult) -> FileEntry:
         c = result.counts

@@ -44,6 +44,7 @@ class Sources:
     people: list[LoadedPeople]
     sources: list[LoadedSource]
     timezone: str = "Europe/London"
+    max_withdrawn_share: float = 0.5
 
     def people_hash(self) -> str:
         """One digest of the crosswalk's files and profiles: when it changes, stored events are
@@ -102,7 +103,7 @@ def load_sources(folder: Path) -> Sources:
             people.append(LoadedPeople(path, *found))
     if errors:
         raise ConfigInvalid(errors)
-    return Sources(folder, people, loaded, spec.timezone)
+    return Sources(folder, people, loaded, spec.timezone, spec.max_withdrawn_share)
 
 
 def _profile(

@@ -213,6 +213,10 @@ class SourcesFile(StrictModel):
     # The region's calendar: naive times in the exports are its local time, and days (the
     # as-of cut, windows, gaps, chronology dates) are its local days.
     timezone: str = "Europe/London"
+    # The most of a source's stored events one run may withdraw because a new version of a file
+    # no longer has them; a new version withdrawing more (a truncated export) is refused unless
+    # the run is told --accept-withdrawals. An empty new version is always refused so.
+    max_withdrawn_share: float = Field(default=0.5, gt=0, le=1)
     sources: list[SourceSpec]
 
     @field_validator("people", mode="before")

@@ -98,7 +98,12 @@ class Workspace:
 
     def count_events(self, manifest: Manifest | None = None) -> int:
         """Number of stored events, from the Parquet footers alone."""
-        return sum(pq.ParquetFile(p).metadata.num_rows for p in self.event_parts(manifest))
+        return self.count_parts(self.event_parts(manifest))
+
+    @staticmethod
+    def count_parts(parts: list[Path]) -> int:
+        """Rows in the given parts, from their footers."""
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in parts if p.exists())
 
     def write_events(self, events: pd.DataFrame, name: str) -> Path:
         """Write one part of the event store."""
