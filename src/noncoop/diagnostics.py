@@ -88,6 +88,21 @@ _CONFIG = (
         "without it nothing can be linked, so the run does not start.",
     ),
     Diagnostic(
+        "SOURCES-OUTSIDE",
+        Kind.CONFIG,
+        "a source's path leads outside the sources folder",
+        "Exports are read from inside the sources folder, so a folder copied elsewhere reads "
+        "the same files and nothing outside it reaches the quarantine. An absolute path, '..' "
+        "or a link pointing out is refused unless the source declares allow_outside: true.",
+    ),
+    Diagnostic(
+        "SOURCES-SHARED-FILE",
+        Kind.CONFIG,
+        "one file is read by two sources",
+        "Each source stores its own copy of every record it reads, so a file named by two "
+        "sources would be stored twice and counted twice by the rules.",
+    ),
+    Diagnostic(
         "PROFILE-IMPORTER",
         Kind.CONFIG,
         "the profile is written for another importer",
@@ -168,6 +183,13 @@ _ROWS = (
         "the line does not have as many fields as the header",
         "Usually a stray delimiter or an unquoted comma inside a value; the line is kept as "
         "written.",
+    ),
+    Diagnostic(
+        "CSV-UNCLOSED-QUOTE",
+        Kind.ROW,
+        "a quote opened on the line is never closed",
+        "The value ran to the end of the file, taking every later line with it. The line is "
+        "quarantined and the lines after it are read again as the rows they are.",
     ),
     Diagnostic(
         "CSV-ENCODING",

@@ -141,3 +141,44 @@ def test_row_filters_fit_their_importer(tmp_path):
         tmp_path, "importer: attendance\nwhere: {column: Kind, values: [Pupil]}\n", "q.yaml"
     )
     assert "'skip' and 'where' apply to contact logs and people files only" in str(errors[0])
+
+
+def _sources(tmp_path, body: str):
+    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text("sources:\n" + body, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as info:
+        load_sources(tmp_path)
+    return info.value.errors
+
+
+def test_a_file_read_by_two_sources_is_refused(tmp_path):
+    (tmp_path / "hv.csv").write_text("record_id\n", encoding="utf-8")
+    errors = _sources(
+        tmp_path,
+        "  - {name: a, importer: contact-log, path: hv.csv}\n"
+        "  - {name: b, importer: contact-log, path: '*.csv'}\n",
+    )
+    assert [e.code for e in errors] == ["SOURCES-SHARED-FILE"]
+    assert "hv.csv is read by sources a, b" in str(errors[0])
+
+
+def test_exports_outside_the_sources_folder_are_refused_unless_allowed(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "x.csv").write_text("record_id\n", encoding="utf-8")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "link.csv").symlink_to(outside / "x.csv")
+    errors = _sources(
+        src,
+        f"  - {{name: a, importer: contact-log, path: '{outside / 'x.csv'}'}}\n"
+        "  - {name: b, importer: contact-log, path: '../elsewhere/x.csv'}\n"
+        "  - {name: c, importer: contact-log, path: link.csv}\n",
+    )
+    assert [e.code for e in errors] == ["SOURCES-OUTSIDE"] * 3
+    assert "link.csv leads outside the sources folder" in str(errors[2])
+    (src / "sources.yaml").write_text(
+        "sources:\n"
+        f"  - {{name: a, importer: contact-log, path: '{outside / 'x.csv'}', allow_outside: true}}\n"
+    )
+    assert load_sources(src).sources[0].files == [outside / "x.csv"]

@@ -4,6 +4,7 @@ matches, with every problem reported at once.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,9 @@ def load_sources(folder: Path) -> Sources:
         found = _profile(folder, src.profile, src.importer, f"source '{src.name}'", errors)
         if found is None:
             continue
-        files = sorted(p for p in folder.glob(src.path) if p.is_file())
+        files = _files(folder, src, sources_file, errors)
         loaded.append(LoadedSource(src, *found, files, spec.timezone))
+    _shared(loaded, sources_file, errors)
     people = []
     for entry in spec.people:
         path = folder / entry.path
@@ -104,6 +106,52 @@ def load_sources(folder: Path) -> Sources:
     if errors:
         raise ConfigInvalid(errors)
     return Sources(folder, people, loaded, spec.timezone, spec.max_withdrawn_share)
+
+
+def _files(
+    folder: Path, src: SourceSpec, sources_file: Path, errors: list[ConfigError]
+) -> list[Path]:
+    """The files a source's path matches: inside the sources folder, links followed, unless the
+    source allows outside."""
+    pattern = Path(src.path)
+    if pattern.is_absolute():
+        if not src.allow_outside:
+            message = (
+                f"source '{src.name}': path {src.path} is outside the sources folder; give a "
+                "path inside it, or set allow_outside: true on the source"
+            )
+            errors.append(_missing(sources_file, "SOURCES-OUTSIDE", message))
+            return []
+        found = [Path(p) for p in glob.glob(src.path)]
+    else:
+        found = list(folder.glob(src.path))
+    inside = folder.resolve()
+    files = []
+    for path in sorted(p for p in found if p.is_file()):
+        if not src.allow_outside and not path.resolve().is_relative_to(inside):
+            message = (
+                f"source '{src.name}': {path.name} leads outside the sources folder (a link or "
+                "'..'); it is not read unless the source sets allow_outside: true"
+            )
+            errors.append(_missing(sources_file, "SOURCES-OUTSIDE", message))
+            continue
+        files.append(path)
+    return files
+
+
+def _shared(loaded: list[LoadedSource], sources_file: Path, errors: list[ConfigError]) -> None:
+    """One file read by two sources would store each of its records twice."""
+    readers: dict[Path, list[str]] = {}
+    for source in loaded:
+        for path in source.files:
+            readers.setdefault(path.resolve(), []).append(source.name)
+    for path, names in readers.items():
+        if len(names) > 1:
+            message = (
+                f"{path.name} is read by sources {', '.join(names)}: each record would be stored "
+                "twice; point each file at one source"
+            )
+            errors.append(_missing(sources_file, "SOURCES-SHARED-FILE", message))
 
 
 def _profile(

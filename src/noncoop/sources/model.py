@@ -191,6 +191,9 @@ class SourceSpec(StrictModel):
     # local MRN system as `local`, for one).
     identifiers: dict[str, IdScheme] = Field(default_factory=dict)
     profile: str | None = None
+    # Exports are read from inside the sources folder; a path (or a link) leading out of it is
+    # refused unless the source says so.
+    allow_outside: bool = False
     covers: Covers | None = Field(
         default=None,
         description="declared period of the feed; otherwise the span of its events is used",
