@@ -36,19 +36,31 @@ def test_an_empty_export_is_refused_and_its_events_kept(tmp_path):
 
 def test_a_truncated_export_withdrawing_most_events_is_refused(tmp_path):
     src = copy_region(tmp_path / "src")
+    header = "AppointmentRef,NHSNumber,ApptDate,Clinic,ReferralRef,Outcome\n"
+    rows = [f"G{n:03},4000000012,{n % 28 + 1:02}/01/2026,GP,REF{n},5\n" for n in range(30)]
+    (src / "gp.csv").write_text(header + "".join(rows))
     ws = Workspace(tmp_path / "ws")
     ingest(src, ws)
-    lines = (src / "gp.csv").read_text().splitlines()
-    (src / "gp.csv").write_text("\n".join(lines[:3]) + "\n")  # header and two of five rows
+    (src / "gp.csv").write_text(header + "".join(rows[:12]))  # cut off after 12 rows
     report = ingest(src, ws)
-    assert report.by_source["gp"].files_refused == 1 and len(_gp(ws)) == 5
+    assert report.by_source["gp"].files_refused == 1 and len(_gp(ws)) == 30
     assert any(
-        "would withdraw 3 of the source's 5 stored events (60%" in w for w in report.warnings
+        "would withdraw 18 of the source's 30 stored events (60%" in w for w in report.warnings
     )
     # A region allowing more in one run takes it.
     sources = src / "sources.yaml"
     sources.write_text("max_withdrawn_share: 0.75\n" + sources.read_text())
-    assert ingest(src, ws).by_source["gp"].withdrawn_events == 3
+    assert ingest(src, ws).by_source["gp"].withdrawn_events == 18
+
+
+def test_a_small_correction_is_taken_whatever_its_share(tmp_path):
+    src = copy_region(tmp_path / "src")
+    ws = Workspace(tmp_path / "ws")
+    ingest(src, ws)
+    lines = (src / "gp.csv").read_text().splitlines()
+    (src / "gp.csv").write_text("\n".join(lines[:3]) + "\n")  # 3 of 5 appointments taken out
+    report = ingest(src, ws)
+    assert report.by_source["gp"].withdrawn_events == 3 and not report.warnings
 
 
 def test_the_scan_says_so_in_the_quiet_line_and_the_json(tmp_path):

@@ -36,6 +36,11 @@ from noncoop.store.manifest import FileEntry, RunEntry
 from noncoop.store.workspace import Workspace
 
 
+# A new version withdrawing this many events or fewer is taken whatever their share: a small
+# feed's corrections are not a truncated export.
+WITHDRAWAL_FLOOR = 10
+
+
 def ingest(
     sources_dir: Path,
     workspace: Workspace,
@@ -156,7 +161,7 @@ class _Run:
             return f"the new version is empty; its {gone:,} stored event(s) are kept{again}"
         held = self._held(source.name)
         share = self.sources.max_withdrawn_share
-        if gone <= share * held:
+        if gone <= share * held or gone <= WITHDRAWAL_FLOOR:
             return None
         return (
             f"the new version would withdraw {gone:,} of the source's {held:,} stored events "

@@ -217,8 +217,8 @@ class SourcesFile(StrictModel):
     # as-of cut, windows, gaps, chronology dates) are its local days.
     timezone: str = "Europe/London"
     # The most of a source's stored events one run may withdraw because a new version of a file
-    # no longer has them; a new version withdrawing more (a truncated export) is refused unless
-    # the run is told --accept-withdrawals. An empty new version is always refused so.
+    # no longer has them; a new version withdrawing more (a truncated export), and more than 10,
+    # is refused unless the run is told --accept-withdrawals. An empty one is always refused so.
     max_withdrawn_share: float = Field(default=0.5, gt=0, le=1)
     sources: list[SourceSpec]
 
