@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -97,6 +97,21 @@ class AlertStore:
             yield conn
 
     @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection that never needs to write: the listing commands work on a workspace
+        that is read-only (a copy on a read-only share, a backup), reading the store as it is."""
+        with ExitStack() as stack:
+            try:
+                conn = stack.enter_context(self.connect())
+            except sqlite3.OperationalError as exc:
+                if not _cannot_write(exc):
+                    raise
+                uri = f"{self.path.resolve().as_uri()}?mode=ro&immutable=1"
+                conn = stack.enter_context(closing(sqlite3.connect(uri, uri=True)))
+                conn.row_factory = sqlite3.Row
+            yield conn
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All or nothing: killed at any point, the store is as before or as after."""
         with self.connect() as conn:
@@ -108,12 +123,34 @@ class AlertStore:
                 raise
             conn.execute("COMMIT")
 
+    # health ---------------------------------------------------------------------------------
+    def damage(self) -> str | None:
+        """Why the store cannot be trusted (None: it can, or there is none yet)."""
+        if not self.path.exists():
+            return None
+        try:
+            with self.reading() as conn:
+                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            return f"{self.path.name} cannot be read ({exc})"
+        return None if verdict == "ok" else f"{self.path.name} fails its check ({verdict})"
+
+    def move_aside(self) -> Path:
+        """Keep a damaged store under another name; the next scan starts a new one."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        kept = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.replace(kept.with_name(kept.name + suffix))
+        return kept
+
     # runs -----------------------------------------------------------------------------------
     def last_as_of(self) -> str | None:
         """The latest date a scan has been recorded for."""
         if not self.path.exists():
             return None
-        with self.connect() as conn:
+        with self.reading() as conn:
             return _last_scan(conn)
 
     def check_as_of(self, as_of: str) -> None:
@@ -211,7 +248,7 @@ class AlertStore:
     # reading ----------------------------------------------------------------------------------
     def get(self, alert_id: str) -> StoredAlert:
         self._require()
-        with self.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute("SELECT * FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
         if row is None:
             raise StoreError(f"no alert {alert_id} in this workspace")
@@ -245,7 +282,7 @@ class AlertStore:
         if not self.path.exists():
             return []
         order = "CASE level " + " ".join(f"WHEN '{lv}' THEN {lv.rank}" for lv in LEVELS)
-        with self.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 f"SELECT * FROM alerts WHERE {' AND '.join(where)} "
                 f"ORDER BY {order} ELSE 9 END, rule_id, subject_id, alert_id",
@@ -257,9 +294,15 @@ class AlertStore:
         """Every scan and triage action, oldest first."""
         if not self.path.exists():
             return []
-        with self.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute("SELECT * FROM audit ORDER BY seq").fetchall()
         return [AuditEntry(**{**dict(r), "details": json.loads(r["details"])}) for r in rows]
+
+
+def _cannot_write(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's ways of saying the file or its folder cannot be written."""
+    text = str(exc)
+    return any(w in text for w in ("readonly", "read-only", "unable to open"))
 
 
 def _last_scan(conn: sqlite3.Connection) -> str | None:

@@ -14,7 +14,17 @@ from noncoop.alerts.model import ACTIVE
 from noncoop.alerts.store import AlertStore, StoreError
 from noncoop.cli.errors import check_date, exits
 from noncoop.cli.jsonfile import write_json
-from noncoop.cli.options import ByOpt, LevelChoice, ReasonOpt, Status, Triage, WorkspaceOpt, console
+from noncoop.cli.options import (
+    ByOpt,
+    ExistingWorkspaceOpt,
+    LevelChoice,
+    ReasonOpt,
+    Status,
+    Triage,
+    WorkspaceOpt,
+    console,
+    existing_workspace,
+)
 from noncoop.cli.views import alert_panel, alerts_table, audit_table, groups_table
 from noncoop.reports.render.spreadsheet import write_csv
 from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
@@ -27,6 +37,7 @@ alerts_app = typer.Typer(
 @alerts_app.callback(invoke_without_command=True)
 def alerts_list(
     ctx: typer.Context,
+    # Checked below: with a subcommand, its own -w names the workspace.
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     status: Annotated[
         list[Status] | None,
@@ -73,6 +84,7 @@ def alerts_list(
     naming its children (--flat: one row per alert). --json and --csv give every alert."""
     if ctx.invoked_subcommand is not None:
         return
+    existing_workspace(workspace)
     if since is not None:
         check_date(since, "--since")
     store = AlertStore(Workspace(workspace).alerts_path)
@@ -102,7 +114,7 @@ def alerts_list(
 @alerts_app.command("show")
 def alerts_show(
     alert_id: Annotated[str, typer.Argument(help="The alert id (from `noncoop alerts`).")],
-    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE,
     json_out: Annotated[bool, typer.Option("--json", help="Print the alert as JSON.")] = False,
 ) -> None:
     """One alert in full: explanation, evidence with file and line, guidance, actions, triage."""
@@ -128,7 +140,7 @@ def _triage(action: str, alert_id: str, workspace: Path, by: str, reason: str, u
 
 @alerts_app.command("ack")
 def alerts_ack(
-    alert_id: str, by: ByOpt, reason: ReasonOpt, workspace: WorkspaceOpt = DEFAULT_WORKSPACE
+    alert_id: str, by: ByOpt, reason: ReasonOpt, workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE
 ) -> None:
     """Acknowledge: someone is dealing with it; it stays listed."""
     _triage("ack", alert_id, workspace, by, reason)
@@ -136,7 +148,7 @@ def alerts_ack(
 
 @alerts_app.command("close")
 def alerts_close(
-    alert_id: str, by: ByOpt, reason: ReasonOpt, workspace: WorkspaceOpt = DEFAULT_WORKSPACE
+    alert_id: str, by: ByOpt, reason: ReasonOpt, workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE
 ) -> None:
     """Close (e.g. a reviewed false positive): quiet until new evidence arrives, then reopened."""
     _triage("close", alert_id, workspace, by, reason)
@@ -148,14 +160,14 @@ def alerts_snooze(
     by: ByOpt,
     reason: ReasonOpt,
     until: Annotated[str, typer.Option("--until", help="Quiet until this date (YYYY-MM-DD).")],
-    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Snooze until a date: quiet until then unless new evidence arrives."""
     _triage("snooze", alert_id, workspace, by, reason, check_date(until, "--until"))
 
 
 def audit(
-    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE,
     json_out: Annotated[bool, typer.Option("--json", help="Print the log as JSON.")] = False,
 ) -> None:
     """The audit log: every scan (who, when, as-of, inputs and hashes, counts) and triage action."""

@@ -4,7 +4,9 @@ lists them. Commands parse options and call the library; they hold no logic of t
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -15,6 +17,7 @@ import typer
 from noncoop import __version__
 from noncoop.cli import alerts, demo, ingest, reports, rules, scan
 from noncoop.cli.options import console, err_console
+from noncoop.store.health import WorkspaceDamaged
 
 DEBUG = {"on": bool(os.environ.get("NONCOOP_DEBUG"))}
 INTERNAL_ERROR = 70  # EX_SOFTWARE: noncoop itself failed, not the input or the options
@@ -30,6 +33,7 @@ app.add_typer(alerts.alerts_app, name="alerts")
 for command in (
     ingest.ingest,
     ingest.quarantine,
+    ingest.repair,
     demo.synth,
     scan.scan,
     demo.demo,
@@ -72,6 +76,10 @@ def run() -> None:
     except Exception as exc:
         if DEBUG["on"]:
             raise
+        reason = explained(exc)
+        if reason:
+            err_console.print(f"[red]error[/red] {reason}")
+            sys.exit(1)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if "noncoop" in f.filename]
         where = f" in {_short(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         err_console.print(
@@ -79,6 +87,38 @@ def run() -> None:
             f"{where}). Run it again with --debug to see the traceback, and report it."
         )
         sys.exit(INTERNAL_ERROR)
+
+
+def explained(exc: Exception) -> str | None:
+    """A failure of the machine or the workspace, not of noncoop, in one line that says what to
+    do (None: not one of these). The run could not complete: exit 1."""
+    if isinstance(exc, WorkspaceDamaged):
+        return str(exc)
+    text = str(exc)
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+        w in text for w in ("No space left", "database or disk is full")
+    )
+    if full:
+        return (
+            "the disk holding the workspace is full; the store is as it was before this run "
+            "(nothing half-written is kept). Free some space and run again"
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        where = f" {exc.filename}" if exc.filename else ""
+        return (
+            f"cannot write{where}: {os.strerror(exc.errno)}. This command writes to the "
+            "workspace; the listing commands (alerts, audit, quarantine, chronology, report) "
+            "work on a read-only one"
+        )
+    if isinstance(exc, sqlite3.OperationalError) and "readonly" in text:
+        return "cannot write to the alert store: the workspace is read-only"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (
+            f"the alert store cannot be read ({text}). Restore alerts.sqlite from a backup, or "
+            "run `noncoop repair SOURCES -w WORKSPACE --new-alert-store` to keep it aside and "
+            "start a new one"
+        )
+    return None
 
 
 def _short(filename: str) -> str:

@@ -8,9 +8,18 @@ from typing import Annotated
 
 import typer
 
+from noncoop.alerts.store import AlertStore
 from noncoop.cli.errors import exits
-from noncoop.cli.options import AcceptWithdrawalsOpt, SourcesArg, WorkspaceOpt, console
+from noncoop.cli.options import (
+    AcceptWithdrawalsOpt,
+    ExistingWorkspaceOpt,
+    SourcesArg,
+    WorkspaceOpt,
+    console,
+    err_console,
+)
 from noncoop.cli.views import byte_progress, ingest_table, quarantine_table
+from noncoop.ingest.repair import repair as run_repair
 from noncoop.ingest.run import ingest as run_ingest
 from noncoop.reports.render.spreadsheet import write_csv
 from noncoop.sources.load import load_sources
@@ -37,8 +46,51 @@ def ingest(
         json_out.write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
 
 
-def quarantine(
+def repair(
+    sources_dir: SourcesArg,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    new_alert_store: Annotated[
+        bool,
+        typer.Option(
+            "--new-alert-store",
+            help="Move a damaged alert store aside (kept) so the next scan starts a new one; "
+            "its triage and audit are not carried over. Without it a damaged store is only "
+            "reported.",
+        ),
+    ] = False,
+) -> None:
+    """Check the workspace and read again the exports its damaged parts came from.
+
+    Exit 0 when the store is whole afterwards, 1 when the alert store is damaged and was left
+    as it is (restore it from a backup, or use --new-alert-store)."""
+    ws = Workspace(workspace)
+    store = AlertStore(ws.alerts_path)
+    with exits((WorkspaceBusy, 1)), WorkspaceLock(ws.root):
+        result = run_repair(sources_dir, ws)
+        broken = store.damage()
+        kept = store.move_aside() if broken and new_alert_store else None
+    for d in result.damage:
+        console.print(f"[yellow]damaged[/yellow] {d.what}")
+    if result.manifest_kept_as:
+        console.print(f"manifest.json could not be read; kept as {result.manifest_kept_as.name}")
+    if result.sources_reread:
+        console.print("Read again: " + ", ".join(result.sources_reread))
+    elif not result.damage:
+        console.print("The event store is whole: nothing to read again.")
+    console.print(ingest_table(result.ingest))
+    if broken and kept:
+        console.print(f"The alert store {broken}; kept as {kept.name}. The next scan starts anew.")
+    elif broken:
+        err_console.print(
+            f"[red]error[/red] the alert store {broken}. It holds triage and the audit log, "
+            "which cannot be rebuilt from the exports: restore it from a backup, or run repair "
+            "with --new-alert-store to keep it aside and start a new one."
+        )
+        raise typer.Exit(1)
+
+
+def quarantine(
+    workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE,
     csv_out: Annotated[
         Path | None,
         typer.Option("--csv", help="Write every rejected row (reason, file, line, original row)."),

@@ -22,6 +22,28 @@ SourcesArg = Annotated[
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder holding the event store.")
 ]
+
+
+def existing_workspace(path: Path) -> Path:
+    """A command that only reads needs a workspace that is there: a mistyped -w must not look
+    like a region with no alerts."""
+    if not (path / "manifest.json").exists() and not (path / "alerts.sqlite").exists():
+        raise typer.BadParameter(
+            f"no workspace at {path}: run `noncoop scan SOURCES -w {path}` first, or give the "
+            "folder a scan wrote"
+        )
+    return path
+
+
+ExistingWorkspaceOpt = Annotated[
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder holding the event store (written by a scan).",
+        callback=existing_workspace,
+    ),
+]
 AcceptWithdrawalsOpt = Annotated[
     bool,
     typer.Option(

@@ -15,13 +15,13 @@ from rich.console import Console
 from noncoop.cli.errors import check_date, exits
 from noncoop.cli.options import (
     ChronologyFormat,
+    ExistingWorkspaceOpt,
     FromOpt,
     KeyFileOpt,
     PseudonymiseOpt,
     ReportFormat,
     ShiftOpt,
     ToOpt,
-    WorkspaceOpt,
     console,
 )
 from noncoop.cli.views import chronology_table
@@ -61,7 +61,7 @@ class CaseRequest:
 
 
 CASE_OPTIONS = {
-    "workspace": (WorkspaceOpt, DEFAULT_WORKSPACE),
+    "workspace": (ExistingWorkspaceOpt, DEFAULT_WORKSPACE),
     "start": (FromOpt, None),
     "end": (ToOpt, None),
     "pseudonymise": (PseudonymiseOpt, False),

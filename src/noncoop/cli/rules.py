@@ -12,7 +12,7 @@ import typer
 
 from noncoop.alerts.store import StoreError
 from noncoop.cli.errors import check_date, exits
-from noncoop.cli.options import EngineOpt, RulesOpt, WorkspaceOpt, console, err_console
+from noncoop.cli.options import EngineOpt, ExistingWorkspaceOpt, RulesOpt, console, err_console
 from noncoop.cli.views import (
     backtest_table,
     changes_table,
@@ -136,7 +136,7 @@ def rules_backtest(
         list[Path] | None,
         typer.Option("--against", help="Another pack to compare with: alerts gained and lost."),
     ] = None,
-    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    workspace: ExistingWorkspaceOpt = DEFAULT_WORKSPACE,
     engine: EngineOpt = "auto",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the results as JSON.")

@@ -35,7 +35,6 @@ from noncoop.store.keyset import KeySet
 from noncoop.store.manifest import FileEntry, RunEntry
 from noncoop.store.workspace import Workspace
 
-
 # A new version withdrawing this many events or fewer is taken whatever their share: a small
 # feed's corrections are not a truncated export.
 WITHDRAWAL_FLOOR = 10
@@ -72,6 +71,8 @@ class _Run:
         self.sources, self.ws = sources, ws
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.report = IngestReport(run_id)
+        self.manifest = ws.manifest()
+        ws.check(self.manifest)  # a store short of a part is repaired, never built on
         people = load_people(sources.people)
         self.people_hash = sources.people_hash()
         self.report.people = Counts(
@@ -82,7 +83,6 @@ class _Run:
         if people.skipped:
             self.report.people.add_other({"rows skipped by the profile": people.skipped})
         ws.write_people(people.subjects, people.quarantined)
-        self.manifest = ws.manifest()
         ws.remove_orphans(self.manifest)
         self.done = self.manifest.by_file()
         self.detached = quarantine.empty()

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from noncoop import quarantine
 from noncoop.asof import day_end
 from noncoop.events import EVENT_COLUMNS, TRACE_COLUMNS, conform, empty_events, event_id_numbers
+from noncoop.store.health import Damage, WorkspaceDamaged, store_damage
 from noncoop.store.manifest import Manifest
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
@@ -42,7 +43,17 @@ class Workspace:
     # manifest -----------------------------------------------------------------------------
     def manifest(self) -> Manifest:
         """What has been ingested: files with hashes and counts, and the runs."""
-        return Manifest.load(self.manifest_path)
+        try:
+            return Manifest.load(self.manifest_path)
+        except (ValueError, UnicodeDecodeError):  # truncated, or not the manifest at all
+            damage = Damage("manifest.json cannot be read (truncated or not a manifest)")
+            raise WorkspaceDamaged(self.root, [damage]) from None
+
+    def check(self, manifest: Manifest | None = None) -> None:
+        """Refuse to go on with a store that is not whole (WorkspaceDamaged)."""
+        damage = store_damage(self.root, self.manifest() if manifest is None else manifest)
+        if damage:
+            raise WorkspaceDamaged(self.root, damage)
 
     def save_manifest(self, manifest: Manifest) -> None:
         """Commit: the parts the manifest lists are the store from now on."""
@@ -63,7 +74,10 @@ class Workspace:
         A part on disk that no file lists is left over from an ingest that stopped before it
         finished; it is not part of the store (the next ingest removes it)."""
         listed = (self.manifest() if manifest is None else manifest).committed_parts()
-        return [p for p in sorted(self.events_dir.glob("*.parquet")) if p.name in listed]
+        parts = [p for p in sorted(self.events_dir.glob("*.parquet")) if p.name in listed]
+        if len(parts) < len(listed):  # a part the manifest lists has gone: the store is short
+            self.check(manifest)
+        return parts
 
     def part_numbers(self, parts: list[Path]) -> np.ndarray:
         """The event ids held in the given parts, as 64-bit numbers."""
@@ -126,7 +140,7 @@ class Workspace:
         columns = [*EVENT_COLUMNS, *(TRACE_COLUMNS if with_trace else ())]
         tables = []
         for part in parts:
-            table = pq.read_table(part, columns=columns)
+            table = self._read_part(part, columns)
             if as_of is not None:
                 limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
                 table = table.filter(pc.less(table["occurred_at"], limit))
@@ -136,6 +150,16 @@ class Workspace:
         table = pa.concat_tables(tables)
         del tables
         return conform(table.to_pandas(self_destruct=True, split_blocks=True), trace=with_trace)
+
+    def _read_part(self, part: Path, columns: list[str]) -> pa.Table:
+        """One part of the store; one that cannot be read is named as damage, with its file."""
+        try:
+            return pq.read_table(part, columns=columns)
+        except (OSError, ValueError):
+            self.check()
+            raise WorkspaceDamaged(
+                self.root, [Damage(f"events/{part.name} cannot be read")]
+            ) from None
 
     # quarantine ---------------------------------------------------------------------------
     def write_quarantine(self, rows: pd.DataFrame, name: str) -> Path | None:
