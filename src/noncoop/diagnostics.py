@@ -72,6 +72,14 @@ _CONFIG = (
         "The YAML parser stopped at the position given: typically a bad indent, an unclosed "
         "quote or bracket, or a duplicate key in one mapping.",
     ),
+    Diagnostic(
+        "YAML-REFUSED",
+        Kind.CONFIG,
+        "the YAML is valid but not read",
+        "A configuration holds plain data: a tag such as !!python/object is refused (nothing in "
+        "a YAML file is ever executed), and so is a file that expands beyond the bounds (more "
+        "than 20 reuses of anchors, 100,000 values, or 2 MB): a few hundred lines is normal.",
+    ),
     *(d for prefix, what in CONFIG_FILES.items() for d in _per_file(prefix, what)),
     Diagnostic(
         "SOURCES-MISSING",

@@ -94,7 +94,53 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _construct(node: yaml.Node, path: Path_, located: Located, loader: yaml.SafeLoader) -> Any:
+# A configuration is a few hundred lines: these bounds stop a file built to exhaust time or
+# memory (a "billion laughs" of aliases) long before it could, whatever its size on disk.
+MAX_ALIASES = 20  # anchors may be reused this often in one file
+MAX_NODES = 100_000  # values in one file, aliases expanded
+MAX_BYTES = 2 << 20
+# Tags a configuration may carry: plain data. `!!python/…` and any other tag is refused: nothing
+# in a YAML file is ever executed or turned into an object.
+PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}"
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
+
+
+class _Budget:
+    """Counts what a file expands to while it is read."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.aliases = 0
+        self.nodes = 0
+
+    def spend(self, node: yaml.Node) -> None:
+        self.nodes += 1
+        if id(node) in self.seen and isinstance(node, yaml.CollectionNode):
+            self.aliases += 1  # the composer gives an alias the very node its anchor names
+            if self.aliases > MAX_ALIASES:
+                _refuse(node, f"more than {MAX_ALIASES} uses of anchors (&) and aliases (*)")
+        self.seen.add(id(node))
+        if self.nodes > MAX_NODES:
+            _refuse(node, f"more than {MAX_NODES:,} values once aliases are expanded")
+        if node.tag not in PLAIN_TAGS:
+            _refuse(node, f"tag '{node.tag}' is not allowed: a configuration holds plain data")
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that noncoop does not read: a tag that is not plain data, or a file that
+    expands beyond the bounds."""
+
+
+def _refuse(node: yaml.Node, problem: str) -> None:
+    raise _Refused(problem=problem, problem_mark=node.start_mark)
+
+
+def _construct(
+    node: yaml.Node, path: Path_, located: Located, loader: yaml.SafeLoader, budget: _Budget
+) -> Any:
+    budget.spend(node)
     located.values[path] = _pos(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -110,10 +156,12 @@ def _construct(node: yaml.Node, path: Path_, located: Located, loader: yaml.Safe
                 raise yaml.MarkedYAMLError(
                     problem=f"duplicate key '{key}'", problem_mark=key_node.start_mark
                 )
-            out[key] = _construct(value_node, (*path, key), located, loader)
+            out[key] = _construct(value_node, (*path, key), located, loader, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, (*path, i), located, loader) for i, v in enumerate(node.value)]
+        return [
+            _construct(v, (*path, i), located, loader, budget) for i, v in enumerate(node.value)
+        ]
     return loader.construct_object(node)
 
 
@@ -123,10 +171,14 @@ def load_located(text: str, file: str) -> Located:
     located = Located(None, {}, {})
     try:
         root = loader.get_single_node()
-        located.data = {} if root is None else _construct(root, (), located, loader)
+        located.data = {} if root is None else _construct(root, (), located, loader, _Budget())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if isinstance(exc, _Refused):
+            raise ConfigInvalid(
+                [ConfigError(file, line, col, "YAML-REFUSED", exc.problem)]
+            ) from None
         raise ConfigInvalid(
             [ConfigError(file, line, col, "YAML-SYNTAX", f"not valid YAML: {exc.problem}")]
         ) from None
@@ -239,6 +291,10 @@ def load_model(path: Path, model: type[M], prefix: str, text: str | None = None)
             raise ConfigInvalid(
                 [ConfigError(file, 1, 1, f"{prefix}-UNREADABLE", f"cannot read file: {exc}")]
             ) from None
+    if len(text) > MAX_BYTES:
+        raise ConfigInvalid(
+            [ConfigError(file, 1, 1, "YAML-REFUSED", f"larger than {MAX_BYTES >> 20} MB: not read")]
+        )
     located = load_located(text, file)
     if not isinstance(located.data, dict):
         raise ConfigInvalid(

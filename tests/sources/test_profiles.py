@@ -182,3 +182,31 @@ def test_exports_outside_the_sources_folder_are_refused_unless_allowed(tmp_path)
         f"  - {{name: a, importer: contact-log, path: '{outside / 'x.csv'}', allow_outside: true}}\n"
     )
     assert load_sources(src).sources[0].files == [outside / "x.csv"]
+
+
+BOMB = "".join(
+    f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9 if prev else ['"lol"'] * 9) + "]\n"
+    for prev, name in zip([None, *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [
+        (BOMB + "sources: []\n", (1, 4), "more than 20 uses of anchors"),
+        ("sources: !!python/object/apply:os.system ['echo hi']\n", (1, 10), "python/object"),
+        ("sources:\n  - !!python/object:x {name: a}\n", (2, 5), "is not allowed"),
+        ("sources:\n  - name: !!binary aGk=\n", (2, 11), "is not allowed"),
+    ],
+)
+def test_yaml_that_is_not_plain_data_or_expands_without_bound_is_refused(
+    tmp_path, text, where, says
+):
+    """A 1 KB alias bomb is refused in well under a second; no tag makes an object."""
+    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as info:
+        load_sources(tmp_path)
+    (error,) = info.value.errors
+    assert (error.line, error.column, error.code) == (*where, "YAML-REFUSED")
+    assert says in error.message
