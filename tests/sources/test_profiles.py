@@ -210,3 +210,22 @@ def test_yaml_that_is_not_plain_data_or_expands_without_bound_is_refused(
     (error,) = info.value.errors
     assert (error.line, error.column, error.code) == (*where, "YAML-REFUSED")
     assert says in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("importer: contact-log\nencoding: klingon\n", "'klingon' is not a text encoding"),
+        (
+            "importer: contact-log\nfields:\n  occurred_at: {column: D, format: '%Q-%d'}\n",
+            "'%Q-%d' is not a date format: 'Q' is a bad directive",
+        ),
+        (
+            "importer: contact-log\nfields:\n  occurred_at: {column: D, format: 'dd/mm/yyyy'}\n",
+            "has no % directive",
+        ),
+    ],
+)
+def test_an_encoding_or_date_format_python_cannot_use_is_refused_at_load(tmp_path, text, says):
+    _, errors = _errors(tmp_path, text)
+    assert says in errors[0].message

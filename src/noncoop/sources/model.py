@@ -4,8 +4,9 @@ each agency export. An unknown key is an error; loading (load.py) reports it wit
 
 from __future__ import annotations
 
+import codecs
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,6 +87,8 @@ class FieldSpec(StrictModel):
             raise ValueError("'unmapped' needs a 'map'")
         if self.otherwise is not None and self.otherwise.column is None:
             raise ValueError("'otherwise' names a column")
+        if self.format is not None:
+            _check_format(self.format)
         if self.pattern is not None:
             try:
                 groups = re.compile(self.pattern).groups
@@ -99,6 +102,17 @@ class FieldSpec(StrictModel):
     def source_columns(self) -> list[str]:
         """The source columns this field reads."""
         return self.columns or ([self.column] if self.column else [])
+
+
+def _check_format(fmt: str) -> None:
+    """A date format's directives must all be ones strptime knows: '%Q' fails every row."""
+    if "%" not in fmt:
+        raise ValueError(f"'{fmt}' has no % directive (e.g. '%d/%m/%Y %H:%M')")
+    try:
+        datetime.strptime("", fmt)
+    except ValueError as exc:
+        if "directive" in str(exc) or "stray" in str(exc):
+            raise ValueError(f"'{fmt}' is not a date format: {exc}") from None
 
 
 class RowFilter(StrictModel):
@@ -130,6 +144,17 @@ class Profile(StrictModel):
     booleans: dict[str, bool] = Field(
         default_factory=dict, description="extra yes/no spellings, e.g. {'Seen': true}"
     )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, name: str) -> str:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise ValueError(
+                f"'{name}' is not a text encoding (e.g. utf-8, cp1252, latin-1, utf-16)"
+            ) from None
+        return name
 
     @field_validator("delimiter")
     @classmethod
