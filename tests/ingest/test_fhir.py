@@ -214,3 +214,24 @@ def test_a_quarantined_xml_resource_keeps_its_xml(tmp_path):
     (raw,) = q.loc[q["source"] == "x", "raw"]
     assert raw.startswith('<Appointment xmlns="http://hl7.org/fhir">')
     assert '<status value="noshow" />' in raw and "__xml__" not in raw
+
+
+def test_json_nested_past_reading_is_quarantined_not_fatal(tmp_path):
+    """A line of 100,000 nested arrays (or a Bundle of them) is one quarantined record, and the
+    file's other resources and the other sources are still read."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
+    deep = "[" * 100_000 + "]" * 100_000
+    (src / "a.ndjson").write_text(f'null\n{deep}\n{{"resourceType":"Slot","id":"s1"}}\n')
+    (src / "b.json").write_text(deep)
+    (src / "sources.yaml").write_text(
+        "sources:\n  - {name: a, importer: fhir, path: a.ndjson}\n"
+        "  - {name: b, importer: fhir, path: b.json}\n"
+    )
+    ws, report = ingested(src, tmp_path)
+    a, b = report.by_source["a"], report.by_source["b"]
+    assert (a.rows_read, a.rows_quarantined, a.other_kinds) == (3, 2, {"Slot": 1})
+    assert (b.rows_read, b.rows_quarantined) == (1, 1)
+    q = ws.load_quarantine()
+    assert set(q.loc[q["source"] != "people", "reason_code"]) == {"BAD-VALUE", "JSON-MALFORMED"}

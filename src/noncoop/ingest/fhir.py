@@ -88,7 +88,7 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
         text = path.read_text(encoding="utf-8", errors="replace")
         try:
             document = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # nested past reading
             document = None
             if text.lstrip().startswith("<"):
                 document = read_xml(path)
@@ -111,7 +111,7 @@ def _resources(path: Path) -> Iterator[tuple[int, dict, str, str | None, str]]:
                 continue
             try:
                 resource = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # nested past reading
                 yield number, {}, JSON_PROBLEM, None, line.rstrip("\n")
                 continue
             problem = "" if isinstance(resource, dict) else NOT_RESOURCE
@@ -203,7 +203,7 @@ def _patient_lines(path: Path, systems: dict[str, str]) -> dict[str, tuple[str, 
                 if '"Patient"' in line:
                     try:
                         yield json.loads(line), None
-                    except json.JSONDecodeError:
+                    except (json.JSONDecodeError, RecursionError):  # nested past reading
                         continue
 
     return _named_patients(patients(), systems)
