@@ -193,6 +193,13 @@ _ROWS = (
         "written.",
     ),
     Diagnostic(
+        "CSV-DELIMITER",
+        Kind.ROW,
+        "the file is delimited by another character",
+        "The header is one column holding ';', a tab or '|': the export uses that delimiter. "
+        "Every line is kept; declare `delimiter:` in the source's profile and ingest again.",
+    ),
+    Diagnostic(
         "CSV-UNCLOSED-QUOTE",
         Kind.ROW,
         "a quote opened on the line is never closed",

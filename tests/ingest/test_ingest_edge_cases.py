@@ -68,7 +68,7 @@ def test_column_named_in_profile_but_missing_quarantines_every_row(tmp_path):
     hv = report.by_source["hv"]
     assert (hv.rows_read, hv.rows_quarantined) == (2, 2)
     reasons = set(ws.load_quarantine().query("source == 'hv'")["reason"])
-    assert reasons == {"the file has no column When named in the profile; occurred_at is blank"}
+    assert reasons == {"the file has no column When"}
 
 
 def test_header_only_and_empty_files_and_unmatched_paths(tmp_path):
@@ -225,3 +225,36 @@ def test_a_deletion_marker_blocks_after_its_record_in_one_file_withdraws_it(tmp_
     assert len(ws.load_events()) == 30
     again = ingest(src, ws)  # unchanged: nothing moves
     assert again.by_source["op"].withdrawn_events == 0 and len(ws.load_events()) == 30
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "says"),
+    [
+        (
+            b"record_id;person_id;event_type;occurred_at\nR1;4000000012;visit.completed;2026-01-05\n",
+            "CSV-DELIMITER",
+            "the file looks delimited by ';', not ','",
+        ),
+        (
+            "record_id,person_id,event_type,occurred_at\nR1,4000000012,visit.completed,2026-01-05\n".encode(
+                "utf-16"
+            ),
+            "CSV-ENCODING",
+            "the file is UTF-16 text, read as utf-8: declare encoding: utf-16",
+        ),
+        (
+            b"record_id,person_id,event_type,when\nR1,4000000012,visit.completed,2026-01-05\n",
+            "MISSING-FIELD",
+            "the file has no column occurred_at",
+        ),
+    ],
+)
+def test_a_file_written_otherwise_is_quarantined_for_its_cause(tmp_path, data, code, says):
+    """A whole file in another delimiter or encoding, or without a canonical column: every row
+    is kept with the reason that names the cause, not a list of blank fields."""
+    ws, report = _region(tmp_path, CANONICAL, {"hv.csv": data})
+    assert (report.by_source["hv"].rows_read, report.by_source["hv"].rows_quarantined) == (1, 1)
+    (row,) = ws.load_quarantine().query("source == 'hv'").itertuples()
+    assert (row.reason_code, row.source_line) == (code, 2)
+    assert says in row.reason
+    assert "is blank" not in row.reason

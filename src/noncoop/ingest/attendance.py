@@ -64,7 +64,11 @@ def read_attendance(
     profile = source.profile
     header = read_header(path, profile.encoding, profile.delimiter)
     register = _Register(
-        source, source_file, people, missing_columns(profile, ATTENDANCE_FIELDS, header)
+        source,
+        source_file,
+        people,
+        missing_columns(profile, ATTENDANCE_FIELDS, header)
+        + [f for f in ATTENDANCE_FIELDS if f not in profile.fields and f not in header],
     )
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter

@@ -18,6 +18,7 @@ from noncoop.sources.csvread import read_csv_batches, read_header, repeated_name
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
     apply_fields,
+    fields_without_columns,
     missing_columns,
     parse_booleans,
     parse_times,
@@ -30,6 +31,7 @@ from noncoop.store.keyset import KeySet
 from noncoop.vocab import HOSTILITY_LEVELS, HOSTILITY_RANGE
 
 REQUIRED = ("record_id", "person_id", "event_type", "occurred_at", "agency", "id_scheme")
+CANONICAL_REQUIRED = REQUIRED[:4]  # agency and id_scheme may come from sources.yaml
 
 
 def read_contact_log(
@@ -39,6 +41,11 @@ def read_contact_log(
     profile = source.profile
     header = read_header(path, profile.encoding, profile.delimiter)
     absent = missing_columns(profile, CONTACT_LOG_FIELDS, header)
+    # Without a profile naming them, the canonical columns must be in the header.
+    absent += [f for f in CANONICAL_REQUIRED if f not in profile.fields and f not in header]
+    # A field whose column the file lacks is reported once, as the missing column.
+    lacking = fields_without_columns(profile, CANONICAL_REQUIRED, header)
+    required = [f for f in REQUIRED if f not in lacking]
     repeated = repeated_names(path, profile.encoding, profile.delimiter)
     warnings = (
         [f"column(s) {', '.join(repeated)} named more than once in the header; the first is read"]
@@ -52,7 +59,7 @@ def read_contact_log(
         rows = batch.rows
         checks = quarantine.Checks(rows.index)
         reject_missing_columns(checks, absent)
-        fields = _fields(rows, source, checks)
+        fields = _fields(rows, source, checks, required)
         keys = fields["record_id"]
         ids = pd.Series(pd.NA, index=rows.index, dtype="string")
         present = keys.notna().to_numpy()
@@ -103,7 +110,9 @@ def read_contact_log(
         )
 
 
-def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks) -> pd.DataFrame:
+def _fields(
+    rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks, required: list[str]
+) -> pd.DataFrame:
     """The canonical fields of a block, parsed (times, yes/no, levels); bad values go to checks."""
     profile, spec = source.profile, source.spec
     fields = apply_fields(rows, profile, CONTACT_LOG_FIELDS, checks)
@@ -116,7 +125,7 @@ def _fields(rows: pd.DataFrame, source: LoadedSource, checks: quarantine.Checks)
             fields[name] = fields[name].fillna(default)
     fields["agency"] = fields["agency"].str.lower()
     fields["service"] = fields["service"].str.lower()
-    require(fields, REQUIRED, checks)
+    require(fields, tuple(required), checks)  # a column the file lacks is said once, above
     checks.add(
         fields["event_type"].notna() & ~fields["event_type"].isin(EVENT_TYPES),
         "BAD-EVENT-TYPE",

@@ -56,6 +56,57 @@ def repeated_names(path: Path, encoding: str, delimiter: str) -> list[str]:
     return sorted({n for n in names if names.count(n) > 1})
 
 
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def wrong_layout(
+    path: Path, names: list[str], encoding: str, delimiter: str
+) -> tuple[str, str] | None:
+    """(code, reason) when the whole file is written other than the profile says: UTF-16 read
+    as UTF-8, or a header that is one column holding another delimiter. Every row would fail
+    for a reason that names only its fields; the file's reason names the cause."""
+    with open(path, "rb") as fh:
+        start = fh.read(4096)
+    utf16 = start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in start[:200]
+    if utf16 and not codecs.lookup(encoding).name.startswith("utf-16"):
+        return (
+            "CSV-ENCODING",
+            f"the file is UTF-16 text, read as {encoding}: declare encoding: utf-16 in a profile",
+        )
+    if len(names) == 1:
+        other = next((d for d in OTHER_DELIMITERS if d in names[0] and d != delimiter), None)
+        if other:
+            shown = {"\t": "a tab ('\\t')"}.get(other, f"'{other}'")
+            return (
+                "CSV-DELIMITER",
+                f"the header is one column; the file looks delimited by {shown}, not "
+                f"'{delimiter}': declare delimiter in a profile",
+            )
+    return None
+
+
+def _every_line_rejected(
+    path: Path, source: str, source_file: str, code: str, reason: str
+) -> Iterator[CsvBatch]:
+    """Each line after the header, quarantined for the file's reason, a block at a time."""
+    with open(path, "rb") as fh:
+        fh.readline()
+        number = 1
+        while lines := fh.readlines(BLOCK_BYTES):
+            numbers, texts = [], []
+            for line in lines:
+                number += 1
+                if line.strip(b"\r\n\x00 "):
+                    numbers.append(number)
+                    text = line.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+                    texts.append(text.replace("\x00", ""))  # UTF-16's, read byte by byte
+            n = len(numbers)
+            rejected = quarantine.frame(
+                source, source_file, numbers, [""] * n, [code] * n, [reason] * n, texts
+            )
+            yield CsvBatch(pd.DataFrame(columns=["_line"]), rejected)
+
+
 def _first_line(path: Path, encoding: str, delimiter: str) -> list[str]:
     enc = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
     with open(path, encoding=enc, errors="replace", newline="") as fh:
@@ -117,6 +168,10 @@ def read_csv_batches(
     """Yield the file's rows block by block; blank lines are skipped, not counted as rows."""
     names = read_header(path, encoding, delimiter)
     if not names or names == [""]:
+        return
+    wrong = wrong_layout(path, names, encoding, delimiter)
+    if wrong:
+        yield from _every_line_rejected(path, source, source_file, *wrong)
         return
     utf8 = codecs.lookup(encoding).name == "utf-8"
     spec = _Spec(

@@ -30,13 +30,27 @@ def missing_columns(profile: Profile, fields: tuple[str, ...], header: list[str]
     )
 
 
+def fields_without_columns(
+    profile: Profile, fields: tuple[str, ...], header: list[str]
+) -> set[str]:
+    """Canonical fields a file cannot give: a column they need is not in its header."""
+    specs = resolved_specs(profile, fields, header)
+    return {
+        name
+        for name in fields
+        if (spec := specs.get(name)) is None
+        or (not spec.optional and any(c not in header for c in spec.source_columns))
+    }
+
+
 def reject_missing_columns(checks: Checks, absent: list[str]) -> None:
-    """Every row is rejected when the file lacks a column its profile names."""
+    """Every row is rejected when the file lacks a column its profile (or the canonical
+    layout) needs."""
     if absent:
         checks.add(
             pd.Series(True, index=checks.index),
             "MISSING-FIELD",
-            f"the file has no column {', '.join(absent)} named in the profile",
+            f"the file has no column {', '.join(absent)}",
         )
 
 
