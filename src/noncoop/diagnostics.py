@@ -313,6 +313,14 @@ _ROWS = (
         "subject_id, id_scheme and id_value are needed; role is child or adult; "
         "date_of_birth is an ISO date.",
     ),
+    Diagnostic(
+        "PEOPLE-CONFLICT",
+        Kind.ROW,
+        "a person's rows disagree on household, role or date of birth",
+        "Every row of the person is kept back, naming two lines that disagree: records linked "
+        "to the wrong household would count for another family's children. Their records are "
+        "quarantined as unlinked until the crosswalk agrees; a blank value agrees with any.",
+    ),
 )
 
 CATALOGUE: dict[str, Diagnostic] = {d.code: d for d in (*_CONFIG, *_ROWS)}

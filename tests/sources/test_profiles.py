@@ -179,7 +179,8 @@ def test_exports_outside_the_sources_folder_are_refused_unless_allowed(tmp_path)
     assert "link.csv leads outside the sources folder" in str(errors[2])
     (src / "sources.yaml").write_text(
         "sources:\n"
-        f"  - {{name: a, importer: contact-log, path: '{outside / 'x.csv'}', allow_outside: true}}\n"
+        f"  - {{name: a, importer: contact-log, path: '{outside / 'x.csv'}',"
+        " allow_outside: true}\n"
     )
     assert load_sources(src).sources[0].files == [outside / "x.csv"]
 

@@ -184,9 +184,11 @@ def load_people(inputs: Path | Sequence[LoadedPeople]) -> Crosswalk:
         if blocks
         else pd.DataFrame(columns=PEOPLE_COLUMNS)
     )
-    rejected = pd.concat([r for b in blocks for r in (b.unreadable, b.rejected)], ignore_index=True)
+    rejected = [r for b in blocks for r in (b.unreadable, b.rejected)]
+    people, conflicts = _without_conflicts(people)
+    rejected = pd.concat([*rejected, conflicts], ignore_index=True)
     return build_crosswalk(
-        people,
+        people[list(PEOPLE_COLUMNS)],
         rejected,
         sum(b.rows_read for b in blocks),
         sum(b.skipped for b in blocks),
@@ -221,7 +223,50 @@ def _people_blocks(entry: LoadedPeople) -> Iterator[_PeopleBlock]:
         kept, bad = checks.split(original, "people", file, lines, rows["subject_id"])
         use = person.index.isin(kept.index) & ~skipped
         dropped = int((skipped & ~checks.failed.to_numpy()).sum())
-        yield _PeopleBlock(batch.rows_read, person[use], batch.rejected, bad, dropped)
+        person = person.assign(_file=file, _line=lines.to_numpy())[use]
+        yield _PeopleBlock(batch.rows_read, person, batch.rejected, bad, dropped)
+
+
+AGREE = ("household_id", "role", "date_of_birth")  # one value per person, on every row given
+
+
+def _without_conflicts(people: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every row of a person whose rows disagree on household, role or date of birth is
+    rejected, naming two lines that disagree: linking a child's records to the wrong household
+    would count another family's records for them. A blank value agrees with any."""
+    if people.empty:
+        return people, quarantine.empty()
+    clash = pd.Series(False, index=people.index)
+    told: dict[str, str] = {}
+    for column in AGREE:
+        given = people.dropna(subset=[column])
+        firsts = given.drop_duplicates(["subject_id", column])
+        twice = firsts["subject_id"].duplicated(keep=False)
+        if not twice.any():
+            continue
+        clash |= people["subject_id"].isin(firsts.loc[twice, "subject_id"])
+        for subject, rows in firsts[twice].groupby("subject_id", sort=False):
+            if subject in told:
+                continue
+            a, b = rows.iloc[0], rows.iloc[1]
+            told[subject] = (
+                f"{subject} is given {column.replace('_', ' ')} {a[column]} "
+                f"({a['_file']}:{a['_line']}) and {b[column]} ({b['_file']}:{b['_line']}); "
+                "every row of a person must agree"
+            )
+    if not clash.any():
+        return people, quarantine.empty()
+    bad = people[clash]
+    rejected = quarantine.frame(
+        "people",
+        bad["_file"].astype(str).reset_index(drop=True),
+        bad["_line"].tolist(),
+        bad["subject_id"].astype(str).tolist(),
+        ["PEOPLE-CONFLICT"] * len(bad),
+        [told[s] for s in bad["subject_id"]],
+        quarantine.raw_json(bad[list(PEOPLE_COLUMNS)]),
+    )
+    return people[~clash], rejected
 
 
 def _checked(rows: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
@@ -242,8 +287,15 @@ def _checked(rows: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
         "{} identifier fails its check digit or format",
         scheme,
     )
-    role = rows["role"].astype("string").str.lower().fillna("child")
-    checks.add(~role.isin(ROLES), "BAD-PERSON", "role '{}' is not child or adult", role)
+    # Blank is left blank here (it agrees with any role given on the person's other rows) and
+    # read as child once the person's rows are put together.
+    role = rows["role"].astype("string").str.lower()
+    checks.add(
+        role.notna() & ~role.isin(ROLES).fillna(False),
+        "BAD-PERSON",
+        "role '{}' is not child or adult",
+        role,
+    )
     dob = pd.to_datetime(rows["date_of_birth"], format="ISO8601", errors="coerce")
     checks.add(
         dob.isna() & rows["date_of_birth"].notna(),
@@ -277,7 +329,7 @@ def build_crosswalk(
         )
         .reset_index()
     )
-    subjects["role"] = pd.Categorical(subjects["role"], categories=ROLES)
+    subjects["role"] = pd.Categorical(subjects["role"].fillna("child"), categories=ROLES)
     ids = people[["id_scheme", "id_value", "subject_id"]].drop_duplicates()
     ambiguous = ids.duplicated(["id_scheme", "id_value"], keep=False)
     links = ids[~ambiguous].merge(
