@@ -253,6 +253,14 @@ _ROWS = (
         "Dates are ISO 8601 unless the profile gives a `format` for the column.",
     ),
     Diagnostic(
+        "IMPLAUSIBLE-DATE",
+        Kind.ROW,
+        "no record can have this date",
+        "Before the region's earliest_date (1990 unless sources.yaml says otherwise: a year "
+        "typed 1900 or 0026), more than days_ahead (400) after the day of the ingest, or before "
+        "the person's date of birth in the crosswalk.",
+    ),
+    Diagnostic(
         "BAD-EVENT-TYPE",
         Kind.ROW,
         "the event type is not in the canonical vocabulary",

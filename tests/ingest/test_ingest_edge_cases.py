@@ -258,3 +258,20 @@ def test_a_file_written_otherwise_is_quarantined_for_its_cause(tmp_path, data, c
     assert (row.reason_code, row.source_line) == (code, 2)
     assert says in row.reason
     assert "is blank" not in row.reason
+
+
+@pytest.mark.parametrize(
+    ("when", "says"),
+    [
+        ("1900-01-05", "occurred_at 1900-01-05 is before 1990-01-01 (earliest_date"),
+        ("0026-01-05", "occurred_at: '0026-01-05' is a date no record can have"),
+        ("2099-01-05", "occurred_at 2099-01-05 is more than 400 days after today"),
+        ("2015-01-05", "occurred_at 2015-01-05 is before the person's date of birth, 2016-05-01"),
+    ],
+)
+def test_dates_no_record_can_have_are_quarantined(tmp_path, when, says):
+    row = f"record_id,person_id,event_type,occurred_at\nR1,4000000012,visit.completed,{when}\n"
+    ws, report = _region(tmp_path, CANONICAL, {"hv.csv": row.encode()})
+    assert report.by_source["hv"].rows_quarantined == 1
+    (found,) = ws.load_quarantine().query("source == 'hv'").itertuples()
+    assert found.reason_code == "IMPLAUSIBLE-DATE" and found.reason.startswith(says)

@@ -111,6 +111,11 @@ class Crosswalk:
             )
         return found["code"].fillna(-1).to_numpy(np.int64)[codes]
 
+    def births(self, subject_ids: pd.Series) -> pd.Series:
+        """Each subject's date of birth (NaT where the crosswalk has none)."""
+        born = pd.to_datetime(self.subjects.set_index("subject_id")["date_of_birth"])
+        return subject_ids.map(born).astype("datetime64[ns]")
+
     def identity(self, codes: np.ndarray) -> pd.DataFrame:
         """Subject, role, household and identifier for link codes (-1 gives blanks)."""
         linked = codes >= 0

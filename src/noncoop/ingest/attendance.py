@@ -17,6 +17,7 @@ from noncoop import quarantine
 from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
+from noncoop.ingest.plausible import check_dates
 from noncoop.sources.csvread import CsvBatch, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
@@ -160,6 +161,8 @@ class _Register:
             fields["code"],
         )
         link = self.people.resolve("upn", fields["upn"], checks)
+        who = self.people.identity(link).set_axis(fields.index)
+        check_dates(day, who["subject_id"], self.people, self.source, "date", checks)
         days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
         pm = session.rows(session.values == "PM").to_numpy()
         _repeat(link, days, pm, fields, self.seen, checks)

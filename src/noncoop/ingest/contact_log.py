@@ -14,6 +14,7 @@ from noncoop import quarantine
 from noncoop.events import EVENT_TYPES, conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
+from noncoop.ingest.plausible import check_dates
 from noncoop.sources.csvread import read_csv_batches, read_header, repeated_names
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
@@ -69,6 +70,7 @@ def read_contact_log(
             pd.DataFrame({"id_scheme": fields["id_scheme"], "id_value": fields["person_id"]}),
             checks,
         )
+        check_dates(fields["occurred_at"], who["subject_id"], people, source, "occurred_at", checks)
         skipped, marked = row_filters(rows, profile, checks)
         # A skipped row needs no fields, a deletion marker only its record key.
         checks.clear(skipped | (marked & keys.notna().to_numpy()))

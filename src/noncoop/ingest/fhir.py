@@ -22,6 +22,7 @@ from noncoop.events import conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.fhirxml import XML_TEXT, read_xml
+from noncoop.ingest.plausible import check_dates
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import parse_times
 
@@ -390,6 +391,7 @@ def _block(
     occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks, source.timezone)
     ids = pd.DataFrame({"id_scheme": frame["scheme"].fillna("nhs"), "id_value": frame["id_value"]})
     who = people.link(ids, checks)
+    check_dates(occurred, who["subject_id"], people, source, "occurred_at", checks)
     failed = checks.failed.to_numpy()
     _, bad = checks.split(frame, source.name, source_file, frame["position"], frame["key"])
     # The reviewer sees the resource as it was written, not noncoop's reading of it.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from noncoop.sources.model import Profile, SourcesFile, SourceSpec
@@ -22,6 +23,8 @@ class LoadedSource:
     profile_hash: str
     files: list[Path]
     timezone: str = "Europe/London"  # the region's calendar (sources.yaml)
+    earliest_date: date = date(1990, 1, 1)  # sources.yaml: dates no record can have
+    days_ahead: int = 400
 
     @property
     def name(self) -> str:
@@ -90,7 +93,9 @@ def load_sources(folder: Path) -> Sources:
         if found is None:
             continue
         files = _files(folder, src, sources_file, errors)
-        loaded.append(LoadedSource(src, *found, files, spec.timezone))
+        loaded.append(
+            LoadedSource(src, *found, files, spec.timezone, spec.earliest_date, spec.days_ahead)
+        )
     _shared(loaded, sources_file, errors)
     people = []
     for entry in spec.people:

@@ -174,12 +174,12 @@ def parse_times(
         offset = texts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False)
     dated = texts.str.fullmatch(r"\d{4}-\d\d-\d\d").fillna(False) if fmt is None else None
     if offset.any():
-        parsed[offset] = pd.to_datetime(
-            texts[offset], format=fmt or "ISO8601", errors="coerce", utc=True
+        parsed[offset] = _in_range(
+            pd.to_datetime(texts[offset], format=fmt or "ISO8601", errors="coerce", utc=True)
         )
     naive = ~offset
     if naive.any():
-        local = pd.to_datetime(texts[naive], format=fmt or "ISO8601", errors="coerce")
+        local = _in_range(pd.to_datetime(texts[naive], format=fmt or "ISO8601", errors="coerce"))
         timed = (local - local.dt.normalize()) != pd.Timedelta(0)
         if dated is not None:
             timed &= ~dated[naive]
@@ -195,9 +195,16 @@ def parse_times(
     lookup = pd.DatetimeIndex(parsed).append(pd.DatetimeIndex([pd.NaT], tz="UTC"))
     result = pd.Series(lookup[codes], index=values.index)
     expected = f"format {fmt}" if fmt else "an ISO 8601 date"
+    unread = values.notna() & result.isna()
+    year = values.astype("string").str.extract(r"(?<!\d)(\d{4})(?!\d)", expand=False)
+    outside = unread & ~pd.to_numeric(year, errors="coerce").between(1678, 2261).fillna(True)
     checks.add(
-        values.notna() & result.isna(), "BAD-DATE", field + ": '{}' is not " + expected, values
+        outside,
+        "IMPLAUSIBLE-DATE",
+        field + ": '{}' is a date no record can have (its year is before 1678 or after 2261)",
+        values,
     )
+    checks.add(unread & ~outside, "BAD-DATE", field + ": '{}' is not " + expected, values)
     return result
 
 
@@ -226,6 +233,19 @@ def _matches(rows: pd.DataFrame, spec: RowFilter | None, checks: Checks) -> np.n
         )
         return None
     return rows[spec.column].astype("string").isin(spec.values).fillna(False).to_numpy()
+
+
+def _in_range(stamps: pd.Series) -> pd.Series:
+    """Parsed times as nanoseconds; a year pandas cannot hold that way (0026, 9999) is NaT."""
+    if stamps.dtype.kind != "M":
+        return stamps
+    unit = getattr(stamps.dtype, "unit", None) or np.datetime_data(stamps.dtype)[0]
+    if unit == "ns":
+        return stamps
+    tz = getattr(stamps.dtype, "tz", None)
+    low, high = (t.tz_localize(tz) if tz else t for t in (pd.Timestamp.min, pd.Timestamp.max))
+    ns = f"datetime64[ns, {tz}]" if tz else "datetime64[ns]"
+    return stamps.where((stamps >= low) & (stamps <= high)).astype(ns)
 
 
 def require(frame: pd.DataFrame, names: tuple[str, ...], checks: Checks) -> None:

@@ -245,6 +245,11 @@ class SourcesFile(StrictModel):
     # no longer has them; a new version withdrawing more (a truncated export), and more than 10,
     # is refused unless the run is told --accept-withdrawals. An empty one is always refused so.
     max_withdrawn_share: float = Field(default=0.5, gt=0, le=1)
+    # Dates no record can have are quarantined: before earliest_date (a year typed 1900 or
+    # 0026), or more than days_ahead after the day of the ingest (a booking months ahead is
+    # normal, years ahead a typing slip).
+    earliest_date: date = date(1990, 1, 1)
+    days_ahead: int = Field(default=400, ge=0)
     sources: list[SourceSpec]
 
     @field_validator("people", mode="before")

@@ -8,7 +8,7 @@ import pandas as pd
 
 from noncoop.identity.identifiers import UPN_LETTERS
 from noncoop.synth.calendar import Calendar
-from noncoop.synth.exports import FILES, SOURCE_OF_FILE, Exports
+from noncoop.synth.exports import FILES, PERSON_COLUMN, SOURCE_OF_FILE, Exports
 from noncoop.synth.planters import PLANTERS
 from noncoop.synth.traps import TRAPS
 from noncoop.vocab import PATTERN_TAGS
@@ -72,6 +72,7 @@ class Block:
         age_days = rng.integers(30, 17 * 365, count)
         self.dob = cal.end - pd.to_timedelta(age_days, unit="D")
         self.age = age_days / 365.25
+        self.born_day = (cal.days - 1 - age_days).astype(np.int64)  # may be before the start
         # Households: runs of 1-3 consecutive children share one, with one or two adults.
         new_household = rng.random(count) < 0.55
         new_household[0] = True
@@ -179,7 +180,7 @@ class Block:
         for name, parts in self.rows.items():
             if name == "truth.csv" or not parts:
                 continue
-            frame = pd.concat(parts, ignore_index=True)
+            frame = self._after_birth(name, pd.concat(parts, ignore_index=True))
             if "_day" in frame:
                 frame = frame.sort_values("_day", kind="stable")
             lines_by_file[name] = ex.append(name, frame)
@@ -191,6 +192,16 @@ class Block:
             ex.append("truth.csv", truth.astype("string").fillna(""))
         planted = int((self.pattern != "").sum())
         return planted, malformed
+
+    def _after_birth(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Nothing is recorded about a child before it is born: rows dated earlier (background
+        drawn over the whole period, windows reaching back past a baby's birth) are left out."""
+        column = PERSON_COLUMN.get(name)
+        if column is None or "_day" not in frame:
+            return frame
+        born = pd.Series(np.concatenate([self.born_day] * 2), index=[*self.nhs, *self.la])
+        birth = frame[column].map(born)  # NaN for an adult
+        return frame[~(frame["_day"] < birth).to_numpy(bool)]
 
     def _add(self, name: str, **columns) -> None:
         self.rows[name].append(pd.DataFrame(columns))
@@ -413,6 +424,8 @@ class Block:
         if n_k == 0:
             return
         rate = rng.beta(1.2, 18, n_k)
+        # On roll from the term the child turns four: no register before it.
+        on_roll = days[None, :] >= (self.born_day[kids] + 4 * 365)[:, None]
         iso = self.pattern[kids] == "pattern:isolation"
         in_window = (days[None, :] > (self.win_end[kids] - 84)[:, None]) & (
             days[None, :] <= self.win_end[kids][:, None]
@@ -437,7 +450,7 @@ class Block:
                 "Session": np.tile(np.array(["AM", "PM"]), n_k * n_d),
                 "Mark": code.ravel(),
             }
-        )
+        )[np.repeat(on_roll, 2, axis=1).ravel()]
         ex.append("attendance.csv", frame)
 
     def _marked(self, code: np.ndarray, kids: np.ndarray, session_day: np.ndarray) -> None:
@@ -461,6 +474,9 @@ class Block:
             siblings = np.flatnonzero(np.isin(self.hh_local, self.hh_local[kids]))
             where = np.searchsorted(self.hh_local[kids], self.hh_local[siblings])
             kids, start, end = siblings, start[where], end[where]
+        # A child born during the window is part of it from its birth; one born after, not.
+        start = np.maximum(start, self.born_day[kids])
+        kids, start, end = kids[start <= end], start[start <= end], end[start <= end]
         self.truth_rows.append(
             pd.DataFrame(
                 {
@@ -484,7 +500,9 @@ class Block:
     def _malformed(self, ex: Exports) -> int:
         """A few deliberately bad rows per block, each recorded in truth with its reason."""
         k = self.idx[0]
-        good_nhs, good_la = self.nhs[0], self.la[0]
+        # The oldest child's identifiers: every date below is after its birth.
+        oldest = int(np.argmax(self.age))
+        good_nhs, good_la = self.nhs[oldest], self.la[oldest]
         bad_nhs = good_nhs[:-1] + str((int(good_nhs[-1]) + 1) % 10)
         unlinked = nhs_numbers(np.array([10_000_000 + k]))[0]
         day = self.cal.date(np.array([self.cal.days // 2]), "%d/%m/%Y")[0]
@@ -509,7 +527,8 @@ class Block:
         cases.append(
             (
                 "people.csv",
-                f"{self.kid[0]},nhs,{bad_nhs},{self.household[0]},2015-01-01,child",
+                f"{self.kid[oldest]},nhs,{bad_nhs},{self.household[oldest]},"
+                f"{self.dob[oldest]:%Y-%m-%d},child",
                 "INVALID-ID",
             )
         )

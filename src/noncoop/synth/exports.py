@@ -89,6 +89,13 @@ KEYS = {
     "police.csv": ("IncidentRef", "P"),
 }
 
+# The column naming the person in each file whose rows are about a child (or an adult).
+PERSON_COLUMN = {
+    "gp.csv": "NHSNumber",
+    "health_visiting.csv": "person_id",
+    "cp_visits.csv": "cppv_person_id",
+    "casenotes.csv": "PersonRef",
+}
 SOURCE_OF_FILE = {
     "gp.csv": "gp",
     "health_visiting.csv": "health_visiting",
