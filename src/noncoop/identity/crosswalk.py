@@ -39,6 +39,7 @@ class Crosswalk:
     quarantined: pd.DataFrame
     rows_read: int
     skipped: int = 0  # rows read and accepted that a profile filtered out (not people)
+    _born: np.ndarray | None = None  # date of birth per link, worked out on first use
 
     def link(self, frame: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
         """Subject, role and household for each row of `frame` (columns id_scheme, id_value);
@@ -111,10 +112,14 @@ class Crosswalk:
             )
         return found["code"].fillna(-1).to_numpy(np.int64)[codes]
 
-    def births(self, subject_ids: pd.Series) -> pd.Series:
-        """Each subject's date of birth (NaT where the crosswalk has none)."""
-        born = pd.to_datetime(self.subjects.set_index("subject_id")["date_of_birth"])
-        return subject_ids.map(born).astype("datetime64[ns]")
+    def births(self, codes: np.ndarray) -> np.ndarray:
+        """The date of birth of the person each link code names (NaT where none is known, or
+        the code is -1)."""
+        if self._born is None:
+            dob = pd.to_datetime(self.subjects.set_index("subject_id")["date_of_birth"])
+            born = self.links["subject_id"].map(dob).astype("datetime64[ns]").to_numpy()
+            self._born = np.append(born, np.datetime64("NaT", "ns"))
+        return self._born[np.where(codes >= 0, codes, len(self._born) - 1)]
 
     def identity(self, codes: np.ndarray) -> pd.DataFrame:
         """Subject, role, household and identifier for link codes (-1 gives blanks)."""

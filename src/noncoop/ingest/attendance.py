@@ -161,8 +161,7 @@ class _Register:
             fields["code"],
         )
         link = self.people.resolve("upn", fields["upn"], checks)
-        who = self.people.identity(link).set_axis(fields.index)
-        check_dates(day, who["subject_id"], self.people, self.source, "date", checks)
+        check_dates(day, link, self.people, self.source, "date", checks)
         days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
         pm = session.rows(session.values == "PM").to_numpy()
         _repeat(link, days, pm, fields, self.seen, checks)

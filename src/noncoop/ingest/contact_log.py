@@ -70,7 +70,8 @@ def read_contact_log(
             pd.DataFrame({"id_scheme": fields["id_scheme"], "id_value": fields["person_id"]}),
             checks,
         )
-        check_dates(fields["occurred_at"], who["subject_id"], people, source, "occurred_at", checks)
+        links = who["link_code"].to_numpy()
+        check_dates(fields["occurred_at"], links, people, source, "occurred_at", checks)
         skipped, marked = row_filters(rows, profile, checks)
         # A skipped row needs no fields, a deletion marker only its record key.
         checks.clear(skipped | (marked & keys.notna().to_numpy()))

@@ -391,7 +391,7 @@ def _block(
     occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks, source.timezone)
     ids = pd.DataFrame({"id_scheme": frame["scheme"].fillna("nhs"), "id_value": frame["id_value"]})
     who = people.link(ids, checks)
-    check_dates(occurred, who["subject_id"], people, source, "occurred_at", checks)
+    check_dates(occurred, who["link_code"].to_numpy(), people, source, "occurred_at", checks)
     failed = checks.failed.to_numpy()
     _, bad = checks.split(frame, source.name, source_file, frame["position"], frame["key"])
     # The reviewer sees the resource as it was written, not noncoop's reading of it.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
@@ -19,35 +20,66 @@ CODE = "IMPLAUSIBLE-DATE"
 
 def check_dates(
     when: pd.Series,
-    subjects: pd.Series,
+    links: np.ndarray,
     people: Crosswalk,
     source: LoadedSource,
     field: str,
     checks: quarantine.Checks,
 ) -> None:
-    """Record in `checks` the rows whose `when` (UTC) no record can have for its subject."""
-    day = when.dt.tz_convert(source.timezone).dt.tz_localize(None).dt.normalize()
-    text = day.dt.strftime("%Y-%m-%d")
-    earliest = pd.Timestamp(source.earliest_date)
-    latest = pd.Timestamp(date.today()) + pd.Timedelta(days=source.days_ahead)
-    checks.add(
-        (day < earliest).fillna(False),
-        CODE,
-        f"{field} {{}} is before {earliest:%Y-%m-%d} (earliest_date in sources.yaml)",
-        text,
+    """Record in `checks` the rows whose `when` (UTC) no record can have for the person its
+    link code (Crosswalk.resolve) names.
+
+    Exports repeat the same days many times (a register: every session of every pupil), so
+    each distinct time is worked out once."""
+    codes, times = pd.factorize(when)
+    days = pd.DatetimeIndex(times).tz_convert(source.timezone).tz_localize(None).normalize()
+    day = _take(days.to_numpy(), codes)
+    born = people.births(np.asarray(links))
+    earliest = np.datetime64(source.earliest_date, "ns")
+    latest = np.datetime64(date.today(), "ns") + np.timedelta64(source.days_ahead, "D")
+    text = _Text(day, when.index)
+    for mask, template in (
+        (
+            day < earliest,
+            f"{field} {{}} is before {earliest!s:.10} (earliest_date in sources.yaml)",
+        ),
+        (
+            day > latest,
+            f"{field} {{}} is more than {source.days_ahead} days after today (days_ahead in "
+            "sources.yaml)",
+        ),
+    ):
+        if mask.any():
+            checks.add(pd.Series(mask, index=when.index), CODE, template, text.of(mask))
+    before = day < born
+    if before.any():
+        checks.add(
+            pd.Series(before, index=when.index),
+            CODE,
+            f"{field} {{}} is before the person's date of birth, {{}}",
+            text.of(before),
+            _Text(born, when.index).of(before),
+        )
+
+
+def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """values[codes], NaT where the code is -1 (a blank)."""
+    out = (
+        values.astype("datetime64[ns]")[np.where(codes >= 0, codes, 0)]
+        if len(values)
+        else (np.full(len(codes), np.datetime64("NaT", "ns")))
     )
-    checks.add(
-        (day > latest).fillna(False),
-        CODE,
-        f"{field} {{}} is more than {source.days_ahead} days after today (days_ahead in "
-        "sources.yaml)",
-        text,
-    )
-    born = people.births(subjects)
-    checks.add(
-        (day < born).fillna(False),
-        CODE,
-        f"{field} {{}} is before the person's date of birth, {{}}",
-        text,
-        born.dt.strftime("%Y-%m-%d"),
-    )
+    out[codes < 0] = np.datetime64("NaT")
+    return out
+
+
+class _Text:
+    """Days as YYYY-MM-DD for the rows a check names, written only for those rows."""
+
+    def __init__(self, days: np.ndarray, index: pd.Index):
+        self.days, self.index = days, index
+
+    def of(self, mask: np.ndarray) -> pd.Series:
+        text = pd.Series("", index=self.index, dtype=object)
+        text[mask] = np.datetime_as_string(self.days[mask], unit="D")
+        return text

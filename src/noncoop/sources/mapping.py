@@ -196,8 +196,11 @@ def parse_times(
     result = pd.Series(lookup[codes], index=values.index)
     expected = f"format {fmt}" if fmt else "an ISO 8601 date"
     unread = values.notna() & result.isna()
-    year = values.astype("string").str.extract(r"(?<!\d)(\d{4})(?!\d)", expand=False)
-    outside = unread & ~pd.to_numeric(year, errors="coerce").between(1678, 2261).fillna(True)
+    outside = pd.Series(False, index=values.index)
+    if unread.any():  # a year pandas cannot hold (0026, 9999), told apart from a bad date
+        year = values[unread].astype("string").str.extract(r"(?<!\d)(\d{4})(?!\d)")[0]
+        far = ~pd.to_numeric(year, errors="coerce").between(1678, 2261)
+        outside[unread] = far & year.notna()
     checks.add(
         outside,
         "IMPLAUSIBLE-DATE",
