@@ -167,24 +167,43 @@ def _construct(
 
 def load_located(text: str, file: str) -> Located:
     """Parse YAML keeping positions; raises ConfigInvalid on a syntax error."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character first
+    except yaml.YAMLError as exc:
+        raise _invalid(exc, text, file) from None
     located = Located(None, {}, {})
     try:
         root = loader.get_single_node()
         located.data = {} if root is None else _construct(root, (), located, loader, _Budget())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        if isinstance(exc, _Refused):
-            raise ConfigInvalid(
-                [ConfigError(file, line, col, "YAML-REFUSED", exc.problem)]
-            ) from None
-        raise ConfigInvalid(
-            [ConfigError(file, line, col, "YAML-SYNTAX", f"not valid YAML: {exc.problem}")]
-        ) from None
+    except yaml.YAMLError as exc:
+        raise _invalid(exc, text, file) from None
     finally:
         loader.dispose()
     return located
+
+
+def _invalid(exc: yaml.YAMLError, text: str, file: str) -> ConfigInvalid:
+    """A YAML error as a located configuration error."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if isinstance(exc, _Refused):
+            return ConfigInvalid([ConfigError(file, line, col, "YAML-REFUSED", exc.problem)])
+        problem = exc.problem
+    elif isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        line, col = _offset_position(text, exc.position)
+        problem = f"character #x{exc.character:04x} is not allowed in YAML"
+    else:
+        line, col, problem = 1, 1, "the file cannot be read as YAML"
+    return ConfigInvalid(
+        [ConfigError(file, line, col, "YAML-SYNTAX", f"not valid YAML: {problem}")]
+    )
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    """Line and column (1-based) of a character offset into the text."""
+    before = text[: max(offset, 0)]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def _describe(model: type[BaseModel], loc: Path_) -> list[str]:

@@ -385,8 +385,8 @@ def _block(
     frame = pd.DataFrame.from_records(records, columns=list(FLAT_COLUMNS))
     flags = ("position", "skip", "other")
     frame = frame.astype({c: "string" for c in frame.columns if c not in flags})
-    frame["skip"] = frame["skip"].fillna(False).astype(bool)
-    frame["other"] = frame["other"].fillna(False).astype(bool)
+    frame["skip"] = frame["skip"].eq(True)  # NaN (not set) is not skipped
+    frame["other"] = frame["other"].eq(True)
     checks = _checks(frame)
     occurred = parse_times(frame["occurred_at"], None, "occurred_at", checks, source.timezone)
     ids = pd.DataFrame({"id_scheme": frame["scheme"].fillna("nhs"), "id_value": frame["id_value"]})
