@@ -275,3 +275,20 @@ def test_dates_no_record_can_have_are_quarantined(tmp_path, when, says):
     assert report.by_source["hv"].rows_quarantined == 1
     (found,) = ws.load_quarantine().query("source == 'hv'").itertuples()
     assert found.reason_code == "IMPLAUSIBLE-DATE" and found.reason.startswith(says)
+
+
+def test_a_register_naming_a_column_twice_is_reported_and_braces_in_names_are_plain_text(
+    tmp_path,
+):
+    profile = (
+        "importer: attendance\nfields:\n  upn: 'Pupil{UPN}'\n"
+        "  date: {column: D, format: '%d/%m/%Y'}\n  session: S\n  code: {column: 'Mark{0}'}\n"
+    )
+    sources = "sources:\n  - {name: school, importer: attendance, path: r.csv, profile: p.yaml}\n"
+    register = "Pupil{UPN},D,S,Mark{0},D\nH801200001001,05/01/2026,AM,ZZ,x\n"
+    ws, report = _region(
+        tmp_path, sources, {"r.csv": register.encode(), "p.yaml": profile.encode()}
+    )
+    assert any("column(s) D named more than once" in w for w in report.warnings)
+    (row,) = ws.load_quarantine().query("source == 'school'").itertuples()
+    assert row.reason_code == "BAD-ATTENDANCE-CODE" and "code 'ZZ'" in row.reason

@@ -18,7 +18,7 @@ from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.plausible import check_dates
-from noncoop.sources.csvread import CsvBatch, read_csv_batches, read_header
+from noncoop.sources.csvread import CsvBatch, header_warnings, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
     apply_fields,
@@ -64,6 +64,7 @@ def read_attendance(
     """
     profile = source.profile
     header = read_header(path, profile.encoding, profile.delimiter)
+    warnings = header_warnings(path, profile.encoding, profile.delimiter)
     register = _Register(
         source,
         source_file,
@@ -74,7 +75,9 @@ def read_attendance(
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter
     ):
-        yield register.block(batch)
+        block = register.block(batch)
+        block.warnings = warnings
+        yield block
     yield from register.summaries()
 
 

@@ -15,7 +15,7 @@ from noncoop.events import EVENT_TYPES, conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.plausible import check_dates
-from noncoop.sources.csvread import read_csv_batches, read_header, repeated_names
+from noncoop.sources.csvread import header_warnings, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
     apply_fields,
@@ -47,12 +47,7 @@ def read_contact_log(
     # A field whose column the file lacks is reported once, as the missing column.
     lacking = fields_without_columns(profile, CANONICAL_REQUIRED, header)
     required = [f for f in REQUIRED if f not in lacking]
-    repeated = repeated_names(path, profile.encoding, profile.delimiter)
-    warnings = (
-        [f"column(s) {', '.join(repeated)} named more than once in the header; the first is read"]
-        if repeated
-        else []
-    )
+    warnings = header_warnings(path, profile.encoding, profile.delimiter)
     seen = KeySet()
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter

@@ -38,7 +38,7 @@ class CsvBatch:
 
 def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
     """Column names from the first line; a UTF-8 byte-order mark is ignored. A name used twice
-    is read as `name.1` the second time (see `repeated_names`)."""
+    is read as `name.1` the second time (see `header_warnings`)."""
     names = _first_line(path, encoding, delimiter)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -50,10 +50,16 @@ def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
     return names
 
 
-def repeated_names(path: Path, encoding: str, delimiter: str) -> list[str]:
-    """Column names the header gives more than once (an extract selecting a column twice)."""
+def header_warnings(path: Path, encoding: str, delimiter: str) -> list[str]:
+    """What the run reports about a header: column names given more than once (an extract
+    selecting a column twice), of which the first is read."""
     names = _first_line(path, encoding, delimiter)
-    return sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if not repeated:
+        return []
+    return [
+        f"column(s) {', '.join(repeated)} named more than once in the header; the first is read"
+    ]
 
 
 OTHER_DELIMITERS = (";", "\t", "|")
