@@ -292,3 +292,24 @@ def test_a_register_naming_a_column_twice_is_reported_and_braces_in_names_are_pl
     assert any("column(s) D named more than once" in w for w in report.warnings)
     (row,) = ws.load_quarantine().query("source == 'school'").itertuples()
     assert row.reason_code == "BAD-ATTENDANCE-CODE" and "code 'ZZ'" in row.reason
+
+
+def test_a_malformed_row_in_a_cp1252_file_leaves_the_good_rows_read(tmp_path):
+    """The whole file was unreadable at line 0 (rows_read 1), its good rows neither stored nor
+    quarantined, with 'Exception ignored' printed."""
+    profile = b"importer: contact-log\nencoding: cp1252\n"
+    sources = (
+        "sources:\n  - {name: hv, importer: contact-log, path: hv.csv, id_scheme: nhs,"
+        " agency: health, profile: p.yaml}\n"
+    )
+    rows = b"record_id,person_id,event_type,occurred_at,detail\n"
+    rows += b"".join(
+        b"B%d,4000000012,visit.completed,2026-01-0%d,caf\xe9\n" % (i, i % 9 + 1) for i in range(10)
+    )
+    rows += b"B99,4000000012,visit.completed\n"
+    ws, report = _region(tmp_path, sources, {"hv.csv": rows, "p.yaml": profile})
+    hv = report.by_source["hv"]
+    assert (hv.rows_read, hv.rows_accepted, hv.rows_quarantined) == (11, 10, 1)
+    assert set(ws.load_events()["detail"]) == {"café"}
+    (bad,) = ws.load_quarantine().query("source == 'hv'").itertuples()
+    assert (bad.source_line, bad.reason_code) == (12, "CSV-MALFORMED")
