@@ -162,29 +162,36 @@ def test_fhir_xml_documents_are_read(published):
     assert apt["subject_id"] == "C0001" and apt["event_type"] == "appointment.missed"
 
 
-def test_hostile_fhir_is_quarantined_record_by_record(tmp_path):
-    """Fields of the wrong shape, lines that are not resources, a Bundle entry with no resource
-    and an XML entity bomb: every record is quarantined with a reason, the run goes on."""
+def fhir_folder(tmp_path, files: dict[str, str], sources: str):
+    """A sources folder of FHIR files (people from the fixture region), ingested."""
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
-    (src / "a.ndjson").write_text(
-        '{"resourceType":"Appointment","id":"h1","status":{"x":1},"start":"2026-01-01"}\n'
-        '{"resourceType":"Encounter","id":"h2","status":"finished","period":"2026-01-01"}\n'
-        '{"resourceType":"Appointment","id":"h3","status":"booked","participant":"nope"}\n'
-        "[1,2,3]\n"
-        '{"resourceType":["Appointment"],"id":"h6"}\n'
+    for name, text in files.items():
+        (src / name).write_text(text)
+    (src / "sources.yaml").write_text("sources:\n" + sources)
+    return ingested(src, tmp_path)
+
+
+def test_hostile_fhir_is_quarantined_record_by_record(tmp_path):
+    """Fields of the wrong shape, lines that are not resources, a Bundle entry with no resource
+    and an XML entity bomb: every record is quarantined with a reason, the run goes on."""
+    ws, report = fhir_folder(
+        tmp_path,
+        {
+            "a.ndjson": '{"resourceType":"Appointment","id":"h1","status":{"x":1},'
+            '"start":"2026-01-01"}\n'
+            '{"resourceType":"Encounter","id":"h2","status":"finished","period":"2026-01-01"}\n'
+            '{"resourceType":"Appointment","id":"h3","status":"booked","participant":"nope"}\n'
+            "[1,2,3]\n"
+            '{"resourceType":["Appointment"],"id":"h6"}\n',
+            "b.json": '{"resourceType":"Bundle","entry":["x",{"fullUrl":{}}]}',
+            "c.xml": '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]>'
+            '<Appointment xmlns="http://hl7.org/fhir"><id value="&b;"/></Appointment>',
+        },
+        "  - {name: f, importer: fhir, path: '*.*json'}\n"
+        "  - {name: x, importer: fhir, path: '*.xml'}\n",
     )
-    (src / "b.json").write_text('{"resourceType":"Bundle","entry":["x",{"fullUrl":{}}]}')
-    (src / "c.xml").write_text(
-        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]>'
-        '<Appointment xmlns="http://hl7.org/fhir"><id value="&b;"/></Appointment>'
-    )
-    (src / "sources.yaml").write_text(
-        "sources:\n  - {name: f, importer: fhir, path: '*.*json'}\n"
-        "  - {name: x, importer: fhir, path: '*.xml'}\n"
-    )
-    ws, report = ingested(src, tmp_path)
     f, x = report.by_source["f"], report.by_source["x"]
     assert (f.rows_read, f.rows_quarantined, x.rows_read, x.rows_quarantined) == (7, 7, 1, 1)
     q = ws.load_quarantine()
@@ -196,10 +203,7 @@ def test_hostile_fhir_is_quarantined_record_by_record(tmp_path):
 
 def test_a_quarantined_xml_resource_keeps_its_xml(tmp_path):
     """A reviewer sees the resource as the export wrote it, not noncoop's reading of it."""
-    src = tmp_path / "src"
-    src.mkdir()
-    shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
-    (src / "b.xml").write_text(
+    bundle = (
         '<Bundle xmlns="http://hl7.org/fhir"><type value="searchset"/><entry>'
         '<fullUrl value="urn:uuid:5b7a0e8c-0000-4000-8000-000000000001"/><resource>'
         '<Appointment><status value="noshow"/><start value="2026-01-05T09:00:00Z"/>'
@@ -207,8 +211,9 @@ def test_a_quarantined_xml_resource_keeps_its_xml(tmp_path):
         '<system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="9990000115"/>'
         "</identifier></actor></participant></Appointment></resource></entry></Bundle>"
     )
-    (src / "sources.yaml").write_text("sources:\n  - {name: x, importer: fhir, path: b.xml}\n")
-    ws, report = ingested(src, tmp_path)
+    ws, report = fhir_folder(
+        tmp_path, {"b.xml": bundle}, "  - {name: x, importer: fhir, path: b.xml}\n"
+    )
     assert report.by_source["x"].rows_quarantined == 1
     q = ws.load_quarantine()
     (raw,) = q.loc[q["source"] == "x", "raw"]
@@ -219,17 +224,13 @@ def test_a_quarantined_xml_resource_keeps_its_xml(tmp_path):
 def test_json_nested_past_reading_is_quarantined_not_fatal(tmp_path):
     """A line of 100,000 nested arrays (or a Bundle of them) is one quarantined record, and the
     file's other resources and the other sources are still read."""
-    src = tmp_path / "src"
-    src.mkdir()
-    shutil.copy(ROOT / "fixtures" / "region" / "people.csv", src)
     deep = "[" * 100_000 + "]" * 100_000
-    (src / "a.ndjson").write_text(f'null\n{deep}\n{{"resourceType":"Slot","id":"s1"}}\n')
-    (src / "b.json").write_text(deep)
-    (src / "sources.yaml").write_text(
-        "sources:\n  - {name: a, importer: fhir, path: a.ndjson}\n"
-        "  - {name: b, importer: fhir, path: b.json}\n"
+    ws, report = fhir_folder(
+        tmp_path,
+        {"a.ndjson": f'null\n{deep}\n{{"resourceType":"Slot","id":"s1"}}\n', "b.json": deep},
+        "  - {name: a, importer: fhir, path: a.ndjson}\n"
+        "  - {name: b, importer: fhir, path: b.json}\n",
     )
-    ws, report = ingested(src, tmp_path)
     a, b = report.by_source["a"], report.by_source["b"]
     assert (a.rows_read, a.rows_quarantined, a.other_kinds) == (3, 2, {"Slot": 1})
     assert (b.rows_read, b.rows_quarantined) == (1, 1)

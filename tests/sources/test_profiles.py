@@ -99,36 +99,42 @@ def test_sources_file_errors(tmp_path):
     assert (6, "SOURCES-UNKNOWN-KEY") in found
 
 
-def test_profile_for_another_importer_is_refused(tmp_path):
+def _load_errors(tmp_path, text: str):
+    """Errors loading a sources folder whose sources.yaml is `text`."""
     (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
-    (tmp_path / "sources.yaml").write_text(
-        "sources:\n"
+    (tmp_path / "sources.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as info:
+        load_sources(tmp_path)
+    return info.value.errors
+
+
+def _sources(tmp_path, body: str):
+    return _load_errors(tmp_path, "sources:\n" + body)
+
+
+def test_profile_for_another_importer_is_refused(tmp_path):
+    errors = _sources(
+        tmp_path,
         "  - name: school\n"
         "    importer: attendance\n"
         "    path: a.csv\n"
         f"    profile: {PROFILES / 'health_outcomes.yaml'}\n",
-        encoding="utf-8",
     )
-    with pytest.raises(ConfigInvalid) as info:
-        load_sources(tmp_path)
-    assert info.value.errors[0].code == "PROFILE-IMPORTER"
+    assert errors[0].code == "PROFILE-IMPORTER"
 
 
 def test_people_files_are_checked_like_sources(tmp_path):
-    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
-    (tmp_path / "sources.yaml").write_text(
+    errors = _load_errors(
+        tmp_path,
         "people:\n"
         "  - people.csv\n"
         "  - {path: ssd_linked_identifiers.csv}\n"
         f"  - {{path: people.csv, profile: '{PROFILES / 'ssd_cp_visits.yaml'}'}}\n"
         "sources: []\n",
-        encoding="utf-8",
     )
-    with pytest.raises(ConfigInvalid) as info:
-        load_sources(tmp_path)
-    assert [e.code for e in info.value.errors] == ["SOURCES-PEOPLE", "PROFILE-IMPORTER"]
-    assert "people file ssd_linked_identifiers.csv not found" in str(info.value.errors[0])
-    assert "but people file people.csv uses 'people'" in str(info.value.errors[1])
+    assert [e.code for e in errors] == ["SOURCES-PEOPLE", "PROFILE-IMPORTER"]
+    assert "people file ssd_linked_identifiers.csv not found" in str(errors[0])
+    assert "but people file people.csv uses 'people'" in str(errors[1])
 
 
 def test_row_filters_fit_their_importer(tmp_path):
@@ -141,14 +147,6 @@ def test_row_filters_fit_their_importer(tmp_path):
         tmp_path, "importer: attendance\nwhere: {column: Kind, values: [Pupil]}\n", "q.yaml"
     )
     assert "'skip' and 'where' apply to contact logs and people files only" in str(errors[0])
-
-
-def _sources(tmp_path, body: str):
-    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
-    (tmp_path / "sources.yaml").write_text("sources:\n" + body, encoding="utf-8")
-    with pytest.raises(ConfigInvalid) as info:
-        load_sources(tmp_path)
-    return info.value.errors
 
 
 def test_a_file_read_by_two_sources_is_refused(tmp_path):
@@ -204,11 +202,7 @@ def test_yaml_that_is_not_plain_data_or_expands_without_bound_is_refused(
     tmp_path, text, where, says
 ):
     """A 1 KB alias bomb is refused in well under a second; no tag makes an object."""
-    (tmp_path / "people.csv").write_text("subject_id,id_scheme,id_value\n", encoding="utf-8")
-    (tmp_path / "sources.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigInvalid) as info:
-        load_sources(tmp_path)
-    (error,) = info.value.errors
+    (error,) = _load_errors(tmp_path, text)
     assert (error.line, error.column, error.code) == (*where, "YAML-REFUSED")
     assert says in error.message
 
