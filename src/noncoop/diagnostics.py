@@ -190,7 +190,8 @@ _ROWS = (
         Kind.ROW,
         "the line does not have as many fields as the header",
         "Usually a stray delimiter or an unquoted comma inside a value; the line is kept as "
-        "written.",
+        "written. Where a stray quote paired with one lines later, the reason names both lines "
+        "and the lines between are read again as the rows they are.",
     ),
     Diagnostic(
         "CSV-DELIMITER",

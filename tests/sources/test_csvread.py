@@ -111,15 +111,23 @@ def test_an_unclosed_quote_is_quarantined_and_the_lines_after_it_read(tmp_path):
         assert good["id"].tolist() == ["2", "3"] and good["_line"].tolist() == [3, 4]
 
 
-def test_a_quote_closed_lines_later_names_the_lines_it_spans(tmp_path):
+def test_a_quote_closed_lines_later_names_the_lines_it_spans_and_they_are_read_again(tmp_path):
+    """A stray quote on line 2 pairs with the next quote, on line 4: line 2 is quarantined
+    naming both, line 3 (swallowed between them) is read again as the row it is, and line 4's
+    own quote, left open, is quarantined too."""
     path = tmp_path / "x.csv"
     path.write_text('id,x,y\n1,"oops,c\n2,b,c\n3,d,"again\n4,f,g\n')
-    _, rows, rejected = _read(path)
+    batches, rows, rejected = _read(path)
     import pandas as pd
 
-    bad = pd.concat(rejected)
-    assert bad["source_line"].tolist() == [2]
+    bad = pd.concat(rejected).sort_values("source_line")
+    assert bad["source_line"].tolist() == [2, 4]
     assert bad["reason"].iloc[0] == (
-        "expected 3 fields, found 2 (a quoted value runs from line 2 to line 4; check its quotes)"
+        "expected 3 fields, found 2 (a quote on line 2 is closed on line 4; the lines between "
+        "are read again as rows)"
     )
-    assert pd.concat(rows)["_line"].tolist() == [5]
+    assert bad["raw"].iloc[0] == '1,"oops,c'
+    assert bad["reason_code"].tolist() == ["CSV-MALFORMED", "CSV-UNCLOSED-QUOTE"]
+    good = pd.concat(rows).sort_values("_line")
+    assert good[["id", "_line"]].values.tolist() == [["2", 3], ["4", 5]]
+    assert sum(b.rows_read for b in batches) == 4

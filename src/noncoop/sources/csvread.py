@@ -247,13 +247,20 @@ def _read(spec: _Spec, data: Path | bytes, offset: int) -> Iterator[CsvBatch]:
     rejected = _malformed(tail, len(spec.names), spec) if tail else None
     last = pending if pending is not None else CsvBatch(_no_rows(spec), quarantine.empty())
     unclosed = lines.last_spanning()
-    if unclosed is None or not _quote_left_open(data, spec, unclosed - offset):
+    if unclosed is not None and _quote_left_open(data, spec, unclosed - offset):
+        yield from _reread_after(spec, data, offset, unclosed, last, rejected)
+    else:
+        unclosed = None
         if rejected is not None:
             last = CsvBatch(last.rows, pd.concat([last.rejected, rejected], ignore_index=True))
         if pending is not None or rejected is not None:
             yield last
-        return
-    yield from _reread_after(spec, data, offset, unclosed, last, rejected)
+    # A malformed record whose quote closed lines later took those lines with it: they are
+    # read again as the rows they are.
+    for line, raw in lines.spanned:
+        if line != unclosed:
+            inner = raw.split("\n", 1)[1].encode(_python_codec(spec), errors="replace")
+            yield from _read(spec, _header_line(data) + inner + b"\n", line - 1)
 
 
 def _reread_after(
@@ -307,6 +314,12 @@ def _split_at(data: Path | bytes, line: int, spec: _Spec) -> tuple[bytes, str, b
         return header, text, stream.read()
 
 
+def _header_line(data: Path | bytes) -> bytes:
+    stream = open(data, "rb") if isinstance(data, Path) else io.BytesIO(data)  # noqa: SIM115
+    with stream:
+        return stream.readline()
+
+
 def _python_codec(spec: _Spec) -> str:
     return "latin-1" if spec.read_as == "latin-1" else spec.encoding
 
@@ -336,8 +349,11 @@ class _Lines:
     yields. A row's line is its record number plus the newlines inside the records before it."""
 
     def __init__(self, recoded: bool = False, offset: int = 0) -> None:
-        # Records pyarrow skipped: (record, fields found or -1 if blank, text, newlines inside).
-        self.skipped: list[tuple[int, int, str, int]] = []
+        # Records pyarrow skipped: (record, fields found or -1 if blank, text, newlines inside,
+        # the text as read).
+        self.skipped: list[tuple[int, int, str, int, str]] = []
+        # Malformed records over several lines: (line, the text as read).
+        self.spanned: list[tuple[int, str]] = []
         self.numbered = 0  # skipped records given a line so far
         self.emitted = 0  # rows yielded so far
         self.inside = 0  # newlines inside the records numbered so far
@@ -349,7 +365,8 @@ class _Lines:
     def on_invalid(self, row: pacsv.InvalidRow) -> str:
         text = row.text if row.text.strip() else ""
         fields = row.actual_columns if text else -1
-        self.skipped.append((row.number or 0, fields, self._text(text), row.text.count("\n")))
+        inside = row.text.count("\n")
+        self.skipped.append((row.number or 0, fields, self._text(text), inside, row.text))
         return "skip"
 
     def _text(self, text: str) -> str:
@@ -397,11 +414,9 @@ class _Lines:
         before[order] = np.cumsum(order_inner[order]) - order_inner[order]
         lines = order_records + self.inside + before + self.offset
         self.inside += int(order_inner.sum())
-        self.malformed += [
-            (int(line), m[1], m[2], m[3])
-            for line, m in zip(lines[len(records) :], extra, strict=True)
-            if m[1] != -1
-        ]
+        placed = list(zip(lines[len(records) :], extra, strict=True))
+        self.malformed += [(int(line), m[1], m[2], m[3]) for line, m in placed if m[1] != -1]
+        self.spanned += [(int(line), m[4]) for line, m in placed if m[1] != -1 and m[3]]
         if len(order):
             final = order[-1]
             self.spanning = int(lines[final]) if order_inner[final] else None
@@ -444,7 +459,7 @@ def _malformed(items: list[tuple[int, int, str, int]], expected: int, spec: _Spe
         [""] * len(items),
         ["CSV-MALFORMED"] * len(items),
         [f"expected {expected} fields, found {m[1]}" + _spanned(m) for m in items],
-        [m[2] for m in items],
+        [m[2].split("\n", 1)[0] for m in items],  # the lines after it are read again
     )
 
 
@@ -453,4 +468,7 @@ def _spanned(item: tuple[int, int, str, int]) -> str:
     line, _, _, inside = item
     if not inside:
         return ""
-    return f" (a quoted value runs from line {line} to line {line + inside}; check its quotes)"
+    return (
+        f" (a quote on line {line} is closed on line {line + inside}; the lines between are "
+        "read again as rows)"
+    )
