@@ -217,11 +217,11 @@ def test_an_episodes_evidence_covers_each_days_window_evidence(rule_id, name):
                 for i in found.holding(day_tl.last_day)
                 if str(tl.subjects[found.subject[i]]) == child
             ]
-            ids = set(tl.events["event_id"].to_numpy()[found.evidence_of(episode)])
+            ids = set(tl.trace(found.evidence_of(episode))["event_id"])
             cited = np.asarray(cited, np.int64)
             if divergence and day_tl.last_day != found.end[episode]:
                 cited = cited[masks[pattern.spec.select][cited]]
-            assert set(day_tl.events["event_id"].to_numpy()[cited]) <= ids
+            assert set(day_tl.trace(cited)["event_id"]) <= ids
 
 
 @pytest.mark.parametrize("length", [1, 3, 30])

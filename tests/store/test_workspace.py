@@ -142,3 +142,52 @@ def test_parts_left_by_a_stopped_ingest_are_not_in_the_store(tmp_path):
     assert len(ws.load_events()) == first.events_stored
     again = ingest(sources, ws)
     assert not stray.exists() and again.events_stored == first.events_stored
+
+
+def test_an_unchanged_export_is_not_hashed_again_but_a_racy_one_is(tmp_path, monkeypatch):
+    """A next night with unchanged exports does not read 1.7 GB to hash them: a file whose size
+    and modification time are as recorded, and which had settled before it was hashed, keeps its
+    hash. A file rewritten in the moment it was read (same size, the same time on a coarse clock)
+    is hashed again, so the change is seen."""
+    import os
+    import time
+
+    from noncoop.ingest import run as ingest_run
+
+    sources, ws = _copied_region(tmp_path)
+    police = sources / "police.csv"
+    settled = police.stat().st_mtime_ns - 10_000_000_000
+    os.utime(police, ns=(settled, settled))
+    fresh = time.time_ns()  # written the moment before the ingest reads it
+    os.utime(sources / "gp.csv", ns=(fresh, fresh))
+    ingest(sources, ws)
+    hashed = []
+    real = ingest_run.file_hash
+    monkeypatch.setattr(ingest_run, "file_hash", lambda p: hashed.append(p.name) or real(p))
+    assert ingest(sources, ws).total.files_unchanged == 6
+    assert "police.csv" not in hashed  # settled: trusted
+    assert "gp.csv" in hashed  # changed as it was read: hashed again until it has settled
+    # Same size, same recorded time, new content, written right after a read: seen.
+    gp = sources / "gp.csv"
+    stamp = gp.stat().st_mtime_ns
+    gp.write_text(
+        gp.read_text().replace("G001,4000000012,03/01/2026", "G001,4000000012,04/01/2026")
+    )
+    os.utime(gp, ns=(stamp, stamp))
+    report = ingest(sources, ws)
+    assert report.by_source["gp"].files_unchanged == 0
+
+
+def test_unchanged_people_are_not_read_again_and_their_counts_still_shown(tmp_path, monkeypatch):
+    from noncoop.ingest import run as ingest_run
+
+    sources, ws = _copied_region(tmp_path)
+    first = ingest(sources, ws)
+    reads = []
+    real = ingest_run.load_people
+    monkeypatch.setattr(ingest_run, "load_people", lambda p: reads.append(1) or real(p))
+    again = ingest(sources, ws)
+    assert reads == [] and again.people == first.people
+    (sources / "police.csv").write_text((sources / "police.csv").read_text() + "\n")
+    ingest(sources, ws)  # a changed export needs the crosswalk: read then
+    assert reads == [1]

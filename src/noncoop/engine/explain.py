@@ -126,7 +126,7 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Eviden
     """Evidence records (with the household) for every cited timeline row, in one pass."""
     if not positions:
         return {}
-    ev = tl.events.iloc[positions]
+    ev = tl.trace(positions)
     # A day, or the UTC time as recorded: from the stored instant, not the timeline's local
     # clock. Formatted by numpy: pandas' strftime costs ten times more.
     utc = utc_seconds(ev["occurred_at"])

@@ -100,12 +100,18 @@ def household_view(events: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame
     return view
 
 
-def shared_view(events: pd.DataFrame, where: HouseholdRows) -> pd.DataFrame:
-    """The event rows `where` names, re-attributed to the child they count for."""
-    view = events.take(where.rows).reset_index(drop=True)
-    via = pd.Series(pd.NA, index=view.index, dtype="string")
-    via[where.shared] = view["subject_id"][where.shared].astype("string")
-    view["via_subject_id"] = via
+def shared_view(
+    events: pd.DataFrame, where: HouseholdRows, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """The event rows `where` names, re-attributed to the child they count for; only `columns`
+    of them when given (the rules' working set: the record's trace stays in `events`, read
+    through `where.rows` for the evidence of the alerts that fire)."""
+    taken = events if columns is None else events[[c for c in columns if c in events]]
+    view = taken.take(where.rows).reset_index(drop=True)
+    if columns is None:
+        via = pd.Series(pd.NA, index=view.index, dtype="string")
+        via[where.shared] = view["subject_id"][where.shared].astype("string")
+        view["via_subject_id"] = via
     view["via_sibling"] = where.sibling
     view["subject_id"] = pd.Categorical.from_codes(where.child, categories=where.children)
     view["subject_role"] = pd.Categorical.from_codes(np.zeros(len(view), np.int8), categories=ROLES)

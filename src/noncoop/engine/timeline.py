@@ -52,6 +52,12 @@ class Timeline:
     end: int  # first second after the as-of day
     coverage: dict[str, tuple[int, int]]  # source -> first and last second it has data for
     feeds: Feeds = field(default_factory=lambda: Feeds({}, {}, {}))
+    # Each row's record in `origin`, the event table as loaded, and whether it is another
+    # person's record shared with the child: the trace (id, file, line, household) is read
+    # from there for the evidence of alerts, never copied for every row.
+    origin: pd.DataFrame | None = None
+    rows: np.ndarray | None = None
+    shared: np.ndarray | None = None
 
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -86,6 +92,16 @@ class Timeline:
             if name in DERIVED and name not in self.events:
                 self.events[name] = DERIVED[name](self.events, self.subject, self.t)
         return self.events
+
+    def trace(self, positions: list[int]) -> pd.DataFrame:
+        """The records at timeline positions as loaded, with `via_subject_id`: the adult or
+        brother or sister whose record it is, where it is shared."""
+        if self.origin is None:  # a timeline built from a frame that is its own trace
+            return self.events.iloc[positions]
+        at = np.asarray(positions, np.int64)
+        records = self.origin.iloc[self.rows[at]].reset_index(drop=True)
+        via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
+        return records.assign(via_subject_id=via)
 
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (-1 for blank) and the values they stand for, computed once."""
@@ -163,6 +179,8 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
 
 
 DERIVED = {"health_seen_week": _health_seen_week}
+# Columns no pattern reads: each alert's evidence reads them from the table as loaded.
+TRACE = ("event_id", "household_id", "occurred_at", "source_file", "source_line", "subject_role")
 
 
 def build_timeline(
@@ -196,7 +214,7 @@ def build_timeline(
     if share is not None and not inside.all():
         share = share[inside]
     where = household_rows(upto, subjects, kept, share)
-    view = shared_view(upto, where)
+    view = shared_view(upto, where, [c for c in upto.columns if c not in TRACE])
     t = kept[where.rows]
     born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]
     born = pd.to_datetime(born.reindex(where.children), errors="coerce")
@@ -205,4 +223,16 @@ def build_timeline(
     view["age"] = (t - born_s[where.child]) / (365.25 * DAY) if len(t) else np.array([], float)
     view["via_adult"] = where.shared & ~where.sibling
     view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
-    return Timeline(view, where.child, where.children, t, as_of, end, coverage, feeds)
+    return Timeline(
+        view,
+        where.child,
+        where.children,
+        t,
+        as_of,
+        end,
+        coverage,
+        feeds,
+        origin=upto,
+        rows=where.rows,
+        shared=where.shared,
+    )

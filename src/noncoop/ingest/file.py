@@ -6,7 +6,9 @@ Nothing written here is part of the store until the run commits the manifest (ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +33,14 @@ class RunContext:
 
     ws: Workspace
     run_id: str
-    people: Crosswalk
+    crosswalk: Callable[[], Crosswalk]  # read on first use: unchanged inputs never need it
     known: KeySet  # ids of every event in the store or written by this run
     progress: Progress | None = None
     part: int = 0  # number of the next part this run writes
+
+    @cached_property
+    def people(self) -> Crosswalk:
+        return self.crosswalk()
 
     def next_name(self, suffix: str = "") -> str:
         """Name for the next part: run id and part number, taken as the name is given, so parts

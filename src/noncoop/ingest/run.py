@@ -73,23 +73,31 @@ class _Run:
         self.report = IngestReport(run_id)
         self.manifest = ws.manifest()
         ws.check(self.manifest)  # a store short of a part is repaired, never built on
-        people = load_people(sources.people)
         self.people_hash = sources.people_hash()
-        self.report.people = Counts(
-            rows_read=people.rows_read,
-            rows_accepted=people.rows_read - len(people.quarantined),
-            rows_quarantined=len(people.quarantined),
+        unchanged = (
+            self.manifest.last_people_sha256 == self.people_hash and ws.subjects_path.exists()
         )
-        if people.skipped:
-            self.report.people.add_other({"rows skipped by the profile": people.skipped})
-        ws.write_people(people.subjects, people.quarantined)
+        if unchanged:  # read only if a changed export needs it; its counts are the last run's
+            self.report.people = Counts(**self.manifest.runs[-1].counts.get("people", {}))
         ws.remove_orphans(self.manifest)
         self.done = self.manifest.by_file()
         self.detached = quarantine.empty()
-        if self.manifest.last_people_sha256 not in (None, self.people_hash):
-            self.report.relinked, self.detached = relink_store(ws, people)
-        # Read on first use, after any re-link: unchanged inputs never need it.
-        self.ctx = RunContext(ws, run_id, people, KeySet(ws.event_numbers), progress)
+        # Read on first use, after any re-link: unchanged inputs never need them.
+        self.ctx = RunContext(
+            ws, run_id, lambda: load_people(sources.people), KeySet(ws.event_numbers), progress
+        )
+        if not unchanged:
+            people = self.ctx.people
+            self.report.people = Counts(
+                rows_read=people.rows_read,
+                rows_accepted=people.rows_read - len(people.quarantined),
+                rows_quarantined=len(people.quarantined),
+            )
+            if people.skipped:
+                self.report.people.add_other({"rows skipped by the profile": people.skipped})
+            ws.write_people(people.subjects, people.quarantined)
+            if self.manifest.last_people_sha256 not in (None, self.people_hash):
+                self.report.relinked, self.detached = relink_store(ws, people)
         self.accept_withdrawals = False
         # Parts of files' earlier versions, deleted once the manifest no longer lists them.
         self.obsolete: list[Path] = []
@@ -105,17 +113,21 @@ class _Run:
 
     def file(self, source: LoadedSource, path: Path, counts: Counts) -> None:
         rel = path.relative_to(self.sources.root).as_posix()
+        previous = self.done.get((source.name, rel))
+        stat = path.stat()
+        hashed_at = time.time_ns()
         entry = FileEntry(
             source=source.name,
             file=rel,
-            sha256=file_hash(path),
+            sha256=_same_file(previous, stat) or file_hash(path),
             profile=source.profile_hash,
             people=self.people_hash,
             importer=source.spec.importer,
-            bytes=path.stat().st_size,
+            bytes=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            hashed_at_ns=previous.hashed_at_ns if _same_file(previous, stat) else hashed_at,
             run_id=self.ctx.run_id,
         )
-        previous = self.done.get(entry.key)
         if previous and previous.fingerprint() == entry.fingerprint():
             counts.files_unchanged += 1
             if self.ctx.progress:
@@ -268,6 +280,20 @@ class _Run:
         if len(kept):
             name = self.ws.write_quarantine(kept, f"{self.ctx.run_id}-relink-q")
             self.manifest.detached.append(name.name)
+
+
+# A file changed within this long of being hashed may have changed again unseen ("racy").
+RACY_NS = 2_000_000_000
+
+
+def _same_file(previous: FileEntry | None, stat) -> str | None:
+    """The hash recorded for a file whose size and modification time are as they were, and
+    which had not changed for a while when it was hashed (None: hash it)."""
+    if previous is None or previous.sha256 is None:
+        return None
+    same = previous.bytes == stat.st_size and previous.mtime_ns == stat.st_mtime_ns
+    settled = stat.st_mtime_ns < previous.hashed_at_ns - RACY_NS
+    return previous.sha256 if same and settled else None
 
 
 def _rows_with_ids(parts: list[Path], numbers: np.ndarray) -> pd.DataFrame:

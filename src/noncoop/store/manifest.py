@@ -24,6 +24,12 @@ class FileEntry(BaseModel):
     people: str
     importer: str
     bytes: int = 0
+    # The file's modification time when it was read, and when its content was hashed: a file
+    # whose size and time are unchanged, and last changed well before it was hashed, is not
+    # hashed again (as git trusts its index, and for the same "racy" reason re-hashes a file
+    # changed in the same moment it was read).
+    mtime_ns: int = 0
+    hashed_at_ns: int = 0
     rows_read: int = 0
     rows_accepted: int = 0
     rows_quarantined: int = 0
