@@ -66,10 +66,24 @@ def household_rows(
     n_own, n_adult, n_sibling = len(own_rows), len(pairs), len(siblings)
     shared = np.r_[np.zeros(n_own, bool), np.ones(n_adult + n_sibling, bool)]
     sibling = np.r_[np.zeros(n_own + n_adult, bool), np.ones(n_sibling, bool)]
-    order = np.lexsort((seconds[rows], child))
+    order = _by_child_and_time(child, seconds[rows])
     return HouseholdRows(
         rows[order], child[order].astype(np.int64), children, shared[order], sibling[order]
     )
+
+
+def _by_child_and_time(child: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """The order of rows by child, then time, ties as they come. One stable sort of a single
+    integer key (child above, seconds below) costs half a two-key lexsort, and less again on
+    exports already in time order."""
+    if not len(child):
+        return np.zeros(0, np.int64)
+    low = int(seconds.min())
+    span = int(seconds.max()) - low
+    if span >= 1 << 34 or int(child.max()) >= 1 << 29:  # centuries apart: two keys
+        return np.lexsort((seconds, child))
+    key = (child.astype(np.int64) << 34) | (seconds - low)
+    return np.argsort(key, kind="stable")
 
 
 def _with_household_children(
