@@ -133,10 +133,13 @@ def empty_events() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in {**EVENT_COLUMNS, **TRACE_COLUMNS}}))
 
 
-def conform(frame: pd.DataFrame, trace: bool = True) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, trace: bool = True, only: list[str] | None = None) -> pd.DataFrame:
     """The frame with exactly the canonical (and, with `trace`, trace) columns, in order and in
-    their dtypes; columns already in the right dtype are not copied."""
+    their dtypes (or only the columns named in `only`); columns already in the right dtype are
+    not copied."""
     columns = {**EVENT_COLUMNS, **(TRACE_COLUMNS if trace else {})}
+    if only is not None:
+        columns = {name: columns[name] for name in only}
     out = {}
     for name, dtype in columns.items():
         col = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)

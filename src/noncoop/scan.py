@@ -126,12 +126,12 @@ def _evaluate(
     clock = time.perf_counter()
     # Days are the region's calendar days, as its sources.yaml names them.
     with calendar(workspace.timezone()):
-        events = workspace.load_events(as_of=day)
+        events, reader = workspace.load_for_rules(day)
         subjects = workspace.load_subjects()
         load_s = time.perf_counter() - clock
         coverage = declared_coverage(workspace.declared_coverage(), day)
         evaluation = evaluate(
-            events, subjects, pack, day, engine, coverage, history=True, ended=ended
+            events, subjects, pack, day, engine, coverage, history=True, ended=ended, reader=reader
         )
     timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
     return ScanResult(day, pack, report, evaluation, engine, timings)
@@ -144,10 +144,11 @@ def history(
     explained; the alert store is not read or written."""
     day = as_of_day(as_of)
     with calendar(workspace.timezone()):
-        events = workspace.load_events(as_of=day)
+        events, reader = workspace.load_for_rules(day)
         coverage = declared_coverage(workspace.declared_coverage(), day)
         subjects = workspace.load_subjects()
-        return evaluate(events, subjects, pack, day, resolve_engine(engine), coverage, history=True)
+        engine = resolve_engine(engine)
+        return evaluate(events, subjects, pack, day, engine, coverage, history=True, reader=reader)
 
 
 def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:

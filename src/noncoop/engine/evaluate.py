@@ -22,7 +22,7 @@ from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.rules.pack import LoadedRule, RulePack
 from noncoop.engine.selections import shared_records, timeline_mask
-from noncoop.engine.timeline import Timeline, build_timeline
+from noncoop.engine.timeline import Timeline, TraceSource, build_timeline
 from noncoop.vocab import level_rank
 
 
@@ -49,6 +49,7 @@ def evaluate(
     coverage: dict[str, tuple[int, int]] | None = None,
     history: bool = False,
     ended: bool = True,
+    reader: TraceSource | None = None,
 ) -> Evaluation:
     """Explained alerts for every child, as of the given date; with `history`, an alert for
     every episode of every rule up to that date, with the days it held (`held`), of which those
@@ -56,7 +57,7 @@ def evaluate(
     still holding are explained (a nightly scan needs no more)."""
     clock = time.perf_counter()
     share = shared_records(events, [s for r in pack.rules for s in r.rule.selections()])
-    tl = build_timeline(events, subjects, as_of, coverage, share)
+    tl = build_timeline(events, subjects, as_of, coverage, share, reader)
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = time.perf_counter() - clock
     alerts = (

@@ -50,9 +50,13 @@ def household_rows(
     own_rows = np.flatnonzero(is_child)
     own_codes = to_child[codes[own_rows]]
     adult_rows = np.flatnonzero(~is_child)
-    pairs = _with_household_children(events, adult_rows, kids)
+    # Each person's household, from the crosswalk (as every stored event's is, re-linked when
+    # it changes): the event table need not carry ten million copies of it.
+    by_person = subjects.set_index(subjects["subject_id"].astype(str))["household_id"]
+    household = np.append(by_person.reindex(ids).to_numpy(object), None)[codes]
+    pairs = _with_household_children(household, adult_rows, kids)
     sibling_rows = np.flatnonzero(is_child & share) if share is not None else adult_rows[:0]
-    siblings = _with_household_children(events, sibling_rows, kids)
+    siblings = _with_household_children(household, sibling_rows, kids)
     # A child's own record is not its own sibling's.
     siblings = siblings[siblings["subject_id"].to_numpy() != ids[codes[siblings["row"]]]]
     rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64), siblings["row"]])
@@ -87,16 +91,11 @@ def _by_child_and_time(child: np.ndarray, seconds: np.ndarray) -> np.ndarray:
 
 
 def _with_household_children(
-    events: pd.DataFrame, rows: np.ndarray, kids: pd.DataFrame
+    household: np.ndarray, rows: np.ndarray, kids: pd.DataFrame
 ) -> pd.DataFrame:
     """(row, subject_id) for each of the rows and each child of the row's household."""
     return (
-        pd.DataFrame(
-            {
-                "row": rows,
-                "household_id": events["household_id"].take(rows).astype(object).to_numpy(),
-            }
-        )
+        pd.DataFrame({"row": rows, "household_id": household[rows]})
         .dropna()
         .merge(kids.dropna().astype(object), on="household_id")
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,12 @@ class Feeds:
 NO_TIME = np.iinfo(np.int64).max
 
 
+class TraceSource(Protocol):
+    """Reads the columns an event table was loaded without, for rows of it."""
+
+    def read(self, positions: np.ndarray) -> pd.DataFrame: ...
+
+
 @dataclass
 class Timeline:
     """Events in (child, time) order; `subject` holds integer codes into `subjects`."""
@@ -58,6 +65,10 @@ class Timeline:
     origin: pd.DataFrame | None = None
     rows: np.ndarray | None = None
     shared: np.ndarray | None = None
+    # Where `origin` was loaded without the columns no rule reads: reads them for cited rows
+    # (`loaded`: each origin row's position in the table the reader knows, None: the same).
+    reader: TraceSource | None = None
+    loaded: np.ndarray | None = None
 
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -99,7 +110,12 @@ class Timeline:
         if self.origin is None:  # a timeline built from a frame that is its own trace
             return self.events.iloc[positions]
         at = np.asarray(positions, np.int64)
-        records = self.origin.iloc[self.rows[at]].reset_index(drop=True)
+        rows = self.rows[at]
+        records = self.origin.iloc[rows].reset_index(drop=True)
+        if self.reader is not None:
+            lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows])
+            records = records.assign(**{c: lazy[c].to_numpy() for c in lazy.columns})
+            records = records.astype({c: lazy[c].dtype for c in lazy.columns})
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
         return records.assign(via_subject_id=via)
 
@@ -189,6 +205,7 @@ def build_timeline(
     as_of: str | pd.Timestamp,
     coverage: dict[str, tuple[int, int]] | None = None,
     share: np.ndarray | None = None,
+    reader: TraceSource | None = None,
 ) -> Timeline:
     """Only events on or before the as-of date count, so a back-filled run matches the night.
 
@@ -235,4 +252,6 @@ def build_timeline(
         origin=upto,
         rows=where.rows,
         shared=where.shared,
+        reader=reader,
+        loaded=None if inside.all() else np.flatnonzero(inside),
     )

@@ -134,26 +134,46 @@ class Workspace:
 
         Columns and filters are applied while reading, so only what is needed is ever held in
         memory."""
+        return self._load(as_of, with_trace, subjects)[0]
+
+    def load_for_rules(self, as_of: pd.Timestamp) -> tuple[pd.DataFrame, TraceReader]:
+        """The events on or before `as_of` without the columns no rule reads (event ids, files,
+        lines, households: LAZY), and a reader that fetches those for the rows an alert cites.
+        Ten million event ids are never turned into Python strings to cite a few thousand."""
+        return self._load(as_of, False, None, lean=True)
+
+    def _load(
+        self, as_of, with_trace: bool, subjects: list[str] | None, lean: bool = False
+    ) -> tuple[pd.DataFrame, TraceReader]:
         parts = self.event_parts()
-        if not parts:
-            return empty_events() if with_trace else empty_events()[list(EVENT_COLUMNS)]
         columns = [*EVENT_COLUMNS, *(TRACE_COLUMNS if with_trace else ())]
-        tables = []
+        if lean:
+            columns = [c for c in columns if c not in LAZY]
+        if not parts:
+            return empty_events()[columns], TraceReader(self.root, [])
+        tables, kept = [], []
         for part in parts:
             table = self._read_part(part, columns)
+            keep = None
             if as_of is not None:
                 limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
                 keep = pc.less(table["occurred_at"], limit)
                 # Most parts hold nothing after the as-of date: copying every column of every
                 # row to drop none was the largest cost of loading.
-                if not pc.all(keep).as_py():
-                    table = table.filter(keep)
+                keep = None if pc.all(keep).as_py() else keep
             if subjects is not None:
-                table = table.filter(pc.is_in(table["subject_id"], pa.array(subjects, pa.string())))
+                chosen = pc.is_in(table["subject_id"], pa.array(subjects, pa.string()))
+                keep = chosen if keep is None else pc.and_(keep, chosen)
+            if keep is not None:
+                table = table.filter(keep)
+            kept.append((part, None if keep is None else np.flatnonzero(keep.to_numpy(False))))
             tables.append(table.cast(_unified(table.schema)))
         table = pa.concat_tables(tables)
         del tables
-        return conform(table.to_pandas(self_destruct=True, split_blocks=True), trace=with_trace)
+        frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        if lean:
+            return conform(frame, trace=False, only=columns), TraceReader(self.root, kept)
+        return conform(frame, trace=with_trace), TraceReader(self.root, kept)
 
     def _read_part(self, part: Path, columns: list[str]) -> pa.Table:
         """One part of the store; one that cannot be read is named as damage, with its file."""
@@ -195,6 +215,42 @@ class Workspace:
         if not self.subjects_path.exists():
             return pd.DataFrame(columns=["subject_id", "role", "household_id", "date_of_birth"])
         return pd.read_parquet(self.subjects_path)
+
+
+# Columns no rule reads: a scan loads them only for the rows its alerts cite.
+LAZY = ("event_id", "household_id", "source_file", "source_line")
+
+
+class TraceReader:
+    """The LAZY columns of rows of a loaded event table, read from the parts they came from:
+    `kept` lists each part with the rows of it the table holds (None: all of them)."""
+
+    def __init__(self, root: Path, kept: list[tuple[Path, np.ndarray | None]]):
+        self.root, self.kept = root, kept
+        sizes = [
+            len(rows) if rows is not None else pq.ParquetFile(part).metadata.num_rows
+            for part, rows in kept
+        ]
+        self.starts = np.cumsum([0, *sizes])
+
+    def read(self, positions: np.ndarray) -> pd.DataFrame:
+        """The LAZY columns for the table's rows at `positions`, in that order."""
+        positions = np.asarray(positions, np.int64)
+        which = np.searchsorted(self.starts, positions, "right") - 1
+        pieces, order = [], []
+        for i in np.unique(which):
+            at = np.flatnonzero(which == i)
+            part, rows = self.kept[i]
+            local = positions[at] - self.starts[i]
+            local = local if rows is None else rows[local]
+            table = pq.read_table(part, columns=list(LAZY)).take(pa.array(local))
+            pieces.append(table.cast(_unified(table.schema)))
+            order.append(at)
+        if not pieces:
+            return conform(pd.DataFrame(columns=list(LAZY)), trace=False, only=list(LAZY))
+        frame = pa.concat_tables(pieces).to_pandas()
+        frame.index = np.concatenate(order)
+        return conform(frame.sort_index(), trace=False, only=list(LAZY))
 
 
 def _unified(schema: pa.Schema) -> pa.Schema:
