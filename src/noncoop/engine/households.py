@@ -39,7 +39,11 @@ def household_rows(
     Identifiers are factorised once, so ten million events cost one dictionary encoding, a merge
     over the adults' (and shared) events only, and one integer sort."""
     is_child = (events["subject_role"] == "child").to_numpy(bool)
-    codes, ids = pd.factorize(events["subject_id"])
+    people = events["subject_id"]
+    if isinstance(people.dtype, pd.CategoricalDtype):  # loaded as codes already
+        codes, ids = people.cat.codes.to_numpy().astype(np.int64), people.cat.categories
+    else:
+        codes, ids = pd.factorize(people)
     ids = np.asarray(ids, dtype=object).astype(str)
     kids = subjects.loc[subjects["role"].astype(str) == "child", ["subject_id", "household_id"]]
     child_ids = ids[np.unique(codes[is_child & (codes >= 0)])]

@@ -153,7 +153,8 @@ class Workspace:
             return empty_events()[columns], TraceReader(self.root, [])
         tables, kept = [], []
         for part in parts:
-            table = self._read_part(part, columns)
+            # For rules, people as categories: a hundred thousand ids, not ten million strings.
+            table = self._read_part(part, columns, ("subject_id",) if lean else ())
             keep = None
             if as_of is not None:
                 limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
@@ -172,13 +173,18 @@ class Workspace:
         del tables
         frame = table.to_pandas(self_destruct=True, split_blocks=True)
         if lean:
-            return conform(frame, trace=False, only=columns), TraceReader(self.root, kept)
+            plain = [c for c in columns if c != "subject_id"]
+            lean_frame = conform(frame, trace=False, only=plain)
+            lean_frame.insert(columns.index("subject_id"), "subject_id", frame["subject_id"].values)
+            return lean_frame, TraceReader(self.root, kept)
         return conform(frame, trace=with_trace), TraceReader(self.root, kept)
 
-    def _read_part(self, part: Path, columns: list[str]) -> pa.Table:
+    def _read_part(
+        self, part: Path, columns: list[str], dictionary: tuple[str, ...] = ()
+    ) -> pa.Table:
         """One part of the store; one that cannot be read is named as damage, with its file."""
         try:
-            return pq.read_table(part, columns=columns)
+            return pq.read_table(part, columns=columns, read_dictionary=list(dictionary))
         except (OSError, ValueError):
             self.check()
             raise WorkspaceDamaged(
