@@ -2,6 +2,10 @@
 
 import contextlib
 import os
+import time
+
+# When noncoop was first imported: a scan's "start" phase runs from here (the imports).
+STARTED = time.perf_counter()
 
 __version__ = "0.1.0"
 

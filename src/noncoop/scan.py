@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from noncoop import STARTED
 from noncoop.alerts.model import StoreUpdate
 from noncoop.alerts.store import AlertStore
 from noncoop.asof import as_of_day, calendar, end_second, start_second
@@ -70,9 +71,11 @@ def scan(
     The first scan of a workspace evaluates the whole history: alerts that ended before the date
     are recorded as resolved on the day they stopped holding (those resolved before
     `history_from` left out), as nightly scans would have recorded them."""
+    clock = time.perf_counter()
     day = as_of_day(as_of)
     pack = load_rules(rules or [shipped_rules()]).enabled()
     engine = resolve_engine(engine)
+    rules_s = time.perf_counter() - clock
     store = AlertStore(workspace.alerts_path)
     with WorkspaceLock(workspace.root) as lock:
         if lock.took_over:
@@ -86,6 +89,8 @@ def scan(
             sources_dir, workspace, pack, day, engine, progress, first, accept_withdrawals
         )
         result.lock_note = lock.took_over
+        # Every second of the run in a named phase: process start (imports) and the rules too.
+        result.timings = {"start": clock - STARTED, "rules": rules_s, **result.timings}
         clock = time.perf_counter()
         versions = {r.id: r.digest[:12] for r in pack.rules}
         run = {**_run_details(result, sources_dir, workspace), "rules": versions}
