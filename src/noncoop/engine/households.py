@@ -41,12 +41,15 @@ def household_rows(
     is_child = (events["subject_role"] == "child").to_numpy(bool)
     people = events["subject_id"]
     if isinstance(people.dtype, pd.CategoricalDtype):  # loaded as codes already
-        codes, ids = people.cat.codes.to_numpy().astype(np.int64), people.cat.categories
+        codes, ids = people.cat.codes.to_numpy(), people.cat.categories
     else:
         codes, ids = pd.factorize(people)
     ids = np.asarray(ids, dtype=object).astype(str)
     kids = subjects.loc[subjects["role"].astype(str) == "child", ["subject_id", "household_id"]]
-    child_ids = ids[np.unique(codes[is_child & (codes >= 0)])]
+    # The people with a child's record: marked per person, not by sorting ten million codes.
+    has_child_record = np.zeros(len(ids) + 1, bool)
+    has_child_record[codes[is_child]] = True  # a blank (-1) marks the spare last slot
+    child_ids = ids[has_child_record[:-1]]
     children = pd.Index(
         np.unique(np.concatenate([kids["subject_id"].astype(str).to_numpy(), child_ids]))
     )
@@ -57,10 +60,10 @@ def household_rows(
     # Each person's household, from the crosswalk (as every stored event's is, re-linked when
     # it changes): the event table need not carry ten million copies of it.
     by_person = subjects.set_index(subjects["subject_id"].astype(str))["household_id"]
-    household = np.append(by_person.reindex(ids).to_numpy(object), None)[codes]
-    pairs = _with_household_children(household, adult_rows, kids)
+    household = np.append(by_person.reindex(ids).to_numpy(object), None)  # per person code
+    pairs = _with_household_children(household[codes[adult_rows]], adult_rows, kids)
     sibling_rows = np.flatnonzero(is_child & share) if share is not None else adult_rows[:0]
-    siblings = _with_household_children(household, sibling_rows, kids)
+    siblings = _with_household_children(household[codes[sibling_rows]], sibling_rows, kids)
     # A child's own record is not its own sibling's.
     siblings = siblings[siblings["subject_id"].to_numpy() != ids[codes[siblings["row"]]]]
     rows = np.concatenate([own_rows, pairs["row"].to_numpy(np.int64), siblings["row"]])
@@ -97,9 +100,10 @@ def _by_child_and_time(child: np.ndarray, seconds: np.ndarray) -> np.ndarray:
 def _with_household_children(
     household: np.ndarray, rows: np.ndarray, kids: pd.DataFrame
 ) -> pd.DataFrame:
-    """(row, subject_id) for each of the rows and each child of the row's household."""
+    """(row, subject_id) for each of the rows (whose households are `household`) and each child
+    of the row's household."""
     return (
-        pd.DataFrame({"row": rows, "household_id": household[rows]})
+        pd.DataFrame({"row": rows, "household_id": household})
         .dropna()
         .merge(kids.dropna().astype(object), on="household_id")
     )
