@@ -98,7 +98,11 @@ def test_an_unclosed_quote_is_quarantined_and_the_lines_after_it_read(tmp_path):
     middle one it looks malformed: both are caught."""
     import pandas as pd
 
-    for body in ('1,a,"oops\n2,b,c\n3,d,e\n', '1,"oops,c\n2,b,c\n3,d,e\n'):
+    for body in (
+        '1,a,"oops\n2,b,c\n3,d,e\n',
+        '1,"oops,c\n2,b,c\n3,d,e\n',
+        '1,a,"oops\n2,b,c\n3,d,e',  # no line end at the end of the file
+    ):
         path = tmp_path / "x.csv"
         path.write_text("id,x,y\n" + body)
         batches, rows, rejected = _read(path)

@@ -246,9 +246,15 @@ def _read(spec: _Spec, data: Path | bytes, offset: int) -> Iterator[CsvBatch]:
     tail = lines.number_tail()
     rejected = _malformed(tail, len(spec.names), spec) if tail else None
     last = pending if pending is not None else CsvBatch(_no_rows(spec), quarantine.empty())
-    unclosed = lines.last_spanning()
-    if unclosed is not None and _quote_left_open(data, spec, unclosed - offset):
-        yield from _reread_after(spec, data, offset, unclosed, last, rejected)
+    # The file's last record, where it runs over several lines: a quote left open would make it.
+    unclosed, inside, as_value = lines.spanning or (None, 0, False)
+    record = b""
+    if unclosed is not None:
+        tail, ended = _last_lines(data, inside + 1)
+        # A value left open takes the file's final line end too; a malformed row's text not.
+        record = b"\n".join(tail[1:] if ended and as_value else tail)
+    if unclosed is not None and _quote_left_open(record, spec):
+        yield from _reread_after(spec, data, unclosed, record, last, rejected)
     else:
         unclosed = None
         if rejected is not None:
@@ -266,14 +272,16 @@ def _read(spec: _Spec, data: Path | bytes, offset: int) -> Iterator[CsvBatch]:
 def _reread_after(
     spec: _Spec,
     data: Path | bytes,
-    offset: int,
     line: int,
+    record: bytes,
     last: CsvBatch,
     rejected: pd.DataFrame | None,
 ) -> Iterator[CsvBatch]:
-    """The record at `line` opened a quote never closed: it is quarantined, naming the line, and
-    the lines after it are read again as rows."""
-    header, text, rest = _split_at(data, line - offset, spec)
+    """The record at `line` (its raw bytes `record`, to the end of the data) opened a quote
+    never closed: it is quarantined, naming the line, and the lines after it are read again as
+    rows."""
+    first, _, rest = record.partition(b"\n")
+    text = first.decode(_python_codec(spec), errors="replace").rstrip("\r")
     rows = last.rows[last.rows["_line"] != line]
     kept = [last.rejected] + ([rejected] if rejected is not None else [])
     kept = [k[k["source_line"] != line] for k in kept]
@@ -288,30 +296,38 @@ def _reread_after(
     )
     yield CsvBatch(rows.reset_index(drop=True), pd.concat([*kept, why], ignore_index=True))
     if rest:
-        yield from _read(spec, header + rest, line - 1)
+        yield from _read(spec, _header_line(data) + rest + b"\n", line - 1)
 
 
-def _quote_left_open(data: Path | bytes, spec: _Spec, line: int) -> bool:
-    """Whether the record starting at `line` of `data` runs to the end inside a quote."""
-    _, text, rest = _split_at(data, line, spec)
-    record = text + "\n" + rest.decode(_python_codec(spec), errors="replace")
+def _quote_left_open(record: bytes, spec: _Spec) -> bool:
+    """Whether a record (raw bytes, to the end of the data) runs to the end inside a quote."""
+    text = record.decode(_python_codec(spec), errors="replace")
     try:
-        for _ in csv.reader(io.StringIO(record), delimiter=spec.delimiter, strict=True):
+        for _ in csv.reader(io.StringIO(text), delimiter=spec.delimiter, strict=True):
             pass
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)
     return False
 
 
-def _split_at(data: Path | bytes, line: int, spec: _Spec) -> tuple[bytes, str, bytes]:
-    """The header line's bytes, the text of `line` and the bytes after it."""
-    stream = open(data, "rb") if isinstance(data, Path) else io.BytesIO(data)  # noqa: SIM115
-    with stream:
-        header = stream.readline()
-        for _ in range(line - 2):
-            stream.readline()
-        text = stream.readline().decode(_python_codec(spec), errors="replace").rstrip("\r\n")
-        return header, text, stream.read()
+def _last_lines(data: Path | bytes, n: int) -> tuple[list[bytes], bool]:
+    """The last `n` lines of `data`, its final line end left off, and whether it had one. A file
+    is read from its end: checking the last record of a 2 GB notes export costs the record's
+    length, not the file's."""
+    if isinstance(data, bytes):
+        tail = data
+    else:
+        with open(data, "rb") as fh:
+            pos = fh.seek(0, io.SEEK_END)
+            tail = b""
+            while pos > 0 and tail.rstrip(b"\r\n").count(b"\n") < n:
+                step = min(1 << 16, pos)
+                pos -= step
+                fh.seek(pos)
+                tail = fh.read(step) + tail
+    ended = tail.endswith(b"\n")
+    body = tail[:-1] if ended else tail
+    return body.split(b"\n")[-n:], ended
 
 
 def _header_line(data: Path | bytes) -> bytes:
@@ -359,7 +375,9 @@ class _Lines:
         self.inside = 0  # newlines inside the records numbered so far
         # (line, fields, text, lines spanned), not yet taken
         self.malformed: list[tuple[int, int, str, int]] = []
-        self.spanning: int | None = None  # line of the last record numbered, if it spans lines
+        # (line, newlines inside, read as a row's values) of the last record numbered, if it
+        # spans lines.
+        self.spanning: tuple[int, int, bool] | None = None
         self.recoded, self.offset = recoded, offset
 
     def on_invalid(self, row: pacsv.InvalidRow) -> str:
@@ -390,10 +408,6 @@ class _Lines:
         taken, self.malformed = self.malformed, []
         return taken
 
-    def last_spanning(self) -> int | None:
-        """The line of the file's last record if it spans lines (an unclosed quote would)."""
-        return self.spanning
-
     def _records(self, n: int) -> np.ndarray:
         """Record numbers of the next `n` rows: positions counting the skipped records."""
         skipped = np.array(sorted(m[0] for m in self.skipped), dtype=np.int64)
@@ -419,7 +433,9 @@ class _Lines:
         self.spanned += [(int(line), m[4]) for line, m in placed if m[1] != -1 and m[3]]
         if len(order):
             final = order[-1]
-            self.spanning = int(lines[final]) if order_inner[final] else None
+            inside = int(order_inner[final])
+            as_value = bool(final < len(records))
+            self.spanning = (int(lines[final]), inside, as_value) if inside else None
         return lines[: len(records)]
 
 
