@@ -330,3 +330,12 @@ def test_durable_sessions_only_for_children_who_can_meet_a_rule():
     assert set(job.facts[0].tolist()) == {5, 700, 1400}
     table.add(rule.signal("alone"), np.array([5]), np.array([0]), np.array([10]))
     assert [c for _, c, _ in decisions.decide_durable([rule], table)] == [700, 1400]
+
+
+def test_every_phase_of_a_scan_is_named_and_start_up_is_counted_once(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    first = scan(REGION, ws, as_of="2026-03-31", engine="python")
+    second = scan(REGION, ws, as_of="2026-04-01", engine="python")
+    phases = ["start", "rules", "ingest", "load", "timeline", "episodes", "explanations", "store"]
+    assert list(second.timings) == phases and list(first.timings) == phases
+    assert second.timings["start"] == 0  # the process started once, before the first scan

@@ -4,8 +4,14 @@ import contextlib
 import os
 import time
 
-# When noncoop was first imported: a scan's "start" phase runs from here (the imports).
-STARTED = time.perf_counter()
+_IMPORTED = [time.perf_counter()]
+
+
+def start_up(now: float) -> float:
+    """Seconds from noncoop's import to `now` the first time it is asked (a process's start-up,
+    the imports), 0 afterwards: a second scan in the same process has no start-up of its own."""
+    imported = _IMPORTED.pop() if _IMPORTED else now
+    return now - imported
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from noncoop import STARTED
+from noncoop import start_up
 from noncoop.alerts.model import StoreUpdate
 from noncoop.alerts.store import AlertStore
 from noncoop.asof import as_of_day, calendar, end_second, start_second
@@ -90,7 +90,7 @@ def scan(
         )
         result.lock_note = lock.took_over
         # Every second of the run in a named phase: process start (imports) and the rules too.
-        result.timings = {"start": clock - STARTED, "rules": rules_s, **result.timings}
+        result.timings = {"start": start_up(clock), "rules": rules_s, **result.timings}
         clock = time.perf_counter()
         versions = {r.id: r.digest[:12] for r in pack.rules}
         run = {**_run_details(result, sources_dir, workspace), "rules": versions}
