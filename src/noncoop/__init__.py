@@ -13,6 +13,7 @@ def start_up(now: float) -> float:
     imported = _IMPORTED.pop() if _IMPORTED else now
     return now - imported
 
+
 __version__ = "0.1.0"
 
 

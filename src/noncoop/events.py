@@ -50,6 +50,10 @@ TRACE_COLUMNS: dict[str, object] = {
     "id_value": STRING,
 }
 
+# Canonical columns no rule reads, only the evidence of an alert: a scan loads them for the rows
+# its alerts cite (store.workspace.TraceReader).
+LAZY_COLUMNS: tuple[str, ...] = ("event_id", "household_id", "source_file", "source_line")
+
 REQUIRED_NOT_NULL = (
     "event_id",
     "subject_id",

@@ -13,6 +13,7 @@ import pandas as pd
 
 from noncoop.asof import DAY, as_of_day, end_second, to_seconds
 from noncoop.engine.households import household_rows, shared_view
+from noncoop.events import LAZY_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,13 @@ class Timeline:
     as_of: pd.Timestamp
     end: int  # first second after the as-of day
     coverage: dict[str, tuple[int, int]]  # source -> first and last second it has data for
-    feeds: Feeds = field(default_factory=lambda: Feeds({}, {}, {}))
     # Each row's record in `origin`, the event table as loaded, and whether it is another
     # person's record shared with the child: the trace (id, file, line, household) is read
     # from there for the evidence of alerts, never copied for every row.
-    origin: pd.DataFrame | None = None
-    rows: np.ndarray | None = None
-    shared: np.ndarray | None = None
+    origin: pd.DataFrame
+    rows: np.ndarray
+    shared: np.ndarray
+    feeds: Feeds = field(default_factory=lambda: Feeds({}, {}, {}))
     # Where `origin` was loaded without the columns no rule reads: reads them for cited rows
     # (`loaded`: each origin row's position in the table the reader knows, None: the same).
     reader: TraceSource | None = None
@@ -106,15 +107,12 @@ class Timeline:
     def trace(self, positions: list[int]) -> pd.DataFrame:
         """The records at timeline positions as loaded, with `via_subject_id`: the adult or
         brother or sister whose record it is, where it is shared."""
-        if self.origin is None:  # a timeline built from a frame that is its own trace
-            return self.events.iloc[positions]
         at = np.asarray(positions, np.int64)
         rows = self.rows[at]
         records = self.origin.iloc[rows].reset_index(drop=True)
         if self.reader is not None:
             lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows])
-            records = records.assign(**{c: lazy[c].to_numpy() for c in lazy.columns})
-            records = records.astype({c: lazy[c].dtype for c in lazy.columns})
+            records = pd.concat([records, lazy.reset_index(drop=True)], axis=1)
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
         return records.assign(via_subject_id=via)
 
@@ -214,7 +212,7 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
 
 DERIVED = {"health_seen_week": _health_seen_week}
 # Columns no pattern reads: each alert's evidence reads them from the table as loaded.
-TRACE = ("event_id", "household_id", "occurred_at", "source_file", "source_line", "subject_role")
+TRACE = (*LAZY_COLUMNS, "occurred_at", "subject_role")
 
 
 def build_timeline(
@@ -262,10 +260,10 @@ def build_timeline(
         as_of,
         end,
         coverage,
+        upto,
+        where.rows,
+        where.shared,
         feeds,
-        origin=upto,
-        rows=where.rows,
-        shared=where.shared,
         reader=reader,
         loaded=None if inside.all() else np.flatnonzero(inside),
     )

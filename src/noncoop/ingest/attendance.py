@@ -69,8 +69,7 @@ def read_attendance(
         source,
         source_file,
         people,
-        missing_columns(profile, ATTENDANCE_FIELDS, header)
-        + [f for f in ATTENDANCE_FIELDS if f not in profile.fields and f not in header],
+        missing_columns(profile, ATTENDANCE_FIELDS, header, ATTENDANCE_FIELDS),
     )
     for batch in read_csv_batches(
         path, source.name, source_file, profile.encoding, profile.delimiter

@@ -41,9 +41,8 @@ def read_contact_log(
     """Yield linked canonical events block by block; every rejected row is kept with a reason."""
     profile = source.profile
     header = read_header(path, profile.encoding, profile.delimiter)
-    absent = missing_columns(profile, CONTACT_LOG_FIELDS, header)
     # Without a profile naming them, the canonical columns must be in the header.
-    absent += [f for f in CANONICAL_REQUIRED if f not in profile.fields and f not in header]
+    absent = missing_columns(profile, CONTACT_LOG_FIELDS, header, CANONICAL_REQUIRED)
     # A field whose column the file lacks is reported once, as the missing column.
     lacking = fields_without_columns(profile, CANONICAL_REQUIRED, header)
     required = [f for f in REQUIRED if f not in lacking]

@@ -64,13 +64,8 @@ def check_dates(
 
 def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """values[codes], NaT where the code is -1 (a blank)."""
-    out = (
-        values.astype("datetime64[ns]")[np.where(codes >= 0, codes, 0)]
-        if len(values)
-        else (np.full(len(codes), np.datetime64("NaT", "ns")))
-    )
-    out[codes < 0] = np.datetime64("NaT")
-    return out
+    padded = np.append(values.astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return padded[np.where(codes >= 0, codes, len(values))]
 
 
 class _Text:

@@ -115,17 +115,18 @@ class _Run:
         rel = path.relative_to(self.sources.root).as_posix()
         previous = self.done.get((source.name, rel))
         stat = path.stat()
-        hashed_at = time.time_ns()
+        known = _same_file(previous, stat)
+        hashed_at = previous.hashed_at_ns if known else time.time_ns()
         entry = FileEntry(
             source=source.name,
             file=rel,
-            sha256=_same_file(previous, stat) or file_hash(path),
+            sha256=known or file_hash(path),
             profile=source.profile_hash,
             people=self.people_hash,
             importer=source.spec.importer,
             bytes=stat.st_size,
             mtime_ns=stat.st_mtime_ns,
-            hashed_at_ns=previous.hashed_at_ns if _same_file(previous, stat) else hashed_at,
+            hashed_at_ns=hashed_at,
             run_id=self.ctx.run_id,
         )
         if previous and previous.fingerprint() == entry.fingerprint():

@@ -17,17 +17,20 @@ TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
 
 
-def missing_columns(profile: Profile, fields: tuple[str, ...], header: list[str]) -> list[str]:
-    """Source columns the profile names that the file does not have."""
-    return sorted(
-        {
-            column
-            for name, spec in resolved_specs(profile, fields, header).items()
-            if name in profile.fields and not spec.optional
-            for column in spec.source_columns
-            if column not in header
-        }
-    )
+def missing_columns(
+    profile: Profile, fields: tuple[str, ...], header: list[str], required: tuple[str, ...] = ()
+) -> list[str]:
+    """Source columns the profile names that the file does not have, then the `required`
+    canonical columns it lacks where the profile names none for them."""
+    named = {
+        column
+        for name, spec in resolved_specs(profile, fields, header).items()
+        if name in profile.fields and not spec.optional
+        for column in spec.source_columns
+        if column not in header
+    }
+    canonical = [f for f in required if f not in profile.fields and f not in header]
+    return sorted(named) + canonical
 
 
 def fields_without_columns(

@@ -15,7 +15,14 @@ import pyarrow.parquet as pq
 
 from noncoop import quarantine
 from noncoop.asof import day_end
-from noncoop.events import EVENT_COLUMNS, TRACE_COLUMNS, conform, empty_events, event_id_numbers
+from noncoop.events import (
+    EVENT_COLUMNS,
+    LAZY_COLUMNS,
+    TRACE_COLUMNS,
+    conform,
+    empty_events,
+    event_id_numbers,
+)
 from noncoop.store.health import Damage, WorkspaceDamaged, store_damage
 from noncoop.store.manifest import Manifest
 
@@ -137,8 +144,8 @@ class Workspace:
         return self._load(as_of, with_trace, subjects)[0]
 
     def load_for_rules(self, as_of: pd.Timestamp) -> tuple[pd.DataFrame, TraceReader]:
-        """The events on or before `as_of` without the columns no rule reads (event ids, files,
-        lines, households: LAZY), and a reader that fetches those for the rows an alert cites.
+        """The events on or before `as_of` without the columns no rule reads (LAZY_COLUMNS: event
+        ids, files, lines, households), and a reader that fetches those for the rows alerts cite.
         Ten million event ids are never turned into Python strings to cite a few thousand."""
         return self._load(as_of, False, None, lean=True)
 
@@ -148,7 +155,7 @@ class Workspace:
         parts = self.event_parts()
         columns = [*EVENT_COLUMNS, *(TRACE_COLUMNS if with_trace else ())]
         if lean:
-            columns = [c for c in columns if c not in LAZY]
+            columns = [c for c in columns if c not in LAZY_COLUMNS]
         if not parts:
             return empty_events()[columns], TraceReader(self.root, [])
         tables, kept = [], []
@@ -223,12 +230,8 @@ class Workspace:
         return pd.read_parquet(self.subjects_path)
 
 
-# Columns no rule reads: a scan loads them only for the rows its alerts cite.
-LAZY = ("event_id", "household_id", "source_file", "source_line")
-
-
 class TraceReader:
-    """The LAZY columns of rows of a loaded event table, read from the parts they came from:
+    """The LAZY_COLUMNS columns of rows of a loaded event table, read from the parts they came from:
     `kept` lists each part with the rows of it the table holds (None: all of them)."""
 
     def __init__(self, root: Path, kept: list[tuple[Path, np.ndarray | None]]):
@@ -240,7 +243,7 @@ class TraceReader:
         self.starts = np.cumsum([0, *sizes])
 
     def read(self, positions: np.ndarray) -> pd.DataFrame:
-        """The LAZY columns for the table's rows at `positions`, in that order."""
+        """The LAZY_COLUMNS columns for the table's rows at `positions`, in that order."""
         positions = np.asarray(positions, np.int64)
         which = np.searchsorted(self.starts, positions, "right") - 1
         pieces, order = [], []
@@ -249,14 +252,16 @@ class TraceReader:
             part, rows = self.kept[i]
             local = positions[at] - self.starts[i]
             local = local if rows is None else rows[local]
-            table = pq.read_table(part, columns=list(LAZY)).take(pa.array(local))
+            table = pq.read_table(part, columns=list(LAZY_COLUMNS)).take(pa.array(local))
             pieces.append(table.cast(_unified(table.schema)))
             order.append(at)
         if not pieces:
-            return conform(pd.DataFrame(columns=list(LAZY)), trace=False, only=list(LAZY))
+            return conform(
+                pd.DataFrame(columns=list(LAZY_COLUMNS)), trace=False, only=list(LAZY_COLUMNS)
+            )
         frame = pa.concat_tables(pieces).to_pandas()
         frame.index = np.concatenate(order)
-        return conform(frame.sort_index(), trace=False, only=list(LAZY))
+        return conform(frame.sort_index(), trace=False, only=list(LAZY_COLUMNS))
 
 
 def _unified(schema: pa.Schema) -> pa.Schema:
