@@ -224,3 +224,9 @@ def test_yaml_that_is_not_plain_data_or_expands_without_bound_is_refused(
 def test_an_encoding_or_date_format_python_cannot_use_is_refused_at_load(tmp_path, text, says):
     _, errors = _errors(tmp_path, text)
     assert says in errors[0].message
+
+
+def test_a_crosswalk_of_no_files_is_refused_at_load(tmp_path):
+    (error,) = _load_errors(tmp_path, "people: []\nsources: []\n")
+    assert (error.line, error.code) == (1, "SOURCES-INVALID")
+    assert "at least 1 item" in error.message

@@ -237,7 +237,9 @@ class SourcesFile(StrictModel):
 
     # The crosswalk: one file, or several read together (an SSD's person, family and linked
     # identifier extracts), each in people.csv's layout or through a profile.
-    people: list[PeopleFile] = Field(default_factory=lambda: [PeopleFile(path="people.csv")])
+    people: list[PeopleFile] = Field(
+        default_factory=lambda: [PeopleFile(path="people.csv")], min_length=1
+    )
     # The region's calendar: naive times in the exports are its local time, and days (the
     # as-of cut, windows, gaps, chronology dates) are its local days.
     timezone: str = "Europe/London"
