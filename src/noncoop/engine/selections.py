@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection, listed
+from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection
 from noncoop.engine.timeline import Timeline, category_mask
 
 
 def timeline_mask(tl: Timeline, selection: Selection | list[Selection]) -> np.ndarray:
-    """A selection's mask over a timeline, the derived fields it tests worked out first."""
-    fields = {f for s in listed(selection) for f in s.tests()}
-    return selection_mask(tl.with_fields(fields), selection)
+    """A selection's mask over a timeline; derived fields are worked out for the rows its other
+    tests leave."""
+    return selection_mask(tl.events, selection, tl.derived)
 
 
-def selection_mask(events: pd.DataFrame, selection: Selection | list[Selection]) -> np.ndarray:
+def selection_mask(
+    events: pd.DataFrame,
+    selection: Selection | list[Selection],
+    derived: Callable[[str, np.ndarray], pd.Series] | None = None,
+) -> np.ndarray:
     """True for every event that meets all of the selection's field tests (or, for a list,
-    those of any one of its selections)."""
+    those of any one of its selections). A field the events do not hold is asked of `derived`
+    (DERIVED fields of a timeline), for the rows still selected."""
     if isinstance(selection, list):
-        return np.logical_or.reduce([selection_mask(events, s) for s in selection])
+        return np.logical_or.reduce([selection_mask(events, s, derived) for s in selection])
     mask = np.ones(len(events), dtype=bool)
     if not selection.household and "via_sibling" in events:
         # A brother's or sister's record is read only by selections that ask for the household.
         mask &= ~events["via_sibling"].to_numpy(bool)
     for name, test in selection.tests().items():
         rows = np.flatnonzero(mask)
-        if len(rows) * 4 < len(mask):
+        if name not in events and derived is not None:
+            mask[rows] = _field_mask(derived(name, rows), test, name)
+        elif len(rows) * 4 < len(mask):
             # Few rows left: test only those (a text prefix over ten million details is slow).
             mask[rows] = _field_mask(events[name].iloc[rows], test, name)
         else:

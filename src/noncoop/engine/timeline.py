@@ -4,7 +4,7 @@ events, up to the as-of date, sorted once by child and time, with integer codes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -96,13 +96,10 @@ class Timeline:
         """The as-of day, in days since 1970."""
         return self.end // DAY - 1
 
-    def with_fields(self, fields: Iterable[str]) -> pd.DataFrame:
-        """The events, with the derived fields named added first (computed once, and only for
-        a pack whose selections test them)."""
-        for name in fields:
-            if name in DERIVED and name not in self.events:
-                self.events[name] = DERIVED[name](self.events, self.subject, self.t)
-        return self.events
+    def derived(self, name: str, rows: np.ndarray) -> pd.Series:
+        """A derived field (DERIVED) for some rows only: a selection tests it on the rows its
+        other tests left, not on ten million."""
+        return pd.Series(DERIVED[name](self, rows))
 
     def trace(self, positions: list[int]) -> pd.DataFrame:
         """The records at timeline positions as loaded, with `via_subject_id`: the adult or
@@ -164,18 +161,22 @@ def _spans(source: pd.Series, seconds: np.ndarray) -> dict[str, tuple[int, int]]
     else:
         codes, names = pd.factorize(source)
     known = codes >= 0
-    if not known.any():
-        return {}
-    frame = pd.DataFrame({"code": codes[known], "t": seconds[known]})
-    spans = frame.groupby("code")["t"].agg(["min", "max"])
-    return {str(names[c]): (int(lo), int(hi)) for c, lo, hi in spans.itertuples()}
+    if not known.all():
+        codes, seconds = codes[known], seconds[known]
+    first = np.full(len(names), NO_TIME, np.int64)
+    last = np.full(len(names), -NO_TIME, np.int64)
+    np.minimum.at(first, codes, seconds)
+    np.maximum.at(last, codes, seconds)
+    held = np.flatnonzero(first <= last)
+    return {str(names[c]): (int(first[c]), int(last[c])) for c in held}
 
 
-def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """For each row: did health see the child in the seven days up to and including its day? A
-    health record of the child's own with the child seen, or an attended appointment not
-    recorded as unseen. What makes a medical absence from school confirmed rather than only
+def _health_seen_week(tl: Timeline, rows: np.ndarray) -> np.ndarray:
+    """For each of the rows: did health see the child in the seven days up to and including
+    its day? A health record of the child's own with the child seen, or an attended appointment
+    not recorded as unseen. What makes a medical absence from school confirmed rather than only
     reported. Only earlier days count, so a scan as of any day reads it as later ones do."""
+    view = tl.events
     child_seen = view["child_seen"].array
     unseen = child_seen.to_numpy(dtype=bool, na_value=True) == False  # noqa: E712
     seen = child_seen.to_numpy(dtype=bool, na_value=False)
@@ -183,17 +184,15 @@ def _health_seen_week(view: pd.DataFrame, child: np.ndarray, t: np.ndarray) -> n
     health = _is(view["agency"], "health")
     by_health = health & (seen | (attended & ~unseen))
     by_health &= ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
-    keys = (child.astype(np.int64) << 32) + t // DAY
-    if not by_health.any():
-        return np.zeros(len(keys), bool)
-    # Rows are in (child, day) order, so the latest sighting up to a row is a running maximum,
-    # taken at the end of the row's day (a sighting later the same day counts too): two passes
-    # over the rows instead of a binary search for each of ten million.
-    running = np.maximum.accumulate(np.where(by_health, keys, -1))
-    new_day = np.r_[True, keys[1:] != keys[:-1]]
-    day_end = np.r_[np.flatnonzero(new_day[1:]), len(keys) - 1]
-    last = running[day_end][np.cumsum(new_day) - 1]
-    return (last >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
+    # Rows are in (child, day) order, so the sightings' (child, day) keys are sorted: the latest
+    # up to the end of a row's day (a sighting later that day counts too) is found by a binary
+    # search among the sightings alone.
+    sightings = np.flatnonzero(by_health)
+    sighted = (tl.subject[sightings].astype(np.int64) << 32) + tl.day[sightings]
+    keys = (tl.subject[rows].astype(np.int64) << 32) + tl.day[rows]
+    at = np.searchsorted(sighted, keys, "right") - 1
+    last = sighted[np.maximum(at, 0)] if len(sighted) else np.full(len(keys), -1, np.int64)
+    return (at >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
 
 
 def category_mask(column: pd.Series, hit: Callable[[pd.Index], np.ndarray]) -> np.ndarray:
@@ -210,7 +209,11 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
     return (column == value).fillna(False).to_numpy(bool)
 
 
-DERIVED = {"health_seen_week": _health_seen_week}
+# Fields a selection may test that no record holds: worked out from the timeline for the rows
+# a selection's other tests leave.
+DERIVED: dict[str, Callable[[Timeline, np.ndarray], np.ndarray]] = {
+    "health_seen_week": _health_seen_week
+}
 # Columns no pattern reads: each alert's evidence reads them from the table as loaded.
 TRACE = (*LAZY_COLUMNS, "occurred_at", "subject_role")
 

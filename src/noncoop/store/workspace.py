@@ -27,6 +27,8 @@ from noncoop.store.health import Damage, WorkspaceDamaged, store_damage
 from noncoop.store.manifest import Manifest
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
+# Text columns rules read, loaded for them as categories (in the canonical columns' order).
+CODED = ("subject_id", "chain_id", "detail")
 
 
 class Workspace:
@@ -160,8 +162,9 @@ class Workspace:
             return empty_events()[columns], TraceReader(self.root, [])
         tables, kept = [], []
         for part in parts:
-            # For rules, people as categories: a hundred thousand ids, not ten million strings.
-            table = self._read_part(part, columns, ("subject_id",) if lean else ())
+            # For rules, the text columns as categories: a hundred thousand people and a few dozen
+            # details (absence codes), not ten million strings each for every test to compare.
+            table = self._read_part(part, columns, CODED if lean else ())
             keep = None
             if as_of is not None:
                 limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
@@ -180,9 +183,10 @@ class Workspace:
         del tables
         frame = table.to_pandas(self_destruct=True, split_blocks=True)
         if lean:
-            plain = [c for c in columns if c != "subject_id"]
+            plain = [c for c in columns if c not in CODED]
             lean_frame = conform(frame, trace=False, only=plain)
-            lean_frame.insert(columns.index("subject_id"), "subject_id", frame["subject_id"].values)
+            for name in CODED:
+                lean_frame.insert(columns.index(name), name, frame[name].values)
             return lean_frame, TraceReader(self.root, kept)
         return conform(frame, trace=with_trace), TraceReader(self.root, kept)
 
