@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -97,11 +98,29 @@ def utc_seconds(values: pd.Series) -> np.ndarray:
 
 def iso_day(seconds: int) -> str:
     """`2026-01-04`."""
-    return pd.Timestamp(int(seconds), unit="s").strftime("%Y-%m-%d")
+    return _iso(int(seconds) // DAY)
 
 
 def long_day(value: int | np.integer | str | pd.Timestamp) -> str:
     """`4 Jan 2026`, from seconds since 1970 or a date."""
-    numeric = isinstance(value, (int, np.integer))
-    stamp = pd.Timestamp(int(value), unit="s") if numeric else pd.Timestamp(value)
-    return stamp.strftime("%-d %b %Y")
+    if isinstance(value, (int, np.integer)):
+        return _long(int(value) // DAY)
+    stamp = pd.Timestamp(value)
+    return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
+
+
+# Dates are written for every alert many times over: each day is formatted once (a night's scan
+# names a few thousand days for tens of thousands of alerts), by the standard library.
+EPOCH = date(1970, 1, 1)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso(day: int) -> str:
+    return (EPOCH + timedelta(days=day)).isoformat()
+
+
+@lru_cache(maxsize=1 << 16)
+def _long(day: int) -> str:
+    when = EPOCH + timedelta(days=day)
+    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"

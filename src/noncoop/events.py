@@ -156,7 +156,8 @@ def conform(frame: pd.DataFrame, trace: bool = True, only: list[str] | None = No
         elif col.dtype != dtype:
             col = col.astype(dtype)
         out[name] = col
-    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+    # Not copied: the columns are taken as they are (copy-on-write keeps the input safe).
+    return pd.DataFrame(out, index=frame.index, copy=False).reset_index(drop=True)
 
 
 def validate_events(frame: pd.DataFrame) -> list[str]:
