@@ -138,17 +138,23 @@ def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarra
     known = codes >= 0
     if not known.any():
         return {}
-    day = seconds[known] // DAY
+    day = seconds // DAY
+    if not known.all():
+        codes, day = codes[known], day[known]
     first, span = int(day.min()), int(day.max() - day.min()) + 1
     if len(names) * span > 4 * len(day) + (1 << 20):
         # Dates centuries apart (a mistyped year): sort the pairs rather than count every day.
-        pairs = np.unique((codes[known] << 32) + (day - first))
+        pairs = np.unique((codes << 32) + (day - first))
         cut = np.searchsorted(pairs >> 32, np.arange(len(names) + 1))
         days = {
             str(n): first + (pairs[cut[i] : cut[i + 1]] & 0xFFFFFFFF) for i, n in enumerate(names)
         }
         return {n: d for n, d in days.items() if len(d)}
-    held = np.bincount(codes[known] * span + (day - first), minlength=len(names) * span) > 0
+    cell = codes  # the codes are this function's own copy: each cell worked out in place
+    cell *= span
+    cell += day
+    cell -= first
+    held = np.bincount(cell, minlength=len(names) * span) > 0
     cells = held.reshape(len(names), span)
     return {str(n): first + np.flatnonzero(cells[i]) for i, n in enumerate(names) if cells[i].any()}
 
