@@ -115,6 +115,8 @@ def long_day(value: int | np.integer | str | pd.Timestamp) -> str:
     """`4 Jan 2026`, from seconds since 1970 or a date."""
     if isinstance(value, (int, np.integer)):
         return _long(int(value) // DAY)
+    if isinstance(value, str):
+        return _long_text(value)
     stamp = pd.Timestamp(value)
     return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
 
@@ -134,3 +136,10 @@ def _iso(day: int) -> str:
 def _long(day: int) -> str:
     when = EPOCH + timedelta(days=day)
     return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _long_text(value: str) -> str:
+    """An alert's window day (`2026-01-04`), as every message names it."""
+    stamp = pd.Timestamp(value)
+    return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"

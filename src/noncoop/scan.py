@@ -11,6 +11,8 @@ import gc
 import getpass
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,7 +79,7 @@ def scan(
     engine = resolve_engine(engine)
     rules_s = time.perf_counter() - clock
     store = AlertStore(workspace.alerts_path)
-    with WorkspaceLock(workspace.root) as lock:
+    with WorkspaceLock(workspace.root) as lock, _collector_paused():
         if lock.took_over:
             log.warning(lock.took_over)
         store.check_as_of(f"{day:%Y-%m-%d}")
@@ -110,6 +112,21 @@ def scan(
         result.timings["store"] = time.perf_counter() - clock
     _log_changes(result)
     return result
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a scan runs: it walked every object made so far each
+    time a few hundred more were made, a fifth of the time spent explaining and storing 13,000
+    alerts at 100k children (a second a night). The scan collects by hand where it hands memory
+    back, after the ingest."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _evaluate(

@@ -98,12 +98,17 @@ def reconcile(
     matched.loc[fresh, "alert_id"] = [
         episode_id(alerts[i].rule_id, alerts[i].subject_id, as_of) for i in matched.loc[fresh, "i"]
     ]
-    by_id = {r["alert_id"]: r for r in base.to_dict("records")}
+    by_id = {r["alert_id"]: r for r in _records(base)}
     # Triage given to an episode that only an earlier run of this night had created carries over.
-    carried = {r["alert_id"]: r for r in absent.to_dict("records")}
+    carried = {r["alert_id"]: r for r in _records(absent)}
     # What this run reports is measured against the store as it is now, so a second scan of the
     # same night reports nothing new even though it writes the same rows as the first.
-    now = stored.set_index("alert_id")[["status", "changed_as_of"]].to_dict("index")
+    now = {
+        a: {"status": st, "changed_as_of": ch}
+        for a, st, ch in zip(
+            stored["alert_id"], stored["status"], stored["changed_as_of"], strict=True
+        )
+    }
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
     for i, alert_id in zip(matched["i"], matched["alert_id"], strict=True):
         version = versions.get(alerts[i].rule_id, "")
@@ -118,13 +123,21 @@ def reconcile(
     gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
     # Folded tonight into the alert of a rule superseding it, rather than no longer met.
     into = {(f.rule_id, f.subject_id) for f in folded if not f.held or f.held.end >= as_of}
-    for before in gone.to_dict("records"):
+    for before in _records(gone):
         row = {**before, "status": "resolved", "changed_as_of": as_of}
         row["note"] = resolved_note(as_of, (before["rule_id"], before["subject_id"]) in into)
         rows.append(_touched(row, before, as_of))
     resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
     counts["resolved"] = len(resolved)
     return StoreUpdate(out, resolved, counts), rows, dropped
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The rows as dicts. The store's columns hold Python objects already: pandas' to_dict
+    boxed each of a night's half a million values again."""
+    columns = list(frame.columns)
+    values = zip(*(frame[c].tolist() for c in columns), strict=True)
+    return [dict(zip(columns, row, strict=True)) for row in values]
 
 
 def resolved_note(day: str, folded: bool = False) -> str:

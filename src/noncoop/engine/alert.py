@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, fields
+from functools import cached_property, lru_cache
 from typing import Any
 
 from noncoop.vocab import pattern_tag
@@ -41,6 +42,12 @@ class Evidence:
 
     def to_json(self) -> dict[str, Any]:
         """The contract's evidence record; the optional fields only where they hold a value."""
+        return dict(self._record)
+
+    @cached_property
+    def _record(self) -> dict[str, Any]:
+        # Worked out once: a record is written to the store and to the JSON, for every alert
+        # citing it.
         return {
             name: value
             for name in EVIDENCE_FIELDS
@@ -94,6 +101,12 @@ class Related:
         )
 
 
+@lru_cache(maxsize=256)
+def _pattern(tags: tuple[str, ...]) -> str | None:
+    """A rule's pattern tag, found once per rule rather than for each of its alerts."""
+    return pattern_tag(tags)
+
+
 def episode_id(rule_id: str, subject_id: str, day: str) -> str:
     """An alert's id: its rule, its child and the day it was first raised."""
     return hashlib.sha256(f"{rule_id}|{subject_id}|{day}".encode()).hexdigest()[:16]
@@ -125,7 +138,7 @@ class Alert:
 
     @property
     def pattern(self) -> str | None:
-        return pattern_tag(self.tags)
+        return _pattern(self.tags)
 
     def as_related(self) -> Related:
         """This alert, folded into another's."""

@@ -64,10 +64,16 @@ def _agreed(text: str) -> str:
 def explain(supports: list[Support], tl: Timeline) -> list[Alert]:
     """An explained alert for every decision; evidence records are built once for all rows."""
     book = _evidence_book(tl, sorted({p for s in supports for p in s.positions}))
-    return [_alert(s, book, tl) for s in supports]
+    children = frozenset(tl.subjects) if supports else frozenset()
+    return [_alert(s, book, tl, children) for s in supports]
 
 
-def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: Timeline) -> Alert:
+def _alert(
+    support: Support,
+    book: dict[int, tuple[Evidence, str | None]],
+    tl: Timeline,
+    children: frozenset[str],
+) -> Alert:
     rule = support.rule
     # The window runs from the first record cited to the last, never to the scan date.
     end = int(tl.t[support.positions].max()) if support.positions else support.end
@@ -88,7 +94,7 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
         household_id=cited[0][1] if cited else None,
         window=window,
         explanation=render_message(rule.rule.message, support.values, window)
-        + _whose((evidence for evidence, _ in cited), tl.subjects),
+        + _whose((evidence for evidence, _ in cited), children),
         evidence=tuple(evidence for evidence, _ in cited),
         guidance=tuple(
             f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
@@ -102,7 +108,7 @@ def _alert(support: Support, book: dict[int, tuple[Evidence, str | None]], tl: T
     )
 
 
-def _whose(evidence: Iterable[Evidence], children: pd.Index) -> str:
+def _whose(evidence: Iterable[Evidence], children: frozenset[str]) -> str:
     """Where an alert rests on a household adult's or a brother's or sister's records, the
     sentence says so."""
     records = list(evidence)

@@ -120,8 +120,16 @@ def _cited(spec: Rate, n_rows, n_w, d_rows, d_w) -> np.ndarray:
 def _measure(tl: Timeline, selected: np.ndarray, m: Measure) -> tuple[np.ndarray, np.ndarray]:
     """The selected rows, and every row's weight: its sessions field, or 1 to count events."""
     rows = np.flatnonzero(selected)
-    weights = tl.numeric(m.field) if m.field else np.ones(len(tl.t))
+    weights = tl.numeric(m.field) if m.field else _Counted()
     return rows, weights
+
+
+class _Counted:
+    """Every row's weight when events are counted: 1, for the rows asked for (an array of ones
+    as long as the timeline was ten million rows to read a few thousand)."""
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return np.ones(len(rows))
 
 
 def _fires(spec: Rate, num: np.ndarray, den: np.ndarray) -> np.ndarray:
