@@ -80,8 +80,7 @@ class Timeline:
         """A column as floats (0 where blank), computed once."""
         name = f"_numeric_{column}"
         if name not in self._codes:
-            values = pd.to_numeric(self.events[column], errors="coerce")
-            self._codes[name] = values.fillna(0).to_numpy(float)
+            self._codes[name] = floats(self.events[column], 0.0)
         return self._codes[name]
 
     @property
@@ -199,6 +198,14 @@ def _health_seen_week(tl: Timeline, rows: np.ndarray) -> np.ndarray:
     at = np.searchsorted(sighted, keys, "right") - 1
     last = sighted[np.maximum(at, 0)] if len(sighted) else np.full(len(keys), -1, np.int64)
     return (at >= 0) & (last >> 32 == keys >> 32) & (keys - last < 7)
+
+
+def floats(column: pd.Series, blank: float = np.nan) -> np.ndarray:
+    """A column's numbers as floats, `blank` where there is none. A stored number column
+    (nullable integers) converts in one step; text goes through parsing, unparsable as blank."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=blank)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=blank)
 
 
 def category_mask(column: pd.Series, hit: Callable[[pd.Index], np.ndarray]) -> np.ndarray:

@@ -83,7 +83,11 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     codes, uniques = tl.codes(spec.field)
     k, within = max(len(uniques), 1), days(spec.within)
     a_rows = np.flatnonzero(masks[spec.select] & (codes >= 0))
-    b_rows = np.flatnonzero(masks[spec.versus] & (codes >= 0))
+    # It holds only for a child with `select` events (min is at least 1): the others' records
+    # need not be read (hostility is recorded for a few children, every child has records).
+    some = np.zeros(tl.n_subjects, bool)
+    some[tl.subject[a_rows]] = True
+    b_rows = np.flatnonzero(masks[spec.versus] & (codes >= 0) & some[tl.subject])
     a_day, b_day = tl.day[a_rows], tl.day[b_rows]
     b_value = tl.subject[b_rows] * k + codes[b_rows]
     # Per (child, value): the days it shows `select` events, and the days it is an "other".
@@ -141,13 +145,17 @@ def _involved(found: Episodes, others: Intervals, k: int, value: np.ndarray, t: 
     as a single date cites the latest event of each other value. (episode index, record index)"""
     by_child = Intervals(others.subject // k, others.start, others.stop)
     episode, interval, _, last = overlaps(found, by_child)
+    # Only the records of children with an episode can be cited: a few of ten million.
+    with_episode = np.zeros(int(value.max()) // k + 1 if len(value) else 0, bool)
+    with_episode[found.subject[found.subject < len(with_episode)]] = True
+    mine = np.flatnonzero(with_episode[value // k])
     # By (value, time), ties in timeline order, so the last match is the latest record.
-    keys = timed_key(value, t)
+    keys = timed_key(value[mine], t[mine])
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     at = np.searchsorted(keys, timed_key(others.subject[interval], (last + 1) * DAY)) - 1
     # A run counts as another value only while one of its events is in the window: found.
-    return episode, order[at]
+    return episode, mine[order[at]]
 
 
 def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Timeline) -> dict:

@@ -19,7 +19,7 @@ from noncoop.engine.patterns.base import (
     signals_from,
     within_window,
 )
-from noncoop.engine.timeline import Timeline
+from noncoop.engine.timeline import Timeline, floats
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
@@ -35,7 +35,7 @@ class Trend(StrictModel):
 
 
 def evaluate(spec: Trend, masks: Masks, tl: Timeline) -> Signals:
-    level = pd.to_numeric(tl.events[spec.field], errors="coerce").to_numpy(float, na_value=np.nan)
+    level = floats(tl.events[spec.field])
     rows = np.flatnonzero(masks[spec.select] & within_window(tl, spec.within) & ~np.isnan(level))
     if not len(rows):
         return Signals(empty())
@@ -60,7 +60,7 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
     """Holds on a day when, over the window ending with it, the highest level reached rises at
     least `min_steps` times to `min_last` or more. The window's events change only where one
     enters or leaves, so each window is judged once, from its own events."""
-    level = pd.to_numeric(tl.events[spec.field], errors="coerce").to_numpy(float, na_value=np.nan)
+    level = floats(tl.events[spec.field])
     rows = np.flatnonzero(masks[spec.select] & ~np.isnan(level))
     within, subject, day = days(spec.within), tl.subject[rows], tl.day[rows]
     segments = sweep(subject, day, day + within)
