@@ -2,4 +2,5 @@
 
 from noncoop.cli.app import run
 
-run()
+if __name__ == "__main__":  # not when a worker process starts from this module (ingest)
+    run()

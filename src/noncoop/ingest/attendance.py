@@ -18,6 +18,7 @@ from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.plausible import check_dates
+from noncoop.ingest.workers import in_workers, worker_count
 from noncoop.sources.csvread import CsvBatch, header_warnings, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
@@ -71,13 +72,26 @@ def read_attendance(
         people,
         missing_columns(profile, ATTENDANCE_FIELDS, header, ATTENDANCE_FIELDS),
     )
-    for batch in read_csv_batches(
-        path, source.name, source_file, profile.encoding, profile.delimiter
-    ):
-        block = register.block(batch)
+    batches = read_csv_batches(path, source.name, source_file, profile.encoding, profile.delimiter)
+    workers = worker_count(path.stat().st_size)
+    mapped = in_workers(_map_alone, _start_worker, (register,), batches, workers)
+    for batch, alone in mapped:
+        block = register.block(batch) if alone is None else register.joined(batch, alone)
         block.warnings = warnings
         yield block
     yield from register.summaries()
+
+
+# A worker process's register, as the run's own was when the workers started (no sessions seen).
+_WORKER: list[_Register] = []
+
+
+def _start_worker(register: _Register) -> None:
+    _WORKER[:] = [register]
+
+
+def _map_alone(batch: CsvBatch) -> _Mapped:
+    return _WORKER[0].mapped(batch, KeySet())
 
 
 def _by_date(marks: _Marks) -> np.ndarray:
@@ -102,6 +116,21 @@ class _Marks:
     category: pd.Series  # per distinct code: present, authorised, unauthorised, not_possible
 
 
+@dataclass
+class _Mapped:
+    """One block mapped: its events and rejected rows, its week counts, and its sessions (the
+    keys of its valid rows) with the set they were checked against."""
+
+    block: ImportBlock
+    weeks: pd.DataFrame
+    sessions: np.ndarray
+    seen: KeySet
+
+    def __getstate__(self) -> dict:
+        # From a worker only what the run joins: its sessions were checked against its own set.
+        return {**self.__dict__, "seen": None}
+
+
 class _Register:
     """One register file: what its profile and source say, the sessions seen so far and the
     week counts gathered for the summaries."""
@@ -121,12 +150,30 @@ class _Register:
         self.seen = KeySet()
 
     def block(self, batch: CsvBatch) -> ImportBlock:
+        """A block read in turn: its sessions checked against every earlier block's."""
+        return self.joined(batch, self.mapped(batch, self.seen))
+
+    def joined(self, batch: CsvBatch, alone: _Mapped) -> ImportBlock:
+        """A block mapped on its own (in a worker, knowing only its own sessions), joined to the
+        file in turn. Where one of its sessions came in an earlier block, it is mapped again
+        knowing them (that row is a duplicate): what it gives is always what reading the file
+        in one process gives."""
+        if alone.seen is not self.seen:
+            if self.seen.contains(alone.sessions).any():
+                return self.block(batch)
+            self.seen.add(alone.sessions)
+        self.weeks.append(alone.weeks)
+        return alone.block
+
+    def mapped(self, batch: CsvBatch, seen: KeySet) -> _Mapped:
+        """A block's events, rejected rows and week counts; a session in `seen`, or twice in
+        the block, is a duplicate (the sessions are added to `seen`)."""
         rows = batch.rows
         checks = quarantine.Checks(rows.index)
         reject_missing_columns(checks, self.absent_cols)
         fields = apply_fields(rows, self.source.profile, ATTENDANCE_FIELDS, checks)
         require(fields, ATTENDANCE_FIELDS, checks)
-        marks = self._marks(fields, checks)
+        marks, sessions = self._marks(fields, checks, seen)
         good = ~checks.failed.to_numpy()
         _, rejected = checks.split(
             rows.drop(columns="_line"),
@@ -140,11 +187,14 @@ class _Register:
         possible = good & (row_category != "not_possible")
         lines = rows["_line"].to_numpy()
         events = self._absences(absent, marks, lines)
-        self.weeks.append(_week_counts(marks, absent, possible, lines))
+        weeks = _week_counts(marks, absent, possible, lines)
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
-        return ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
+        block = ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
+        return _Mapped(block, weeks, sessions, seen)
 
-    def _marks(self, fields: pd.DataFrame, checks: quarantine.Checks) -> _Marks:
+    def _marks(
+        self, fields: pd.DataFrame, checks: quarantine.Checks, seen: KeySet
+    ) -> tuple[_Marks, np.ndarray]:
         day = parse_times(fields["date"], self.date_format, "date", checks)
         session = Factor(fields["session"].str.upper())
         checks.add(
@@ -166,8 +216,8 @@ class _Register:
         check_dates(day, link, self.people, self.source, "date", checks)
         days = day.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
         pm = session.rows(session.values == "PM").to_numpy()
-        _repeat(link, days, pm, fields, self.seen, checks)
-        return _Marks(link, days, pm, code, statutory, category)
+        sessions = _repeat(link, days, pm, fields, seen, checks)
+        return _Marks(link, days, pm, code, statutory, category), sessions
 
     def summaries(self) -> Iterator[ImportBlock]:
         """The weekly summaries, once the whole register has been read."""
@@ -307,8 +357,9 @@ def _repeat(
     fields: pd.DataFrame,
     seen: KeySet,
     checks: quarantine.Checks,
-) -> None:
-    """The same pupil, date and session twice in one file: the later row is rejected."""
+) -> np.ndarray:
+    """The same pupil, date and session twice in one file: the later row is rejected. Returns
+    the block's sessions (of rows valid until then), now in `seen` too."""
     valid = ~checks.failed.to_numpy()
     numbers = np.where(valid, (link << 18) | (days << 1) | pm, 0).astype(np.uint64)
     repeat = seen.contains(numbers)
@@ -324,3 +375,4 @@ def _repeat(
         fields["session"],
     )
     seen.add(numbers[valid])
+    return numbers[valid]

@@ -24,16 +24,40 @@ from noncoop import quarantine
 BLOCK_BYTES = 32 << 20
 
 
-@dataclass
 class CsvBatch:
-    """One block of rows as strings (blank cells are NA) with `_line`, plus rejected lines."""
+    """One block of rows as strings (blank cells are NA) with `_line`, plus rejected lines.
 
-    rows: pd.DataFrame
-    rejected: pd.DataFrame
+    A block as parsed (its cells as bytes, its lines numbered) becomes rows when first asked:
+    where an ingest maps blocks on every core, in the worker that maps it (ingest/workers.py),
+    while the run's own process reads on."""
+
+    def __init__(
+        self, rows: pd.DataFrame, rejected: pd.DataFrame, parsed: _Parsed | None = None
+    ) -> None:
+        self._rows, self._rejected, self._parsed = rows, rejected, parsed
+
+    @classmethod
+    def of(cls, parsed: _Parsed) -> CsvBatch:
+        return cls(_no_rows(parsed.spec), quarantine.empty(), parsed)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        self._settle()
+        return self._rows
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        self._settle()
+        return self._rejected
 
     @property
     def rows_read(self) -> int:
         return len(self.rows) + len(self.rejected)
+
+    def _settle(self) -> None:
+        if self._parsed is not None:
+            self._rows, self._rejected = self._parsed.rows()
+            self._parsed = None
 
 
 def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
@@ -345,18 +369,36 @@ def _no_rows(spec: _Spec) -> pd.DataFrame:
 
 
 def _batch(spec: _Spec, batch: pa.RecordBatch, lines: _Lines) -> CsvBatch:
-    """One block's rows with their physical lines, and its rejected lines."""
+    """One block's rows with their physical lines, and its rejected lines. Only the lines are
+    numbered here (they depend on the blocks before); the cells become text when first asked."""
     inner = np.zeros(batch.num_rows, np.int64)
     for column in batch.columns:
         inner += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     numbers = lines.number(inner)
-    rows, bad_text = _rows(batch, spec.names, numbers, spec.recoded)
-    rejected = [_undecodable(rows[bad_text], spec.source, spec.source_file, spec.encoding)]
     bad = lines.take_malformed()
-    if bad:
-        rejected.append(_malformed(bad, len(spec.names), spec))
-    blank = rows.drop(columns="_line").isna().all(axis=1).to_numpy() & ~bad_text
-    return CsvBatch(rows[~blank & ~bad_text].reset_index(drop=True), pd.concat(rejected))
+    malformed = _malformed(bad, len(spec.names), spec) if bad else None
+    return CsvBatch.of(_Parsed(spec, batch, numbers, malformed))
+
+
+@dataclass
+class _Parsed:
+    """A block as parsed: its cells as bytes, the physical line of each row, and the records
+    found malformed among its lines."""
+
+    spec: _Spec
+    batch: pa.RecordBatch
+    lines: np.ndarray
+    malformed: pd.DataFrame | None
+
+    def rows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows as text (blank lines left out) and the rejected lines."""
+        spec = self.spec
+        rows, bad_text = _rows(self.batch, spec.names, self.lines, spec.recoded)
+        rejected = [_undecodable(rows[bad_text], spec.source, spec.source_file, spec.encoding)]
+        if self.malformed is not None:
+            rejected.append(self.malformed)
+        blank = rows.drop(columns="_line").isna().all(axis=1).to_numpy() & ~bad_text
+        return rows[~blank & ~bad_text].reset_index(drop=True), pd.concat(rejected)
 
 
 class _Lines:

@@ -1,0 +1,69 @@
+"""Blocks of one large export mapped on every core, joined in the order they were read.
+
+The school register is nine rows in ten of a region's records, and mapping its blocks (codes,
+pupils, dates, absences and week counts) was half an ingest on one core while the other idled.
+The file is still read once, in order, by the run's own process, so physical lines are counted
+as before; worker processes map the blocks as they come, and the run joins each in turn, doing
+in order whatever depends on earlier blocks. What is stored is what one process stores.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from noncoop.sources.csvread import BLOCK_BYTES
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# NONCOOP_WORKERS=1 maps every block in the run's own process; =N uses N worker processes.
+WORKERS_ENV = "NONCOOP_WORKERS"
+# Starting workers costs a second or so: worth it for a file of several blocks only.
+MIN_BYTES = 4 * BLOCK_BYTES
+AHEAD = 2  # blocks in flight per worker: enough to keep it busy, few held in memory
+
+
+def worker_count(size: int) -> int:
+    """Worker processes for a file of `size` bytes: one per core, none on one core or for a
+    small file (or as NONCOOP_WORKERS says; 1 means none)."""
+    asked = os.environ.get(WORKERS_ENV, "").strip()
+    if asked.isdigit():
+        count = int(asked)
+    else:
+        count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return count if count > 1 and size >= MIN_BYTES else 0
+
+
+def in_workers(
+    function: Callable[[Item], Result],
+    start: Callable[..., None],
+    start_args: tuple[Any, ...],
+    items: Iterable[Item],
+    workers: int,
+) -> Iterator[tuple[Item, Result | None]]:
+    """Each item with `function(item)` worked out in one of `workers` processes (each set up
+    by `start(*start_args)`), in the items' order; with no workers, each item with None for
+    the caller to work out itself. Workers start fresh (spawned): nothing the run holds (open
+    files, threads, locks) is shared with them."""
+    if workers < 1:
+        yield from ((item, None) for item in items)
+        return
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, context, initializer=start, initargs=start_args)
+    pending: deque[tuple[Item, Future]] = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(function, item)))
+            if len(pending) >= workers * AHEAD:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
