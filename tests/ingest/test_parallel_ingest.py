@@ -3,6 +3,7 @@ events, the same rejected rows on the same physical lines, the same counts."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from functools import partial
 from pathlib import Path
@@ -86,8 +87,15 @@ def test_a_register_mapped_in_workers_stores_what_one_process_stores(region, tmp
     ]
 
 
-def test_small_files_and_one_core_are_read_in_the_run_s_own_process(monkeypatch):
+def test_small_files_one_core_and_library_callers_are_read_in_the_run_s_own_process(
+    monkeypatch,
+):
     monkeypatch.delenv(workers.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(workers, "_EVERY_CORE", [False])
+    assert workers.worker_count(10 * workers.MIN_BYTES) == 0  # a program opts in
+    workers.every_core()  # as the command line does
+    cores = len(os.sched_getaffinity(0))
+    assert workers.worker_count(10 * workers.MIN_BYTES) == (cores if cores > 1 else 0)
     assert workers.worker_count(workers.MIN_BYTES - 1) == 0
     monkeypatch.setenv(workers.WORKERS_ENV, "1")
     assert workers.worker_count(10 * workers.MIN_BYTES) == 0

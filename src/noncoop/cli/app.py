@@ -17,6 +17,7 @@ import typer
 from noncoop import __version__
 from noncoop.cli import alerts, demo, ingest, reports, rules, scan
 from noncoop.cli.options import console, err_console
+from noncoop.ingest.workers import every_core
 from noncoop.store.health import WorkspaceDamaged
 
 DEBUG = {"on": bool(os.environ.get("NONCOOP_DEBUG"))}
@@ -71,6 +72,7 @@ def main(
 def run() -> None:
     """The `noncoop` command: an unexpected failure is reported in one line, without a
     traceback (whose values could carry personal data), unless --debug asks for it."""
+    every_core()  # this entry is guarded, as worker processes need (ingest/workers.py)
     try:
         app()
     except Exception as exc:

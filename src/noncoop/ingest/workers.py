@@ -28,14 +28,27 @@ MIN_BYTES = 4 * BLOCK_BYTES
 AHEAD = 2  # blocks in flight per worker: enough to keep it busy, few held in memory
 
 
+# Whether to use every core unless told: the command line turns it on. A program calling the
+# library opts in with NONCOOP_WORKERS, its entry guarded by `if __name__ == "__main__"` as a
+# spawned worker process imports the program's main module again.
+_EVERY_CORE = [False]
+
+
+def every_core() -> None:
+    """Map large files on every core (NONCOOP_WORKERS may still say otherwise)."""
+    _EVERY_CORE[0] = True
+
+
 def worker_count(size: int) -> int:
-    """Worker processes for a file of `size` bytes: one per core, none on one core or for a
-    small file (or as NONCOOP_WORKERS says; 1 means none)."""
+    """Worker processes for a file of `size` bytes: as NONCOOP_WORKERS says (1 means none),
+    else one per core where the command line asked for every core; none for a small file."""
     asked = os.environ.get(WORKERS_ENV, "").strip()
     if asked.isdigit():
         count = int(asked)
-    else:
+    elif _EVERY_CORE[0]:
         count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    else:
+        count = 0
     return count if count > 1 and size >= MIN_BYTES else 0
 
 
