@@ -77,6 +77,9 @@ def test_a_register_mapped_in_workers_stores_what_one_process_stores(region, tmp
     assert one.by_source["school"].reconciles and two.by_source["school"].reconciles
     events, rejected, counts = _stored(alone)
     assert _stored(shared) == (events, rejected, counts)
+    # Workers wrote the blocks' events themselves; every part is named as the run's own.
+    assert not list(shared.events_dir.glob("worker-*"))
+    assert len(list(shared.events_dir.glob("*.parquet"))) == len(shared.event_parts())
     # Both repeats are caught, the one in a later block too (joined in order by the run).
     # Physical lines, the blank line counted.
     assert rejected == [

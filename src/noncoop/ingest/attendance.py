@@ -6,6 +6,7 @@ so absence rates always have a denominator.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.events import EVENT_COLUMNS, STRING, conform, event_ids
+from noncoop.events import EVENT_COLUMNS, STRING, conform, event_id_numbers, event_ids
 from noncoop.identity.crosswalk import Crosswalk
-from noncoop.ingest.base import ImportBlock
+from noncoop.ingest.base import ImportBlock, Written
 from noncoop.ingest.plausible import check_dates
-from noncoop.ingest.workers import in_workers, worker_count
+from noncoop.ingest.workers import in_workers, parts_folder, worker_count
 from noncoop.sources.csvread import CsvBatch, header_warnings, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
@@ -30,6 +31,7 @@ from noncoop.sources.mapping import (
 )
 from noncoop.sources.model import ATTENDANCE_FIELDS
 from noncoop.store.keyset import KeySet
+from noncoop.store.workspace import write_part
 from noncoop.vocab import UNAUTHORISED_ABSENCE
 
 PRESENT = ("/", "\\", "L")
@@ -74,7 +76,8 @@ def read_attendance(
     )
     batches = read_csv_batches(path, source.name, source_file, profile.encoding, profile.delimiter)
     workers = worker_count(path.stat().st_size)
-    mapped = in_workers(_map_alone, _start_worker, (register,), batches, workers)
+    start = (register, parts_folder())
+    mapped = in_workers(_map_alone, _start_worker, start, batches, workers)
     for batch, alone in mapped:
         block = register.block(batch) if alone is None else register.joined(batch, alone)
         block.warnings = warnings
@@ -82,16 +85,25 @@ def read_attendance(
     yield from register.summaries()
 
 
-# A worker process's register, as the run's own was when the workers started (no sessions seen).
-_WORKER: list[_Register] = []
+# A worker process's register, as the run's own was when the workers started (no sessions
+# seen), and the folder it writes its blocks' events to (None: it hands them back).
+_WORKER: list = []
 
 
-def _start_worker(register: _Register) -> None:
-    _WORKER[:] = [register]
+def _start_worker(register: _Register, folder: Path | None) -> None:
+    _WORKER[:] = [register, folder]
 
 
 def _map_alone(batch: CsvBatch) -> _Mapped:
-    return _WORKER[0].mapped(batch, KeySet())
+    register, folder = _WORKER
+    alone = register.mapped(batch, KeySet())
+    events = alone.block.events
+    if folder is not None and len(events):
+        path = folder / f"worker-{uuid.uuid4().hex}.parquet"
+        write_part(events, path)
+        alone.block.written = Written(path, event_id_numbers(events["event_id"]))
+        alone.block.events = events.iloc[:0]
+    return alone
 
 
 def _by_date(marks: _Marks) -> np.ndarray:
@@ -160,6 +172,8 @@ class _Register:
         in one process gives."""
         if alone.seen is not self.seen:
             if self.seen.contains(alone.sessions).any():
+                if alone.block.written is not None:
+                    alone.block.written.path.unlink(missing_ok=True)
                 return self.block(batch)
             self.seen.add(alone.sessions)
         self.weeks.append(alone.weeks)

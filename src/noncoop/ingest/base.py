@@ -32,6 +32,18 @@ class ImportBlock:
     warnings: list[str] = field(default_factory=list)  # about the file, for the run's report
     # ids of events its deletion markers withdraw, wherever in the source they came from
     withdraw: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    # the events, written already by a worker process (`events` is then empty)
+    written: Written | None = None
+
+
+@dataclass
+class Written:
+    """A block's events already written by the worker process that mapped them, to a part in
+    the store's folder under a passing name: the run names it (or writes again only the events
+    the store does not hold yet). `numbers` are the events' ids as numbers, in the part's order."""
+
+    path: Path
+    numbers: np.ndarray
 
 
 class Importer(Protocol):

@@ -21,6 +21,7 @@ from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest import IMPORTERS
 from noncoop.ingest.base import ImportBlock
 from noncoop.ingest.counts import Counts, Progress
+from noncoop.ingest.workers import writing_to
 from noncoop.sources.csvread import BLOCK_BYTES
 from noncoop.sources.load import LoadedSource
 from noncoop.store.keyset import KeySet
@@ -99,18 +100,19 @@ def import_file(
     versions = _Versions(previous)
     complete, size, reported = True, path.stat().st_size, 0
     try:
-        for block in IMPORTERS[source.spec.importer](path, source, rel, ctx.people):
-            _count(counts, block)
-            warnings += [w for w in block.warnings if w not in warnings]
-            withdraw.append(block.withdraw)
-            if len(versions.previous) and len(block.kept):
-                versions.kept.add(block.kept)
-            rejected.append(block.quarantined)
-            counts.new_events += _store(ctx, block.events, versions, parts)
-            if ctx.progress and block.rows_read:
-                step = min(size - reported, BLOCK_BYTES)
-                ctx.progress(f"{source.name}: {rel}", step)
-                reported += step
+        with writing_to(ctx.ws.events_dir):
+            for block in IMPORTERS[source.spec.importer](path, source, rel, ctx.people):
+                _count(counts, block)
+                warnings += [w for w in block.warnings if w not in warnings]
+                withdraw.append(block.withdraw)
+                if len(versions.previous) and len(block.kept):
+                    versions.kept.add(block.kept)
+                rejected.append(block.quarantined)
+                counts.new_events += _store(ctx, block, versions, parts)
+                if ctx.progress and block.rows_read:
+                    step = min(size - reported, BLOCK_BYTES)
+                    ctx.progress(f"{source.name}: {rel}", step)
+                    reported += step
     except (OSError, pa.ArrowInvalid) as exc:
         # The file could not be read to the end: keep what was read, and record the failure at the
         # first unread line so the counts still reconcile and the file is retried next run.
@@ -136,14 +138,16 @@ def _count(counts: Counts, block: ImportBlock) -> None:
     counts.add_other(block.other)
 
 
-def _store(ctx: RunContext, events: pd.DataFrame, versions: _Versions, parts: list[str]) -> int:
+def _store(ctx: RunContext, block: ImportBlock, versions: _Versions, parts: list[str]) -> int:
     """Write a block's events that the store does not hold yet; returns how many are new.
 
     On a re-read, this version's copy of an event already stored is written once, so the new
-    version's parts hold the file's whole record."""
-    if not len(events):
+    version's parts hold the file's whole record. Events a worker wrote already keep its part
+    where all of them are to be written; otherwise the part is read back for those that are."""
+    written, events = block.written, block.events
+    if written is None and not len(events):
         return 0
-    numbers = event_id_numbers(events["event_id"])
+    numbers = written.numbers if written is not None else event_id_numbers(events["event_id"])
     if len(versions.previous):
         versions.seen.add(numbers)
     again = versions.earlier.contains(numbers)
@@ -152,10 +156,17 @@ def _store(ctx: RunContext, events: pd.DataFrame, versions: _Versions, parts: li
         fresh = (fresh | again) & ~versions.written.contains(numbers)
     if fresh.any():
         name = ctx.next_name()
-        ctx.ws.write_events(events[fresh], name)
+        if written is not None and fresh.all():
+            ctx.ws.name_part(written.path, name)
+        else:
+            if written is not None:
+                events = pd.read_parquet(written.path)
+            ctx.ws.write_events(events[fresh], name)
         parts.append(f"{name}.parquet")
         versions.written.add(numbers[fresh & again])
         ctx.known.add(numbers[fresh & ~again])
+    if written is not None:
+        written.path.unlink(missing_ok=True)  # where it was not named a part
     return int((fresh & ~again).sum())
 
 

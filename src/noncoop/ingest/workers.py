@@ -14,6 +14,8 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from noncoop.sources.csvread import BLOCK_BYTES
@@ -32,6 +34,26 @@ AHEAD = 2  # blocks in flight per worker: enough to keep it busy, few held in me
 # library opts in with NONCOOP_WORKERS, its entry guarded by `if __name__ == "__main__"` as a
 # spawned worker process imports the program's main module again.
 _EVERY_CORE = [False]
+
+
+# Where the file being imported keeps its events (the store's folder), for workers to write
+# their blocks' events there themselves: the run then names the part rather than receiving and
+# writing the events again. None: workers hand the events back.
+_PARTS: list[Path | None] = [None]
+
+
+@contextmanager
+def writing_to(folder: Path) -> Iterator[None]:
+    """While a file is imported: workers write its blocks' events into `folder`."""
+    _PARTS.append(folder)
+    try:
+        yield
+    finally:
+        _PARTS.pop()
+
+
+def parts_folder() -> Path | None:
+    return _PARTS[-1]
 
 
 def every_core() -> None:

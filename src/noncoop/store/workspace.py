@@ -130,7 +130,11 @@ class Workspace:
 
     def write_events(self, events: pd.DataFrame, name: str) -> Path:
         """Write one part of the event store."""
-        return _write_parquet(events, self.events_dir / f"{name}.parquet")
+        return write_part(events, self.events_dir / f"{name}.parquet")
+
+    def name_part(self, path: Path, name: str) -> Path:
+        """A part written under a passing name (by an ingest worker), named as the run's own."""
+        return path.replace(self.events_dir / f"{name}.parquet")
 
     def load_events(
         self,
@@ -279,6 +283,11 @@ def _unified(schema: pa.Schema) -> pa.Schema:
             f = f.with_type(pa.large_string())
         fields.append(f)
     return pa.schema(fields, metadata=schema.metadata)
+
+
+def write_part(events: pd.DataFrame, path: Path) -> Path:
+    """Write a part of the event store, as every part is written."""
+    return _write_parquet(events, path)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
