@@ -82,7 +82,7 @@ def read_attendance(
         block = register.block(batch) if alone is None else register.joined(batch, alone)
         block.warnings = warnings
         yield block
-    yield from register.summaries()
+    yield from register.summaries(workers, start)
 
 
 # A worker process's register, as the run's own was when the workers started (no sessions
@@ -97,13 +97,25 @@ def _start_worker(register: _Register, folder: Path | None) -> None:
 def _map_alone(batch: CsvBatch) -> _Mapped:
     register, folder = _WORKER
     alone = register.mapped(batch, KeySet())
-    events = alone.block.events
+    _handed(alone.block, folder)
+    return alone
+
+
+def _summarise_alone(part: pd.DataFrame) -> ImportBlock:
+    register, folder = _WORKER
+    return _handed(ImportBlock(register.summaries_of(part), quarantine.empty(), 0, 0), folder)
+
+
+def _handed(block: ImportBlock, folder: Path | None) -> ImportBlock:
+    """A worker's block as handed back: its events written to a part of their own in `folder`
+    (the run names it), or as they are where there is no folder."""
+    events = block.events
     if folder is not None and len(events):
         path = folder / f"worker-{uuid.uuid4().hex}.parquet"
         write_part(events, path)
-        alone.block.written = Written(path, event_id_numbers(events["event_id"]))
-        alone.block.events = events.iloc[:0]
-    return alone
+        block.written = Written(path, event_id_numbers(events["event_id"]))
+        block.events = events.iloc[:0]
+    return block
 
 
 def _by_date(marks: _Marks) -> np.ndarray:
@@ -233,8 +245,9 @@ class _Register:
         sessions = _repeat(link, days, pm, fields, seen, checks)
         return _Marks(link, days, pm, code, statutory, category), sessions
 
-    def summaries(self) -> Iterator[ImportBlock]:
-        """The weekly summaries, once the whole register has been read."""
+    def summaries(self, workers: int = 0, start: tuple = ()) -> Iterator[ImportBlock]:
+        """The weekly summaries, once the whole register has been read (in `workers` worker
+        processes set up with `start`, if any)."""
         if not self.weeks:
             return
         total = (
@@ -245,9 +258,18 @@ class _Register:
         )
         self.weeks = []
         # Summaries go out in slices so a large register never builds all its events at once.
-        for first in range(0, len(total), SUMMARY_SLICE):
-            part = total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
-            yield ImportBlock(self._summaries(part), quarantine.empty(), 0, 0)
+        slices = (
+            total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
+            for first in range(0, len(total), SUMMARY_SLICE)
+        )
+        for part, alone in in_workers(_summarise_alone, _start_worker, start, slices, workers):
+            if alone is None:
+                alone = ImportBlock(self.summaries_of(part), quarantine.empty(), 0, 0)
+            yield alone
+
+    def __getstate__(self) -> dict:
+        # A worker maps blocks knowing none of the file's sessions and keeps no week counts.
+        return {**self.__dict__, "seen": KeySet(), "weeks": []}
 
     def _absences(self, absent: np.ndarray, marks: _Marks, lines: np.ndarray) -> pd.DataFrame:
         """One event per absent session; its key (pupil, date, session) makes the event id."""
@@ -265,7 +287,7 @@ class _Register:
         detail = pd.Series(code[absent], dtype="string")
         return self._events(who, stamp, "school.absence", keys, detail, lines[absent])
 
-    def _summaries(self, total: pd.DataFrame) -> pd.DataFrame:
+    def summaries_of(self, total: pd.DataFrame) -> pd.DataFrame:
         """One `school.attendance_summary` per pupil-week of `total` (link, week, counts, line)."""
         who = self.people.identity(total["link"].to_numpy())
         monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
