@@ -143,11 +143,11 @@ def _evaluate(
 ) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress, accept_withdrawals)
-    ingest_s = time.perf_counter() - clock
     # Hand the ingest's working memory back before the evaluation needs its own.
     gc.collect()
     pa.default_memory_pool().release_unused()
     _trim_heap()
+    ingest_s = time.perf_counter() - clock
     clock = time.perf_counter()
     # Days are the region's calendar days, as its sources.yaml names them.
     with calendar(workspace.timezone()):

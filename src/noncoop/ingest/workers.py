@@ -25,8 +25,9 @@ Result = TypeVar("Result")
 
 # NONCOOP_WORKERS=1 maps every block in the run's own process; =N uses N worker processes.
 WORKERS_ENV = "NONCOOP_WORKERS"
-# Starting workers costs a second or so: worth it for a file of several blocks only.
-MIN_BYTES = 4 * BLOCK_BYTES
+# Starting workers costs a second or so and some CPU: worth it for a file of many blocks only
+# (a 165 MB register took as long with two workers as without, a 1.6 GB one a quarter less).
+MIN_BYTES = 16 * BLOCK_BYTES
 AHEAD = 2  # blocks in flight per worker: enough to keep it busy, few held in memory
 
 
