@@ -339,3 +339,17 @@ def test_every_phase_of_a_scan_is_named_and_start_up_is_counted_once(tmp_path):
     phases = ["start", "rules", "ingest", "load", "timeline", "episodes", "explanations", "store"]
     assert list(second.timings) == phases and list(first.timings) == phases
     assert second.timings["start"] == 0  # the process started once, before the first scan
+
+
+def test_the_alert_json_a_scan_writes_is_timed_as_its_output_phase(tmp_path):
+    from typer.testing import CliRunner
+
+    from noncoop.cli.app import app
+
+    out = tmp_path / "alerts.json"
+    args = ["scan", str(REGION), "-w", str(tmp_path / "ws"), "--as-of", "2026-03-31"]
+    done = CliRunner().invoke(app, [*args, "--json", str(out)])
+    assert done.exit_code == 0, done.output
+    phases = json.loads(out.read_text())["timings_s"]
+    assert list(phases)[-2:] == ["store", "output"] and phases["output"] >= 0
+    assert "store" in done.output and "output" in done.output.split("events evaluated")[-1]
