@@ -104,3 +104,20 @@ def test_small_files_one_core_and_library_callers_are_read_in_the_run_s_own_proc
     assert workers.worker_count(10 * workers.MIN_BYTES) == 0
     items = list(workers.in_workers(len, print, (), ["ab", "c"], 0))
     assert items == [("ab", None), ("c", None)]
+
+
+def _stops_on_two(item: int) -> int:
+    if item == 2:
+        os._exit(1)  # a worker killed (for memory, say) while mapping a block
+    return item * 10
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_a_worker_that_stops_leaves_the_blocks_not_yet_mapped_to_the_run():
+    got = list(workers.in_workers(_stops_on_two, _nothing, (), range(6), 2))
+    assert [item for item, _ in got] == list(range(6))  # every item, in order
+    assert got[2][1] is None  # the run maps it itself
+    assert all(result in (None, item * 10) for item, result in got)

@@ -9,16 +9,20 @@ in order whatever depends on earlier blocks. What is stored is what one process 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from noncoop.sources.csvread import BLOCK_BYTES
+
+log = logging.getLogger("noncoop.ingest")
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -85,21 +89,45 @@ def in_workers(
     """Each item with `function(item)` worked out in one of `workers` processes (each set up
     by `start(*start_args)`), in the items' order; with no workers, each item with None for
     the caller to work out itself. Workers start fresh (spawned): nothing the run holds (open
-    files, threads, locks) is shared with them."""
+    files, threads, locks) is shared with them. Where workers cannot start or stop on the way
+    (a machine without process semaphores, a worker killed for memory), the items not yet
+    worked out come with None: the caller works them out, and the run goes on."""
+    items = iter(items)
     if workers < 1:
         yield from ((item, None) for item in items)
         return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, context, initializer=start, initargs=start_args)
-    pending: deque[tuple[Item, Future]] = deque()
+    try:
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(workers, context, initializer=start, initargs=start_args)
+    except (OSError, NotImplementedError, ValueError) as exc:
+        log.warning("worker processes cannot start (%s): one process", type(exc).__name__)
+        yield from ((item, None) for item in items)
+        return
+    pending: deque[tuple[Item, Future | None]] = deque()
     try:
         for item in items:
-            pending.append((item, pool.submit(function, item)))
+            pending.append((item, _submitted(pool, function, item)))
             if len(pending) >= workers * AHEAD:
-                done, future = pending.popleft()
-                yield done, future.result()
+                yield _taken(pending.popleft())
         while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+            yield _taken(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submitted(pool: ProcessPoolExecutor, function: Callable, item: Any) -> Future | None:
+    try:
+        return pool.submit(function, item)
+    except (BrokenProcessPool, RuntimeError):
+        return None  # the pool has stopped: the run works the item out
+
+
+def _taken(entry: tuple[Item, Future | None]) -> tuple[Item, Any]:
+    item, future = entry
+    if future is None:
+        return item, None
+    try:
+        return item, future.result()
+    except BrokenProcessPool:
+        log.warning("a worker process stopped: the rest of the file is mapped in one process")
+        return item, None
