@@ -79,7 +79,11 @@ def household_rows(
     sibling = np.r_[np.zeros(n_own + n_adult, bool), np.ones(n_sibling, bool)]
     order = _by_child_and_time(child, seconds[rows])
     return HouseholdRows(
-        rows[order], child[order].astype(np.int64), children, shared[order], sibling[order]
+        rows[order],
+        child[order].astype(np.int64, copy=False),
+        children,
+        shared[order],
+        sibling[order],
     )
 
 
@@ -93,7 +97,11 @@ def _by_child_and_time(child: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     span = int(seconds.max()) - low
     if span >= 1 << 34 or int(child.max()) >= 1 << 29:  # centuries apart: two keys
         return np.lexsort((seconds, child))
-    key = (child.astype(np.int64) << 34) | (seconds - low)
+    # In place: each step over ten million rows would otherwise be a fresh array.
+    key = child.astype(np.int64)
+    key <<= 34
+    offset = seconds - low
+    key |= offset
     return np.argsort(key, kind="stable")
 
 
