@@ -14,7 +14,6 @@ import getpass
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -116,7 +115,7 @@ def scan(
     return result
 
 
-@contextmanager
+@contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector off while a scan runs: it walked every object made so far each
     time a few hundred more were made, a fifth of the time spent explaining and storing 13,000
@@ -143,10 +142,7 @@ def _evaluate(
 ) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress, accept_withdrawals)
-    # Hand the ingest's working memory back before the evaluation needs its own.
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    _trim_heap()
+    _hand_back_memory()
     ingest_s = time.perf_counter() - clock
     clock = time.perf_counter()
     # Days are the region's calendar days, as its sources.yaml names them.
@@ -162,10 +158,12 @@ def _evaluate(
     return ScanResult(day, pack, report, evaluation, engine, timings)
 
 
-def _trim_heap() -> None:
-    """The C heap's free pages back to the system (glibc; elsewhere nothing): an ingest frees
-    hundreds of megabytes in pieces that the heap would otherwise keep through the evaluation,
-    adding to its peak."""
+def _hand_back_memory() -> None:
+    """The ingest's working memory back to the system before the evaluation needs its own:
+    cycles collected, Arrow's pool emptied, and the C heap's free pages returned (glibc; nothing
+    elsewhere), which it would otherwise keep through the evaluation, adding to its peak."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 

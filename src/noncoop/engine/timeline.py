@@ -116,11 +116,9 @@ class Timeline:
         """Integer codes (-1 for blank) and the values they stand for, computed once."""
         if column not in self._codes:
             values = self.events[column]
+            codes, uniques = _codes_of(values)
             if isinstance(values.dtype, pd.CategoricalDtype):
-                codes = values.cat.codes.to_numpy().astype(np.int64)
-                uniques = values.cat.categories.astype(str)
-            else:
-                codes, uniques = pd.factorize(values)
+                uniques = uniques.astype(str)
             self._codes[column] = (codes, np.asarray(uniques, dtype=object))
         return self._codes[column]
 
@@ -128,12 +126,7 @@ class Timeline:
 def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarray]:
     """The days each source has records on. A few sources over a few years of days: one count
     per (source, day) cell, not a sort of ten million records."""
-    source = events["source"]
-    if isinstance(source.dtype, pd.CategoricalDtype):
-        codes, names = source.cat.codes.to_numpy().astype(np.int64), source.cat.categories
-    else:
-        codes, names = pd.factorize(source)
-        codes = codes.astype(np.int64)
+    codes, names = _codes_of(events["source"])
     known = codes >= 0
     if not known.any():
         return {}
@@ -158,13 +151,19 @@ def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarra
     return {str(n): first + np.flatnonzero(cells[i]) for i, n in enumerate(names) if cells[i].any()}
 
 
+def _codes_of(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A column as int64 codes (-1 for blank, this caller's own array) and the values they
+    stand for: a categorical's own, or factorised."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
+    codes, names = pd.factorize(column)
+    return codes.astype(np.int64), pd.Index(names)
+
+
 def _spans(source: pd.Series, seconds: np.ndarray) -> dict[str, tuple[int, int]]:
     """Each source's first and last second, worked out on its codes (ten million rows, a few
     sources): turning the column into text to group it cost a second at 100k children."""
-    if isinstance(source.dtype, pd.CategoricalDtype):
-        codes, names = source.cat.codes.to_numpy().astype(np.int64), source.cat.categories
-    else:
-        codes, names = pd.factorize(source)
+    codes, names = _codes_of(source)
     known = codes >= 0
     if not known.all():
         codes, seconds = codes[known], seconds[known]

@@ -31,7 +31,7 @@ from noncoop.sources.mapping import (
 )
 from noncoop.sources.model import ATTENDANCE_FIELDS
 from noncoop.store.keyset import KeySet
-from noncoop.store.workspace import write_part
+from noncoop.store.workspace import write_parquet
 from noncoop.vocab import UNAUTHORISED_ABSENCE
 
 PRESENT = ("/", "\\", "L")
@@ -112,7 +112,7 @@ def _handed(block: ImportBlock, folder: Path | None) -> ImportBlock:
     events = block.events
     if folder is not None and len(events):
         path = folder / f"worker-{uuid.uuid4().hex}.parquet"
-        write_part(events, path)
+        write_parquet(events, path)
         block.written = Written(path, event_id_numbers(events["event_id"]))
         block.events = events.iloc[:0]
     return block
@@ -143,16 +143,11 @@ class _Marks:
 @dataclass
 class _Mapped:
     """One block mapped: its events and rejected rows, its week counts, and its sessions (the
-    keys of its valid rows) with the set they were checked against."""
+    keys of its valid rows)."""
 
     block: ImportBlock
     weeks: pd.DataFrame
     sessions: np.ndarray
-    seen: KeySet
-
-    def __getstate__(self) -> dict:
-        # From a worker only what the run joins: its sessions were checked against its own set.
-        return {**self.__dict__, "seen": None}
 
 
 class _Register:
@@ -175,19 +170,20 @@ class _Register:
 
     def block(self, batch: CsvBatch) -> ImportBlock:
         """A block read in turn: its sessions checked against every earlier block's."""
-        return self.joined(batch, self.mapped(batch, self.seen))
+        mapped = self.mapped(batch, self.seen)
+        self.weeks.append(mapped.weeks)
+        return mapped.block
 
     def joined(self, batch: CsvBatch, alone: _Mapped) -> ImportBlock:
         """A block mapped on its own (in a worker, knowing only its own sessions), joined to the
         file in turn. Where one of its sessions came in an earlier block, it is mapped again
         knowing them (that row is a duplicate): what it gives is always what reading the file
         in one process gives."""
-        if alone.seen is not self.seen:
-            if self.seen.contains(alone.sessions).any():
-                if alone.block.written is not None:
-                    alone.block.written.path.unlink(missing_ok=True)
-                return self.block(batch)
-            self.seen.add(alone.sessions)
+        if self.seen.contains(alone.sessions).any():
+            if alone.block.written is not None:
+                alone.block.written.path.unlink(missing_ok=True)
+            return self.block(batch)
+        self.seen.add(alone.sessions)
         self.weeks.append(alone.weeks)
         return alone.block
 
@@ -216,7 +212,7 @@ class _Register:
         weeks = _week_counts(marks, absent, possible, lines)
         rejected = pd.concat([batch.rejected, rejected], ignore_index=True)
         block = ImportBlock(events, rejected, batch.rows_read, int(good.sum()))
-        return _Mapped(block, weeks, sessions, seen)
+        return _Mapped(block, weeks, sessions)
 
     def _marks(
         self, fields: pd.DataFrame, checks: quarantine.Checks, seen: KeySet

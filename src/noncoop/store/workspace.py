@@ -113,7 +113,7 @@ class Workspace:
     def write_withdrawn(self, events: pd.DataFrame, name: str) -> Path:
         """Keep events whose record is no longer in the latest version of its file."""
         self.withdrawn_dir.mkdir(parents=True, exist_ok=True)
-        return _write_parquet(events, self.withdrawn_dir / f"{name}.parquet")
+        return write_parquet(events, self.withdrawn_dir / f"{name}.parquet")
 
     def load_withdrawn(self) -> pd.DataFrame:
         parts = [pd.read_parquet(self.withdrawn_dir / n) for n in self.manifest().withdrawn]
@@ -130,7 +130,7 @@ class Workspace:
 
     def write_events(self, events: pd.DataFrame, name: str) -> Path:
         """Write one part of the event store."""
-        return write_part(events, self.events_dir / f"{name}.parquet")
+        return write_parquet(events, self.events_dir / f"{name}.parquet")
 
     def name_part(self, path: Path, name: str) -> Path:
         """A part written under a passing name (by an ingest worker), named as the run's own."""
@@ -163,7 +163,7 @@ class Workspace:
         if lean:
             columns = [c for c in columns if c not in LAZY_COLUMNS]
         if not parts:
-            return empty_events()[columns], TraceReader(self.root, [])
+            return empty_events()[columns], TraceReader([])
         tables, kept = [], []
         for part in parts:
             # For rules, the text columns as categories: a hundred thousand people and a few dozen
@@ -191,8 +191,8 @@ class Workspace:
             lean_frame = conform(frame, trace=False, only=plain)
             for name in CODED:
                 lean_frame.insert(columns.index(name), name, frame[name].values)
-            return lean_frame, TraceReader(self.root, kept)
-        return conform(frame, trace=with_trace), TraceReader(self.root, kept)
+            return lean_frame, TraceReader(kept)
+        return conform(frame, trace=with_trace), TraceReader(kept)
 
     def _read_part(
         self, part: Path, columns: list[str], dictionary: tuple[str, ...] = ()
@@ -211,7 +211,7 @@ class Workspace:
         """Write the rejected rows of one file; nothing is written when there are none."""
         if rows.empty:
             return None
-        return _write_parquet(rows, self.quarantine_dir / f"{name}.parquet")
+        return write_parquet(rows, self.quarantine_dir / f"{name}.parquet")
 
     def load_quarantine(self) -> pd.DataFrame:
         """Rejected rows of the files as last ingested."""
@@ -228,7 +228,7 @@ class Workspace:
 
     def write_people(self, subjects: pd.DataFrame, rejected: pd.DataFrame) -> None:
         """Keep the resolved subjects (role, household, date of birth) and rejected people rows."""
-        _write_parquet(subjects, self.subjects_path)
+        write_parquet(subjects, self.subjects_path)
         self.people_quarantine.unlink(missing_ok=True)
         self.write_quarantine(rejected, "people")
 
@@ -242,8 +242,8 @@ class TraceReader:
     """The LAZY_COLUMNS columns of rows of a loaded event table, read from the parts they came from:
     `kept` lists each part with the rows of it the table holds (None: all of them)."""
 
-    def __init__(self, root: Path, kept: list[tuple[Path, np.ndarray | None]]):
-        self.root, self.kept = root, kept
+    def __init__(self, kept: list[tuple[Path, np.ndarray | None]]):
+        self.kept = kept
         sizes = [
             len(rows) if rows is not None else pq.ParquetFile(part).metadata.num_rows
             for part, rows in kept
@@ -285,12 +285,8 @@ def _unified(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def write_part(events: pd.DataFrame, path: Path) -> Path:
-    """Write a part of the event store, as every part is written."""
-    return _write_parquet(events, path)
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a frame of the workspace as every one is written: to a temporary file first."""
     tmp = path.with_suffix(".tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
