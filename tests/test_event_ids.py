@@ -1,9 +1,10 @@
 """Event ids: stable, the same for a record however it arrives, and different between records."""
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from noncoop.events import event_id_numbers, event_ids
+from noncoop.events import event_id_numbers, event_ids, event_numbers
 
 
 def fnv1a(data: bytes) -> str:
@@ -37,3 +38,16 @@ def test_same_record_same_id_whatever_the_container():
 
 def test_no_keys_no_ids():
     assert event_ids("gp", []).tolist() == []
+
+
+def test_event_numbers_order_events_as_their_ids():
+    made = event_ids("gp", [f"R{i}" for i in range(50)]).tolist()
+    by_hand = ["e2", "e10", "", "ZZZZZZZZZZZZZZZZ", "naïve"]
+    ids = made + by_hand
+    numbers = event_numbers(ids)
+    # An id the ingest makes is the number its hex digits spell, as the store's key sets read it.
+    assert numbers[:50].tolist() == event_id_numbers(made).tolist()
+    assert [made[i] for i in np.argsort(numbers[:50])] == sorted(made)
+    # Ids made by hand get a number too, the same one each time, and different ones differ.
+    assert event_numbers(by_hand).tolist() == numbers[50:].tolist()
+    assert len(set(numbers.tolist())) == len(ids)

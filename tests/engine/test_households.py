@@ -1,6 +1,7 @@
 """An adult's events count for every child of their household, and for no other child."""
 
 import numpy as np
+import pandas as pd
 
 from noncoop.engine.households import household_view
 from noncoop.engine.rules.model import Selection
@@ -40,3 +41,19 @@ def test_a_childs_record_is_read_for_siblings_only_by_household_selections(regio
     assert not selection_mask(tl.events, own)[shared].any()
     # Without a household selection nothing is shared.
     assert not build_timeline(events, subjects, "2026-04-30").events["via_sibling"].any()
+
+
+def test_events_at_the_same_moment_are_in_event_id_order_however_they_arrive(region_ws):
+    ws, _ = region_ws
+    events, subjects = ws.load_events(), ws.load_subjects()
+    # Four of C0001's records put at one moment, then the table read in two opposite orders.
+    four = events.index[events["subject_id"] == "C0001"][:4]
+    events.loc[four, "occurred_at"] = pd.Timestamp("2026-01-05", tz="UTC")
+    orders = []
+    for frame in (events, events.iloc[::-1].reset_index(drop=True)):
+        tl = build_timeline(frame, subjects, "2026-04-30")
+        moment = tl.t == pd.Timestamp("2026-01-05", tz="UTC").timestamp()
+        at = np.flatnonzero(moment & (tl.events["subject_id"] == "C0001") & ~tl.shared)
+        orders.append(tl.trace(list(at))["event_id"].tolist())
+    assert orders[0] == orders[1] == sorted(orders[0])
+    assert set(events.loc[four, "event_id"]) <= set(orders[0])

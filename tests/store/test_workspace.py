@@ -1,9 +1,11 @@
 import shutil
 
+import pandas as pd
 from conftest import REGION, copy_region
 from typer.testing import CliRunner
 
 from noncoop.cli.app import app
+from noncoop.events import EVENT_NUMBER, event_numbers
 from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
 
@@ -191,3 +193,16 @@ def test_unchanged_people_are_not_read_again_and_their_counts_still_shown(tmp_pa
     (sources / "police.csv").write_text((sources / "police.csv").read_text() + "\n")
     ingest(sources, ws)  # a changed export needs the crosswalk: read then
     assert reads == [1]
+
+
+def test_each_stored_event_carries_its_number_and_older_parts_still_load(region_ws):
+    ws, _ = region_ws
+    events, _ = ws.load_for_rules(pd.Timestamp("2026-04-30"))
+    stored = pd.concat([pd.read_parquet(p) for p in ws.event_parts()], ignore_index=True)
+    assert (stored[EVENT_NUMBER].to_numpy() == event_numbers(stored["event_id"])).all()
+    # A part written before events were numbered: the numbers are worked out from the ids.
+    for part in ws.event_parts():
+        pd.read_parquet(part).drop(columns=EVENT_NUMBER).to_parquet(part, index=False)
+    again, _ = ws.load_for_rules(pd.Timestamp("2026-04-30"))
+    assert again[EVENT_NUMBER].tolist() == events[EVENT_NUMBER].tolist()
+    assert sorted(again[EVENT_NUMBER]) == sorted(event_numbers(stored["event_id"]))

@@ -21,8 +21,8 @@ from noncoop.engine.history import pack_history, supports_of
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.rules.pack import LoadedRule, RulePack
-from noncoop.engine.selections import shared_records, timeline_mask
-from noncoop.engine.timeline import Timeline, TraceSource, build_timeline
+from noncoop.engine.selections import rule_masks, shared_records, timeline_mask
+from noncoop.engine.timeline import Feeds, Timeline, TraceSource, build_timeline
 from noncoop.vocab import level_rank
 
 
@@ -56,20 +56,49 @@ def evaluate(
     still holding on the as-of day are the alerts of the date. With `ended=False` only those
     still holding are explained (a nightly scan needs no more)."""
     clock = time.perf_counter()
+    tl = pack_timeline(events, subjects, pack, as_of, coverage, reader)
+    return evaluate_timeline(tl, pack, engine, history, ended, time.perf_counter() - clock)
+
+
+def pack_timeline(
+    events: pd.DataFrame,
+    subjects: pd.DataFrame,
+    pack: RulePack,
+    as_of: str | pd.Timestamp,
+    coverage: dict[str, tuple[int, int]] | None = None,
+    reader: TraceSource | None = None,
+    feeds: Feeds | None = None,
+) -> Timeline:
+    """The timeline the pack reads: with the records its household selections share between
+    brothers and sisters."""
     share = shared_records(events, [s for r in pack.rules for s in r.rule.selections()])
-    tl = build_timeline(events, subjects, as_of, coverage, share, reader)
+    return build_timeline(events, subjects, as_of, coverage, share, reader, feeds)
+
+
+def evaluate_timeline(
+    tl: Timeline,
+    pack: RulePack,
+    engine: str = "python",
+    history: bool = False,
+    ended: bool = True,
+    timeline_s: float = 0.0,
+) -> Evaluation:
+    """`evaluate`, on a timeline built already (in `timeline_s` seconds)."""
     result = Evaluation([], events=len(tl.t))
-    result.timings["timeline"] = time.perf_counter() - clock
+    result.timings["timeline"] = timeline_s
     alerts = (
         _history(tl, pack, engine, result, ended)
         if history
         else _single_date(tl, pack, engine, result)
     )
-    held = lambda a: a.held.start if a.held else ""  # noqa: E731
-    result.alerts = sorted(
-        alerts, key=lambda a: (level_rank(a.level), a.rule_id, a.subject_id, held(a))
-    )
+    result.alerts, result.folded = in_order(alerts), in_order(result.folded)
     return result
+
+
+def in_order(alerts: list[Alert]) -> list[Alert]:
+    """Alerts as a run lists them: by level, rule, child and first day held."""
+    held = lambda a: a.held.start if a.held else ""  # noqa: E731
+    return sorted(alerts, key=lambda a: (level_rank(a.level), a.rule_id, a.subject_id, held(a)))
 
 
 def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) -> list[Alert]:
@@ -162,7 +191,7 @@ class _Run:
     def patterns(self, rule: LoadedRule) -> None:
         """Every pattern of the rule, for every child at once."""
         tl = self.tl
-        masks = {name: timeline_mask(tl, sel) for name, sel in rule.rule.select.items()}
+        masks = rule_masks(rule.rule.select, lambda sel: timeline_mask(tl, sel))
         for pname, pattern in rule.rule.patterns.items():
             out = KINDS[pattern.kind].evaluate(pattern.spec, masks, tl)
             self.add(rule.signal(pname), out)

@@ -35,7 +35,7 @@ from noncoop.engine.explain import Support
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
-from noncoop.engine.selections import timeline_mask
+from noncoop.engine.selections import definition, rule_masks, timeline_mask
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import days
 
@@ -355,7 +355,7 @@ class _Patterns:
         self.signals: dict[str, Signal] = {}
 
     def mask(self, selection) -> np.ndarray:
-        text = _definition(selection)
+        text = definition(selection)
         if text not in self.masks:
             self.masks[text] = timeline_mask(self.tl, selection)
         return self.masks[text]
@@ -387,16 +387,15 @@ class _Patterns:
 
     def signal(self, rule: LoadedRule, pattern, only: np.ndarray | None = None) -> Signal:
         """A pattern's signal, for every child or only those marked in `only` (not shared)."""
-        masks = {n: self.mask(sel) for n, sel in rule.rule.select.items()}
+        masks = rule_masks(rule.rule.select, self.mask)
         if only is not None:
-            children = only[self.tl.subject]
             episodes = KINDS[pattern.kind].episodes(
-                pattern.spec, {n: m & children for n, m in masks.items()}, self.tl
+                pattern.spec, masks.within(only[self.tl.subject]), self.tl
             )
             return _signal(episodes, pattern, self.tl)
         used = sorted({name for _, name in selection_refs(pattern.spec)})
-        selections = {n: _definition(rule.rule.select[n]) for n in used}
-        text = json.dumps([pattern.kind, _definition(pattern.spec), selections])
+        selections = {n: definition(rule.rule.select[n]) for n in used}
+        text = json.dumps([pattern.kind, definition(pattern.spec), selections])
         if text not in self.signals:
             episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl)
             self.signals[text] = _signal(episodes, pattern, self.tl)
@@ -410,13 +409,6 @@ def _signal(episodes: Episodes, pattern, tl: Timeline) -> Signal:
     gap = pattern.kind == "gap"
     within = getattr(pattern.spec, "within", None)
     return Signal.of(episodes, tl, gap, None if gap or within is None else days(within))
-
-
-def _definition(model) -> str:
-    """A selection or pattern spec as text, the same whenever it is written the same way."""
-    if isinstance(model, list):
-        return json.dumps([_definition(m) for m in model])
-    return model.model_dump_json(by_alias=True, exclude_none=True)
 
 
 def supports_of(

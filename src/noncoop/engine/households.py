@@ -6,12 +6,14 @@ household; alerts are always about a child.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from noncoop.asof import to_seconds
+from noncoop.events import tie_numbers
 from noncoop.vocab import ROLES
 
 
@@ -77,7 +79,7 @@ def household_rows(
     n_own, n_adult, n_sibling = len(own_rows), len(pairs), len(siblings)
     shared = np.r_[np.zeros(n_own, bool), np.ones(n_adult + n_sibling, bool)]
     sibling = np.r_[np.zeros(n_own + n_adult, bool), np.ones(n_sibling, bool)]
-    order = _by_child_and_time(child, seconds[rows])
+    order = _by_child_and_time(child, seconds[rows], lambda at: tie_numbers(events, rows[at]))
     return HouseholdRows(
         rows[order],
         child[order].astype(np.int64, copy=False),
@@ -87,22 +89,33 @@ def household_rows(
     )
 
 
-def _by_child_and_time(child: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-    """The order of rows by child, then time, ties as they come. One stable sort of a single
-    integer key (child above, seconds below) costs half a two-key lexsort, and less again on
-    exports already in time order."""
+def _by_child_and_time(
+    child: np.ndarray, seconds: np.ndarray, numbers: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The order of rows by child, then time, then event id (`numbers` of rows): the same
+    whatever order the events came in. One stable sort of a single integer key (child above,
+    seconds below) costs half a two-key lexsort, and less again on exports already in time
+    order; only the rows recorded at the same moment as another are then put in id order."""
     if not len(child):
         return np.zeros(0, np.int64)
     low = int(seconds.min())
     span = int(seconds.max()) - low
-    if span >= 1 << 34 or int(child.max()) >= 1 << 29:  # centuries apart: two keys
-        return np.lexsort((seconds, child))
+    if span >= 1 << 34 or int(child.max()) >= 1 << 29:  # centuries apart: three keys
+        return np.lexsort((numbers(np.arange(len(child))), seconds, child))
     # In place: each step over ten million rows would otherwise be a fresh array.
     key = child.astype(np.int64)
     key <<= 34
     offset = seconds - low
     key |= offset
-    return np.argsort(key, kind="stable")
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    same = key[1:] == key[:-1]
+    if same.any():
+        run = np.cumsum(np.r_[True, ~same])  # each (child, second) in turn
+        tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+        rows = order[tied]
+        order[tied] = rows[np.lexsort((numbers(rows), run[tied]))]
+    return order
 
 
 def _with_household_children(

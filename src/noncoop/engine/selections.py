@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from noncoop.engine.patterns.base import Masks
 from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Selection
 from noncoop.engine.timeline import Timeline, category_mask, floats
+
+
+def definition(model) -> str:
+    """A selection or pattern spec as text, the same whenever it is written the same way."""
+    if isinstance(model, list):
+        return json.dumps([definition(m) for m in model])
+    return model.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def rule_masks(select: dict[str, Selection], mask: Callable[[Selection], np.ndarray]) -> Masks:
+    """A rule's selections as masks (made by `mask`), with their definitions."""
+    return Masks(
+        {name: mask(sel) for name, sel in select.items()},
+        {name: definition(sel) for name, sel in select.items()},
+    )
 
 
 def timeline_mask(tl: Timeline, selection: Selection | list[Selection]) -> np.ndarray:

@@ -13,18 +13,29 @@ import pandas as pd
 
 from noncoop.asof import DAY, as_of_day, end_second, to_seconds
 from noncoop.engine.households import household_rows, shared_view
-from noncoop.events import LAZY_COLUMNS
+from noncoop.events import EVENT_NUMBER, LAZY_COLUMNS
 
 
 @dataclass(frozen=True)
 class Feeds:
     """What each feed (source) holds, to judge coverage on any day up to the as-of day: the
-    declared periods (seconds), and for the others their first second and the days they have
-    records on."""
+    declared periods (seconds), and for the others the first and last second of their records
+    and the days they have records on.
+
+    Judged over the whole region, whichever children a timeline holds: a shard of the region is
+    given the region's feeds (`sighted` too: the first day each feed recorded a child seen, by
+    selection; None where the timeline is the whole region and works it out itself)."""
 
     declared: dict[str, tuple[int, int]]
-    first: dict[str, int]
+    spans: dict[str, tuple[int, int]]
     days: dict[str, np.ndarray]
+    sighted: dict[str, dict[str, int]] | None = None
+    first_day: int | None = None  # of any child's records
+
+    @property
+    def coverage(self) -> dict[str, tuple[int, int]]:
+        """Each feed's first and last second: declared, or those of its records."""
+        return {**self.spans, **self.declared}
 
     def covers(self, feed: str, days: np.ndarray, back: int) -> np.ndarray:
         """For each day D: the feed holds data for the instant `back` days before the end of D,
@@ -35,7 +46,24 @@ class Feeds:
             return (first <= x) & (last >= x)
         held = self.days.get(feed, np.zeros(0, np.int64))
         recent = np.searchsorted(held, days, "right") - np.searchsorted(held, days + 1 - back)
-        return (self.first.get(feed, NO_TIME) <= x) & (recent > 0)
+        return (self.spans.get(feed, (NO_TIME, NO_TIME))[0] <= x) & (recent > 0)
+
+    def joined(self, other: Feeds) -> Feeds:
+        """The feeds of two parts of a region as those of the whole."""
+        spans = dict(self.spans)
+        for feed, (first, last) in other.spans.items():
+            mine = spans.get(feed, (first, last))
+            spans[feed] = (min(mine[0], first), max(mine[1], last))
+        days = dict(self.days)
+        for feed, held in other.days.items():
+            days[feed] = np.union1d(days.get(feed, held), held)
+        sighted = {k: dict(v) for k, v in (self.sighted or {}).items()}
+        for selection, feeds in (other.sighted or {}).items():
+            mine = sighted.setdefault(selection, {})
+            for feed, day in feeds.items():
+                mine[feed] = min(mine.get(feed, day), day)
+        firsts = [d for d in (self.first_day, other.first_day) if d is not None]
+        return Feeds(self.declared, spans, days, sighted, min(firsts) if firsts else None)
 
 
 NO_TIME = np.iinfo(np.int64).max
@@ -227,7 +255,7 @@ DERIVED: dict[str, Callable[[Timeline, np.ndarray], np.ndarray]] = {
     "health_seen_week": _health_seen_week
 }
 # Columns no pattern reads: each alert's evidence reads them from the table as loaded.
-TRACE = (*LAZY_COLUMNS, "occurred_at", "subject_role")
+TRACE = (*LAZY_COLUMNS, "occurred_at", "subject_role", EVENT_NUMBER)
 
 
 def build_timeline(
@@ -237,10 +265,12 @@ def build_timeline(
     coverage: dict[str, tuple[int, int]] | None = None,
     share: np.ndarray | None = None,
     reader: TraceSource | None = None,
+    feeds: Feeds | None = None,
 ) -> Timeline:
     """Only events on or before the as-of date count, so a back-filled run matches the night.
 
-    A feed's coverage is the span of its events (any child) unless given for it explicitly.
+    A feed's coverage is the span of its events (any child) unless given for it explicitly;
+    a shard of a region is given the region's `feeds` (declared coverage included).
     Children's events marked in `share` are read for their brothers and sisters too
     (`via_sibling`), for selections with `scope: household`."""
     as_of = as_of_day(as_of)
@@ -249,12 +279,8 @@ def build_timeline(
     inside = seconds < end
     upto = events if inside.all() else events[inside].reset_index(drop=True)
     kept = seconds[inside]
-    inferred = _spans(upto["source"], kept)
-    declared = dict(coverage or {})
-    coverage = {**inferred, **declared}
-    feeds = Feeds(
-        declared, {k: first for k, (first, _) in inferred.items()}, _feed_days(upto, kept)
-    )
+    if feeds is None:
+        feeds = Feeds(dict(coverage or {}), _spans(upto["source"], kept), _feed_days(upto, kept))
     if share is not None and not inside.all():
         share = share[inside]
     where = household_rows(upto, subjects, kept, share)
@@ -274,7 +300,7 @@ def build_timeline(
         t,
         as_of,
         end,
-        coverage,
+        feeds.coverage,
         upto,
         where.rows,
         where.shared,

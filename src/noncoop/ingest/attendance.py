@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from noncoop import quarantine
-from noncoop.events import EVENT_COLUMNS, STRING, conform, event_id_numbers, event_ids
+from noncoop.events import (
+    EVENT_COLUMNS,
+    STRING,
+    conform,
+    event_id_numbers,
+    event_ids,
+    numbered,
+)
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock, Written
 from noncoop.ingest.plausible import check_dates
@@ -112,7 +119,7 @@ def _handed(block: ImportBlock, folder: Path | None) -> ImportBlock:
     events = block.events
     if folder is not None and len(events):
         path = folder / f"worker-{uuid.uuid4().hex}.parquet"
-        write_parquet(events, path)
+        write_parquet(numbered(events), path)
         block.written = Written(path, event_id_numbers(events["event_id"]))
         block.events = events.iloc[:0]
     return block

@@ -17,11 +17,14 @@ from noncoop import quarantine
 from noncoop.asof import day_end
 from noncoop.events import (
     EVENT_COLUMNS,
+    EVENT_NUMBER,
     LAZY_COLUMNS,
     TRACE_COLUMNS,
     conform,
     empty_events,
     event_id_numbers,
+    event_numbers,
+    numbered,
 )
 from noncoop.store.health import Damage, WorkspaceDamaged, store_damage
 from noncoop.store.manifest import Manifest
@@ -130,7 +133,7 @@ class Workspace:
 
     def write_events(self, events: pd.DataFrame, name: str) -> Path:
         """Write one part of the event store."""
-        return write_parquet(events, self.events_dir / f"{name}.parquet")
+        return write_parquet(numbered(events), self.events_dir / f"{name}.parquet")
 
     def name_part(self, path: Path, name: str) -> Path:
         """A part written under a passing name (by an ingest worker), named as the run's own."""
@@ -163,12 +166,17 @@ class Workspace:
         if lean:
             columns = [c for c in columns if c not in LAZY_COLUMNS]
         if not parts:
-            return empty_events()[columns], TraceReader([])
+            empty = empty_events()[columns]
+            if lean:
+                empty[EVENT_NUMBER] = np.zeros(0, np.uint64)
+            return empty, TraceReader([])
         tables, kept = [], []
         for part in parts:
             # For rules, the text columns as categories: a hundred thousand people and a few dozen
             # details (absence codes), not ten million strings each for every test to compare.
             table = self._read_part(part, columns, CODED if lean else ())
+            if lean:
+                table = self._with_numbers(part, table)
             keep = None
             if as_of is not None:
                 limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
@@ -191,8 +199,19 @@ class Workspace:
             lean_frame = conform(frame, trace=False, only=plain)
             for name in CODED:
                 lean_frame.insert(columns.index(name), name, frame[name].values)
+            lean_frame[EVENT_NUMBER] = frame[EVENT_NUMBER].to_numpy(np.uint64)
             return lean_frame, TraceReader(kept)
         return conform(frame, trace=with_trace), TraceReader(kept)
+
+    def _with_numbers(self, part: Path, table: pa.Table) -> pa.Table:
+        """A part's rows with their EVENT_NUMBER: stored beside them, or (in a part written
+        before it was) worked out from their ids."""
+        if EVENT_NUMBER in pq.read_schema(part).names:
+            stored = self._read_part(part, [EVENT_NUMBER])[EVENT_NUMBER]
+        else:
+            ids = self._read_part(part, ["event_id"])["event_id"]
+            stored = pa.array(event_numbers(ids), pa.uint64())
+        return table.append_column(EVENT_NUMBER, stored)
 
     def _read_part(
         self, part: Path, columns: list[str], dictionary: tuple[str, ...] = ()

@@ -22,7 +22,20 @@ from noncoop.vocab import counted_nouns, word_list
 from noncoop.yamlspec import StrictModel, days
 
 SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
-Masks = dict[str, np.ndarray]
+
+
+class Masks(dict[str, np.ndarray]):
+    """A rule's selections' rows (name -> mask over the timeline), with each selection's
+    definition as text: what the region's facts about a selection are filed under, for a
+    timeline that holds only part of the region."""
+
+    def __init__(self, masks: dict[str, np.ndarray], definitions: dict[str, str] | None = None):
+        super().__init__(masks)
+        self.definitions = definitions or {}
+
+    def within(self, rows: np.ndarray) -> Masks:
+        """The masks narrowed to the rows marked in `rows`."""
+        return Masks({name: mask & rows for name, mask in self.items()}, self.definitions)
 
 
 @dataclass
@@ -70,6 +83,10 @@ class PatternKind:
     explain: Callable[[str, Any], str]
     values: tuple[str, ...]
     episodes: Callable[[Any, Masks, Timeline], Episodes] | None = None
+    # What the kind must know of the whole region, beyond a timeline's own records, where the
+    # timeline holds only a shard of it: by selection definition, the first day each feed
+    # recorded a selected record. Worked out on each shard; the earliest of them is the region's.
+    regional: Callable[[Any, Masks, Timeline], dict[str, dict[str, int]]] | None = None
 
 
 def described(tl: Timeline, values: Callable[..., dict], held_too: bool = False):

@@ -54,8 +54,7 @@ def evaluate(spec: Gap, masks: Masks, tl: Timeline) -> Signals:
     lookback = tl.t >= tl.end - days(spec.lookback) * DAY
     seen_all = masks[spec.select]
     # Judge only where a feed that records children being seen has data within the gap.
-    source, names = tl.codes("source")
-    feeds = {str(names[c]) for c in np.unique(source[seen_all]) if c >= 0}
+    feeds = sighting_feeds(tl, masks, spec.select)
     limit = spec.days * DAY
     covered = any(
         first <= tl.end - limit and last >= tl.end - limit
@@ -131,7 +130,7 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
     segments = sweep(subject, start, stop, weights)
     long_unseen, none_in_lookback, old_open, is_open = segments.totals.T
     unseen = (long_unseen > 0) | ((none_in_lookback > 0) & (old_open > 0))
-    first_day, covered = _covered(tl, seen, limit)
+    first_day, covered = _covered(tl, sighting_feeds(tl, masks, spec.select), limit)
     held = clip(merged(segments, unseen & (is_open > 0)), days_where(first_day, covered))
     found = _with_gap_evidence(cut(held, tl.last_day), spec, tl, seen, opened)
     if not covered[-1]:
@@ -179,17 +178,35 @@ def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, l
     return long_ago, gone
 
 
-def _covered(tl: Timeline, seen: np.ndarray, limit: int) -> tuple[int, np.ndarray]:
+def _covered(tl: Timeline, feeds: dict[str, int], limit: int) -> tuple[int, np.ndarray]:
     """For each day from the first event to the as-of day: does a feed that records sightings
     (by that day) hold data for the day `limit` days before it? Judged feed by feed."""
-    first_day = int(tl.day.min()) if len(tl.day) else tl.last_day
+    first_day = tl.feeds.first_day
+    if first_day is None:
+        first_day = int(tl.day.min()) if len(tl.day) else tl.last_day
     day = np.arange(first_day, tl.last_day + 1)
     covered = np.zeros(len(day), bool)
-    source, names = tl.codes("source")
-    for code in np.unique(source[seen][source[seen] >= 0]):
-        since = tl.day[seen][source[seen] == code].min()
-        covered |= (day >= since) & tl.feeds.covers(str(names[code]), day, limit)
+    for feed, since in feeds.items():
+        covered |= (day >= since) & tl.feeds.covers(feed, day, limit)
     return first_day, covered
+
+
+def sighting_feeds(tl: Timeline, masks: Masks, select: str) -> dict[str, int]:
+    """The feeds that record a child seen (by the `select` selection), with the first day each
+    did: the whole region's, whichever children the timeline holds."""
+    region = tl.feeds.sighted
+    if region is not None:
+        return region.get(masks.definitions[select], {})
+    return first_sightings(tl, masks[select])
+
+
+def first_sightings(tl: Timeline, seen: np.ndarray) -> dict[str, int]:
+    """For each feed with records among the `seen` rows, the first day of one."""
+    source, names = tl.codes("source")
+    rows = np.flatnonzero(seen & (source >= 0))
+    first = np.full(len(names), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, source[rows], tl.day[rows])
+    return {str(names[c]): int(first[c]) for c in np.flatnonzero(first < np.iinfo(np.int64).max)}
 
 
 def _with_gap_evidence(
@@ -256,4 +273,9 @@ def explain(name: str, spec: Gap) -> str:
     )
 
 
-KIND = PatternKind("gap", Gap, evaluate, explain, VALUES, episodes)
+def regional(spec: Gap, masks: Masks, tl: Timeline) -> dict[str, dict[str, int]]:
+    """The feeds that recorded a child seen, by the first day each did, on this timeline."""
+    return {masks.definitions[spec.select]: first_sightings(tl, masks[spec.select])}
+
+
+KIND = PatternKind("gap", Gap, evaluate, explain, VALUES, episodes, regional)

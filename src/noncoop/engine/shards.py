@@ -1,0 +1,119 @@
+"""A region evaluated in shards, with the alerts of the whole.
+
+A shard is a set of whole households: a child goes with their household in the people table
+(or alone, with none), an adult's records with their household, so every record a child's rules
+read is in the child's shard. What no shard can see alone is worked out on each and joined:
+each feed's coverage (its first and last record, the days it has records on) and the feeds that
+record a child seen. Every executor runs the same steps:
+
+1. `shard_of` gives each person (so each record) a shard;
+2. on each shard, `shard_timeline` and `region_part`: its timeline and what it adds to the
+   region's facts;
+3. `Plan.of` joins the parts;
+4. on each shard, `evaluate_shard` with the plan;
+5. `merge` puts the shards' alerts together, in the order one run gives them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from noncoop.engine.evaluate import Evaluation, evaluate_timeline, in_order, pack_timeline
+from noncoop.engine.patterns import KINDS
+from noncoop.engine.rules.pack import RulePack
+from noncoop.engine.selections import definition, rule_masks, timeline_mask
+from noncoop.engine.timeline import Feeds, Timeline, TraceSource
+from noncoop.events import string_hashes
+
+
+def shard_of(people: pd.Series | np.ndarray, subjects: pd.DataFrame, shards: int) -> np.ndarray:
+    """Each person's shard (0 to shards - 1): that of their household in the people table,
+    or their own where they have none. A hash of the household id, so the same on every machine
+    and in every run."""
+    ids = pd.Index(np.asarray(people, dtype=object).astype(str))
+    household = subjects.set_index(subjects["subject_id"].astype(str))["household_id"]
+    household = household[~household.index.duplicated()].reindex(ids)
+    keys = np.where(household.isna(), "person\x1f" + ids, "household\x1f" + household.astype(str))
+    return (string_hashes(keys) % np.uint64(max(shards, 1))).astype(np.int64)
+
+
+def shard_timeline(
+    events: pd.DataFrame,
+    subjects: pd.DataFrame,
+    pack: RulePack,
+    as_of: str | pd.Timestamp,
+    coverage: dict[str, tuple[int, int]] | None = None,
+    reader: TraceSource | None = None,
+) -> Timeline:
+    """A shard's timeline: its events, its people (the others' rows are not its children)."""
+    return pack_timeline(events, subjects, pack, as_of, coverage, reader)
+
+
+def region_part(tl: Timeline, pack: RulePack) -> Feeds:
+    """What a shard's timeline adds to the region's facts: its feeds, the first day of its
+    records and what the pack's pattern kinds ask of the region (the feeds that record a child
+    seen, by selection)."""
+    regional: dict[str, dict[str, int]] = {}
+    masks: dict[str, np.ndarray] = {}
+
+    def mask(selection) -> np.ndarray:
+        text = definition(selection)
+        if text not in masks:
+            masks[text] = timeline_mask(tl, selection)
+        return masks[text]
+
+    for rule in pack.rules:
+        for pattern in rule.rule.patterns.values():
+            ask = KINDS[pattern.kind].regional
+            if ask is not None:
+                regional.update(ask(pattern.spec, rule_masks(rule.rule.select, mask), tl))
+    first_day = int(tl.day.min()) if len(tl.day) else None
+    return dataclasses.replace(tl.feeds, sighted=regional, first_day=first_day)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every shard is judged with: the pack, the date and mode, and the region's feeds."""
+
+    pack: RulePack
+    as_of: pd.Timestamp
+    feeds: Feeds
+    engine: str = "python"
+    history: bool = True
+    ended: bool = True
+
+    @classmethod
+    def of(cls, parts: list[Feeds], pack: RulePack, as_of: pd.Timestamp, **mode) -> Plan:
+        """The plan from every shard's part of the region's facts."""
+        feeds = parts[0]
+        for part in parts[1:]:
+            feeds = feeds.joined(part)
+        return cls(pack, as_of, feeds, **mode)
+
+
+def evaluate_shard(tl: Timeline, plan: Plan) -> Evaluation:
+    """A shard's alerts, judged with the region's facts."""
+    tl = dataclasses.replace(tl, feeds=plan.feeds, coverage=plan.feeds.coverage)
+    return evaluate_timeline(tl, plan.pack, plan.engine, plan.history, plan.ended)
+
+
+def merge(shards: list[Evaluation]) -> Evaluation:
+    """The shards' evaluations as one: alerts in the order a single run gives them, counts
+    summed. Timings are the executor's to give."""
+    merged = Evaluation([], events=sum(e.events for e in shards))
+    for part in shards:
+        merged.alerts += part.alerts
+        merged.folded += part.folded
+        for counts, into in (
+            (part.signals, merged.signals),
+            (part.insufficient, merged.insufficient),
+        ):
+            for name, n in counts.items():
+                into[name] = into.get(name, 0) + n
+    merged.alerts = in_order(merged.alerts)
+    merged.folded = in_order(merged.folded)
+    return merged
