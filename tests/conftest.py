@@ -5,6 +5,7 @@ import pytest
 
 from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
+from noncoop.synth.region import SynthOptions, synthesise
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = ROOT / "fixtures" / "region"
@@ -17,6 +18,17 @@ def region_ws(tmp_path):
     ws = Workspace(tmp_path / "ws")
     report = ingest(REGION, ws)
     return ws, report
+
+
+@pytest.fixture(scope="session")
+def synthetic_region(tmp_path_factory):
+    """A synthetic region of 400 children, ingested: (sources folder, workspace). Shared: do not
+    change it."""
+    root = tmp_path_factory.mktemp("synthetic")
+    synthesise(root / "src", SynthOptions(children=400, seed=5))
+    ws = Workspace(root / "ws")
+    ingest(root / "src", ws)
+    return root / "src", ws
 
 
 def copy_region(dest: Path) -> Path:

@@ -97,7 +97,7 @@ def test_no_function_is_longer_than_eighty_lines():
 def test_each_stage_says_what_it_owns_and_may_import():
     for stage in (*STAGES, "engine/rules", "engine/patterns", "engine/decide"):
         init = SRC / stage / "__init__.py"
-        if not init.exists():  # a one-module stage (scan.py) says it in its own docstring
+        if not init.exists():  # a one-module stage says it in its own docstring
             continue
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert "May import" in doc or "/" in stage, f"{stage}/__init__.py: {doc!r}"

@@ -30,6 +30,26 @@ def exits(*codes: tuple[type[Exception], int]) -> Iterator[None]:
         raise typer.Exit(code) from None
 
 
+def check_choice(value: str, choices, option: str) -> str:
+    """One of the choices (any case), or a usage error that lists them."""
+    if value.lower() not in choices:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(choices)}, got {value!r}", param_hint=option
+        )
+    return value.lower()
+
+
+def settings(pairs: list[str], option: str) -> dict[str, str]:
+    """KEY=VALUE pairs as a dict, or a usage error naming the one that is not."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        out[key.strip()] = value
+    return out
+
+
 def check_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)

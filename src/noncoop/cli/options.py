@@ -56,6 +56,52 @@ RulesOpt = Annotated[
     list[Path] | None,
     typer.Option("--rules", "-r", help="Rule files or folders (default: the shipped pack)."),
 ]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where the evaluation runs: local (this process), processes (shards of whole "
+        "households on every core) or spark (shards on a Spark cluster; pip install "
+        "'noncoop[spark]'). The alerts are the same; time and memory differ.",
+        case_sensitive=False,
+    ),
+]
+ShardsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--shards",
+        min=1,
+        help="How many shards of whole households: processes: default one per core, each in "
+        "its own worker; more than the cores lowers the memory a worker needs, as the workers "
+        "take the shards in turn (each shard's timeline is then built twice). spark: default "
+        "one per 5,000 children.",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="spark: the master URL (e.g. local[2], spark://host:7077, yarn); default: as "
+        "spark-submit or the cluster sets it, else local[*].",
+    ),
+]
+SparkConfOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--spark-conf",
+        help="spark: a setting passed through, as KEY=VALUE (repeat for more), e.g. "
+        "spark.executor.memory=8g.",
+    ),
+]
+SparkPartsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-parts",
+        help="spark: where the cluster reads the workspace's event parts (a copy of "
+        "WORKSPACE/events on storage it can reach, e.g. abfss://… or s3a://…); default: the "
+        "workspace's own folder.",
+    ),
+]
 EngineOpt = Annotated[
     str,
     typer.Option(

@@ -9,13 +9,18 @@ from typing import Annotated
 import typer
 
 from noncoop.alerts.store import StoreError
-from noncoop.cli.errors import check_date, exits
+from noncoop.cli.errors import check_choice, check_date, exits, settings
 from noncoop.cli.jsonfile import write_json
 from noncoop.cli.options import (
     AcceptWithdrawalsOpt,
     EngineOpt,
+    ExecutorOpt,
     RulesOpt,
+    ShardsOpt,
     SourcesArg,
+    SparkConfOpt,
+    SparkMasterOpt,
+    SparkPartsOpt,
     WorkspaceOpt,
     console,
     err_console,
@@ -31,6 +36,8 @@ from noncoop.cli.views import (
 )
 from noncoop.scan import ScanResult, scan_json
 from noncoop.scan import scan as run_scan
+from noncoop.scan.executors import EXECUTORS, SparkOptions
+from noncoop.scan.run import Where
 from noncoop.sources.load import load_sources
 from noncoop.store.workspace import DEFAULT_WORKSPACE, Workspace
 
@@ -49,6 +56,11 @@ def scan(
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write alerts as JSON.")] = None,
     engine: EngineOpt = "auto",
+    executor: ExecutorOpt = "local",
+    shards: ShardsOpt = None,
+    spark_master: SparkMasterOpt = None,
+    spark_conf: SparkConfOpt = None,
+    spark_parts: SparkPartsOpt = None,
     limit: Annotated[int, typer.Option(help="Alerts to list in the terminal.")] = 20,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="For cron: no progress or tables, one line.")
@@ -71,11 +83,16 @@ def scan(
     for value, option in ((as_of, "--as-of"), (history_from, "--history-from")):
         if value is not None:
             check_date(value, option)
+    where = Where(
+        check_choice(executor, EXECUTORS, "--executor"),
+        shards,
+        SparkOptions(spark_master, settings(spark_conf or [], "--spark-conf"), spark_parts),
+    )
     ws = Workspace(workspace)
     configure_logging(ws)
     started = time.perf_counter()
     result = scan_with_progress(
-        sources_dir, ws, rules, as_of, engine, quiet, history_from, accept_withdrawals
+        sources_dir, ws, rules, as_of, engine, quiet, history_from, accept_withdrawals, where
     )
     for note in (result.lock_note, *result.ingest.warnings, *result.warnings):
         if note:
@@ -117,9 +134,14 @@ def scan_with_progress(
     quiet: bool,
     history_from=None,
     accept_withdrawals: bool = False,
+    where: Where | None = None,
 ) -> ScanResult:
     # A scan dated before the last one is a usage error (2); anything else stops the run (1).
-    options = {"history_from": history_from, "accept_withdrawals": accept_withdrawals}
+    options = {
+        "history_from": history_from,
+        "accept_withdrawals": accept_withdrawals,
+        "where": where,
+    }
     with exits((StoreError, 2), (RuntimeError, 1)):
         if quiet:
             return run_scan(sources_dir, ws, rules, as_of, engine, **options)

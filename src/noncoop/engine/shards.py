@@ -88,8 +88,9 @@ class Plan:
 
     @classmethod
     def of(cls, parts: list[Feeds], pack: RulePack, as_of: pd.Timestamp, **mode) -> Plan:
-        """The plan from every shard's part of the region's facts."""
-        feeds = parts[0]
+        """The plan from every shard's part of the region's facts (none: a region with no
+        records)."""
+        feeds = parts[0] if parts else Feeds({}, {}, {}, {})
         for part in parts[1:]:
             feeds = feeds.joined(part)
         return cls(pack, as_of, feeds, **mode)

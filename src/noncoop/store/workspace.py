@@ -5,6 +5,7 @@ manifest of every file ingested, so re-running an ingest adds only what is new.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -152,14 +153,24 @@ class Workspace:
         memory."""
         return self._load(as_of, with_trace, subjects)[0]
 
-    def load_for_rules(self, as_of: pd.Timestamp) -> tuple[pd.DataFrame, TraceReader]:
+    def load_for_rules(
+        self, as_of: pd.Timestamp, people: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> tuple[pd.DataFrame, TraceReader]:
         """The events on or before `as_of` without the columns no rule reads (LAZY_COLUMNS: event
         ids, files, lines, households), and a reader that fetches those for the rows alerts cite.
-        Ten million event ids are never turned into Python strings to cite a few thousand."""
-        return self._load(as_of, False, None, lean=True)
+        Ten million event ids are never turned into Python strings to cite a few thousand.
+
+        With `people`, only the events of the people it picks (given ids, it marks those to
+        keep): asked once per person, not per event."""
+        return self._load(as_of, False, None, lean=True, people=people)
 
     def _load(
-        self, as_of, with_trace: bool, subjects: list[str] | None, lean: bool = False
+        self,
+        as_of,
+        with_trace: bool,
+        subjects: list[str] | None,
+        lean: bool = False,
+        people: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[pd.DataFrame, TraceReader]:
         parts = self.event_parts()
         columns = [*EVENT_COLUMNS, *(TRACE_COLUMNS if with_trace else ())]
@@ -186,6 +197,9 @@ class Workspace:
                 keep = None if pc.all(keep).as_py() else keep
             if subjects is not None:
                 chosen = pc.is_in(table["subject_id"], pa.array(subjects, pa.string()))
+                keep = chosen if keep is None else pc.and_(keep, chosen)
+            if people is not None:
+                chosen = _picked(table["subject_id"], people)
                 keep = chosen if keep is None else pc.and_(keep, chosen)
             if keep is not None:
                 table = table.filter(keep)
@@ -289,6 +303,15 @@ class TraceReader:
         frame = pa.concat_tables(pieces).to_pandas()
         frame.index = np.concatenate(order)
         return conform(frame.sort_index(), trace=False, only=list(LAZY_COLUMNS))
+
+
+def _picked(ids: pa.ChunkedArray, people: Callable[[np.ndarray], np.ndarray]) -> pa.Array:
+    """Which rows' people `people` picks, asked of each distinct id once."""
+    ids = ids.combine_chunks()
+    if not pa.types.is_dictionary(ids.type):
+        ids = ids.dictionary_encode()
+    picked = np.asarray(people(ids.dictionary.to_numpy(zero_copy_only=False)), bool)
+    return pa.array(picked[ids.indices.to_numpy(zero_copy_only=False)])
 
 
 def _unified(schema: pa.Schema) -> pa.Schema:

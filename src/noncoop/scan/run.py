@@ -26,11 +26,12 @@ from noncoop.alerts.model import StoreUpdate
 from noncoop.alerts.store import AlertStore
 from noncoop.asof import as_of_day, calendar, end_second, start_second
 from noncoop.engine.decide import resolve_engine
-from noncoop.engine.evaluate import Evaluation, evaluate
+from noncoop.engine.evaluate import Evaluation
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
 from noncoop.ingest.run import ingest
+from noncoop.scan.executors import EXECUTORS, Job, SparkOptions, run_local
 from noncoop.store.lock import WorkspaceLock
 from noncoop.store.workspace import Workspace
 
@@ -67,6 +68,7 @@ def scan(
     actor: str | None = None,
     history_from: str | None = None,
     accept_withdrawals: bool = False,
+    where: Where | None = None,
 ) -> ScanResult:
     """Ingest, evaluate every enabled rule for every child as of the date (default today), and
     record the alerts in the workspace's alert store.
@@ -77,7 +79,8 @@ def scan(
     clock = time.perf_counter()
     day = as_of_day(as_of)
     pack = load_rules(rules or [shipped_rules()]).enabled()
-    engine = resolve_engine(engine)
+    where = where or Where()
+    engine, engine_note = _engine_for(engine, where.executor)
     rules_s = time.perf_counter() - clock
     store = AlertStore(workspace.alerts_path)
     with WorkspaceLock(workspace.root) as lock, _collector_paused():
@@ -89,9 +92,10 @@ def scan(
         # still holding: the same content a first scan as of tonight would store, so back-filled
         # and nightly stores agree.
         result = _evaluate(
-            sources_dir, workspace, pack, day, engine, progress, first, accept_withdrawals
+            sources_dir, workspace, pack, day, engine, progress, first, accept_withdrawals, where
         )
         result.lock_note = lock.took_over
+        result.warnings += engine_note
         # Every second of the run in a named phase: process start (imports) and the rules too.
         result.timings = {"start": start_up(clock), "rules": rules_s, **result.timings}
         clock = time.perf_counter()
@@ -113,6 +117,27 @@ def scan(
         result.timings["store"] = time.perf_counter() - clock
     _log_changes(result)
     return result
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the evaluation runs (executors.py): `local`, `processes` (with `shards` worker
+    processes, default one per core) or `spark`."""
+
+    executor: str = "local"
+    shards: int | None = None
+    spark: SparkOptions = field(default_factory=SparkOptions)
+
+
+def _engine_for(asked: str, executor: str) -> tuple[str, list[str]]:
+    """The decision engine: shards decide with the python engine (durable_rules keeps memory
+    per session, which long-lived shard workers would pile up); the decisions are the same, as
+    the tests hold both engines to."""
+    if executor == "local":
+        return resolve_engine(asked), []
+    if asked == "durable":
+        return "python", [f"--engine durable ignored: {executor} shards decide with python"]
+    return "python", []
 
 
 @contextlib.contextmanager
@@ -138,24 +163,34 @@ def _evaluate(
     engine: str,
     progress: Progress | None,
     ended: bool,
-    accept_withdrawals: bool = False,
+    accept_withdrawals: bool,
+    where: Where,
 ) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress, accept_withdrawals)
     _hand_back_memory()
     ingest_s = time.perf_counter() - clock
-    clock = time.perf_counter()
+    job = _job(workspace, pack, day, engine, ended, where)
+    done = EXECUTORS[where.executor](job)
+    timings = {"ingest": ingest_s, **done.timings}
+    result = ScanResult(day, pack, report, done.evaluation, done.engine, timings)
+    result.warnings += done.warnings
+    return result
+
+
+def _job(
+    workspace: Workspace,
+    pack: RulePack,
+    day: pd.Timestamp,
+    engine: str,
+    ended: bool,
+    where: Where | None = None,
+) -> Job:
+    where = where or Where()
     # Days are the region's calendar days, as its sources.yaml names them.
     with calendar(workspace.timezone()):
-        events, reader = workspace.load_for_rules(day)
-        subjects = workspace.load_subjects()
-        load_s = time.perf_counter() - clock
         coverage = declared_coverage(workspace.declared_coverage(), day)
-        evaluation = evaluate(
-            events, subjects, pack, day, engine, coverage, history=True, ended=ended, reader=reader
-        )
-    timings = {"ingest": ingest_s, "load": load_s, **evaluation.timings}
-    return ScanResult(day, pack, report, evaluation, engine, timings)
+    return Job(workspace, pack, day, engine, coverage, ended, where.shards, where.spark)
 
 
 def _hand_back_memory() -> None:
@@ -174,12 +209,7 @@ def history(
     """Every episode the pack finds in a workspace's stored events up to a date (default today),
     explained; the alert store is not read or written."""
     day = as_of_day(as_of)
-    with calendar(workspace.timezone()):
-        events, reader = workspace.load_for_rules(day)
-        coverage = declared_coverage(workspace.declared_coverage(), day)
-        subjects = workspace.load_subjects()
-        engine = resolve_engine(engine)
-        return evaluate(events, subjects, pack, day, engine, coverage, history=True, reader=reader)
+    return run_local(_job(workspace, pack, day, resolve_engine(engine), True)).evaluation
 
 
 def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:

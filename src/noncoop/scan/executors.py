@@ -1,0 +1,246 @@
+"""Where a scan's evaluation runs: `local` (the whole region in this process), `processes`
+(shards of it in worker processes, one per core) or `spark` (shards on a Spark cluster; the
+`noncoop[spark]` extra). Each runs the engine's steps for shards (engine/shards.py) and gives
+the alerts one process gives; only the time and the memory they take differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from itertools import repeat
+from multiprocessing.connection import Connection
+
+import numpy as np
+import pandas as pd
+
+from noncoop.asof import calendar
+from noncoop.engine.evaluate import Evaluation, evaluate
+from noncoop.engine.rules.pack import RulePack
+from noncoop.engine.shards import Plan, evaluate_shard, merge, region_part, shard_of, shard_timeline
+from noncoop.engine.timeline import Feeds, Timeline
+from noncoop.store.workspace import Workspace
+
+log = logging.getLogger("noncoop.scan")
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """How to reach Spark: its master URL, settings passed through, and where a cluster reads
+    the workspace's event parts (default: the workspace's own folder)."""
+
+    master: str | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+    parts: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One evaluation of a workspace's stored events: the pack, the date and what to record."""
+
+    workspace: Workspace
+    pack: RulePack
+    as_of: pd.Timestamp
+    engine: str
+    coverage: dict[str, tuple[int, int]]
+    ended: bool = True
+    shards: int | None = None  # processes: how many (default: one per core)
+    spark: SparkOptions = field(default_factory=SparkOptions)
+
+
+@dataclass
+class Evaluated:
+    """An executor's answer: the evaluation, the phases it took, what it did not do as asked."""
+
+    evaluation: Evaluation
+    timings: dict[str, float]
+    engine: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_local(job: Job) -> Evaluated:
+    """The whole region in this process."""
+    clock = time.perf_counter()
+    with calendar(job.workspace.timezone()):
+        events, reader = job.workspace.load_for_rules(job.as_of)
+        subjects = job.workspace.load_subjects()
+        load_s = time.perf_counter() - clock
+        evaluation = evaluate(
+            events,
+            subjects,
+            job.pack,
+            job.as_of,
+            job.engine,
+            job.coverage,
+            history=True,
+            ended=job.ended,
+            reader=reader,
+        )
+    return Evaluated(evaluation, {"load": load_s, **evaluation.timings}, job.engine)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_processes(job: Job) -> Evaluated:
+    """Shards of whole households in worker processes, one per core unless told. Each loads
+    only its own people's events and builds their timeline; the region's facts are joined from
+    all of them before any shard is judged. With more shards than cores, the workers take them
+    in turn (each timeline built once for the facts, once to judge). Where workers cannot start
+    or one stops (killed for memory), the region is evaluated in this process, with a warning."""
+    shards = max(job.shards or cores(), 1)
+    workers = min(shards, cores())
+    clock = time.perf_counter()
+    try:
+        if shards <= workers:
+            evaluations, planned = _held(job, shards)
+        else:
+            evaluations, planned = _in_turns(job, shards, workers)
+    except (OSError, EOFError, BrokenProcessPool) as failure:
+        log.warning("shard workers stopped (%s): the evaluation runs in one process", failure)
+        done = run_local(job)
+        done.warnings.append(
+            f"the evaluation ran in one process: shard workers stopped ({failure})"
+        )
+        return done
+    except _ShardFailed as failure:
+        raise RuntimeError(f"the evaluation stopped: {failure}") from None
+    evaluated = time.perf_counter()
+    merged = merge(evaluations)
+    timings = {
+        "shards: load, timelines, facts": planned - clock,
+        "shards: evaluation": evaluated - planned,
+        "merge": time.perf_counter() - evaluated,
+    }
+    return Evaluated(merged, timings, job.engine)
+
+
+def _held(job: Job, shards: int) -> tuple[list[Evaluation], float]:
+    """One worker per shard, each holding its timeline from the facts to the judging."""
+    context = multiprocessing.get_context("spawn")
+    links: list[Connection] = []
+    workers = []
+    try:
+        for shard in range(shards):
+            mine, theirs = context.Pipe()
+            worker = context.Process(
+                target=_shard_worker, args=(theirs, job, shard, shards), daemon=True
+            )
+            worker.start()
+            theirs.close()
+            links.append(mine)
+            workers.append(worker)
+        parts = [_answer(link) for link in links]
+        plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
+        planned = time.perf_counter()
+        for link in links:
+            link.send(plan)
+        evaluations = [_answer(link) for link in links]
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        raise
+    finally:
+        for link in links:
+            link.close()
+    for worker in workers:
+        worker.join()
+    return evaluations, planned
+
+
+def _in_turns(job: Job, shards: int, workers: int) -> tuple[list[Evaluation], float]:
+    """More shards than workers: the workers take them in turn, first for the facts, then to
+    judge them with the plan."""
+    context = multiprocessing.get_context("spawn")
+    every = range(shards)
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        parts = list(pool.map(_part_task, repeat(job), every, repeat(shards)))
+        plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
+        planned = time.perf_counter()
+        tasks = pool.map(_evaluation_task, repeat(job), every, repeat(shards), repeat(plan))
+        return list(tasks), planned
+
+
+class _ShardFailed(RuntimeError):
+    """A shard worker raised: its message (ids only) comes back to the run."""
+
+
+def _answer(link: Connection):
+    answer = link.recv()
+    if isinstance(answer, _ShardFailed):
+        raise answer
+    return answer
+
+
+def _shard_worker(link: Connection, job: Job, shard: int, shards: int) -> None:
+    """One shard in a worker process: its timeline and part of the region's facts, then (once
+    the plan comes) its alerts."""
+    try:
+        with calendar(job.workspace.timezone()):
+            tl = _shard_loaded(job, shard, shards)
+            link.send(region_part(tl, job.pack))
+            plan = link.recv()
+            link.send(evaluate_shard(tl, plan))
+    except Exception as error:
+        link.send(_failed(shard, error))
+    finally:
+        link.close()
+
+
+def _part_task(job: Job, shard: int, shards: int) -> Feeds:
+    try:
+        with calendar(job.workspace.timezone()):
+            return region_part(_shard_loaded(job, shard, shards), job.pack)
+    except Exception as error:
+        raise _failed(shard, error) from None
+
+
+def _evaluation_task(job: Job, shard: int, shards: int, plan: Plan) -> Evaluation:
+    try:
+        with calendar(job.workspace.timezone()):
+            return evaluate_shard(_shard_loaded(job, shard, shards), plan)
+    except Exception as error:
+        raise _failed(shard, error) from None
+
+
+def _failed(shard: int, error: Exception) -> _ShardFailed:
+    return _ShardFailed(f"shard {shard}: {type(error).__name__}: {error}")
+
+
+def _shard_loaded(job: Job, shard: int, shards: int) -> Timeline:
+    """A shard's timeline: its people's events only, read from the workspace's parts."""
+    subjects = job.workspace.load_subjects()
+    mine = subjects[shard_of(subjects["subject_id"], subjects, shards) == shard]
+    events, reader = job.workspace.load_for_rules(
+        job.as_of, people=_in_shard(subjects, shard, shards)
+    )
+    return shard_timeline(events, mine, job.pack, job.as_of, job.coverage, reader)
+
+
+def _in_shard(
+    subjects: pd.DataFrame, shard: int, shards: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Which of some people's ids are this shard's."""
+    return lambda ids: shard_of(ids, subjects, shards) == shard
+
+
+def run_spark(job: Job) -> Evaluated:
+    """Shards on Spark (the `noncoop[spark]` extra)."""
+    from noncoop.scan.spark import run_on_spark  # pyspark is heavy and optional
+
+    return run_on_spark(job)
+
+
+EXECUTORS: dict[str, Callable[[Job], Evaluated]] = {
+    "local": run_local,
+    "processes": run_processes,
+    "spark": run_spark,
+}

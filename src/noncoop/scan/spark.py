@@ -1,0 +1,168 @@
+"""The spark executor: the workspace's committed event parts read by Spark, shards of whole
+households judged by `groupBy(shard).applyInPandas(...)` on its executors, the alerts brought
+back to this process, which records them as any scan does.
+
+Two Spark jobs over the same cached events: the first gives each shard's part of the region's
+facts (engine/shards.py), joined here into the plan; the second judges each shard with it. A
+shard holds about SHARD_CHILDREN children: each group's evaluation has a fixed cost, so a few
+large groups beat many small ones. Shards decide with the python engine.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import sys
+import time
+import warnings
+from collections.abc import Callable
+
+import pandas as pd
+
+from noncoop.asof import calendar, day_end
+from noncoop.engine.evaluate import Evaluation
+from noncoop.engine.shards import Plan, evaluate_shard, merge, region_part, shard_of, shard_timeline
+from noncoop.events import EVENT_COLUMNS, conform
+from noncoop.scan.executors import Evaluated, Job
+
+SHARD_CHILDREN = 5_000
+_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+# Every canonical column: a shard's records carry their trace (ids, files, lines) with them.
+COLUMNS = list(EVENT_COLUMNS)
+
+
+def run_on_spark(job: Job) -> Evaluated:
+    """The job's evaluation on Spark: load, facts, plan, judge, merge, timed by phase."""
+    try:
+        from pyspark.sql import SparkSession, functions
+    except ImportError:
+        raise RuntimeError(
+            "the spark executor needs pyspark: pip install 'noncoop[spark]' (and Java 17+)"
+        ) from None
+    clock = time.perf_counter()
+    spark = _session(SparkSession, job)
+    started = time.perf_counter()
+    subjects = job.workspace.load_subjects()
+    tz = job.workspace.timezone()
+    events = _events(spark, functions, job)
+    shards = job.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
+    keyed = _with_shards(spark, functions, events, subjects, shards).cache()
+    parts = _collected(
+        keyed.groupBy("shard").applyInPandas(
+            _facts_of(job, subjects, shards, tz), "shard long, data binary"
+        )
+    )
+    plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
+    planned = time.perf_counter()
+    judged = _collected(
+        keyed.groupBy("shard").applyInPandas(
+            _judged_by(job, subjects, shards, tz, plan), "shard long, data binary"
+        )
+    )
+    evaluated = time.perf_counter()
+    keyed.unpersist()
+    merged = merge(judged)
+    timings = {
+        "spark: start": started - clock,
+        "spark: load, timelines, facts": planned - started,
+        "spark: evaluation": evaluated - planned,
+        "merge": time.perf_counter() - evaluated,
+    }
+    return Evaluated(merged, timings, job.engine)
+
+
+def _session(builder_of, job: Job):
+    """The Spark session: the master and settings asked for, UTC session time (timestamps
+    reach pandas as UTC instants), and for a local master the workers on this Python."""
+    options = job.spark
+    builder = builder_of.builder.appName("noncoop scan")
+    if options.master:
+        builder = builder.master(options.master)
+    for key, value in options.conf.items():
+        builder = builder.config(key, value)
+    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if (options.master or "local").startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no warning about the host name
+    # pyspark warns that it does not fully support pandas 3, in this process and in every
+    # worker: the columns it hands over here are plain (text, numbers, times, one binary).
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_PANDAS_WARNING}:FutureWarning")
+    warnings.filterwarnings("ignore", _PANDAS_WARNING, FutureWarning)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _events(spark, functions, job: Job):
+    """The committed parts (those the manifest lists, at the location the cluster reads), the
+    canonical columns, up to the end of the as-of day."""
+    where = (job.spark.parts or str(job.workspace.events_dir)).rstrip("/")
+    names = sorted(job.workspace.manifest().committed_parts())
+    if not names:
+        return None
+    frame = spark.read.parquet(*(f"{where}/{name}" for name in names)).select(*COLUMNS)
+    with calendar(job.workspace.timezone()):
+        end = day_end(job.as_of).to_pydatetime()
+    return frame.where(functions.col("occurred_at") < functions.lit(end))
+
+
+def _children(subjects: pd.DataFrame) -> int:
+    return int((subjects["role"].astype(str) == "child").sum())
+
+
+def _with_shards(spark, functions, events, subjects: pd.DataFrame, shards: int):
+    """Each record with its shard: worked out here for each person (the people table's and
+    any other the records name), joined to the records on Spark."""
+    if events is None:
+        return spark.createDataFrame([], "shard long")
+    people = events.select("subject_id").distinct().toPandas()["subject_id"]
+    ids = pd.Index(people.astype(str)).union(pd.Index(subjects["subject_id"].astype(str)))
+    keys = pd.DataFrame({"subject_id": ids, "shard": shard_of(ids.to_numpy(), subjects, shards)})
+    mapping = spark.createDataFrame(keys, "subject_id string, shard long")
+    return events.join(functions.broadcast(mapping), "subject_id")
+
+
+def _collected(frame) -> list:
+    """The shards' answers, back in this process, in shard order."""
+    rows = frame.toPandas().sort_values("shard")
+    return [pickle.loads(data) for data in rows["data"]]
+
+
+def _facts_of(job: Job, subjects: pd.DataFrame, shards: int, tz: str) -> Callable:
+    pack, as_of, coverage = job.pack, job.as_of, job.coverage
+
+    def facts(records: pd.DataFrame) -> pd.DataFrame:
+        shard = int(records["shard"].iat[0])
+        with calendar(tz):
+            tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
+            return _answer(shard, region_part(tl, pack))
+
+    return facts
+
+
+def _judged_by(job: Job, subjects: pd.DataFrame, shards: int, tz: str, plan: Plan) -> Callable:
+    pack, as_of, coverage = job.pack, job.as_of, job.coverage
+
+    def judged(records: pd.DataFrame) -> pd.DataFrame:
+        shard = int(records["shard"].iat[0])
+        with calendar(tz):
+            tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
+            evaluation: Evaluation = evaluate_shard(tl, plan)
+            return _answer(shard, evaluation)
+
+    return judged
+
+
+def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
+    """A shard's timeline from the records Spark hands over: in canonical dtypes (whatever
+    order they came in: the engine's order does not depend on it), with the shard's people."""
+    mine = subjects[shard_of(subjects["subject_id"], subjects, shards) == shard]
+    events = conform(records.drop(columns="shard"), trace=False)
+    return shard_timeline(events, mine, pack, as_of, coverage)
+
+
+def _answer(shard: int, value) -> pd.DataFrame:
+    return pd.DataFrame({"shard": [shard], "data": [pickle.dumps(value)]})

@@ -1,0 +1,172 @@
+"""A region judged in shards gives the alerts of the whole: households kept together, the
+region's facts (feed coverage, the feeds that record a child seen) joined from every shard, and
+the same alerts whatever order the events arrive in."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from noncoop.engine.evaluate import evaluate
+from noncoop.engine.rules.load import load_rules
+from noncoop.engine.shards import (
+    Plan,
+    evaluate_shard,
+    merge,
+    region_part,
+    shard_of,
+    shard_timeline,
+)
+from noncoop.ingest.run import ingest
+from noncoop.store.workspace import Workspace
+
+AS_OF = "2026-03-31"
+PACK = load_rules(ROOT / "rules")
+
+
+def sharded(events, subjects, partition, as_of=AS_OF, pack=PACK):
+    """The shard steps, each shard the events and people `partition` (one label per person
+    id) gives the same label."""
+    label = lambda ids: np.asarray([partition(str(i)) for i in ids])  # noqa: E731
+    by_event, by_person = label(events["subject_id"]), label(subjects["subject_id"])
+    timelines = [
+        shard_timeline(
+            events[by_event == s].reset_index(drop=True), subjects[by_person == s], pack, as_of
+        )
+        for s in sorted(set(by_person) | set(by_event))
+    ]
+    plan = Plan.of([region_part(tl, pack) for tl in timelines], pack, pd.Timestamp(as_of))
+    return merge([evaluate_shard(tl, plan) for tl in timelines])
+
+
+def test_sharded_equals_whole_on_a_synthetic_region(synthetic_region):
+    _, ws = synthetic_region
+    events, subjects = ws.load_events(as_of=AS_OF), ws.load_subjects()
+    whole = evaluate(events, subjects, PACK, AS_OF, "python", history=True)
+    assert len(whole.alerts) > 50
+    for shards in (2, 7):
+        shard = shard_of(subjects["subject_id"], subjects, shards)
+        keys = dict(zip(subjects["subject_id"], shard, strict=True))
+        parts = sharded(events, subjects, lambda person, k=keys: k.get(person, 0))
+        assert parts.alerts == whole.alerts
+        assert parts.folded == whole.folded
+        assert (parts.signals, parts.insufficient, parts.events) == (
+            whole.signals,
+            whole.insufficient,
+            whole.events,
+        )
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_same_alerts_whatever_order_the_events_arrive_in(synthetic_region, seed):
+    _, ws = synthetic_region
+    events, subjects = ws.load_events(as_of=AS_OF), ws.load_subjects()
+    whole = evaluate(events, subjects, PACK, AS_OF, "python", history=True)
+    rng = np.random.default_rng(seed)
+    shuffled = events.iloc[rng.permutation(len(events))].reset_index(drop=True)
+    for column in ("agency", "service", "source"):  # categories listed in another order too
+        names = list(shuffled[column].cat.categories)
+        rng.shuffle(names)
+        shuffled[column] = shuffled[column].cat.reorder_categories(names)
+    again = evaluate(shuffled, subjects, PACK, AS_OF, "python", history=True)
+    assert again.alerts == whole.alerts
+
+
+def test_every_household_is_in_one_shard(synthetic_region):
+    _, ws = synthetic_region
+    subjects = ws.load_subjects()
+    housed = subjects.dropna(subset=["household_id"])
+    for shards in (2, 3, 16, 1000):
+        shard = shard_of(housed["subject_id"], subjects, shards)
+        per_household = pd.Series(shard).groupby(housed["household_id"].to_numpy()).nunique()
+        assert (per_household == 1).all()
+        assert shard.min() >= 0 and shard.max() < shards
+    assert len(set(shard_of(housed["subject_id"], subjects, 4))) == 4
+
+
+# A built region: C1 (household H1) is visited by social care and never seen; C2 (H2) was seen
+# by health visiting 120 days ago and only visited unseen since; the children of H3 to H6 are
+# seen every fortnight by both. Alone, C1's shard holds no record of a child seen, and C2's
+# none from health visiting in the last six weeks, so neither could judge the gap.
+PEOPLE = "subject_id,id_scheme,id_value,household_id,date_of_birth,role\n" + "".join(
+    f"C{i},la,LA-{i},H{i},2018-01-01,child\n" for i in range(1, 7)
+)
+SOURCES = """people: people.csv
+sources:
+  - {name: sc, importer: contact-log, path: sc.csv, agency: social_care, service: social_worker,
+     id_scheme: la}
+  - {name: hv, importer: contact-log, path: hv.csv, agency: health, service: health_visitor,
+     id_scheme: la}
+"""
+
+
+def _built_region(folder: Path) -> Workspace:
+    folder.mkdir()
+    day = lambda back: (pd.Timestamp(AS_OF) - pd.Timedelta(days=back)).strftime("%Y-%m-%d")  # noqa: E731
+    header = "record_id,person_id,event_type,occurred_at,child_seen,detail\n"
+    sc = [f"S1-{b},LA-1,visit.completed,{day(b)},no," for b in (100, 70, 40, 20, 5)]
+    sc += [f"S2-{b},LA-2,visit.completed,{day(b)},no," for b in (90, 60, 30, 10)]
+    hv = [f"H2-120,LA-2,visit.completed,{day(120)},yes,"]
+    for i in range(3, 7):
+        sc += [f"S{i}-{b},LA-{i},visit.completed,{day(b)},yes," for b in range(3, 200, 14)]
+        hv += [f"H{i}-{b},LA-{i},visit.completed,{day(b)},yes," for b in range(2, 200, 14)]
+    (folder / "sc.csv").write_text(header + "\n".join(sc) + "\n", encoding="utf-8")
+    (folder / "hv.csv").write_text(header + "\n".join(hv) + "\n", encoding="utf-8")
+    (folder / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    (folder / "sources.yaml").write_text(SOURCES, encoding="utf-8")
+    ws = Workspace(folder.parent / "ws")
+    ingest(folder, ws)
+    return ws
+
+
+def _not_seen(evaluation) -> set[str]:
+    return {
+        a.subject_id
+        for a in evaluation.alerts
+        if a.rule_id == "NC-CHILD-NOT-SEEN-ANY-AGENCY" and a.held.end == AS_OF
+    }
+
+
+@pytest.mark.parametrize("alone", ["C1", "C2"])
+def test_a_child_never_seen_in_a_shard_of_their_own_is_still_judged(tmp_path, alone):
+    ws = _built_region(tmp_path / "src")
+    events, subjects = ws.load_events(as_of=AS_OF), ws.load_subjects()
+    whole = evaluate(events, subjects, PACK, AS_OF, "python", history=True)
+    assert _not_seen(whole) == {"C1", "C2"}
+    # The trap: judged on its own records only, the child's shard finds no gap it may judge.
+    mine = (events["subject_id"] == alone).to_numpy()
+    own = evaluate(
+        events[mine], subjects[subjects["subject_id"] == alone], PACK, AS_OF, history=True
+    )
+    assert _not_seen(own) == set()
+    assert own.insufficient.get("NC-CHILD-NOT-SEEN-ANY-AGENCY") == 1
+    # With the region's facts the shard judges it as the whole region does.
+    parts = sharded(events, subjects, lambda person: person == alone)
+    assert _not_seen(parts) == {"C1", "C2"}
+    assert parts.alerts == whole.alerts
+    assert parts.insufficient == whole.insufficient
+
+
+def test_an_adults_records_are_judged_with_their_households_children(region_ws):
+    ws, _ = region_ws
+    events, subjects = ws.load_events(as_of="2026-04-30"), ws.load_subjects()
+    whole = evaluate(events, subjects, PACK, "2026-04-30", "python", history=True)
+    # A0001's hostility counts for C0001 and C0002 (household H01) only where it is in their
+    # shard; each household on its own shard gives the whole region's alerts.
+    households = dict(
+        zip(subjects["subject_id"], subjects["household_id"].fillna("none"), strict=True)
+    )
+    parts = sharded(events, subjects, lambda person: households.get(person, person), "2026-04-30")
+    via_adult = [a for a in whole.alerts if any(e.via_subject_id == "A0001" for e in a.evidence)]
+    assert via_adult
+    assert parts.alerts == whole.alerts
+    # Split by person instead, the adult's records leave the children's shard.
+    by_person = sharded(events, subjects, lambda person: person, "2026-04-30")
+    assert by_person.alerts != whole.alerts
