@@ -106,3 +106,15 @@ def test_spark_local_gives_the_alerts_of_one_process(synthetic_region, tmp_path)
         src, ws, tmp_path, "spark2", Where("spark", 7, SparkOptions("local[1]", {"x.y": "1"}))
     )
     assert again == local
+
+
+@pytest.mark.skipif(not _java(), reason="Spark needs Java 17 or newer, and none is installed")
+def test_spark_on_the_fixture_region_from_the_command_line(tmp_path):
+    runs = {}
+    for executor in ("local", "spark"):
+        out = tmp_path / f"{executor}.json"
+        spark = ["--executor", executor, "--spark-master", "local[1]", "--shards", "2"]
+        done = runner.invoke(app, [*SCAN, "-w", str(tmp_path / executor), *spark, f"--json={out}"])
+        assert done.exit_code == 0, done.output
+        runs[executor] = json.loads(out.read_text())["alerts"]
+    assert runs["spark"] == runs["local"] != []

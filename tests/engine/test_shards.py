@@ -15,10 +15,10 @@ from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.shards import (
     Plan,
+    Sharding,
     evaluate_shard,
     merge,
     region_part,
-    shard_of,
     shard_timeline,
 )
 from noncoop.ingest.run import ingest
@@ -49,7 +49,7 @@ def test_sharded_equals_whole_on_a_synthetic_region(synthetic_region):
     whole = evaluate(events, subjects, PACK, AS_OF, "python", history=True)
     assert len(whole.alerts) > 50
     for shards in (2, 7):
-        shard = shard_of(subjects["subject_id"], subjects, shards)
+        shard = Sharding(subjects, shards).of(subjects["subject_id"])
         keys = dict(zip(subjects["subject_id"], shard, strict=True))
         parts = sharded(events, subjects, lambda person, k=keys: k.get(person, 0))
         assert parts.alerts == whole.alerts
@@ -84,11 +84,16 @@ def test_every_household_is_in_one_shard(synthetic_region):
     subjects = ws.load_subjects()
     housed = subjects.dropna(subset=["household_id"])
     for shards in (2, 3, 16, 1000):
-        shard = shard_of(housed["subject_id"], subjects, shards)
+        shard = Sharding(subjects, shards).of(housed["subject_id"])
         per_household = pd.Series(shard).groupby(housed["household_id"].to_numpy()).nunique()
         assert (per_household == 1).all()
         assert shard.min() >= 0 and shard.max() < shards
-    assert len(set(shard_of(housed["subject_id"], subjects, 4))) == 4
+    assert len(set(Sharding(subjects, 4).of(housed["subject_id"]))) == 4
+    # Someone the people table does not hold has a shard of their own id.
+    assert (
+        Sharding(subjects, 4).of(["nobody"]).tolist()
+        == Sharding(subjects[:0], 4).of(["nobody"]).tolist()
+    )
 
 
 # A built region: C1 (household H1) is visited by social care and never seen; C2 (H2) was seen

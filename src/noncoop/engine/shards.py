@@ -6,7 +6,7 @@ read is in the child's shard. What no shard can see alone is worked out on each 
 each feed's coverage (its first and last record, the days it has records on) and the feeds that
 record a child seen. Every executor runs the same steps:
 
-1. `shard_of` gives each person (so each record) a shard;
+1. `Sharding` gives each person (so each record) a shard;
 2. on each shard, `shard_timeline` and `region_part`: its timeline and what it adds to the
    region's facts;
 3. `Plan.of` joins the parts;
@@ -30,15 +30,42 @@ from noncoop.engine.timeline import Feeds, Timeline, TraceSource
 from noncoop.events import string_hashes
 
 
-def shard_of(people: pd.Series | np.ndarray, subjects: pd.DataFrame, shards: int) -> np.ndarray:
-    """Each person's shard (0 to shards - 1): that of their household in the people table,
-    or their own where they have none. A hash of the household id, so the same on every machine
-    and in every run."""
-    ids = pd.Index(np.asarray(people, dtype=object).astype(str))
-    household = subjects.set_index(subjects["subject_id"].astype(str))["household_id"]
-    household = household[~household.index.duplicated()].reindex(ids)
-    keys = np.where(household.isna(), "person\x1f" + ids, "household\x1f" + household.astype(str))
-    return (string_hashes(keys) % np.uint64(max(shards, 1))).astype(np.int64)
+class Sharding:
+    """Which shard each person is in (0 to shards - 1): that of their household in the people
+    table, or their own where they have none. A hash of the household id, so the same on every
+    machine and in every run (docs/parquet-layout.md). Worked out once per person in the table;
+    asked of millions of records by their people's ids."""
+
+    def __init__(self, subjects: pd.DataFrame, shards: int):
+        self.shards = max(shards, 1)
+        people = subjects.drop_duplicates("subject_id")
+        self.people = pd.Index(people["subject_id"].astype(str))
+        household = people["household_id"]
+        keys = np.where(
+            household.isna(),
+            "person\x1f" + self.people.to_numpy(object),
+            "household\x1f" + household.fillna("").astype(str).to_numpy(object),
+        )
+        self.known = self._hashed(keys)
+
+    def of(self, ids: pd.Series | np.ndarray) -> np.ndarray:
+        """The shard of each of the people's ids."""
+        ids = np.asarray(ids, dtype=object).astype(str)
+        at = self.people.get_indexer(ids)
+        shard = self.known[np.maximum(at, 0)] if len(self.known) else np.zeros(len(ids), np.int64)
+        stranger = at < 0
+        if stranger.any():  # a record of someone the people table does not hold
+            shard[stranger] = self._hashed("person\x1f" + ids[stranger].astype(object))
+        return shard
+
+    def people_of(self, subjects: pd.DataFrame, shard: int) -> pd.DataFrame:
+        """The people table's rows of one shard."""
+        return subjects[self.of(subjects["subject_id"]) == shard]
+
+    def _hashed(self, keys: np.ndarray) -> np.ndarray:
+        return (string_hashes(pd.Series(keys, dtype=object)) % np.uint64(self.shards)).astype(
+            np.int64
+        )
 
 
 def shard_timeline(

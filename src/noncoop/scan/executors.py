@@ -17,13 +17,19 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from multiprocessing.connection import Connection
 
-import numpy as np
 import pandas as pd
 
 from noncoop.asof import calendar
 from noncoop.engine.evaluate import Evaluation, evaluate
 from noncoop.engine.rules.pack import RulePack
-from noncoop.engine.shards import Plan, evaluate_shard, merge, region_part, shard_of, shard_timeline
+from noncoop.engine.shards import (
+    Plan,
+    Sharding,
+    evaluate_shard,
+    merge,
+    region_part,
+    shard_timeline,
+)
 from noncoop.engine.timeline import Feeds, Timeline
 from noncoop.store.workspace import Workspace
 
@@ -62,6 +68,7 @@ class Evaluated:
     timings: dict[str, float]
     engine: str
     warnings: list[str] = field(default_factory=list)
+    work: dict[str, float] = field(default_factory=dict)  # seconds inside shards, summed
 
 
 def run_local(job: Job) -> Evaluated:
@@ -218,18 +225,12 @@ def _failed(shard: int, error: Exception) -> _ShardFailed:
 def _shard_loaded(job: Job, shard: int, shards: int) -> Timeline:
     """A shard's timeline: its people's events only, read from the workspace's parts."""
     subjects = job.workspace.load_subjects()
-    mine = subjects[shard_of(subjects["subject_id"], subjects, shards) == shard]
+    sharding = Sharding(subjects, shards)
     events, reader = job.workspace.load_for_rules(
-        job.as_of, people=_in_shard(subjects, shard, shards)
+        job.as_of, people=lambda ids: sharding.of(ids) == shard
     )
+    mine = sharding.people_of(subjects, shard)
     return shard_timeline(events, mine, job.pack, job.as_of, job.coverage, reader)
-
-
-def _in_shard(
-    subjects: pd.DataFrame, shard: int, shards: int
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Which of some people's ids are this shard's."""
-    return lambda ids: shard_of(ids, subjects, shards) == shard
 
 
 def run_spark(job: Job) -> Evaluated:

@@ -10,6 +10,7 @@ large groups beat many small ones. Shards decide with the python engine.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
@@ -22,11 +23,20 @@ import pandas as pd
 
 from noncoop.asof import calendar, day_end
 from noncoop.engine.evaluate import Evaluation
-from noncoop.engine.shards import Plan, evaluate_shard, merge, region_part, shard_of, shard_timeline
+from noncoop.engine.shards import (
+    Plan,
+    Sharding,
+    evaluate_shard,
+    merge,
+    region_part,
+    shard_timeline,
+)
 from noncoop.events import EVENT_COLUMNS, conform
 from noncoop.scan.executors import Evaluated, Job
 
+log = logging.getLogger("noncoop.scan")
 SHARD_CHILDREN = 5_000
+ANSWER = "shard long, data binary"
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 # Every canonical column: a shard's records carry their trace (ids, files, lines) with them.
 COLUMNS = list(EVENT_COLUMNS)
@@ -48,17 +58,15 @@ def run_on_spark(job: Job) -> Evaluated:
     events = _events(spark, functions, job)
     shards = job.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
     keyed = _with_shards(spark, functions, events, subjects, shards).cache()
+    work: dict[str, float] = {}
     parts = _collected(
-        keyed.groupBy("shard").applyInPandas(
-            _facts_of(job, subjects, shards, tz), "shard long, data binary"
-        )
+        keyed.groupBy("shard").applyInPandas(_facts_of(job, subjects, shards, tz), ANSWER), work
     )
     plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
     planned = time.perf_counter()
     judged = _collected(
-        keyed.groupBy("shard").applyInPandas(
-            _judged_by(job, subjects, shards, tz, plan), "shard long, data binary"
-        )
+        keyed.groupBy("shard").applyInPandas(_judged_by(job, subjects, shards, tz, plan), ANSWER),
+        work,
     )
     evaluated = time.perf_counter()
     keyed.unpersist()
@@ -69,7 +77,12 @@ def run_on_spark(job: Job) -> Evaluated:
         "spark: evaluation": evaluated - planned,
         "merge": time.perf_counter() - evaluated,
     }
-    return Evaluated(merged, timings, job.engine)
+    log.info(
+        "spark: %d shards; seconds inside them, summed: %s",
+        len(judged),
+        ", ".join(f"{k} {v:.1f}" for k, v in work.items()),
+    )
+    return Evaluated(merged, timings, job.engine, work=work)
 
 
 def _session(builder_of, job: Job):
@@ -120,25 +133,34 @@ def _with_shards(spark, functions, events, subjects: pd.DataFrame, shards: int):
         return spark.createDataFrame([], "shard long")
     people = events.select("subject_id").distinct().toPandas()["subject_id"]
     ids = pd.Index(people.astype(str)).union(pd.Index(subjects["subject_id"].astype(str)))
-    keys = pd.DataFrame({"subject_id": ids, "shard": shard_of(ids.to_numpy(), subjects, shards)})
+    keys = pd.DataFrame({"subject_id": ids, "shard": Sharding(subjects, shards).of(ids)})
     mapping = spark.createDataFrame(keys, "subject_id string, shard long")
     return events.join(functions.broadcast(mapping), "subject_id")
 
 
-def _collected(frame) -> list:
-    """The shards' answers, back in this process, in shard order."""
+def _collected(frame, work: dict[str, float]) -> list:
+    """The shards' answers, back in this process, in shard order; the seconds they spent on
+    each step added to `work`."""
     rows = frame.toPandas().sort_values("shard")
-    return [pickle.loads(data) for data in rows["data"]]
+    answers = []
+    for data in rows["data"]:
+        value, seconds = pickle.loads(data)
+        answers.append(value)
+        for step, spent in seconds.items():
+            work[step] = work.get(step, 0.0) + spent
+    return answers
 
 
 def _facts_of(job: Job, subjects: pd.DataFrame, shards: int, tz: str) -> Callable:
     pack, as_of, coverage = job.pack, job.as_of, job.coverage
 
     def facts(records: pd.DataFrame) -> pd.DataFrame:
-        shard = int(records["shard"].iat[0])
+        shard, clock = int(records["shard"].iat[0]), time.perf_counter()
         with calendar(tz):
             tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
-            return _answer(shard, region_part(tl, pack))
+            timeline_s = time.perf_counter() - clock
+            part = region_part(tl, pack)
+        return _answer(shard, part, {"timelines": timeline_s, "facts": _since(clock, timeline_s)})
 
     return facts
 
@@ -147,11 +169,13 @@ def _judged_by(job: Job, subjects: pd.DataFrame, shards: int, tz: str, plan: Pla
     pack, as_of, coverage = job.pack, job.as_of, job.coverage
 
     def judged(records: pd.DataFrame) -> pd.DataFrame:
-        shard = int(records["shard"].iat[0])
+        shard, clock = int(records["shard"].iat[0]), time.perf_counter()
         with calendar(tz):
             tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
+            timeline_s = time.perf_counter() - clock
             evaluation: Evaluation = evaluate_shard(tl, plan)
-            return _answer(shard, evaluation)
+        seconds = {"timelines again": timeline_s, "judging": _since(clock, timeline_s)}
+        return _answer(shard, evaluation, seconds)
 
     return judged
 
@@ -159,10 +183,16 @@ def _judged_by(job: Job, subjects: pd.DataFrame, shards: int, tz: str, plan: Pla
 def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
     """A shard's timeline from the records Spark hands over: in canonical dtypes (whatever
     order they came in: the engine's order does not depend on it), with the shard's people."""
-    mine = subjects[shard_of(subjects["subject_id"], subjects, shards) == shard]
+    mine = Sharding(subjects, shards).people_of(subjects, shard)
     events = conform(records.drop(columns="shard"), trace=False)
     return shard_timeline(events, mine, pack, as_of, coverage)
 
 
-def _answer(shard: int, value) -> pd.DataFrame:
-    return pd.DataFrame({"shard": [shard], "data": [pickle.dumps(value)]})
+def _since(clock: float, before: float) -> float:
+    return time.perf_counter() - clock - before
+
+
+def _answer(shard: int, value, seconds: dict[str, float]) -> pd.DataFrame:
+    """One shard's answer: one row, its value and seconds pickled (plain columns only, which
+    every pyspark and pandas pair hands over alike)."""
+    return pd.DataFrame({"shard": [shard], "data": [pickle.dumps((value, seconds))]})
