@@ -101,10 +101,9 @@ def test_spark_local_gives_the_alerts_of_one_process(synthetic_region, tmp_path)
     local = _scanned(src, ws, tmp_path, "local", Where())
     spark = _scanned(src, ws, tmp_path, "spark", Where("spark", 3, SparkOptions("local[1]")))
     assert spark == local
-    # Other shards, and a setting passed through: the same alerts.
-    again = _scanned(
-        src, ws, tmp_path, "spark2", Where("spark", 7, SparkOptions("local[1]", {"x.y": "1"}))
-    )
+    # Other shards, and a session time zone far from UTC passed through: the same alerts.
+    zone = {"spark.sql.session.timeZone": "Pacific/Auckland"}
+    again = _scanned(src, ws, tmp_path, "spark2", Where("spark", 7, SparkOptions("local[1]", zone)))
     assert again == local
 
 

@@ -5,8 +5,10 @@ shards on every core, or on Spark via spark.py; the same alerts from each).
 May import: every earlier stage and the shared modules.
 """
 
+from noncoop.scan.executors import SparkOptions
 from noncoop.scan.run import (
     ScanResult,
+    Where,
     declared_coverage,
     history,
     scan,
@@ -14,4 +16,13 @@ from noncoop.scan.run import (
     shipped_rules,
 )
 
-__all__ = ["ScanResult", "declared_coverage", "history", "scan", "scan_json", "shipped_rules"]
+__all__ = [
+    "ScanResult",
+    "SparkOptions",
+    "Where",
+    "declared_coverage",
+    "history",
+    "scan",
+    "scan_json",
+    "shipped_rules",
+]

@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from noncoop.asof import calendar, day_end
@@ -31,7 +32,7 @@ from noncoop.engine.shards import (
     region_part,
     shard_timeline,
 )
-from noncoop.events import EVENT_COLUMNS, conform
+from noncoop.events import EVENT_COLUMNS, EVENT_NUMBER, LAZY_COLUMNS, conform
 from noncoop.scan.executors import Evaluated, Job
 
 log = logging.getLogger("noncoop.scan")
@@ -57,10 +58,14 @@ def run_on_spark(job: Job) -> Evaluated:
     tz = job.workspace.timezone()
     events = _events(spark, functions, job)
     shards = job.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
-    keyed = _with_shards(spark, functions, events, subjects, shards).cache()
+    # Shuffled to their shards once and kept: both jobs group by shard without another shuffle.
+    keyed = _with_shards(spark, functions, events, subjects, shards)
+    keyed = keyed.repartition(shards, "shard").cache()
     work: dict[str, float] = {}
+    # The facts need no record's trace (id, file, line): fewer columns to hand over.
+    lean = keyed.select("shard", *(c for c in COLUMNS if c not in LAZY_COLUMNS))
     parts = _collected(
-        keyed.groupBy("shard").applyInPandas(_facts_of(job, subjects, shards, tz), ANSWER), work
+        lean.groupBy("shard").applyInPandas(_facts_of(job, subjects, shards, tz), ANSWER), work
     )
     plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
     planned = time.perf_counter()
@@ -86,24 +91,29 @@ def run_on_spark(job: Job) -> Evaluated:
 
 
 def _session(builder_of, job: Job):
-    """The Spark session: the master and settings asked for, UTC session time (timestamps
-    reach pandas as UTC instants), and for a local master the workers on this Python."""
+    """The Spark session: one already running (spark-submit's, a managed cluster's) taken as it
+    is, with the settings asked for; else one made with the master asked for, its workers on
+    this Python."""
     options = job.spark
+    # pyspark warns that it does not fully support pandas 3, in this process and in every
+    # worker: the columns it hands over here are plain (text, numbers, one binary).
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_PANDAS_WARNING}:FutureWarning")
+    warnings.filterwarnings("ignore", _PANDAS_WARNING, FutureWarning)
+    running = builder_of.getActiveSession()
+    if running is not None and options.master is None:
+        for key, value in options.conf.items():
+            running.conf.set(key, value)
+        return running
     builder = builder_of.builder.appName("noncoop scan")
     if options.master:
         builder = builder.master(options.master)
     for key, value in options.conf.items():
         builder = builder.config(key, value)
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     if (options.master or "local").startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no warning about the host name
-    # pyspark warns that it does not fully support pandas 3, in this process and in every
-    # worker: the columns it hands over here are plain (text, numbers, times, one binary).
-    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_PANDAS_WARNING}:FutureWarning")
-    warnings.filterwarnings("ignore", _PANDAS_WARNING, FutureWarning)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -111,15 +121,17 @@ def _session(builder_of, job: Job):
 
 def _events(spark, functions, job: Job):
     """The committed parts (those the manifest lists, at the location the cluster reads), the
-    canonical columns, up to the end of the as-of day."""
+    canonical columns, up to the end of the as-of day. Times go over as microseconds since 1970
+    (UTC), which no session time zone changes on the way to pandas."""
     where = (job.spark.parts or str(job.workspace.events_dir)).rstrip("/")
     names = sorted(job.workspace.manifest().committed_parts())
     if not names:
         return None
     frame = spark.read.parquet(*(f"{where}/{name}" for name in names)).select(*COLUMNS)
     with calendar(job.workspace.timezone()):
-        end = day_end(job.as_of).to_pydatetime()
-    return frame.where(functions.col("occurred_at") < functions.lit(end))
+        end = int(day_end(job.as_of).value // 1000)  # microseconds
+    micros = frame.withColumn("occurred_at", functions.unix_micros("occurred_at"))
+    return micros.where(functions.col("occurred_at") < functions.lit(end))
 
 
 def _children(subjects: pd.DataFrame) -> int:
@@ -184,7 +196,13 @@ def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
     """A shard's timeline from the records Spark hands over: in canonical dtypes (whatever
     order they came in: the engine's order does not depend on it), with the shard's people."""
     mine = Sharding(subjects, shards).people_of(subjects, shard)
-    events = conform(records.drop(columns="shard"), trace=False)
+    given = [c for c in COLUMNS if c in records]
+    records["occurred_at"] = pd.to_datetime(records["occurred_at"], unit="us", utc=True)
+    events = conform(records, trace=False, only=given)
+    if "event_id" not in events:
+        # Handed over without ids, for the region's facts: earliest, latest and every day,
+        # which no order of records recorded at one moment changes.
+        events[EVENT_NUMBER] = np.zeros(len(events), np.uint64)
     return shard_timeline(events, mine, pack, as_of, coverage)
 
 
