@@ -53,6 +53,7 @@ def test_where_workers_cannot_start_the_region_is_judged_in_one_process(
     shutil.copytree(ws.root, copy.root)
     result = scan(src, copy, as_of=AS_OF, engine="python", where=Where("processes", 2))
     assert any("one process" in w for w in result.warnings)
+    assert result.executor == "local" and scan_json(result)["executor"] == "local"
     assert len(result.evaluation.alerts) > 100
 
 
@@ -117,3 +118,11 @@ def test_spark_on_the_fixture_region_from_the_command_line(tmp_path):
         assert done.exit_code == 0, done.output
         runs[executor] = json.loads(out.read_text())["alerts"]
     assert runs["spark"] == runs["local"] != []
+
+
+@pytest.mark.skipif(not _java(), reason="Spark needs Java 17 or newer, and none is installed")
+def test_a_spark_job_that_fails_stops_the_scan_in_one_line(tmp_path):
+    spark = ["--executor", "spark", "--spark-master", "local[1]", "--spark-parts", "/no/such/parts"]
+    done = runner.invoke(app, [*SCAN, "-w", str(tmp_path / "ws"), *spark])
+    assert done.exit_code == 1
+    assert "the Spark job failed" in done.output and "Traceback" not in done.output

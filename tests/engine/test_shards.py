@@ -11,7 +11,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from noncoop.engine.evaluate import evaluate
+from noncoop.engine.evaluate import evaluate, pack_timeline
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.shards import (
     Plan,
@@ -19,7 +19,6 @@ from noncoop.engine.shards import (
     evaluate_shard,
     merge,
     region_part,
-    shard_timeline,
 )
 from noncoop.ingest.run import ingest
 from noncoop.store.workspace import Workspace
@@ -34,7 +33,7 @@ def sharded(events, subjects, partition, as_of=AS_OF, pack=PACK):
     label = lambda ids: np.asarray([partition(str(i)) for i in ids])  # noqa: E731
     by_event, by_person = label(events["subject_id"]), label(subjects["subject_id"])
     timelines = [
-        shard_timeline(
+        pack_timeline(
             events[by_event == s].reset_index(drop=True), subjects[by_person == s], pack, as_of
         )
         for s in sorted(set(by_person) | set(by_event))

@@ -169,5 +169,6 @@ def print_scan(result: ScanResult, limit: int) -> None:
         )
     console.print(
         f"As of {result.as_of:%Y-%m-%d} with {len(result.pack.rules)} rules "
-        f"({result.engine} engine) · " + timings_line(result.timings, result.evaluation.events)
+        f"({result.engine} engine, {result.executor}) · "
+        + timings_line(result.timings, result.evaluation.events)
     )

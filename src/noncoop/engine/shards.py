@@ -7,8 +7,8 @@ each feed's coverage (its first and last record, the days it has records on) and
 record a child seen. Every executor runs the same steps:
 
 1. `Sharding` gives each person (so each record) a shard;
-2. on each shard, `shard_timeline` and `region_part`: its timeline and what it adds to the
-   region's facts;
+2. on each shard, its timeline (`pack_timeline` of its events and people) and `region_part`:
+   what it adds to the region's facts;
 3. `Plan.of` joins the parts;
 4. on each shard, `evaluate_shard` with the plan;
 5. `merge` puts the shards' alerts together, in the order one run gives them.
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from noncoop.engine.evaluate import Evaluation, evaluate_timeline, in_order, pack_timeline
+from noncoop.engine.evaluate import Evaluation, evaluate_timeline, in_order
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.selections import definition, rule_masks, timeline_mask
-from noncoop.engine.timeline import Feeds, Timeline, TraceSource
+from noncoop.engine.timeline import Feeds, Timeline
 from noncoop.events import string_hashes
 
 
@@ -66,18 +66,6 @@ class Sharding:
         return (string_hashes(pd.Series(keys, dtype=object)) % np.uint64(self.shards)).astype(
             np.int64
         )
-
-
-def shard_timeline(
-    events: pd.DataFrame,
-    subjects: pd.DataFrame,
-    pack: RulePack,
-    as_of: str | pd.Timestamp,
-    coverage: dict[str, tuple[int, int]] | None = None,
-    reader: TraceSource | None = None,
-) -> Timeline:
-    """A shard's timeline: its events, its people (the others' rows are not its children)."""
-    return pack_timeline(events, subjects, pack, as_of, coverage, reader)
 
 
 def region_part(tl: Timeline, pack: RulePack) -> Feeds:

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 import pandas as pd
 
 from noncoop.asof import calendar
-from noncoop.engine.evaluate import Evaluation, evaluate
+from noncoop.engine.evaluate import Evaluation, evaluate, pack_timeline
 from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.shards import (
     Plan,
@@ -28,7 +28,6 @@ from noncoop.engine.shards import (
     evaluate_shard,
     merge,
     region_part,
-    shard_timeline,
 )
 from noncoop.engine.timeline import Feeds, Timeline
 from noncoop.store.workspace import Workspace
@@ -67,6 +66,7 @@ class Evaluated:
     evaluation: Evaluation
     timings: dict[str, float]
     engine: str
+    executor: str
     warnings: list[str] = field(default_factory=list)
     work: dict[str, float] = field(default_factory=dict)  # seconds inside shards, summed
 
@@ -89,7 +89,7 @@ def run_local(job: Job) -> Evaluated:
             ended=job.ended,
             reader=reader,
         )
-    return Evaluated(evaluation, {"load": load_s, **evaluation.timings}, job.engine)
+    return Evaluated(evaluation, {"load": load_s, **evaluation.timings}, job.engine, "local")
 
 
 def cores() -> int:
@@ -127,7 +127,7 @@ def run_processes(job: Job) -> Evaluated:
         "shards: evaluation": evaluated - planned,
         "merge": time.perf_counter() - evaluated,
     }
-    return Evaluated(merged, timings, job.engine)
+    return Evaluated(merged, timings, job.engine, "processes")
 
 
 def _held(job: Job, shards: int) -> tuple[list[Evaluation], float]:
@@ -230,7 +230,7 @@ def _shard_loaded(job: Job, shard: int, shards: int) -> Timeline:
         job.as_of, people=lambda ids: sharding.of(ids) == shard
     )
     mine = sharding.people_of(subjects, shard)
-    return shard_timeline(events, mine, job.pack, job.as_of, job.coverage, reader)
+    return pack_timeline(events, mine, job.pack, job.as_of, job.coverage, reader)
 
 
 def run_spark(job: Job) -> Evaluated:

@@ -53,6 +53,7 @@ class ScanResult:
     evaluation: Evaluation
     engine: str
     timings: dict[str, float] = field(default_factory=dict)
+    executor: str = "local"  # where the evaluation ran (after any fallback)
     store: StoreUpdate = field(default_factory=lambda: StoreUpdate([], []))
     lock_note: str | None = None
     warnings: list[str] = field(default_factory=list)  # what the run did not do as asked
@@ -173,7 +174,7 @@ def _evaluate(
     job = _job(workspace, pack, day, engine, ended, where)
     done = EXECUTORS[where.executor](job)
     timings = {"ingest": ingest_s, **done.timings}
-    result = ScanResult(day, pack, report, done.evaluation, done.engine, timings)
+    result = ScanResult(day, pack, report, done.evaluation, done.engine, timings, done.executor)
     result.warnings += done.warnings
     return result
 
@@ -221,6 +222,7 @@ def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) ->
         "sources": [{"source": f.source, "file": f.file, "sha256": f.sha256} for f in files],
         "rule_pack_sha256": result.pack.digest,
         "engine": result.engine,
+        "executor": result.executor,
         "events": result.evaluation.events,
         "ingest": {k: v for k, v in result.ingest.to_json().items() if k != "by_source"},
     }
@@ -270,6 +272,7 @@ def scan_json(result: ScanResult) -> dict:
         "resolved": result.store.resolved,
         "lifecycle": result.store.counts,
         "engine": result.engine,
+        "executor": result.executor,
         "rule_pack_sha256": result.pack.digest,
         "insufficient_data": result.evaluation.insufficient,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},

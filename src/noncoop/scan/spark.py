@@ -18,19 +18,19 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from noncoop.asof import calendar, day_end
-from noncoop.engine.evaluate import Evaluation
+from noncoop.engine.evaluate import pack_timeline
 from noncoop.engine.shards import (
     Plan,
     Sharding,
     evaluate_shard,
     merge,
     region_part,
-    shard_timeline,
 )
 from noncoop.events import EVENT_COLUMNS, EVENT_NUMBER, LAZY_COLUMNS, conform
 from noncoop.scan.executors import Evaluated, Job
@@ -44,13 +44,24 @@ COLUMNS = list(EVENT_COLUMNS)
 
 
 def run_on_spark(job: Job) -> Evaluated:
-    """The job's evaluation on Spark: load, facts, plan, judge, merge, timed by phase."""
+    """The job's evaluation on Spark: load, facts, plan, judge, merge, timed by phase. A Spark
+    job that fails stops the scan with its first line (Spark's own log holds the rest)."""
     try:
-        from pyspark.sql import SparkSession, functions
+        from pyspark.errors import PySparkException
     except ImportError:
         raise RuntimeError(
             "the spark executor needs pyspark: pip install 'noncoop[spark]' (and Java 17+)"
         ) from None
+    try:
+        return _on_spark(job)
+    except PySparkException as failure:
+        first = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+        raise RuntimeError(f"the Spark job failed: {type(failure).__name__}: {first}") from None
+
+
+def _on_spark(job: Job) -> Evaluated:
+    from pyspark.sql import SparkSession, functions
+
     clock = time.perf_counter()
     spark = _session(SparkSession, job)
     started = time.perf_counter()
@@ -64,15 +75,15 @@ def run_on_spark(job: Job) -> Evaluated:
     work: dict[str, float] = {}
     # The facts need no record's trace (id, file, line): fewer columns to hand over.
     lean = keyed.select("shard", *(c for c in COLUMNS if c not in LAZY_COLUMNS))
-    parts = _collected(
-        lean.groupBy("shard").applyInPandas(_facts_of(job, subjects, shards, tz), ANSWER), work
+    facts = _step(
+        job, subjects, shards, tz, ("timelines", "facts"), partial(region_part, pack=job.pack)
     )
+    parts = _collected(lean.groupBy("shard").applyInPandas(facts, ANSWER), work)
     plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
     planned = time.perf_counter()
-    judged = _collected(
-        keyed.groupBy("shard").applyInPandas(_judged_by(job, subjects, shards, tz, plan), ANSWER),
-        work,
-    )
+    judge = partial(evaluate_shard, plan=plan)
+    judging = _step(job, subjects, shards, tz, ("timelines again", "judging"), judge)
+    judged = _collected(keyed.groupBy("shard").applyInPandas(judging, ANSWER), work)
     evaluated = time.perf_counter()
     keyed.unpersist()
     merged = merge(judged)
@@ -87,7 +98,7 @@ def run_on_spark(job: Job) -> Evaluated:
         len(judged),
         ", ".join(f"{k} {v:.1f}" for k, v in work.items()),
     )
-    return Evaluated(merged, timings, job.engine, work=work)
+    return Evaluated(merged, timings, job.engine, "spark", work=work)
 
 
 def _session(builder_of, job: Job):
@@ -163,33 +174,21 @@ def _collected(frame, work: dict[str, float]) -> list:
     return answers
 
 
-def _facts_of(job: Job, subjects: pd.DataFrame, shards: int, tz: str) -> Callable:
+def _step(job: Job, subjects: pd.DataFrame, shards: int, tz: str, names, then) -> Callable:
+    """What runs on each shard's records: its timeline, then `then` of it; the answer with the
+    seconds each took, under `names`."""
     pack, as_of, coverage = job.pack, job.as_of, job.coverage
 
-    def facts(records: pd.DataFrame) -> pd.DataFrame:
+    def on_shard(records: pd.DataFrame) -> pd.DataFrame:
         shard, clock = int(records["shard"].iat[0]), time.perf_counter()
         with calendar(tz):
             tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
             timeline_s = time.perf_counter() - clock
-            part = region_part(tl, pack)
-        return _answer(shard, part, {"timelines": timeline_s, "facts": _since(clock, timeline_s)})
+            value = then(tl)
+        seconds = {names[0]: timeline_s, names[1]: time.perf_counter() - clock - timeline_s}
+        return _answer(shard, value, seconds)
 
-    return facts
-
-
-def _judged_by(job: Job, subjects: pd.DataFrame, shards: int, tz: str, plan: Plan) -> Callable:
-    pack, as_of, coverage = job.pack, job.as_of, job.coverage
-
-    def judged(records: pd.DataFrame) -> pd.DataFrame:
-        shard, clock = int(records["shard"].iat[0]), time.perf_counter()
-        with calendar(tz):
-            tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
-            timeline_s = time.perf_counter() - clock
-            evaluation: Evaluation = evaluate_shard(tl, plan)
-        seconds = {"timelines again": timeline_s, "judging": _since(clock, timeline_s)}
-        return _answer(shard, evaluation, seconds)
-
-    return judged
+    return on_shard
 
 
 def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
@@ -203,11 +202,7 @@ def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
         # Handed over without ids, for the region's facts: earliest, latest and every day,
         # which no order of records recorded at one moment changes.
         events[EVENT_NUMBER] = np.zeros(len(events), np.uint64)
-    return shard_timeline(events, mine, pack, as_of, coverage)
-
-
-def _since(clock: float, before: float) -> float:
-    return time.perf_counter() - clock - before
+    return pack_timeline(events, mine, pack, as_of, coverage)
 
 
 def _answer(shard: int, value, seconds: dict[str, float]) -> pd.DataFrame:
