@@ -113,7 +113,8 @@ def test_spark_on_the_fixture_region_from_the_command_line(tmp_path):
     runs = {}
     for executor in ("local", "spark"):
         out = tmp_path / f"{executor}.json"
-        spark = ["--executor", executor, "--spark-master", "local[1]", "--shards", "2"]
+        # Nine shards for six households: some hold people and no records.
+        spark = ["--executor", executor, "--spark-master", "local[1]", "--shards", "9"]
         done = runner.invoke(app, [*SCAN, "-w", str(tmp_path / executor), *spark, f"--json={out}"])
         assert done.exit_code == 0, done.output
         runs[executor] = json.loads(out.read_text())["alerts"]

@@ -38,6 +38,9 @@ from noncoop.scan.executors import Evaluated, Job
 log = logging.getLogger("noncoop.scan")
 SHARD_CHILDREN = 5_000
 ANSWER = "shard long, data binary"
+PEOPLE = "subject_id string, role string, household_id string, date_of_birth date, shard long"
+# A people table smaller than this goes to every task whole for the join (no shuffle).
+BROADCAST_PEOPLE = 2_000_000
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 # Every canonical column: a shard's records carry their trace (ids, files, lines) with them.
 COLUMNS = list(EVENT_COLUMNS)
@@ -69,23 +72,24 @@ def _on_spark(job: Job) -> Evaluated:
     tz = job.workspace.timezone()
     events = _events(spark, functions, job)
     shards = job.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
+    people = _people(spark, subjects, Sharding(subjects, shards))
     # Shuffled to their shards once and kept: both jobs group by shard without another shuffle.
-    keyed = _with_shards(spark, functions, events, subjects, shards)
+    keyed = _with_shards(spark, functions, events, subjects, Sharding(subjects, shards))
     keyed = keyed.repartition(shards, "shard").cache()
+    people = people.repartition(shards, "shard").cache()
     work: dict[str, float] = {}
     # The facts need no record's trace (id, file, line): fewer columns to hand over.
     lean = keyed.select("shard", *(c for c in COLUMNS if c not in LAZY_COLUMNS))
-    facts = _step(
-        job, subjects, shards, tz, ("timelines", "facts"), partial(region_part, pack=job.pack)
-    )
-    parts = _collected(lean.groupBy("shard").applyInPandas(facts, ANSWER), work)
+    facts = _step(job, tz, ("timelines", "facts"), partial(region_part, pack=job.pack))
+    parts = _collected(_by_shard(lean, people).applyInPandas(facts, ANSWER), work)
     plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
     planned = time.perf_counter()
     judge = partial(evaluate_shard, plan=plan)
-    judging = _step(job, subjects, shards, tz, ("timelines again", "judging"), judge)
-    judged = _collected(keyed.groupBy("shard").applyInPandas(judging, ANSWER), work)
+    judging = _step(job, tz, ("timelines again", "judging"), judge)
+    judged = _collected(_by_shard(keyed, people).applyInPandas(judging, ANSWER), work)
     evaluated = time.perf_counter()
     keyed.unpersist()
+    people.unpersist()
     merged = merge(judged)
     timings = {
         "spark: start": started - clock,
@@ -149,16 +153,35 @@ def _children(subjects: pd.DataFrame) -> int:
     return int((subjects["role"].astype(str) == "child").sum())
 
 
-def _with_shards(spark, functions, events, subjects: pd.DataFrame, shards: int):
-    """Each record with its shard: worked out here for each person (the people table's and
-    any other the records name), joined to the records on Spark."""
+def _people(spark, subjects: pd.DataFrame, sharding: Sharding):
+    """The people table on Spark, each person with their shard: each shard is handed its own
+    people with its records, so no task carries the whole table."""
+    frame = subjects[["subject_id", "role", "household_id", "date_of_birth"]].astype(object)
+    frame = frame.where(frame.notna(), None).assign(shard=sharding.of(subjects["subject_id"]))
+    return spark.createDataFrame(frame, PEOPLE)
+
+
+def _with_shards(spark, functions, events, subjects: pd.DataFrame, sharding: Sharding):
+    """Each record with its shard: its person's in the people table, or (for anyone the records
+    name that the table does not hold, usually nobody) worked out here."""
     if events is None:
         return spark.createDataFrame([], "shard long")
-    people = events.select("subject_id").distinct().toPandas()["subject_id"]
-    ids = pd.Index(people.astype(str)).union(pd.Index(subjects["subject_id"].astype(str)))
-    keys = pd.DataFrame({"subject_id": ids, "shard": Sharding(subjects, shards).of(ids)})
-    mapping = spark.createDataFrame(keys, "subject_id string, shard long")
-    return events.join(functions.broadcast(mapping), "subject_id")
+    ids = subjects["subject_id"].astype(object)
+    known = pd.DataFrame({"subject_id": ids, "shard": sharding.of(ids)}).drop_duplicates()
+    mapping = spark.createDataFrame(known, "subject_id string, shard long")
+    named = events.select("subject_id").distinct()
+    strangers = named.join(mapping, "subject_id", "left_anti").toPandas()["subject_id"]
+    if len(strangers):
+        extra = pd.DataFrame({"subject_id": strangers, "shard": sharding.of(strangers)})
+        mapping = mapping.unionByName(spark.createDataFrame(extra, "subject_id string, shard long"))
+    if len(sharding.people) < BROADCAST_PEOPLE:
+        mapping = functions.broadcast(mapping)
+    return events.join(mapping, "subject_id")
+
+
+def _by_shard(records, people):
+    """Each shard's records with its people, for one call per shard."""
+    return records.groupBy("shard").cogroup(people.groupBy("shard"))
 
 
 def _collected(frame, work: dict[str, float]) -> list:
@@ -174,15 +197,18 @@ def _collected(frame, work: dict[str, float]) -> list:
     return answers
 
 
-def _step(job: Job, subjects: pd.DataFrame, shards: int, tz: str, names, then) -> Callable:
-    """What runs on each shard's records: its timeline, then `then` of it; the answer with the
-    seconds each took, under `names`."""
+def _step(job: Job, tz: str, names, then) -> Callable:
+    """What runs on each shard's records and people: its timeline, then `then` of it; the
+    answer with the seconds each took, under `names`. A shard with people and no records has
+    nothing to say."""
     pack, as_of, coverage = job.pack, job.as_of, job.coverage
 
-    def on_shard(records: pd.DataFrame) -> pd.DataFrame:
+    def on_shard(records: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+        if not len(records):
+            return pd.DataFrame({"shard": pd.Series([], dtype="int64"), "data": []})
         shard, clock = int(records["shard"].iat[0]), time.perf_counter()
         with calendar(tz):
-            tl = _timeline(records, subjects, shards, shard, pack, as_of, coverage)
+            tl = _timeline(records, people.drop(columns="shard"), pack, as_of, coverage)
             timeline_s = time.perf_counter() - clock
             value = then(tl)
         seconds = {names[0]: timeline_s, names[1]: time.perf_counter() - clock - timeline_s}
@@ -191,10 +217,9 @@ def _step(job: Job, subjects: pd.DataFrame, shards: int, tz: str, names, then) -
     return on_shard
 
 
-def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
+def _timeline(records, people, pack, as_of, coverage):
     """A shard's timeline from the records Spark hands over: in canonical dtypes (whatever
     order they came in: the engine's order does not depend on it), with the shard's people."""
-    mine = Sharding(subjects, shards).people_of(subjects, shard)
     given = [c for c in COLUMNS if c in records]
     records["occurred_at"] = pd.to_datetime(records["occurred_at"], unit="us", utc=True)
     events = conform(records, trace=False, only=given)
@@ -202,7 +227,7 @@ def _timeline(records, subjects, shards, shard, pack, as_of, coverage):
         # Handed over without ids, for the region's facts: earliest, latest and every day,
         # which no order of records recorded at one moment changes.
         events[EVENT_NUMBER] = np.zeros(len(events), np.uint64)
-    return pack_timeline(events, mine, pack, as_of, coverage)
+    return pack_timeline(events, people, pack, as_of, coverage)
 
 
 def _answer(shard: int, value, seconds: dict[str, float]) -> pd.DataFrame:
