@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import REGION
+from conftest import REGION, UNSEEN_AS_OF, unseen_region
 from typer.testing import CliRunner
 
 from noncoop.cli.app import app
@@ -127,3 +127,22 @@ def test_a_spark_job_that_fails_stops_the_scan_in_one_line(tmp_path):
     done = runner.invoke(app, [*SCAN, "-w", str(tmp_path / "ws"), *spark])
     assert done.exit_code == 1
     assert "the Spark job failed" in done.output and "Traceback" not in done.output
+
+
+@pytest.mark.parametrize("shards", [2, 6])
+def test_a_child_never_seen_is_judged_in_worker_processes(tmp_path, shards):
+    # Six households in six shards (some alone in theirs), in worker processes: the children
+    # never seen (C1) or seen only long ago by a feed gone quiet in their shard (C2) are judged
+    # with the region's facts, as one process judges them.
+    ws = unseen_region(tmp_path / "src")
+    runs = {}
+    for where in (Where(), Where("processes", shards)):
+        copy = Workspace(tmp_path / f"{where.executor}-{shards}")
+        shutil.copytree(ws.root, copy.root)
+        result = scan(tmp_path / "src", copy, as_of=UNSEEN_AS_OF, engine="python", where=where)
+        runs[where.executor] = scan_json(result)["alerts"]
+    unseen = {
+        a["subject_id"] for a in runs["processes"] if a["rule_id"] == "NC-CHILD-NOT-SEEN-ANY-AGENCY"
+    }
+    assert unseen == {"C1", "C2"}
+    assert runs["processes"] == runs["local"]

@@ -2,12 +2,10 @@
 region's facts (feed coverage, the feeds that record a child seen) joined from every shard, and
 the same alerts whatever order the events arrive in."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, unseen_region
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +18,6 @@ from noncoop.engine.shards import (
     merge,
     region_part,
 )
-from noncoop.ingest.run import ingest
-from noncoop.store.workspace import Workspace
 
 AS_OF = "2026-03-31"
 PACK = load_rules(ROOT / "rules")
@@ -95,41 +91,6 @@ def test_every_household_is_in_one_shard(synthetic_region):
     )
 
 
-# A built region: C1 (household H1) is visited by social care and never seen; C2 (H2) was seen
-# by health visiting 120 days ago and only visited unseen since; the children of H3 to H6 are
-# seen every fortnight by both. Alone, C1's shard holds no record of a child seen, and C2's
-# none from health visiting in the last six weeks, so neither could judge the gap.
-PEOPLE = "subject_id,id_scheme,id_value,household_id,date_of_birth,role\n" + "".join(
-    f"C{i},la,LA-{i},H{i},2018-01-01,child\n" for i in range(1, 7)
-)
-SOURCES = """people: people.csv
-sources:
-  - {name: sc, importer: contact-log, path: sc.csv, agency: social_care, service: social_worker,
-     id_scheme: la}
-  - {name: hv, importer: contact-log, path: hv.csv, agency: health, service: health_visitor,
-     id_scheme: la}
-"""
-
-
-def _built_region(folder: Path) -> Workspace:
-    folder.mkdir()
-    day = lambda back: (pd.Timestamp(AS_OF) - pd.Timedelta(days=back)).strftime("%Y-%m-%d")  # noqa: E731
-    header = "record_id,person_id,event_type,occurred_at,child_seen,detail\n"
-    sc = [f"S1-{b},LA-1,visit.completed,{day(b)},no," for b in (100, 70, 40, 20, 5)]
-    sc += [f"S2-{b},LA-2,visit.completed,{day(b)},no," for b in (90, 60, 30, 10)]
-    hv = [f"H2-120,LA-2,visit.completed,{day(120)},yes,"]
-    for i in range(3, 7):
-        sc += [f"S{i}-{b},LA-{i},visit.completed,{day(b)},yes," for b in range(3, 200, 14)]
-        hv += [f"H{i}-{b},LA-{i},visit.completed,{day(b)},yes," for b in range(2, 200, 14)]
-    (folder / "sc.csv").write_text(header + "\n".join(sc) + "\n", encoding="utf-8")
-    (folder / "hv.csv").write_text(header + "\n".join(hv) + "\n", encoding="utf-8")
-    (folder / "people.csv").write_text(PEOPLE, encoding="utf-8")
-    (folder / "sources.yaml").write_text(SOURCES, encoding="utf-8")
-    ws = Workspace(folder.parent / "ws")
-    ingest(folder, ws)
-    return ws
-
-
 def _not_seen(evaluation) -> set[str]:
     return {
         a.subject_id
@@ -140,7 +101,7 @@ def _not_seen(evaluation) -> set[str]:
 
 @pytest.mark.parametrize("alone", ["C1", "C2"])
 def test_a_child_never_seen_in_a_shard_of_their_own_is_still_judged(tmp_path, alone):
-    ws = _built_region(tmp_path / "src")
+    ws = unseen_region(tmp_path / "src")
     events, subjects = ws.load_events(as_of=AS_OF), ws.load_subjects()
     whole = evaluate(events, subjects, PACK, AS_OF, "python", history=True)
     assert _not_seen(whole) == {"C1", "C2"}
