@@ -146,3 +146,26 @@ def test_a_child_never_seen_is_judged_in_worker_processes(tmp_path, shards):
     }
     assert unseen == {"C1", "C2"}
     assert runs["processes"] == runs["local"]
+
+
+@pytest.mark.parametrize("executor", ["processes", "spark"])
+def test_a_store_with_no_records_gives_no_alerts_on_any_executor(tmp_path, executor):
+    if executor == "spark" and not _java():
+        pytest.skip("Spark needs Java 17 or newer, and none is installed")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "people.csv").write_text(
+        "subject_id,id_scheme,id_value,household_id,date_of_birth,role\n"
+        "C1,la,LA-1,H1,2018-01-01,child\n"
+    )
+    (src / "sc.csv").write_text("record_id,person_id,event_type,occurred_at,child_seen,detail\n")
+    (src / "sources.yaml").write_text(
+        "people: people.csv\nsources:\n"
+        "  - {name: sc, importer: contact-log, path: sc.csv, agency: social_care, id_scheme: la}\n"
+    )
+    where = Where(executor, 3, SparkOptions("local[1]"))
+    result = scan(src, Workspace(tmp_path / "ws"), as_of=AS_OF, engine="python", where=where)
+    assert result.evaluation.alerts == [] and result.executor == executor
+    # Every record after the as-of date: none to judge either.
+    later = scan(REGION, Workspace(tmp_path / "ws2"), as_of="2020-01-01", where=where)
+    assert later.evaluation.alerts == [] and later.executor == executor

@@ -71,6 +71,8 @@ def _on_spark(job: Job) -> Evaluated:
     subjects = job.workspace.load_subjects()
     tz = job.workspace.timezone()
     events = _events(spark, functions, job)
+    if events is None:  # a store with no records: nothing to judge
+        return Evaluated(merge([]), {"spark: start": started - clock}, job.engine, "spark")
     shards = job.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
     people = _people(spark, subjects, Sharding(subjects, shards))
     # Shuffled to their shards once and kept: both jobs group by shard without another shuffle.
@@ -164,8 +166,6 @@ def _people(spark, subjects: pd.DataFrame, sharding: Sharding):
 def _with_shards(spark, functions, events, subjects: pd.DataFrame, sharding: Sharding):
     """Each record with its shard: its person's in the people table, or (for anyone the records
     name that the table does not hold, usually nobody) worked out here."""
-    if events is None:
-        return spark.createDataFrame([], "shard long")
     ids = subjects["subject_id"].astype(object)
     known = pd.DataFrame({"subject_id": ids, "shard": sharding.of(ids)}).drop_duplicates()
     mapping = spark.createDataFrame(known, "subject_id string, shard long")
