@@ -27,6 +27,7 @@ class HouseholdRows:
     children: pd.Index
     shared: np.ndarray  # an adult's event, or a brother's or sister's (`sibling`)
     sibling: np.ndarray
+    seconds: np.ndarray  # each row's time, as given
 
 
 def household_rows(
@@ -79,34 +80,39 @@ def household_rows(
     n_own, n_adult, n_sibling = len(own_rows), len(pairs), len(siblings)
     shared = np.r_[np.zeros(n_own, bool), np.ones(n_adult + n_sibling, bool)]
     sibling = np.r_[np.zeros(n_own + n_adult, bool), np.ones(n_sibling, bool)]
-    order = _by_child_and_time(child, seconds[rows], lambda at: tie_numbers(events, rows[at]))
+    order, in_order = _by_child_and_time(
+        child, seconds[rows], lambda at: tie_numbers(events, rows[at])
+    )
     return HouseholdRows(
         rows[order],
         child[order].astype(np.int64, copy=False),
         children,
         shared[order],
         sibling[order],
+        in_order,
     )
 
 
 def _by_child_and_time(
     child: np.ndarray, seconds: np.ndarray, numbers: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The order of rows by child, then time, then event id (`numbers` of rows): the same
-    whatever order the events came in. One stable sort of a single integer key (child above,
-    seconds below) costs half a two-key lexsort, and less again on exports already in time
-    order; only the rows recorded at the same moment as another are then put in id order."""
+    whatever order the events came in; and the rows' seconds in that order. One stable sort of
+    a single integer key (child above, seconds below) costs half a two-key lexsort, and less
+    again on exports already in time order; only the rows recorded at the same moment as
+    another are then put in id order."""
     if not len(child):
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), seconds[:0]
     low = int(seconds.min())
     span = int(seconds.max()) - low
     if span >= 1 << 34 or int(child.max()) >= 1 << 29:  # centuries apart: three keys
-        return np.lexsort((numbers(np.arange(len(child))), seconds, child))
+        order = np.lexsort((numbers(np.arange(len(child))), seconds, child))
+        return order, seconds[order]
     # In place: each step over ten million rows would otherwise be a fresh array.
     key = child.astype(np.int64)
     key <<= 34
-    offset = seconds - low
-    key |= offset
+    key += seconds
+    key -= low
     order = np.argsort(key, kind="stable")
     key = key[order]
     same = key[1:] == key[:-1]
@@ -115,7 +121,10 @@ def _by_child_and_time(
         tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
         rows = order[tied]
         order[tied] = rows[np.lexsort((numbers(rows), run[tied]))]
-    return order
+    # The seconds in order are the sorted keys' low bits: no second gather of ten million.
+    key &= (1 << 34) - 1
+    key += low
+    return order, key
 
 
 def _with_household_children(

@@ -285,7 +285,7 @@ def build_timeline(
         share = share[inside]
     where = household_rows(upto, subjects, kept, share)
     view = shared_view(upto, where, [c for c in upto.columns if c not in TRACE])
-    t = kept[where.rows]
+    t = where.seconds
     born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]
     born = pd.to_datetime(born.reindex(where.children), errors="coerce")
     born_s = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
