@@ -22,13 +22,7 @@ import pandas as pd
 from noncoop.asof import calendar
 from noncoop.engine.evaluate import Evaluation, evaluate, pack_timeline
 from noncoop.engine.rules.pack import RulePack
-from noncoop.engine.shards import (
-    Plan,
-    Sharding,
-    evaluate_shard,
-    merge,
-    region_part,
-)
+from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
 from noncoop.engine.timeline import Feeds, Timeline
 from noncoop.store.workspace import Workspace
 

@@ -25,13 +25,7 @@ import pandas as pd
 
 from noncoop.asof import calendar, day_end
 from noncoop.engine.evaluate import pack_timeline
-from noncoop.engine.shards import (
-    Plan,
-    Sharding,
-    evaluate_shard,
-    merge,
-    region_part,
-)
+from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
 from noncoop.events import EVENT_COLUMNS, EVENT_NUMBER, LAZY_COLUMNS, conform
 from noncoop.scan.executors import Evaluated, Job
 
