@@ -56,6 +56,17 @@ def test_sharded_equals_whole_on_a_synthetic_region(synthetic_region):
         )
 
 
+def _shuffled(events: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The events in another order, their categories listed in another order too."""
+    rng = np.random.default_rng(seed)
+    shuffled = events.iloc[rng.permutation(len(events))].reset_index(drop=True)
+    for column in ("agency", "service", "source"):
+        names = list(shuffled[column].cat.categories)
+        rng.shuffle(names)
+        shuffled[column] = shuffled[column].cat.reorder_categories(names)
+    return shuffled
+
+
 @settings(
     max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -64,13 +75,20 @@ def test_the_same_alerts_whatever_order_the_events_arrive_in(synthetic_region, s
     _, ws = synthetic_region
     events, subjects = ws.load_events(as_of=AS_OF), ws.load_subjects()
     whole = evaluate(events, subjects, PACK, AS_OF, "python", history=True)
-    rng = np.random.default_rng(seed)
-    shuffled = events.iloc[rng.permutation(len(events))].reset_index(drop=True)
-    for column in ("agency", "service", "source"):  # categories listed in another order too
-        names = list(shuffled[column].cat.categories)
-        rng.shuffle(names)
-        shuffled[column] = shuffled[column].cat.reorder_categories(names)
-    again = evaluate(shuffled, subjects, PACK, AS_OF, "python", history=True)
+    again = evaluate(_shuffled(events, seed), subjects, PACK, AS_OF, "python", history=True)
+    assert again.alerts == whole.alerts
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_fixture_region_gives_the_same_alerts_in_any_order(region_ws, seed):
+    ws, _ = region_ws
+    events, subjects = ws.load_events(as_of="2026-04-30"), ws.load_subjects()
+    whole = evaluate(events, subjects, PACK, "2026-04-30", "python", history=True)
+    assert whole.alerts
+    again = evaluate(_shuffled(events, seed), subjects, PACK, "2026-04-30", "python", history=True)
     assert again.alerts == whole.alerts
 
 
