@@ -209,12 +209,12 @@ class Workspace:
         del tables
         frame = table.to_pandas(self_destruct=True, split_blocks=True)
         if lean:
-            plain = [c for c in columns if c not in CODED]
-            lean_frame = conform(frame, trace=False, only=plain)
-            for name in CODED:
-                lean_frame.insert(columns.index(name), name, frame[name].values)
-            lean_frame[EVENT_NUMBER] = frame[EVENT_NUMBER].to_numpy(np.uint64)
-            return lean_frame, TraceReader(kept)
+            plain = conform(frame, trace=False, only=[c for c in columns if c not in CODED])
+            # One frame made from its columns, not columns inserted one by one (each insert
+            # into ten million rows cost a tenth of a second).
+            lean_columns = {c: frame[c] if c in CODED else plain[c] for c in columns}
+            lean_columns[EVENT_NUMBER] = frame[EVENT_NUMBER].to_numpy(np.uint64)
+            return pd.DataFrame(lean_columns, copy=False), TraceReader(kept)
         return conform(frame, trace=with_trace), TraceReader(kept)
 
     def _with_numbers(self, part: Path, table: pa.Table) -> pa.Table:
