@@ -113,7 +113,7 @@ class Plan:
 
 def evaluate_shard(tl: Timeline, plan: Plan) -> Evaluation:
     """A shard's alerts, judged with the region's facts."""
-    tl = dataclasses.replace(tl, feeds=plan.feeds, coverage=plan.feeds.coverage)
+    tl = dataclasses.replace(tl, feeds=plan.feeds)
     return evaluate_timeline(tl, plan.pack, plan.engine, plan.history, plan.ended)
 
 

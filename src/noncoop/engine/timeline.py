@@ -85,7 +85,6 @@ class Timeline:
     t: np.ndarray  # seconds since 1970, UTC
     as_of: pd.Timestamp
     end: int  # first second after the as-of day
-    coverage: dict[str, tuple[int, int]]  # source -> first and last second it has data for
     # Each row's record in `origin`, the event table as loaded, and whether it is another
     # person's record shared with the child: the trace (id, file, line, household) is read
     # from there for the evidence of alerts, never copied for every row.
@@ -99,6 +98,11 @@ class Timeline:
     loaded: np.ndarray | None = None
 
     _codes: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def coverage(self) -> dict[str, tuple[int, int]]:
+        """Each source's first and last second it has data for (its feed's, region-wide)."""
+        return self.feeds.coverage
 
     @property
     def n_subjects(self) -> int:
@@ -300,7 +304,6 @@ def build_timeline(
         t,
         as_of,
         end,
-        feeds.coverage,
         upto,
         where.rows,
         where.shared,
