@@ -185,9 +185,7 @@ class Workspace:
         for part in parts:
             # For rules, the text columns as categories: a hundred thousand people and a few dozen
             # details (absence codes), not ten million strings each for every test to compare.
-            table = self._read_part(part, columns, CODED if lean else ())
-            if lean:
-                table = self._with_numbers(part, table)
+            table = self._read_part(part, columns, CODED if lean else (), numbered=lean)
             keep = None
             if as_of is not None:
                 limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
@@ -217,27 +215,30 @@ class Workspace:
             return pd.DataFrame(lean_columns, copy=False), TraceReader(kept)
         return conform(frame, trace=with_trace), TraceReader(kept)
 
-    def _with_numbers(self, part: Path, table: pa.Table) -> pa.Table:
-        """A part's rows with their EVENT_NUMBER: stored beside them, or (in a part written
-        before it was) worked out from their ids."""
-        if EVENT_NUMBER in pq.read_schema(part).names:
-            stored = self._read_part(part, [EVENT_NUMBER])[EVENT_NUMBER]
-        else:
-            ids = self._read_part(part, ["event_id"])["event_id"]
-            stored = pa.array(event_numbers(ids), pa.uint64())
-        return table.append_column(EVENT_NUMBER, stored)
-
     def _read_part(
-        self, part: Path, columns: list[str], dictionary: tuple[str, ...] = ()
+        self,
+        part: Path,
+        columns: list[str],
+        dictionary: tuple[str, ...] = (),
+        numbered: bool = False,
     ) -> pa.Table:
-        """One part of the store; one that cannot be read is named as damage, with its file."""
+        """One part of the store; one that cannot be read is named as damage, with its file.
+        With `numbered`, each row's EVENT_NUMBER too: stored beside it, or (in a part written
+        before it was) worked out from its id."""
         try:
-            return pq.read_table(part, columns=columns, read_dictionary=list(dictionary))
+            with pq.ParquetFile(part, read_dictionary=list(dictionary)) as file:
+                if not numbered:
+                    return file.read(columns=columns)
+                if EVENT_NUMBER in file.schema_arrow.names:
+                    return file.read(columns=[*columns, EVENT_NUMBER])
+                table = file.read(columns=[*columns, "event_id"])
         except (OSError, ValueError):
             self.check()
             raise WorkspaceDamaged(
                 self.root, [Damage(f"events/{part.name} cannot be read")]
             ) from None
+        numbers = pa.array(event_numbers(table["event_id"]), pa.uint64())
+        return table.drop_columns(["event_id"]).append_column(EVENT_NUMBER, numbers)
 
     # quarantine ---------------------------------------------------------------------------
     def write_quarantine(self, rows: pd.DataFrame, name: str) -> Path | None:
