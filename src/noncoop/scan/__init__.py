@@ -5,10 +5,9 @@ shards on every core, or on Spark via spark.py; the same alerts from each).
 May import: every earlier stage and the shared modules.
 """
 
-from noncoop.scan.executors import SparkOptions
+from noncoop.scan.executors import SparkOptions, Where
 from noncoop.scan.run import (
     ScanResult,
-    Where,
     declared_coverage,
     history,
     scan,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from multiprocessing.connection import Connection
 
@@ -23,7 +24,7 @@ from noncoop.asof import calendar
 from noncoop.engine.evaluate import Evaluation, evaluate, pack_timeline
 from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
-from noncoop.engine.timeline import Feeds, Timeline
+from noncoop.engine.timeline import Timeline
 from noncoop.store.workspace import Workspace
 
 log = logging.getLogger("noncoop.scan")
@@ -40,6 +41,16 @@ class SparkOptions:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Where the evaluation runs: `local`, `processes` (`shards` of them, default one per
+    core) or `spark` (`shards` default: one per 5,000 children)."""
+
+    executor: str = "local"
+    shards: int | None = None
+    spark: SparkOptions = field(default_factory=SparkOptions)
+
+
+@dataclass(frozen=True)
 class Job:
     """One evaluation of a workspace's stored events: the pack, the date and what to record."""
 
@@ -49,8 +60,7 @@ class Job:
     engine: str
     coverage: dict[str, tuple[int, int]]
     ended: bool = True
-    shards: int | None = None  # processes: how many (default: one per core)
-    spark: SparkOptions = field(default_factory=SparkOptions)
+    where: Where = field(default_factory=Where)
 
 
 @dataclass
@@ -97,7 +107,7 @@ def run_processes(job: Job) -> Evaluated:
     all of them before any shard is judged. With more shards than cores, the workers take them
     in turn (each timeline built once for the facts, once to judge). Where workers cannot start
     or one stops (killed for memory), the region is evaluated in this process, with a warning."""
-    shards = max(job.shards or cores(), 1)
+    shards = max(job.where.shards or cores(), 1)
     workers = min(shards, cores())
     clock = time.perf_counter()
     try:
@@ -163,10 +173,12 @@ def _in_turns(job: Job, shards: int, workers: int) -> tuple[list[Evaluation], fl
     context = multiprocessing.get_context("spawn")
     every = range(shards)
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        parts = list(pool.map(_part_task, repeat(job), every, repeat(shards)))
+        facts = partial(region_part, pack=job.pack)
+        parts = list(pool.map(_shard_task, repeat(job), every, repeat(shards), repeat(facts)))
         plan = Plan.of(parts, job.pack, job.as_of, engine=job.engine, ended=job.ended)
         planned = time.perf_counter()
-        tasks = pool.map(_evaluation_task, repeat(job), every, repeat(shards), repeat(plan))
+        judge = partial(evaluate_shard, plan=plan)
+        tasks = pool.map(_shard_task, repeat(job), every, repeat(shards), repeat(judge))
         return list(tasks), planned
 
 
@@ -196,24 +208,20 @@ def _shard_worker(link: Connection, job: Job, shard: int, shards: int) -> None:
         link.close()
 
 
-def _part_task(job: Job, shard: int, shards: int) -> Feeds:
+def _shard_task(job: Job, shard: int, shards: int, then: Callable[[Timeline], object]):
+    """`then` of one shard's timeline, in a worker taking shards in turn."""
     try:
         with calendar(job.workspace.timezone()):
-            return region_part(_shard_loaded(job, shard, shards), job.pack)
-    except Exception as error:
-        raise _failed(shard, error) from None
-
-
-def _evaluation_task(job: Job, shard: int, shards: int, plan: Plan) -> Evaluation:
-    try:
-        with calendar(job.workspace.timezone()):
-            return evaluate_shard(_shard_loaded(job, shard, shards), plan)
+            return then(_shard_loaded(job, shard, shards))
     except Exception as error:
         raise _failed(shard, error) from None
 
 
 def _failed(shard: int, error: Exception) -> _ShardFailed:
-    return _ShardFailed(f"shard {shard}: {type(error).__name__}: {error}")
+    """What the run is told: the kind of error, never its text, which could quote a record."""
+    return _ShardFailed(
+        f"shard {shard}: {type(error).__name__} (run with --executor local --debug to see it)"
+    )
 
 
 def _shard_loaded(job: Job, shard: int, shards: int) -> Timeline:

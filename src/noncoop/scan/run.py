@@ -31,7 +31,7 @@ from noncoop.engine.rules.load import load_rules
 from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
 from noncoop.ingest.run import ingest
-from noncoop.scan.executors import EXECUTORS, Job, SparkOptions, run_local
+from noncoop.scan.executors import EXECUTORS, Job, Where, run_local
 from noncoop.store.lock import WorkspaceLock
 from noncoop.store.workspace import Workspace
 
@@ -120,16 +120,6 @@ def scan(
     return result
 
 
-@dataclass(frozen=True)
-class Where:
-    """Where the evaluation runs (executors.py): `local`, `processes` (with `shards` worker
-    processes, default one per core) or `spark`."""
-
-    executor: str = "local"
-    shards: int | None = None
-    spark: SparkOptions = field(default_factory=SparkOptions)
-
-
 def _engine_for(asked: str, executor: str) -> tuple[str, list[str]]:
     """The decision engine: shards decide with the python engine (durable_rules keeps memory
     per session, which long-lived shard workers would pile up); the decisions are the same, as
@@ -171,8 +161,7 @@ def _evaluate(
     report = ingest(sources_dir, workspace, progress, accept_withdrawals)
     _hand_back_memory()
     ingest_s = time.perf_counter() - clock
-    job = _job(workspace, pack, day, engine, ended, where)
-    done = EXECUTORS[where.executor](job)
+    done = EXECUTORS[where.executor](_job(workspace, pack, day, engine, ended, where))
     timings = {"ingest": ingest_s, **done.timings}
     result = ScanResult(day, pack, report, done.evaluation, done.engine, timings, done.executor)
     result.warnings += done.warnings
@@ -187,11 +176,10 @@ def _job(
     ended: bool,
     where: Where | None = None,
 ) -> Job:
-    where = where or Where()
     # Days are the region's calendar days, as its sources.yaml names them.
     with calendar(workspace.timezone()):
         coverage = declared_coverage(workspace.declared_coverage(), day)
-    return Job(workspace, pack, day, engine, coverage, ended, where.shards, where.spark)
+    return Job(workspace, pack, day, engine, coverage, ended, where or Where())
 
 
 def _hand_back_memory() -> None:

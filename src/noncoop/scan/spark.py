@@ -67,10 +67,11 @@ def _on_spark(job: Job) -> Evaluated:
     events = _events(spark, functions, job)
     if events is None:  # a store with no records: nothing to judge
         return Evaluated(merge([]), {"spark: start": started - clock}, job.engine, "spark")
-    shards = job.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
-    people = _people(spark, subjects, Sharding(subjects, shards))
+    shards = job.where.shards or max(1, math.ceil(_children(subjects) / SHARD_CHILDREN))
+    sharding = Sharding(subjects, shards)
+    people = _people(spark, subjects, sharding)
     # Shuffled to their shards once and kept: both jobs group by shard without another shuffle.
-    keyed = _with_shards(spark, functions, events, subjects, Sharding(subjects, shards))
+    keyed = _with_shards(spark, functions, events, subjects, sharding)
     keyed = keyed.repartition(shards, "shard").cache()
     people = people.repartition(shards, "shard").cache()
     work: dict[str, float] = {}
@@ -105,7 +106,7 @@ def _session(builder_of, job: Job):
     """The Spark session: one already running (spark-submit's, a managed cluster's) taken as it
     is, with the settings asked for; else one made with the master asked for, its workers on
     this Python."""
-    options = job.spark
+    options = job.where.spark
     # pyspark warns that it does not fully support pandas 3, in this process and in every
     # worker: the columns it hands over here are plain (text, numbers, one binary).
     os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_PANDAS_WARNING}:FutureWarning")
@@ -134,7 +135,7 @@ def _events(spark, functions, job: Job):
     """The committed parts (those the manifest lists, at the location the cluster reads), the
     canonical columns, up to the end of the as-of day. Times go over as microseconds since 1970
     (UTC), which no session time zone changes on the way to pandas."""
-    where = (job.spark.parts or str(job.workspace.events_dir)).rstrip("/")
+    where = (job.where.spark.parts or str(job.workspace.events_dir)).rstrip("/")
     # The workspace checks its own copy first: a part it lists and lacks is named as damage.
     names = [part.name for part in job.workspace.event_parts()]
     if not names:
