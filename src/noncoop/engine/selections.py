@@ -143,11 +143,18 @@ def _compared(column: pd.Series, op, bound: float) -> np.ndarray:
     return op(floats(column), bound)
 
 
+def shared_definitions(selections: list[Selection]) -> list[str]:
+    """The definitions of the selections with `scope: household`: what decides which records
+    `shared_records` marks."""
+    return [s.model_dump_json() for s in selections if s.household]
+
+
 def shared_records(events: pd.DataFrame, selections: list[Selection]) -> np.ndarray | None:
     """The stored events that selections with `scope: household` may read for a brother or
     sister, judged on what each record says (None when no selection asks). Such selections
     cannot test the child's own fields (RULE-INVALID), so the stored columns suffice."""
-    household = {s.model_dump_json(): s for s in selections if s.household}
+    chosen = [s for s in selections if s.household]
+    household = dict(zip(shared_definitions(chosen), chosen, strict=True))
     if not household or not len(events):
         return None
     view = events

@@ -13,7 +13,7 @@ import pandas as pd
 
 from noncoop.asof import DAY, as_of_day, end_second, to_seconds
 from noncoop.engine.households import household_rows, shared_view
-from noncoop.events import EVENT_NUMBER, LAZY_COLUMNS
+from noncoop.events import EVENT_NUMBER, LAZY_COLUMNS, TIMESTAMP_DTYPE
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,13 @@ class Feeds:
         days = dict(self.days)
         for feed, held in other.days.items():
             days[feed] = np.union1d(days.get(feed, held), held)
-        sighted = {k: dict(v) for k, v in (self.sighted or {}).items()}
-        for selection, feeds in (other.sighted or {}).items():
-            mine = sighted.setdefault(selection, {})
-            for feed, day in feeds.items():
-                mine[feed] = min(mine.get(feed, day), day)
+        sighted = None  # neither part's worked out: the whole worked it out itself
+        if self.sighted is not None or other.sighted is not None:
+            sighted = {k: dict(v) for k, v in (self.sighted or {}).items()}
+            for selection, feeds in (other.sighted or {}).items():
+                mine = sighted.setdefault(selection, {})
+                for feed, day in feeds.items():
+                    mine[feed] = min(mine.get(feed, day), day)
         firsts = [d for d in (self.first_day, other.first_day) if d is not None]
         return Feeds(self.declared, spans, days, sighted, min(firsts) if firsts else None)
 
@@ -137,10 +139,19 @@ class Timeline:
         brother or sister whose record it is, where it is shared."""
         at = np.asarray(positions, np.int64)
         rows = self.rows[at]
-        records = self.origin.iloc[rows].reset_index(drop=True)
+        # Whose record and when, from the table as loaded; what it says, from the timeline row
+        # (the same values): a timeline kept between nights keeps only those two of `origin`.
+        # Without a reader, the table as loaded holds the LAZY_COLUMNS too.
+        taken = [*ORIGIN_TRACE, *(LAZY_COLUMNS if self.reader is None else ())]
+        records = self.origin[taken].iloc[rows].reset_index(drop=True)
+        if records["occurred_at"].dtype == np.int64:  # a kept timeline's: microseconds, UTC
+            instants = pd.to_datetime(records["occurred_at"], unit="us", utc=True)
+            records["occurred_at"] = instants.astype(TIMESTAMP_DTYPE)
+        pieces = [records, self.events[list(VIEW_TRACE)].iloc[at].reset_index(drop=True)]
         if self.reader is not None:
             lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows])
-            records = pd.concat([records, lazy.reset_index(drop=True)], axis=1)
+            pieces.append(lazy.reset_index(drop=True))
+        records = pd.concat(pieces, axis=1)
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
         return records.assign(via_subject_id=via)
 
@@ -260,6 +271,11 @@ DERIVED: dict[str, Callable[[Timeline, np.ndarray], np.ndarray]] = {
 }
 # Columns no pattern reads: each alert's evidence reads them from the table as loaded.
 TRACE = (*LAZY_COLUMNS, "occurred_at", "subject_role", EVENT_NUMBER)
+# What an alert's evidence takes from the table as loaded (`origin`), and from the timeline row.
+ORIGIN_TRACE = ("subject_id", "occurred_at")
+VIEW_TRACE = ("agency", "service", "event_type", "source", "detail")
+# Columns worked out from the others when a timeline is made (a kept one too).
+DERIVED_COLUMNS = ("age", "via_adult", "sessions_attended")
 
 
 def build_timeline(
@@ -290,13 +306,7 @@ def build_timeline(
     where = household_rows(upto, subjects, kept, share)
     view = shared_view(upto, where, [c for c in upto.columns if c not in TRACE])
     t = where.seconds
-    born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]
-    born = pd.to_datetime(born.reindex(where.children), errors="coerce")
-    born_s = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
-    born_s[born.isna().to_numpy()] = np.nan
-    view["age"] = (t - born_s[where.child]) / (365.25 * DAY) if len(t) else np.array([], float)
-    view["via_adult"] = where.shared & ~where.sibling
-    view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
+    with_derived(view, subjects, where.children, where.child, t, where.shared)
     return Timeline(
         view,
         where.child,
@@ -311,3 +321,22 @@ def build_timeline(
         reader=reader,
         loaded=None if inside.all() else np.flatnonzero(inside),
     )
+
+
+def with_derived(
+    view: pd.DataFrame,
+    subjects: pd.DataFrame,
+    children: pd.Index,
+    child: np.ndarray,
+    t: np.ndarray,
+    shared: np.ndarray,
+) -> None:
+    """The DERIVED_COLUMNS added to a timeline's rows: the child's age at the record, whether
+    it is a household adult's record, and the sessions attended."""
+    born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]
+    born = pd.to_datetime(born.reindex(children), errors="coerce")
+    born_s = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    born_s[born.isna().to_numpy()] = np.nan
+    view["age"] = (t - born_s[child]) / (365.25 * DAY) if len(t) else np.array([], float)
+    view["via_adult"] = shared & ~view["via_sibling"].to_numpy(bool)
+    view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]

@@ -20,11 +20,13 @@ from multiprocessing.connection import Connection
 
 import pandas as pd
 
-from noncoop.asof import calendar
-from noncoop.engine.evaluate import Evaluation, evaluate, pack_timeline
+from noncoop.asof import calendar, zone
+from noncoop.engine.evaluate import Evaluation, evaluate_timeline, pack_timeline
 from noncoop.engine.rules.pack import RulePack
+from noncoop.engine.selections import shared_definitions, shared_records
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
 from noncoop.engine.timeline import Timeline
+from noncoop.scan.kept import Inputs, keep, kept, segments_of
 from noncoop.store.workspace import Workspace
 
 log = logging.getLogger("noncoop.scan")
@@ -76,24 +78,39 @@ class Evaluated:
 
 
 def run_local(job: Job) -> Evaluated:
-    """The whole region in this process."""
-    clock = time.perf_counter()
+    """The whole region in this process: with the timeline kept by an earlier scan where the
+    stored events and all else it is made from are as they were (engine/kept.py)."""
     with calendar(job.workspace.timezone()):
-        events, reader = job.workspace.load_for_rules(job.as_of)
-        subjects = job.workspace.load_subjects()
-        load_s = time.perf_counter() - clock
-        evaluation = evaluate(
-            events,
-            subjects,
-            job.pack,
-            job.as_of,
-            job.engine,
-            job.coverage,
-            history=True,
-            ended=job.ended,
-            reader=reader,
+        tl, timings = _local_timeline(job)
+        evaluation = evaluate_timeline(
+            tl, job.pack, job.engine, True, job.ended, timings.pop("timeline")
         )
-    return Evaluated(evaluation, {"load": load_s, **evaluation.timings}, job.engine, "local")
+    # The phases in the order they ran: keeping the timeline came after making it.
+    ran = {"load": timings.pop("load"), "timeline": evaluation.timings.pop("timeline")}
+    return Evaluated(evaluation, {**ran, **timings, **evaluation.timings}, job.engine, "local")
+
+
+def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float]]:
+    """The region's timeline, kept or made (and then kept), and the phases it took."""
+    clock = time.perf_counter()
+    workspace = job.workspace
+    subjects = workspace.load_subjects()
+    selected = [s for r in job.pack.rules for s in r.rule.selections()]
+    inputs = Inputs(workspace.subjects_path, zone(), shared_definitions(selected))
+    share = partial(shared_records, selections=selected)
+    found = kept(workspace, inputs, job.as_of, subjects, job.coverage, share)
+    if found is not None:
+        log.info("timeline kept from an earlier scan, %d rows added", found.added)
+        return found.timeline, {"load": 0.0, "timeline": time.perf_counter() - clock}
+    events, reader = workspace.load_for_rules(job.as_of)
+    loaded = time.perf_counter()
+    tl = pack_timeline(events, subjects, job.pack, job.as_of, job.coverage, reader)
+    made = time.perf_counter()
+    timings = {"load": loaded - clock, "timeline": made - loaded}
+    if len(tl.origin):
+        keep(workspace.timeline_dir, inputs, tl, segments_of(reader, tl.loaded))
+        timings["timeline kept"] = time.perf_counter() - made
+    return tl, timings
 
 
 def cores() -> int:

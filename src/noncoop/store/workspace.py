@@ -46,6 +46,8 @@ class Workspace:
         self.subjects_path = self.root / "subjects.parquet"
         self.alerts_path = self.root / "alerts.sqlite"
         self.withdrawn_dir = self.root / "withdrawn"
+        # A copy of the last scan's timeline (scan/kept.py), safe to delete at any time.
+        self.timeline_dir = self.root / "timeline"
 
     def create(self) -> Workspace:
         """Make the folders if they are not there yet."""
@@ -203,17 +205,42 @@ class Workspace:
                 table = table.filter(keep)
             kept.append((part, None if keep is None else np.flatnonzero(keep.to_numpy(False))))
             tables.append(table.cast(_unified(table.schema)))
-        table = pa.concat_tables(tables)
-        del tables
-        frame = table.to_pandas(self_destruct=True, split_blocks=True)
-        if lean:
-            plain = conform(frame, trace=False, only=[c for c in columns if c not in CODED])
-            # One frame made from its columns, not columns inserted one by one (each insert
-            # into ten million rows cost a tenth of a second).
-            lean_columns = {c: frame[c] if c in CODED else plain[c] for c in columns}
-            lean_columns[EVENT_NUMBER] = frame[EVENT_NUMBER].to_numpy(np.uint64)
-            return pd.DataFrame(lean_columns, copy=False), TraceReader(kept)
-        return conform(frame, trace=with_trace), TraceReader(kept)
+        return _frame(tables, columns, lean, with_trace), TraceReader(kept)
+
+    def load_added(
+        self, as_of: pd.Timestamp, held: dict[str, np.ndarray | None]
+    ) -> tuple[pd.DataFrame, list[tuple[Path, np.ndarray]]]:
+        """The events on or before `as_of` that a table loaded before does not hold, lean as
+        `load_for_rules` loads them, with the part and rows of the part each came from. `held`
+        names each part that table read: None where it held all its rows, else the rows it
+        held. A part held whole is not opened; of the others, only the times are read first."""
+        columns = [c for c in EVENT_COLUMNS if c not in LAZY_COLUMNS]
+        tables, added = [], []
+        for part in self.event_parts():
+            rows = held.get(part.name, np.zeros(0, np.int64))
+            if rows is None:
+                continue
+            try:
+                times = pq.read_table(part, columns=["occurred_at"])["occurred_at"]
+            except (OSError, ValueError):
+                self.check()
+                raise WorkspaceDamaged(
+                    self.root, [Damage(f"events/{part.name} cannot be read")]
+                ) from None
+            limit = pa.scalar(day_end(as_of), type=times.type)
+            wanted = pc.less(times, limit).to_numpy(zero_copy_only=False)
+            wanted[rows] = False
+            if not wanted.any():
+                continue
+            chosen = np.flatnonzero(wanted)
+            table = self._read_part(part, columns, CODED, numbered=True).take(pa.array(chosen))
+            tables.append(_compact(table).cast(_unified(table.schema)))
+            added.append((part, chosen))
+        if not tables:
+            empty = empty_events()[columns]
+            empty[EVENT_NUMBER] = np.zeros(0, np.uint64)
+            return empty, []
+        return _frame(tables, columns, True, False), added
 
     def _read_part(
         self,
@@ -304,6 +331,32 @@ class TraceReader:
         frame = pa.concat_tables(pieces).to_pandas()
         frame.index = np.concatenate(order)
         return conform(frame.sort_index(), trace=False, only=list(LAZY_COLUMNS))
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """A few rows taken from a part, each text column's dictionary cut down to the values they
+    hold: a taken column keeps its part's whole dictionary (the part's every chain id)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            plain = table.column(i).cast(field.type.value_type)
+            table = table.set_column(i, field.name, pc.dictionary_encode(plain))
+    return table
+
+
+def _frame(tables: list[pa.Table], columns: list[str], lean: bool, trace: bool) -> pd.DataFrame:
+    """Parts read, as one event table: for rules (`lean`), the CODED text as categories and
+    each row's EVENT_NUMBER beside the columns; else in the canonical dtypes."""
+    table = pa.concat_tables(tables)
+    del tables[:]
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    if not lean:
+        return conform(frame, trace=trace)
+    plain = conform(frame, trace=False, only=[c for c in columns if c not in CODED])
+    # One frame made from its columns, not columns inserted one by one (each insert into ten
+    # million rows cost a tenth of a second).
+    lean_columns = {c: frame[c] if c in CODED else plain[c] for c in columns}
+    lean_columns[EVENT_NUMBER] = frame[EVENT_NUMBER].to_numpy(np.uint64)
+    return pd.DataFrame(lean_columns, copy=False)
 
 
 def _picked(ids: pa.ChunkedArray, people: Callable[[np.ndarray], np.ndarray]) -> pa.Array:

@@ -1,0 +1,406 @@
+"""A timeline kept between nights.
+
+Making the timeline (loading ten million events, spreading the household adults' records to
+their children, sorting) was half of a nightly scan, though most of it is the same every night.
+A scan keeps the timeline it made, one array per file (`.npy`), with the parts and rows of the
+store it was made from. A later scan made from the same people, calendar and shared records
+(their digest names the folder) maps those files, reads only the events the kept timeline does
+not hold (a new part's, or those of the days since its as-of day) and merges their rows into
+place. Mapped, not read: the pages of a column no rule touches are never read.
+
+What a kept timeline gives is what making it would give: the same rows in the same order (child,
+time, event id), the same values. Where that cannot be had by adding rows (a kept part gone from
+the store, a scan as of an earlier day, a child first seen in the added events), or the files
+cannot be read, the timeline is made again, and kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from noncoop import __version__
+from noncoop.asof import end_second
+from noncoop.engine import households, selections, timeline
+from noncoop.engine.timeline import (
+    DERIVED_COLUMNS,
+    Feeds,
+    Timeline,
+    build_timeline,
+    with_derived,
+)
+from noncoop.events import EVENT_NUMBER
+from noncoop.store.workspace import TraceReader, Workspace
+from noncoop.vocab import ROLES
+
+log = logging.getLogger("noncoop.scan")
+
+# The modules whose code makes a timeline: another build of any of them is another digest.
+_MAKERS = (timeline, households, selections)
+_META = "timeline.json"
+# Kept again once the rows merged in each night reach this share of it: until then a night
+# reads a few thousand more events rather than writing a gigabyte.
+_REKEEP = 0.05
+# (part, its rows in the table's order; None: all of them), as a TraceReader holds them.
+Segments = list[tuple[Path, np.ndarray | None]]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a pack's timeline is made from besides the stored events and the as-of day."""
+
+    subjects: Path  # the people table as resolved
+    timezone: str
+    shared: list[str]  # the definitions of the selections that share records between children
+
+    @cached_property
+    def digest(self) -> str:
+        made = hashlib.sha256()
+        made.update(self.subjects.read_bytes() if self.subjects.exists() else b"")
+        made.update(f"\x1e{self.timezone}\x1e{__version__}\x1e".encode())
+        for definition in self.shared:
+            made.update(f"{definition}\x1e".encode())
+        for module in _MAKERS:
+            made.update(Path(module.__file__).read_bytes())
+        return made.hexdigest()[:32]
+
+
+@dataclass
+class Kept:
+    """A timeline taken from the one kept, and the rows merged into it tonight."""
+
+    timeline: Timeline
+    added: int
+
+
+def segments_of(reader: TraceReader, loaded: np.ndarray | None) -> Segments:
+    """The part and rows of each row of a timeline's `origin`: those of the table the reader
+    knows, less the rows after the as-of day (`loaded`: the origin rows' positions in it)."""
+    if loaded is None:
+        return list(reader.kept)
+    out = []
+    for i, (part, rows) in enumerate(reader.kept):
+        start, stop = reader.starts[i], reader.starts[i + 1]
+        first, last = np.searchsorted(loaded, [start, stop])
+        local = loaded[first:last] - start
+        out.append((part, local if rows is None else rows[local]))
+    return out
+
+
+def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None:
+    """Keep a timeline for later nights, with the segments its origin rows come from; the one
+    kept before goes."""
+    name = inputs.digest
+    final, partial = folder / name, folder / f"{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    arrays = {"subject": tl.subject, "t": tl.t, "rows": tl.rows, "shared": tl.shared}
+    meta = {
+        "as_of": f"{tl.as_of:%Y-%m-%d}",
+        "rows": len(tl.t),
+        "columns": {},
+        "order": list(tl.events.columns),
+        "subjects": [str(s) for s in tl.subjects],
+        "subjects_index": str(tl.subjects.dtype),
+        "spans": tl.feeds.spans,
+        "days": {feed: days.tolist() for feed, days in tl.feeds.days.items()},
+        "parts": [],
+    }
+    for column, values in tl.events.items():
+        if column not in DERIVED_COLUMNS and column not in ("subject_id", "subject_role"):
+            meta["columns"][column] = _stored(values, f"view.{column}", arrays)
+    meta["origin"] = _stored(tl.origin["subject_id"], "origin.subject_id", arrays)
+    occurred = tl.origin["occurred_at"]
+    arrays["origin.occurred_at"] = (
+        occurred.to_numpy() if occurred.dtype == np.int64 else occurred.array.asi8
+    )
+    arrays["origin.number"] = tl.origin[EVENT_NUMBER].to_numpy(np.uint64)
+    for i, (part, rows) in enumerate(segments):
+        meta["parts"].append({"name": part.name, "size": part.stat().st_size, "all": rows is None})
+        if rows is not None:
+            arrays[f"part.{i}"] = rows
+    for key, values in arrays.items():
+        np.save(partial / f"{key}.npy", np.ascontiguousarray(values), allow_pickle=False)
+    # The description last: a folder without it was never finished.
+    (partial / _META).write_text(json.dumps(meta))
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    for other in folder.iterdir():
+        if other != final:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+@dataclass
+class _Rows:
+    """A timeline's rows before their derived columns: as kept, or with rows merged in."""
+
+    columns: dict[str, object]  # the kept columns of the rows, by name
+    child: np.ndarray
+    t: np.ndarray
+    shared: np.ndarray
+    rows: np.ndarray  # each row's record in `origin`
+    origin: pd.DataFrame  # the records' ORIGIN_TRACE columns and event numbers
+
+
+def kept(
+    workspace: Workspace,
+    inputs: Inputs,
+    as_of: pd.Timestamp,
+    subjects: pd.DataFrame,
+    coverage: dict[str, tuple[int, int]] | None,
+    share: Callable[[pd.DataFrame], np.ndarray | None],
+) -> Kept | None:
+    """The kept timeline, with the events it does not hold merged in (`share` marks those of
+    them shared between brothers and sisters); None where there is none to use."""
+    place = workspace.timeline_dir / inputs.digest
+    if not (place / _META).exists():
+        return None
+    try:
+        meta = json.loads((place / _META).read_text())
+        if meta["as_of"] > f"{as_of:%Y-%m-%d}":
+            return None
+        segments = _segments(place, meta, workspace.event_parts())
+        if segments is None:
+            return None
+        rows = _mapped(place, meta)
+    except (OSError, ValueError, KeyError, TypeError) as problem:
+        kind = type(problem).__name__
+        log.warning("the kept timeline cannot be read (%s): it is made again", kind)
+        return None
+    children = pd.Index(meta["subjects"], dtype=meta["subjects_index"])
+    spans = {feed: (int(span[0]), int(span[1])) for feed, span in meta["spans"].items()}
+    days = {feed: np.asarray(d, np.int64) for feed, d in meta["days"].items()}
+    feeds = Feeds(dict(coverage or {}), spans, days)
+    events, added = workspace.load_added(as_of, _held(segments))
+    if len(events):
+        new = build_timeline(events, subjects, as_of, share=share(events))
+        rows = _merged(rows, children, new)
+        if rows is None:
+            return None
+        segments += segments_of(TraceReader(added), new.loaded)
+        feeds = feeds.joined(new.feeds)
+    view = _view(rows, children, subjects, meta["order"])
+    tl = Timeline(
+        view,
+        rows.child,
+        children,
+        rows.t,
+        as_of,
+        end_second(as_of),
+        rows.origin,
+        rows.rows,
+        rows.shared,
+        feeds,
+        reader=TraceReader(segments),
+    )
+    merged = len(tl.t) - meta["rows"]
+    if merged > _REKEEP * meta["rows"]:
+        keep(workspace.timeline_dir, inputs, tl, segments)
+    return Kept(tl, merged)
+
+
+def _held(segments: Segments) -> dict[str, np.ndarray | None]:
+    """The rows of each part a timeline holds (None: all), over all its segments: a part read
+    on one night and read again for later days is in two."""
+    held: dict[str, list[np.ndarray | None]] = {}
+    for part, rows in segments:
+        held.setdefault(part.name, []).append(rows)
+    return {
+        name: None if any(r is None for r in rows) else np.concatenate(rows)
+        for name, rows in held.items()
+    }
+
+
+def _segments(place: Path, meta: dict, parts: list[Path]) -> Segments | None:
+    """The kept timeline's segments, where every part it was made from is still in the store."""
+    committed = {p.name: p for p in parts}
+    segments: Segments = []
+    for i, kept_part in enumerate(meta["parts"]):
+        part = committed.get(kept_part["name"])
+        if part is None or part.stat().st_size != kept_part["size"]:
+            return None
+        rows = None if kept_part["all"] else np.load(place / f"part.{i}.npy", allow_pickle=False)
+        segments.append((part, rows))
+    return segments
+
+
+def _mapped(place: Path, meta: dict) -> _Rows:
+    def array(key: str) -> np.ndarray:
+        # Read-only and mapped: a view of the file, as a plain array.
+        return np.asarray(np.load(place / f"{key}.npy", mmap_mode="r", allow_pickle=False))
+
+    columns = {name: _column(spec, f"view.{name}", array) for name, spec in meta["columns"].items()}
+    origin = _frame(
+        {
+            "subject_id": _column(meta["origin"], "origin.subject_id", array),
+            # Microseconds since 1970 (UTC), made instants for the records an alert cites only.
+            "occurred_at": array("origin.occurred_at"),
+            EVENT_NUMBER: array("origin.number"),
+        }
+    )
+    return _Rows(columns, array("subject"), array("t"), array("shared"), array("rows"), origin)
+
+
+def _view(
+    rows: _Rows, children: pd.Index, subjects: pd.DataFrame, order: list[str]
+) -> pd.DataFrame:
+    """A timeline's rows from their kept columns: the child and role, and the derived columns,
+    added as making it adds them, in its column order."""
+    view = _frame(rows.columns)
+    view["subject_id"] = pd.Categorical.from_codes(rows.child, categories=children, validate=False)
+    view["subject_role"] = pd.Categorical.from_codes(
+        np.zeros(len(view), np.int8), categories=ROLES, validate=False
+    )
+    with_derived(view, subjects, children, rows.child, rows.t, rows.shared)
+    return view[order]
+
+
+def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
+    """The rows of `new` merged into `old` in (child, time, event id) order: the rows making
+    them together gives. None where a child in `new` is not in `old`."""
+    codes = children.get_indexer(new.subjects)
+    if (codes < 0).any():
+        return None
+    child = codes[new.subject]
+    at = _places(old, len(children), new, child)
+    if at is None:
+        return None
+    columns = {
+        name: _inserted(pd.Series(values, copy=False), new.events[name], at)
+        for name, values in old.columns.items()
+    }
+    occurred = new.origin["occurred_at"].array.asi8
+    origin = _frame(
+        {
+            "subject_id": _joined(old.origin["subject_id"], new.origin["subject_id"]),
+            "occurred_at": np.concatenate([old.origin["occurred_at"].to_numpy(), occurred]),
+            EVENT_NUMBER: np.concatenate(
+                [old.origin[EVENT_NUMBER].to_numpy(), new.origin[EVENT_NUMBER].to_numpy()]
+            ),
+        }
+    )
+    return _Rows(
+        columns,
+        np.insert(old.child, at, child),
+        np.insert(old.t, at, new.t),
+        np.insert(old.shared, at, new.shared),
+        np.insert(old.rows, at, new.rows + len(old.origin)),
+        origin,
+    )
+
+
+def _places(old: _Rows, n_children: int, new: Timeline, child: np.ndarray) -> np.ndarray | None:
+    """Where each of `new`'s rows goes among `old`'s (before the first later in child, time
+    and event id), as `np.insert` takes it; None where the times are too far apart for one
+    integer key (as households.py then sorts on three)."""
+    if not len(new.t):
+        return np.zeros(0, np.int64)
+    times = [new.t.min(), new.t.max(), *([old.t.min(), old.t.max()] if len(old.t) else [])]
+    low = int(min(times))
+    if int(max(times)) - low >= 1 << 34 or n_children >= 1 << 29:
+        return None
+    old_key = old.child.astype(np.int64) << 34
+    old_key += old.t - low
+    new_key = (child.astype(np.int64) << 34) + (new.t - low)
+    at = np.searchsorted(old_key, new_key, "left")
+    tied = np.flatnonzero(np.searchsorted(old_key, new_key, "right") > at)
+    if len(tied):
+        # Records of the same child at the same second go in event-id order: count the old
+        # ones of each such second with a lower number.
+        ends = np.searchsorted(old_key, new_key[tied], "right")
+        lengths = ends - at[tied]
+        firsts = np.cumsum(lengths) - lengths
+        within = np.arange(lengths.sum()) - np.repeat(firsts, lengths)
+        old_rows = old.rows[np.repeat(at[tied], lengths) + within]
+        old_numbers = old.origin[EVENT_NUMBER].to_numpy()[old_rows]
+        new_numbers = new.origin[EVENT_NUMBER].to_numpy()[new.rows[tied]]
+        lower = (old_numbers < np.repeat(new_numbers, lengths)).astype(np.int64)
+        at[tied] += np.add.reduceat(lower, firsts)
+    return at
+
+
+def _inserted(old: pd.Series, new: pd.Series, at: np.ndarray) -> object:
+    """A column of `old` with `new`'s values inserted at `at`, in `old`'s dtype."""
+    dtype = old.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes, merged = _codes_joined(old, new)
+        return pd.Categorical.from_codes(
+            np.insert(old.cat.codes.to_numpy().astype(codes.dtype), at, codes),
+            dtype=merged,
+            validate=False,
+        )
+    if hasattr(dtype, "numpy_dtype"):  # nullable: values (blanks as 0) and where blank
+        data = np.insert(_values(old), at, _values(new))
+        blank = np.insert(old.isna().to_numpy(), at, new.isna().to_numpy())
+        return dtype.construct_array_type()(data, blank, copy=False)
+    return np.insert(old.to_numpy(), at, new.to_numpy())
+
+
+def _values(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype=column.dtype.numpy_dtype, na_value=0)
+
+
+def _codes_joined(old: pd.Series, new: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """`new`'s codes in a dtype of `old`'s categories followed by those only `new` has (old
+    codes keep their meaning), in the integer type pandas gives that many categories."""
+    before, extra = old.cat.categories, new.cat.categories
+    categories = before.append(extra[before.get_indexer(extra) < 0])
+    mapping = np.append(categories.get_indexer(extra), -1)  # a blank (-1) stays blank
+    width = next(
+        t for t in (np.int8, np.int16, np.int32, np.int64) if len(categories) < np.iinfo(t).max
+    )
+    codes = mapping[new.cat.codes.to_numpy()].astype(width)
+    return codes, pd.CategoricalDtype(categories, ordered=old.dtype.ordered)
+
+
+def _joined(old: pd.Series, new: pd.Series) -> pd.Categorical:
+    """Two categorical columns, one after the other."""
+    codes, merged = _codes_joined(old, new)
+    before = old.cat.codes.to_numpy().astype(codes.dtype)
+    return pd.Categorical.from_codes(np.concatenate([before, codes]), dtype=merged, validate=False)
+
+
+def _stored(column: pd.Series, key: str, arrays: dict[str, np.ndarray]) -> dict:
+    """How a column is kept: its arrays put in `arrays`, its description returned."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        arrays[key] = column.cat.codes.to_numpy()
+        return {
+            "kind": "category",
+            "categories": [str(c) for c in dtype.categories],
+            "index": str(dtype.categories.dtype),
+            "ordered": bool(dtype.ordered),
+        }
+    if hasattr(dtype, "numpy_dtype"):  # nullable (boolean, Int8, Int32)
+        arrays[key] = _values(column)
+        arrays[f"{key}.mask"] = column.isna().to_numpy()
+        return {"kind": "masked", "dtype": str(dtype)}
+    arrays[key] = column.to_numpy()
+    return {"kind": "plain"}
+
+
+def _column(spec: dict, key: str, array: Callable[[str], np.ndarray]) -> object:
+    """A kept column, made on its mapped arrays without copying them."""
+    if spec["kind"] == "category":
+        categories = pd.Index(spec["categories"], dtype=spec["index"])
+        dtype = pd.CategoricalDtype(categories, ordered=spec["ordered"])
+        return pd.Categorical.from_codes(array(key), dtype=dtype, validate=False)
+    if spec["kind"] == "masked":
+        kind = pd.api.types.pandas_dtype(spec["dtype"])
+        return kind.construct_array_type()(array(key), array(f"{key}.mask"), copy=False)
+    return array(key)
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A frame on the given arrays, none of them copied: plain arrays given as they are would be
+    stacked into a block of their dtype (a copy of ten million rows each)."""
+    return pd.DataFrame({name: pd.Series(v, copy=False) for name, v in columns.items()}, copy=False)

@@ -1,0 +1,151 @@
+"""A timeline kept between nights gives what making it gives: the same rows, in the same order,
+with the same values and evidence, whatever was added to the store since it was kept."""
+
+import json
+import logging
+import shutil
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REGION, copy_region
+
+from noncoop.asof import calendar, zone
+from noncoop.engine.evaluate import pack_timeline
+from noncoop.engine.rules.load import load_rules
+from noncoop.engine.selections import shared_definitions, shared_records
+from noncoop.events import EVENT_NUMBER
+from noncoop.scan import scan, scan_json
+from noncoop.scan.kept import Inputs, kept
+from noncoop.scan.run import shipped_rules
+from noncoop.store.workspace import Workspace
+
+PACK = load_rules([shipped_rules()]).enabled()
+SELECTED = [s for r in PACK.rules for s in r.rule.selections()]
+KEPT = "timeline kept from an earlier scan"
+
+
+def kept_and_made(ws: Workspace, night: str):
+    """The kept timeline (None where there is none) and the one made, as of the night."""
+    day = pd.Timestamp(night)
+    with calendar(ws.timezone()):
+        subjects = ws.load_subjects()
+        inputs = Inputs(ws.subjects_path, zone(), shared_definitions(SELECTED))
+        share = partial(shared_records, selections=SELECTED)
+        found = kept(ws, inputs, day, subjects, None, share)
+        events, reader = ws.load_for_rules(day)
+        made = pack_timeline(events, subjects, PACK, day, None, reader)
+    return (found.timeline if found else None), made
+
+
+def texts(values: pd.Series) -> np.ndarray:
+    return values.astype(object).where(values.notna(), "<blank>").to_numpy()
+
+
+def assert_same(kept_tl, made) -> None:
+    assert kept_tl.subjects.equals(made.subjects)
+    for name in ("subject", "t", "shared"):
+        assert np.array_equal(getattr(kept_tl, name), getattr(made, name)), name
+    numbers = lambda tl: tl.origin[EVENT_NUMBER].to_numpy()[tl.rows]  # noqa: E731
+    assert np.array_equal(numbers(kept_tl), numbers(made))
+    assert list(kept_tl.events.columns) == list(made.events.columns)
+    for name in made.events.columns:
+        assert np.array_equal(texts(kept_tl.events[name]), texts(made.events[name])), name
+    assert kept_tl.feeds.spans == made.feeds.spans
+    assert kept_tl.feeds.days.keys() == made.feeds.days.keys()
+    for feed, days in made.feeds.days.items():
+        assert np.array_equal(kept_tl.feeds.days[feed], days)
+    assert kept_tl.feeds.sighted is None and made.feeds.sighted is None
+    every = list(range(len(made.t)))
+    cited, traced = kept_tl.trace(every), made.trace(every)
+    for name in traced.columns:
+        assert np.array_equal(texts(cited[name]), texts(traced[name])), name
+
+
+def test_each_night_the_kept_timeline_with_the_days_since_is_the_one_made(tmp_path):
+    """The fixture region holds records after every night up to the end of April: each night
+    reads only those of the days since the timeline was kept and merges them into place."""
+    ws = Workspace(tmp_path / "ws")
+    nights = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-04", "2026-04-30", freq="6D")]
+    scan(REGION, ws, None, "2026-01-03", "python", actor="test")
+    for night in nights:
+        kept_tl, made = kept_and_made(ws, night)
+        assert kept_tl is not None, night
+        assert_same(kept_tl, made)
+        scan(REGION, ws, None, night, "python", actor="test")
+
+
+def test_records_of_a_new_export_are_merged_into_the_kept_timeline(tmp_path, caplog):
+    """A night that brings a new register export (a new part of the store; the region reads
+    `attendance*.csv`) scans as a new workspace does, on the kept timeline with its rows."""
+    sources = copy_region(tmp_path / "src")
+    nightly = Workspace(tmp_path / "nightly")
+    scan(sources, nightly, None, "2026-04-29", "python", actor="test")
+    remade = Workspace(tmp_path / "remade")  # the same workspace, its timeline to be made again
+    shutil.copytree(nightly.root, remade.root)
+    shutil.rmtree(remade.timeline_dir)
+    marks = ["O", "/", "N", "O", "O", "/", "G", "O"]
+    rows = [
+        f"H801200001001,{day:02d}/04/2026,{session},{mark}"
+        for day, (session, mark) in zip(
+            range(20, 28),
+            [("AM", m) if i % 2 else ("PM", m) for i, m in enumerate(marks)],
+            strict=True,
+        )
+    ]
+    spring = sources / "attendance_spring.csv"
+    spring.write_text("UPN,Date,Session,Mark\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="noncoop"):
+        tonight = scan(sources, nightly, None, "2026-04-30", "python", actor="test")
+    assert any(KEPT in r.getMessage() and "8 rows added" in r.getMessage() for r in caplog.records)
+    kept_tl, made = kept_and_made(nightly, "2026-04-30")
+    assert_same(kept_tl, made)
+    again = scan(sources, remade, None, "2026-04-30", "python", actor="test")
+    assert alerts_of(tonight) == alerts_of(again)
+    assert alerts_of(tonight)
+
+
+def alerts_of(result) -> list[dict]:
+    return [a for a in scan_json(result)["alerts"]]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_a_damaged_kept_timeline_is_made_again(tmp_path, caplog, damage):
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    remade = Workspace(tmp_path / "remade")
+    shutil.copytree(ws.root, remade.root)
+    shutil.rmtree(remade.timeline_dir)
+    (folder,) = ws.timeline_dir.iterdir()
+    column = folder / "view.event_type.npy"
+    if damage == "truncated":
+        column.write_bytes(column.read_bytes()[:90])
+    else:
+        column.unlink()
+    with caplog.at_level(logging.INFO, logger="noncoop"):
+        night = scan(REGION, ws, None, "2026-02-28", "python", actor="test")
+    assert not any(KEPT in r.getMessage() for r in caplog.records)
+    assert any("cannot be read" in r.getMessage() for r in caplog.records)
+    again = scan(REGION, remade, None, "2026-02-28", "python", actor="test")
+    assert alerts_of(night) == alerts_of(again)
+    kept_tl, made = kept_and_made(ws, "2026-02-28")  # kept again, whole
+    assert_same(kept_tl, made)
+
+
+def test_a_part_gone_from_the_store_or_other_people_make_it_again(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    ws.subjects_path.write_bytes(ws.subjects_path.read_bytes())  # the same people: still kept
+    assert kept_and_made(ws, "2026-02-28")[0] is not None
+    (folder,) = ws.timeline_dir.iterdir()
+    meta = folder / "timeline.json"
+    text = meta.read_text()
+    first = json.loads(text)["parts"][0]["name"]
+    meta.write_text(text.replace(first, "replaced.parquet"))  # a part the store no longer lists
+    assert kept_and_made(ws, "2026-02-28")[0] is None
+    meta.write_text(text)
+    people = pd.read_parquet(ws.subjects_path)
+    people.loc[people["subject_id"] == "C0002", "household_id"] = "H99"
+    people.to_parquet(ws.subjects_path)  # a child moved household: every shared record moves
+    assert kept_and_made(ws, "2026-02-28")[0] is None
