@@ -149,3 +149,16 @@ def test_a_part_gone_from_the_store_or_other_people_make_it_again(tmp_path):
     people.loc[people["subject_id"] == "C0002", "household_id"] = "H99"
     people.to_parquet(ws.subjects_path)  # a child moved household: every shared record moves
     assert kept_and_made(ws, "2026-02-28")[0] is None
+
+
+def test_a_timeline_that_cannot_be_kept_leaves_the_scan_as_it_was(tmp_path, caplog):
+    """Where the workspace cannot hold it (here `timeline` is a file; a full disk alike), the
+    scan says so and gives its alerts; the next scan makes the timeline again."""
+    ws = Workspace(tmp_path / "ws")
+    ws.create()
+    ws.timeline_dir.write_text("not a folder")
+    with caplog.at_level(logging.WARNING, logger="noncoop"):
+        night = scan(REGION, ws, None, "2026-02-28", "python", actor="test")
+    assert any("could not be kept" in r.getMessage() for r in caplog.records)
+    fresh = scan(REGION, Workspace(tmp_path / "fresh"), None, "2026-02-28", "python")
+    assert alerts_of(night) == alerts_of(fresh) and alerts_of(night)

@@ -254,7 +254,19 @@ def category_mask(column: pd.Series, hit: Callable[[pd.Index], np.ndarray]) -> n
     """The rows of a categorical column whose category passes `hit`: tested once per category,
     not on ten million values; a blank never passes."""
     flags = np.asarray(hit(column.cat.categories.astype(str)), bool)
-    return np.append(flags, False)[column.cat.codes.to_numpy()]
+    codes = column.cat.codes.to_numpy()
+    hits = np.flatnonzero(flags)
+    if len(hits) <= _FEW:
+        # A few categories pass (an agency, two event types): comparing ten million codes with
+        # each costs a tenth of looking every code up in the table of flags.
+        mask = codes == hits[0] if len(hits) else np.zeros(len(codes), bool)
+        for code in hits[1:]:
+            mask |= codes == code
+        return mask
+    return np.append(flags, False)[codes]
+
+
+_FEW = 6  # categories compared one by one rather than looked up
 
 
 def _is(column: pd.Series, value: str) -> np.ndarray:

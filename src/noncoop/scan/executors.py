@@ -26,7 +26,7 @@ from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.selections import shared_definitions, shared_records
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
 from noncoop.engine.timeline import Timeline
-from noncoop.scan.kept import Inputs, keep, kept, segments_of
+from noncoop.scan.kept import Inputs, Keeper, kept, segments_of
 from noncoop.store.workspace import Workspace
 
 log = logging.getLogger("noncoop.scan")
@@ -79,19 +79,22 @@ class Evaluated:
 
 def run_local(job: Job) -> Evaluated:
     """The whole region in this process: with the timeline kept by an earlier scan where the
-    stored events and all else it is made from are as they were (engine/kept.py)."""
+    stored events and all else it is made from are as they were (scan/kept.py)."""
     with calendar(job.workspace.timezone()):
-        tl, timings = _local_timeline(job)
+        tl, timings, keeper = _local_timeline(job)
         evaluation = evaluate_timeline(
             tl, job.pack, job.engine, True, job.ended, timings.pop("timeline")
         )
-    # The phases in the order they ran: keeping the timeline came after making it.
+    # The phases in the order they ran; the timeline was kept beside the evaluation.
     ran = {"load": timings.pop("load"), "timeline": evaluation.timings.pop("timeline")}
-    return Evaluated(evaluation, {**ran, **timings, **evaluation.timings}, job.engine, "local")
+    ran.update(evaluation.timings)
+    if keeper is not None:
+        ran["timeline kept"] = keeper.wait()
+    return Evaluated(evaluation, ran, job.engine, "local")
 
 
-def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float]]:
-    """The region's timeline, kept or made (and then kept), and the phases it took."""
+def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None]:
+    """The region's timeline, kept or made, the phases it took, and its keeping (under way)."""
     clock = time.perf_counter()
     workspace = job.workspace
     subjects = workspace.load_subjects()
@@ -101,16 +104,16 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float]]:
     found = kept(workspace, inputs, job.as_of, subjects, job.coverage, share)
     if found is not None:
         log.info("timeline kept from an earlier scan, %d rows added", found.added)
-        return found.timeline, {"load": 0.0, "timeline": time.perf_counter() - clock}
-    events, reader = workspace.load_for_rules(job.as_of)
-    loaded = time.perf_counter()
-    tl = pack_timeline(events, subjects, job.pack, job.as_of, job.coverage, reader)
-    made = time.perf_counter()
-    timings = {"load": loaded - clock, "timeline": made - loaded}
-    if len(tl.origin):
-        keep(workspace.timeline_dir, inputs, tl, segments_of(reader, tl.loaded))
-        timings["timeline kept"] = time.perf_counter() - made
-    return tl, timings
+        tl, segments, again = found.timeline, found.segments, found.stale
+        timings = {"load": 0.0, "timeline": time.perf_counter() - clock}
+    else:
+        events, reader = workspace.load_for_rules(job.as_of)
+        loaded = time.perf_counter()
+        tl = pack_timeline(events, subjects, job.pack, job.as_of, job.coverage, reader)
+        segments, again = segments_of(reader, tl.loaded), len(tl.origin) > 0
+        timings = {"load": loaded - clock, "timeline": time.perf_counter() - loaded}
+    keeper = Keeper(workspace.timeline_dir, inputs, tl, segments) if again else None
+    return tl, timings, keeper
 
 
 def cores() -> int:

@@ -20,6 +20,8 @@ import hashlib
 import json
 import logging
 import shutil
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -76,10 +78,39 @@ class Inputs:
 
 @dataclass
 class Kept:
-    """A timeline taken from the one kept, and the rows merged into it tonight."""
+    """A timeline taken from the one kept: the rows merged into it tonight, the segments its
+    records come from, and whether it is worth keeping again (enough rows merged in)."""
 
     timeline: Timeline
     added: int
+    segments: Segments
+    stale: bool
+
+
+class Keeper:
+    """Keeps a timeline in a thread of its own while the evaluation reads it: writing it (a
+    gigabyte at 100,000 children) is mostly the disk's time. A timeline that cannot be kept
+    (a full disk) is only a warning: the next scan makes it again."""
+
+    def __init__(self, folder: Path, inputs: Inputs, tl: Timeline, segments: Segments):
+        self._thread = threading.Thread(
+            target=self._keep, args=(folder, inputs, tl, segments), name="noncoop-keep"
+        )
+        self._thread.start()
+
+    @staticmethod
+    def _keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None:
+        try:
+            keep(folder, inputs, tl, segments)
+        except (OSError, ValueError) as problem:
+            shutil.rmtree(folder / f"{inputs.digest}.partial", ignore_errors=True)
+            log.warning("the timeline could not be kept (%s)", type(problem).__name__)
+
+    def wait(self) -> float:
+        """Seconds waited for the keeping to finish."""
+        clock = time.perf_counter()
+        self._thread.join()
+        return time.perf_counter() - clock
 
 
 def segments_of(reader: TraceReader, loaded: np.ndarray | None) -> Segments:
@@ -203,9 +234,7 @@ def kept(
         reader=TraceReader(segments),
     )
     merged = len(tl.t) - meta["rows"]
-    if merged > _REKEEP * meta["rows"]:
-        keep(workspace.timeline_dir, inputs, tl, segments)
-    return Kept(tl, merged)
+    return Kept(tl, merged, segments, merged > _REKEEP * meta["rows"])
 
 
 def _held(segments: Segments) -> dict[str, np.ndarray | None]:
