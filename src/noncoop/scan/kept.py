@@ -134,7 +134,14 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     final, partial = folder / name, folder / f"{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    arrays = {"subject": tl.subject, "t": tl.t, "rows": tl.rows, "shared": tl.shared}
+
+    def save(key: str, values: np.ndarray) -> None:
+        # Each array written as soon as it is made: copies (a nullable column's values) are
+        # never all held at once beside the evaluation.
+        np.save(partial / f"{key}.npy", np.ascontiguousarray(values), allow_pickle=False)
+
+    for key in ("subject", "t", "rows", "shared"):
+        save(key, getattr(tl, key))
     meta = {
         "as_of": f"{tl.as_of:%Y-%m-%d}",
         "rows": len(tl.t),
@@ -148,19 +155,18 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     }
     for column, values in tl.events.items():
         if column not in DERIVED_COLUMNS and column not in ("subject_id", "subject_role"):
-            meta["columns"][column] = _stored(values, f"view.{column}", arrays)
-    meta["origin"] = _stored(tl.origin["subject_id"], "origin.subject_id", arrays)
+            meta["columns"][column] = _stored(values, f"view.{column}", save)
+    meta["origin"] = _stored(tl.origin["subject_id"], "origin.subject_id", save)
     occurred = tl.origin["occurred_at"]
-    arrays["origin.occurred_at"] = (
-        occurred.to_numpy() if occurred.dtype == np.int64 else occurred.array.asi8
+    save(
+        "origin.occurred_at",
+        occurred.to_numpy() if occurred.dtype == np.int64 else occurred.array.asi8,
     )
-    arrays["origin.number"] = tl.origin[EVENT_NUMBER].to_numpy(np.uint64)
+    save("origin.number", tl.origin[EVENT_NUMBER].to_numpy(np.uint64))
     for i, (part, rows) in enumerate(segments):
         meta["parts"].append({"name": part.name, "size": part.stat().st_size, "all": rows is None})
         if rows is not None:
-            arrays[f"part.{i}"] = rows
-    for key, values in arrays.items():
-        np.save(partial / f"{key}.npy", np.ascontiguousarray(values), allow_pickle=False)
+            save(f"part.{i}", rows)
     # The description last: a folder without it was never finished.
     (partial / _META).write_text(json.dumps(meta))
     shutil.rmtree(final, ignore_errors=True)
@@ -398,11 +404,11 @@ def _joined(old: pd.Series, new: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(np.concatenate([before, codes]), dtype=merged, validate=False)
 
 
-def _stored(column: pd.Series, key: str, arrays: dict[str, np.ndarray]) -> dict:
-    """How a column is kept: its arrays put in `arrays`, its description returned."""
+def _stored(column: pd.Series, key: str, save: Callable[[str, np.ndarray], None]) -> dict:
+    """How a column is kept: its arrays saved, its description returned."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        arrays[key] = column.cat.codes.to_numpy()
+        save(key, column.cat.codes.to_numpy())
         return {
             "kind": "category",
             "categories": [str(c) for c in dtype.categories],
@@ -410,10 +416,10 @@ def _stored(column: pd.Series, key: str, arrays: dict[str, np.ndarray]) -> dict:
             "ordered": bool(dtype.ordered),
         }
     if hasattr(dtype, "numpy_dtype"):  # nullable (boolean, Int8, Int32)
-        arrays[key] = _values(column)
-        arrays[f"{key}.mask"] = column.isna().to_numpy()
+        save(key, _values(column))
+        save(f"{key}.mask", column.isna().to_numpy())
         return {"kind": "masked", "dtype": str(dtype)}
-    arrays[key] = column.to_numpy()
+    save(key, column.to_numpy())
     return {"kind": "plain"}
 
 
