@@ -162,3 +162,28 @@ def test_a_timeline_that_cannot_be_kept_leaves_the_scan_as_it_was(tmp_path, capl
     assert any("could not be kept" in r.getMessage() for r in caplog.records)
     fresh = scan(REGION, Workspace(tmp_path / "fresh"), None, "2026-02-28", "python")
     assert alerts_of(night) == alerts_of(fresh) and alerts_of(night)
+
+
+def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
+    """A late record (a new export of an old day) at the same second as kept records of the
+    same child goes among them by event id, as making the timeline would put it."""
+    from types import SimpleNamespace
+
+    from noncoop.scan.kept import _places, _Rows
+
+    numbers = np.array([5, 9, 2], np.uint64)  # kept records, by origin position
+    old = _Rows(
+        {},
+        child=np.array([0, 0, 1]),
+        t=np.array([100, 100, 100]),
+        shared=np.zeros(3, bool),
+        rows=np.array([0, 1, 2]),  # child 0 at second 100: numbers 5 then 9
+        origin=pd.DataFrame({EVENT_NUMBER: numbers}),
+    )
+    new = SimpleNamespace(
+        t=np.array([50, 100, 100, 100, 100]),
+        rows=np.arange(5),
+        origin=pd.DataFrame({EVENT_NUMBER: np.array([1, 3, 7, 11, 1], np.uint64)}),
+    )
+    at = _places(old, 2, new, child=np.array([0, 0, 0, 0, 1]))
+    assert at.tolist() == [0, 0, 1, 2, 2]  # before 5; between 5 and 9; after 9; before 2
