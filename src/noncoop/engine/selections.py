@@ -50,12 +50,13 @@ def selection_mask(
         # A brother's or sister's record is read only by selections that ask for the household.
         mask &= ~events["via_sibling"].to_numpy(bool)
     for name, test in selection.tests().items():
-        rows = np.flatnonzero(mask)
-        if name not in events and derived is not None:
-            mask[rows] = _field_mask(derived(name, rows), test, name)
-        elif len(rows) * 4 < len(mask):
-            # Few rows left: test only those (a text prefix over ten million details is slow).
-            mask[rows] = _field_mask(events[name].iloc[rows], test, name)
+        derive = name not in events and derived is not None
+        # Few rows left: test only those (a text prefix over ten million details is slow). The
+        # rows are listed only then: listing ten million to count them cost more than a test.
+        if derive or np.count_nonzero(mask) * 4 < len(mask):
+            rows = np.flatnonzero(mask)
+            taken = derived(name, rows) if derive else events[name].iloc[rows]
+            mask[rows] = _field_mask(taken, test, name)
         else:
             mask &= _field_mask(events[name], test, name)
     return mask
