@@ -180,7 +180,7 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
 class _Rows:
     """A timeline's rows before their derived columns: as kept, or with rows merged in."""
 
-    columns: dict[str, object]  # the kept columns of the rows, by name
+    columns: dict[str, _Column]  # the kept columns of the rows, by name
     child: np.ndarray
     t: np.ndarray
     shared: np.ndarray
@@ -276,7 +276,7 @@ def _mapped(place: Path, meta: dict) -> _Rows:
     columns = {name: _column(spec, f"view.{name}", array) for name, spec in meta["columns"].items()}
     origin = _frame(
         {
-            "subject_id": _column(meta["origin"], "origin.subject_id", array),
+            "subject_id": _column(meta["origin"], "origin.subject_id", array).values(),
             # Microseconds since 1970 (UTC), made instants for the records an alert cites only.
             "occurred_at": array("origin.occurred_at"),
             EVENT_NUMBER: array("origin.number"),
@@ -290,7 +290,7 @@ def _view(
 ) -> pd.DataFrame:
     """A timeline's rows from their kept columns: the child and role, and the derived columns,
     added as making it adds them, in its column order."""
-    view = _frame(rows.columns)
+    view = _frame({name: column.values() for name, column in rows.columns.items()})
     view["subject_id"] = pd.Categorical.from_codes(rows.child, categories=children, validate=False)
     view["subject_role"] = pd.Categorical.from_codes(
         np.zeros(len(view), np.int8), categories=ROLES, validate=False
@@ -309,9 +309,9 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
     at = _places(old, len(children), new, child)
     if at is None:
         return None
+    layout = _Layout.of(at, len(old.t))
     columns = {
-        name: _inserted(pd.Series(values, copy=False), new.events[name], at)
-        for name, values in old.columns.items()
+        name: column.with_rows(new.events[name], layout) for name, column in old.columns.items()
     }
     occurred = new.origin["occurred_at"].array.asi8
     origin = _frame(
@@ -325,10 +325,10 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
     )
     return _Rows(
         columns,
-        np.insert(old.child, at, child),
-        np.insert(old.t, at, new.t),
-        np.insert(old.shared, at, new.shared),
-        np.insert(old.rows, at, new.rows + len(old.origin)),
+        layout.spread(old.child, child),
+        layout.spread(old.t, new.t),
+        layout.spread(old.shared, new.shared),
+        layout.spread(old.rows, new.rows + len(old.origin)),
         origin,
     )
 
@@ -363,45 +363,90 @@ def _places(old: _Rows, n_children: int, new: Timeline, child: np.ndarray) -> np
     return at
 
 
-def _inserted(old: pd.Series, new: pd.Series, at: np.ndarray) -> object:
-    """A column of `old` with `new`'s values inserted at `at`, in `old`'s dtype."""
-    dtype = old.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        codes, merged = _codes_joined(old, new)
-        return pd.Categorical.from_codes(
-            np.insert(old.cat.codes.to_numpy().astype(codes.dtype), at, codes),
-            dtype=merged,
-            validate=False,
-        )
-    if hasattr(dtype, "numpy_dtype"):  # nullable: values (blanks as 0) and where blank
-        data = np.insert(_values(old), at, _values(new))
-        blank = np.insert(old.isna().to_numpy(), at, new.isna().to_numpy())
-        return dtype.construct_array_type()(data, blank, copy=False)
-    return np.insert(old.to_numpy(), at, new.to_numpy())
+@dataclass(frozen=True)
+class _Layout:
+    """Where the rows go when new ones are merged among old: the new rows' places in the
+    merged arrays, and which of its places are the old rows' (in their order)."""
+
+    new: np.ndarray
+    old: np.ndarray
+
+    @classmethod
+    def of(cls, at: np.ndarray, n_old: int) -> _Layout:
+        """From each new row's place among the old (`np.insert`'s), in order."""
+        new = at + np.arange(len(at))
+        old = np.ones(n_old + len(at), bool)
+        old[new] = False
+        return cls(new, old)
+
+    def spread(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """The old values and the new, merged (one pass over the old: no sort, no copy of
+        them made first)."""
+        out = np.empty(len(self.old), np.result_type(old.dtype, new.dtype))
+        out[self.new] = new
+        out[self.old] = old
+        return out
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A kept column as its arrays (a category's codes; a nullable column's values and blanks;
+    or the values), mapped or merged, made a pandas column only once, for the frame."""
+
+    spec: dict
+    arrays: tuple[np.ndarray, ...]
+    dtype: object = None
+
+    def values(self) -> object:
+        if self.spec["kind"] == "category":
+            return pd.Categorical.from_codes(self.arrays[0], dtype=self.dtype, validate=False)
+        if self.spec["kind"] == "masked":
+            return self.dtype.construct_array_type()(*self.arrays, copy=False)
+        return self.arrays[0]
+
+    def with_rows(self, new: pd.Series, layout: _Layout) -> _Column:
+        """The column with `new`'s values merged in as `layout` places them."""
+        if self.spec["kind"] == "category":
+            codes, dtype = _codes_joined(self.dtype, new)
+            return _Column(self.spec, (layout.spread(self.arrays[0], codes),), dtype)
+        if self.spec["kind"] == "masked":
+            values, blank = self.arrays
+            merged = (layout.spread(values, _values(new)), layout.spread(blank, _blanks(new)))
+            return _Column(self.spec, merged, self.dtype)
+        return _Column(self.spec, (layout.spread(self.arrays[0], new.to_numpy()),))
 
 
 def _values(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=column.dtype.numpy_dtype, na_value=0)
 
 
-def _codes_joined(old: pd.Series, new: pd.Series) -> tuple[np.ndarray, pd.CategoricalDtype]:
-    """`new`'s codes in a dtype of `old`'s categories followed by those only `new` has (old
+def _blanks(column: pd.Series) -> np.ndarray:
+    return column.isna().to_numpy()
+
+
+def _codes_joined(
+    dtype: pd.CategoricalDtype, new: pd.Series
+) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """`new`'s codes in a dtype of `dtype`'s categories followed by those only `new` has (old
     codes keep their meaning), in the integer type pandas gives that many categories."""
-    before, extra = old.cat.categories, new.cat.categories
-    categories = before.append(extra[before.get_indexer(extra) < 0])
+    before, extra = dtype.categories, new.cat.categories
+    unknown = before.get_indexer(extra) < 0
+    if unknown.any():
+        dtype = pd.CategoricalDtype(before.append(extra[unknown]), ordered=dtype.ordered)
+    categories = dtype.categories
     mapping = np.append(categories.get_indexer(extra), -1)  # a blank (-1) stays blank
     width = next(
         t for t in (np.int8, np.int16, np.int32, np.int64) if len(categories) < np.iinfo(t).max
     )
-    codes = mapping[new.cat.codes.to_numpy()].astype(width)
-    return codes, pd.CategoricalDtype(categories, ordered=old.dtype.ordered)
+    return mapping[new.cat.codes.to_numpy()].astype(width), dtype
 
 
 def _joined(old: pd.Series, new: pd.Series) -> pd.Categorical:
     """Two categorical columns, one after the other."""
-    codes, merged = _codes_joined(old, new)
-    before = old.cat.codes.to_numpy().astype(codes.dtype)
-    return pd.Categorical.from_codes(np.concatenate([before, codes]), dtype=merged, validate=False)
+    codes, merged = _codes_joined(old.dtype, new)
+    before = old.cat.codes.to_numpy()
+    joined = np.concatenate([before, codes]).astype(np.result_type(before.dtype, codes.dtype))
+    return pd.Categorical.from_codes(joined, dtype=merged, validate=False)
 
 
 def _stored(column: pd.Series, key: str, save: Callable[[str, np.ndarray], None]) -> dict:
@@ -423,16 +468,16 @@ def _stored(column: pd.Series, key: str, save: Callable[[str, np.ndarray], None]
     return {"kind": "plain"}
 
 
-def _column(spec: dict, key: str, array: Callable[[str], np.ndarray]) -> object:
-    """A kept column, made on its mapped arrays without copying them."""
+def _column(spec: dict, key: str, array: Callable[[str], np.ndarray]) -> _Column:
+    """A kept column on its mapped arrays, none of them copied."""
     if spec["kind"] == "category":
         categories = pd.Index(spec["categories"], dtype=spec["index"])
         dtype = pd.CategoricalDtype(categories, ordered=spec["ordered"])
-        return pd.Categorical.from_codes(array(key), dtype=dtype, validate=False)
+        return _Column(spec, (array(key),), dtype)
     if spec["kind"] == "masked":
-        kind = pd.api.types.pandas_dtype(spec["dtype"])
-        return kind.construct_array_type()(array(key), array(f"{key}.mask"), copy=False)
-    return array(key)
+        dtype = pd.api.types.pandas_dtype(spec["dtype"])
+        return _Column(spec, (array(key), array(f"{key}.mask")), dtype)
+    return _Column(spec, (array(key),))
 
 
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
