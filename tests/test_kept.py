@@ -98,7 +98,9 @@ def test_records_of_a_new_export_are_merged_into_the_kept_timeline(tmp_path, cap
     spring.write_text("UPN,Date,Session,Mark\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="noncoop"):
         tonight = scan(sources, nightly, None, "2026-04-30", "python", actor="test")
-    assert any(KEPT in r.getMessage() and "8 rows added" in r.getMessage() for r in caplog.records)
+    assert any(
+        KEPT in r.getMessage() and "8 records added" in r.getMessage() for r in caplog.records
+    )
     kept_tl, made = kept_and_made(nightly, "2026-04-30")
     assert_same(kept_tl, made)
     again = scan(sources, remade, None, "2026-04-30", "python", actor="test")
@@ -133,18 +135,45 @@ def test_a_damaged_kept_timeline_is_made_again(tmp_path, caplog, damage):
     assert_same(kept_tl, made)
 
 
-def test_a_part_gone_from_the_store_or_other_people_make_it_again(tmp_path):
+def test_an_export_sent_again_with_changes_replaces_its_records(tmp_path, caplog):
+    """Exports are often sent whole every night: the police export comes again with two more
+    incidents and one corrected. Its old part leaves the store and a new one comes: the kept
+    timeline drops the old part's records and merges the new part's, as making it would."""
+    sources = copy_region(tmp_path / "src")
+    police = sources / "police.csv"
+    lines = police.read_text(encoding="utf-8").splitlines(keepends=True)
+    police.write_text("".join(lines[:2]), encoding="utf-8")
+    nightly = Workspace(tmp_path / "nightly")
+    scan(sources, nightly, None, "2026-04-29", "python", actor="test")
+    remade = Workspace(tmp_path / "remade")
+    shutil.copytree(nightly.root, remade.root)
+    shutil.rmtree(remade.timeline_dir)
+    corrected = lines[1].replace("15/01/2026 20:00", "15/01/2026 21:30")
+    assert corrected != lines[1]
+    police.write_text(lines[0] + corrected + "".join(lines[2:]), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="noncoop"):
+        tonight = scan(sources, nightly, None, "2026-04-30", "python", actor="test")
+    assert any(KEPT in r.getMessage() for r in caplog.records)
+    again = scan(sources, remade, None, "2026-04-30", "python", actor="test")
+    assert alerts_of(tonight) == alerts_of(again)
+    kept_tl, made = kept_and_made(nightly, "2026-04-30")  # kept again after the replacement
+    assert_same(kept_tl, made)
+    assert (made.events["source"] == "police").sum() > 0
+
+
+def test_a_part_gone_is_dropped_but_other_people_make_it_again(tmp_path):
     ws = Workspace(tmp_path / "ws")
     scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    ws.subjects_path.write_bytes(ws.subjects_path.read_bytes())  # the same people: still kept
-    assert kept_and_made(ws, "2026-02-28")[0] is not None
     (folder,) = ws.timeline_dir.iterdir()
     meta = folder / "timeline.json"
     text = meta.read_text()
     first = json.loads(text)["parts"][0]["name"]
     meta.write_text(text.replace(first, "replaced.parquet"))  # a part the store no longer lists
-    assert kept_and_made(ws, "2026-02-28")[0] is None
+    kept_tl, made = kept_and_made(ws, "2026-02-28")  # its records read again, as a new part's
+    assert_same(kept_tl, made)
     meta.write_text(text)
+    ws.subjects_path.write_bytes(ws.subjects_path.read_bytes())  # the same people: still kept
+    assert kept_and_made(ws, "2026-02-28")[0] is not None
     people = pd.read_parquet(ws.subjects_path)
     people.loc[people["subject_id"] == "C0002", "household_id"] = "H99"
     people.to_parquet(ws.subjects_path)  # a child moved household: every shared record moves

@@ -166,7 +166,7 @@ class Timeline:
         return self._codes[column]
 
 
-def _feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarray]:
+def feed_days(events: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarray]:
     """The days each source has records on. A few sources over a few years of days: one count
     per (source, day) cell, not a sort of ten million records."""
     codes, names = _codes_of(events["source"])
@@ -203,7 +203,7 @@ def _codes_of(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), pd.Index(names)
 
 
-def _spans(source: pd.Series, seconds: np.ndarray) -> dict[str, tuple[int, int]]:
+def feed_spans(source: pd.Series, seconds: np.ndarray) -> dict[str, tuple[int, int]]:
     """Each source's first and last second, worked out on its codes (ten million rows, a few
     sources): turning the column into text to group it cost a second at 100k children."""
     codes, names = _codes_of(source)
@@ -312,7 +312,7 @@ def build_timeline(
     upto = events if inside.all() else events[inside].reset_index(drop=True)
     kept = seconds[inside]
     if feeds is None:
-        feeds = Feeds(dict(coverage or {}), _spans(upto["source"], kept), _feed_days(upto, kept))
+        feeds = Feeds(dict(coverage or {}), feed_spans(upto["source"], kept), feed_days(upto, kept))
     if share is not None and not inside.all():
         share = share[inside]
     where = household_rows(upto, subjects, kept, share)

@@ -103,7 +103,7 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None
     share = partial(shared_records, selections=selected)
     found = kept(workspace, inputs, job.as_of, subjects, job.coverage, share)
     if found is not None:
-        log.info("timeline kept from an earlier scan, %d rows added", found.added)
+        log.info("timeline kept from an earlier scan, %d records added", found.added)
         tl, segments, again = found.timeline, found.segments, found.stale
         timings = {"load": 0.0, "timeline": time.perf_counter() - clock}
     else:

@@ -29,15 +29,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from noncoop import __version__
-from noncoop.asof import end_second
+from noncoop.asof import end_second, to_seconds
 from noncoop.engine import households, selections, timeline
 from noncoop.engine.timeline import (
     DERIVED_COLUMNS,
     Feeds,
     Timeline,
     build_timeline,
+    feed_days,
+    feed_spans,
     with_derived,
 )
 from noncoop.events import EVENT_NUMBER
@@ -78,8 +81,9 @@ class Inputs:
 
 @dataclass
 class Kept:
-    """A timeline taken from the one kept: the rows merged into it tonight, the segments its
-    records come from, and whether it is worth keeping again (enough rows merged in)."""
+    """A timeline taken from the one kept: the records merged into it tonight, the segments its
+    records come from, and whether it is worth keeping again (parts replaced, or enough rows
+    merged in)."""
 
     timeline: Timeline
     added: int
@@ -157,6 +161,7 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
         if column not in DERIVED_COLUMNS and column not in ("subject_id", "subject_role"):
             meta["columns"][column] = _stored(values, f"view.{column}", save)
     meta["origin"] = _stored(tl.origin["subject_id"], "origin.subject_id", save)
+    meta["origin_source"] = _stored(tl.origin["source"], "origin.source", save)
     occurred = tl.origin["occurred_at"]
     save(
         "origin.occurred_at",
@@ -164,7 +169,9 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     )
     save("origin.number", tl.origin[EVENT_NUMBER].to_numpy(np.uint64))
     for i, (part, rows) in enumerate(segments):
-        meta["parts"].append({"name": part.name, "size": part.stat().st_size, "all": rows is None})
+        count = pq.ParquetFile(part).metadata.num_rows if rows is None else len(rows)
+        size = part.stat().st_size
+        meta["parts"].append({"name": part.name, "size": size, "all": rows is None, "count": count})
         if rows is not None:
             save(f"part.{i}", rows)
     # The description last: a folder without it was never finished.
@@ -205,9 +212,7 @@ def kept(
         meta = json.loads((place / _META).read_text())
         if meta["as_of"] > f"{as_of:%Y-%m-%d}":
             return None
-        segments = _segments(place, meta, workspace.event_parts())
-        if segments is None:
-            return None
+        segments, gone = _segments(place, meta, workspace.event_parts())
         rows = _mapped(place, meta)
     except (OSError, ValueError, KeyError, TypeError) as problem:
         kind = type(problem).__name__
@@ -217,6 +222,11 @@ def kept(
     spans = {feed: (int(span[0]), int(span[1])) for feed, span in meta["spans"].items()}
     days = {feed: np.asarray(d, np.int64) for feed, d in meta["days"].items()}
     feeds = Feeds(dict(coverage or {}), spans, days)
+    if gone.any():
+        # Parts replaced since (an export sent again with changes): their records leave, and
+        # the feeds are worked out again from the records held; the new parts' come below.
+        rows = _without(rows, gone)
+        feeds = _feeds_of(rows.origin, coverage)
     events, added = workspace.load_added(as_of, _held(segments))
     if len(events):
         new = build_timeline(events, subjects, as_of, share=share(events))
@@ -225,6 +235,8 @@ def kept(
             return None
         segments += segments_of(TraceReader(added), new.loaded)
         feeds = feeds.joined(new.feeds)
+    if gone.any() and not _children_agree(rows, children, subjects):
+        return None
     view = _view(rows, children, subjects, meta["order"])
     tl = Timeline(
         view,
@@ -240,7 +252,7 @@ def kept(
         reader=TraceReader(segments),
     )
     merged = len(tl.t) - meta["rows"]
-    return Kept(tl, merged, segments, merged > _REKEEP * meta["rows"])
+    return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
 
 
 def _held(segments: Segments) -> dict[str, np.ndarray | None]:
@@ -255,17 +267,59 @@ def _held(segments: Segments) -> dict[str, np.ndarray | None]:
     }
 
 
-def _segments(place: Path, meta: dict, parts: list[Path]) -> Segments | None:
-    """The kept timeline's segments, where every part it was made from is still in the store."""
+def _segments(place: Path, meta: dict, parts: list[Path]) -> tuple[Segments, np.ndarray]:
+    """The kept timeline's segments whose parts are still in the store, and which of its
+    records (origin rows) came from a part no longer there."""
     committed = {p.name: p for p in parts}
     segments: Segments = []
+    gone = []
     for i, kept_part in enumerate(meta["parts"]):
         part = committed.get(kept_part["name"])
-        if part is None or part.stat().st_size != kept_part["size"]:
-            return None
-        rows = None if kept_part["all"] else np.load(place / f"part.{i}.npy", allow_pickle=False)
-        segments.append((part, rows))
-    return segments
+        lost = part is None or part.stat().st_size != kept_part["size"]
+        gone.append(np.full(kept_part["count"], lost))
+        if not lost:
+            rows = None if kept_part["all"] else np.load(place / f"part.{i}.npy")
+            segments.append((part, rows))
+    return segments, np.concatenate(gone) if gone else np.zeros(0, bool)
+
+
+def _without(rows: _Rows, gone: np.ndarray) -> _Rows:
+    """The rows without the records that are `gone`, the records renumbered in order."""
+    keep = ~gone[rows.rows]
+    child = rows.child[keep]
+    renumbered = np.cumsum(~gone) - 1
+    held = np.flatnonzero(~gone)
+    return _Rows(
+        {name: column.taken(keep) for name, column in rows.columns.items()},
+        child,
+        rows.t[keep],
+        rows.shared[keep],
+        renumbered[rows.rows[keep]],
+        rows.origin.take(held).reset_index(drop=True),
+    )
+
+
+def _children_agree(rows: _Rows, children: pd.Index, subjects: pd.DataFrame) -> bool:
+    """Every child of the index is in the people table or has a record of their own: as the
+    index of a timeline made from these records would be (records gone may take a child's
+    last with them)."""
+    own = np.zeros(len(children), bool)
+    own[rows.child[~rows.shared]] = True
+    kids = subjects.loc[subjects["role"].astype(str) == "child", "subject_id"].astype(str)
+    known = children.get_indexer(kids.to_numpy())
+    own[known[known >= 0]] = True
+    return bool(own.all())
+
+
+def _feeds_of(origin: pd.DataFrame, coverage: dict[str, tuple[int, int]] | None) -> Feeds:
+    """The feeds of the records held, as making the timeline works them out."""
+    micros = origin["occurred_at"].to_numpy()
+    seconds = to_seconds(pd.Series(micros.view("M8[us]")).dt.tz_localize("UTC"))
+    return Feeds(
+        dict(coverage or {}),
+        feed_spans(origin["source"], seconds),
+        feed_days(origin[["source"]], seconds),
+    )
 
 
 def _mapped(place: Path, meta: dict) -> _Rows:
@@ -277,6 +331,7 @@ def _mapped(place: Path, meta: dict) -> _Rows:
     origin = _frame(
         {
             "subject_id": _column(meta["origin"], "origin.subject_id", array).values(),
+            "source": _column(meta["origin_source"], "origin.source", array).values(),
             # Microseconds since 1970 (UTC), made instants for the records an alert cites only.
             "occurred_at": array("origin.occurred_at"),
             EVENT_NUMBER: array("origin.number"),
@@ -317,6 +372,7 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
     origin = _frame(
         {
             "subject_id": _joined(old.origin["subject_id"], new.origin["subject_id"]),
+            "source": _joined(old.origin["source"], new.origin["source"]),
             "occurred_at": np.concatenate([old.origin["occurred_at"].to_numpy(), occurred]),
             EVENT_NUMBER: np.concatenate(
                 [old.origin[EVENT_NUMBER].to_numpy(), new.origin[EVENT_NUMBER].to_numpy()]
@@ -403,6 +459,10 @@ class _Column:
         if self.spec["kind"] == "masked":
             return self.dtype.construct_array_type()(*self.arrays, copy=False)
         return self.arrays[0]
+
+    def taken(self, keep: np.ndarray) -> _Column:
+        """The column's rows where `keep` is True."""
+        return _Column(self.spec, tuple(a[keep] for a in self.arrays), self.dtype)
 
     def with_rows(self, new: pd.Series, layout: _Layout) -> _Column:
         """The column with `new`'s values merged in as `layout` places them."""
