@@ -354,3 +354,23 @@ def test_the_alert_json_a_scan_writes_is_timed_as_its_output_phase(tmp_path):
     phases = json.loads(out.read_text())["timings_s"]
     assert list(phases)[-2:] == ["store", "output"] and phases["output"] >= 0
     assert "store" in done.output and "output" in done.output.split("events evaluated")[-1]
+
+
+def test_the_ids_evidence_cites_are_the_stored_ids_of_its_records(tmp_path):
+    """Ids are spelled from the stored event numbers where a part's ids all are those numbers'
+    digits (as the ingest makes them); a part with an id made by hand is read for its ids."""
+    from noncoop.events import SPELLED, numbered
+
+    ws = Workspace(tmp_path / "ws")
+    result = scan(REGION, ws, as_of="2026-04-30", engine="python")
+    stored = ws.load_events(with_trace=True).set_index("event_id")
+    cited = [e for a in result.evaluation.alerts for e in a.evidence]
+    assert cited
+    for evidence in cited:
+        record = stored.loc[evidence.event_id]
+        assert (record["source_file"], record["source_line"]) == (
+            evidence.source_file,
+            evidence.source_line,
+        )
+    hand_made = numbered(pd.DataFrame({"event_id": ["0123456789abcdef", "made-by-hand"]}))
+    assert hand_made.attrs[SPELLED] is False

@@ -74,7 +74,7 @@ NO_TIME = np.iinfo(np.int64).max
 class TraceSource(Protocol):
     """Reads the columns an event table was loaded without, for rows of it."""
 
-    def read(self, positions: np.ndarray) -> pd.DataFrame: ...
+    def read(self, positions: np.ndarray, numbers: np.ndarray | None = None) -> pd.DataFrame: ...
 
 
 @dataclass
@@ -149,7 +149,10 @@ class Timeline:
             records["occurred_at"] = instants.astype(TIMESTAMP_DTYPE)
         pieces = [records, self.events[list(VIEW_TRACE)].iloc[at].reset_index(drop=True)]
         if self.reader is not None:
-            lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows])
+            numbers = (
+                self.origin[EVENT_NUMBER].to_numpy()[rows] if EVENT_NUMBER in self.origin else None
+            )
+            lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows], numbers)
             pieces.append(lazy.reset_index(drop=True))
         records = pd.concat(pieces, axis=1)
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
