@@ -159,12 +159,16 @@ class Timeline:
         return records.assign(via_subject_id=via)
 
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """Integer codes (-1 for blank) and the values they stand for, computed once."""
+        """Integer codes (-1 for blank) and the values they stand for, computed once. A
+        category's own codes, as narrow as they are (a byte for an agency): shared by every
+        pattern, never written to; arithmetic with them widens as numpy promotes."""
         if column not in self._codes:
             values = self.events[column]
-            codes, uniques = _codes_of(values)
             if isinstance(values.dtype, pd.CategoricalDtype):
-                uniques = uniques.astype(str)
+                codes = values.cat.codes.to_numpy()
+                uniques = values.cat.categories.astype(str)
+            else:
+                codes, uniques = _codes_of(values)
             self._codes[column] = (codes, np.asarray(uniques, dtype=object))
         return self._codes[column]
 
