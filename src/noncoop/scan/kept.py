@@ -6,12 +6,13 @@ A scan keeps the timeline it made, one array per file (`.npy`), with the parts a
 store it was made from. A later scan made from the same people, calendar and shared records
 (their digest names the folder) maps those files, reads only the events the kept timeline does
 not hold (a new part's, or those of the days since its as-of day) and merges their rows into
-place. Mapped, not read: the pages of a column no rule touches are never read.
+place; the records of a part gone from the store (an export sent again with changes) leave it.
+Mapped, not read: the pages of a column no rule touches are never read.
 
 What a kept timeline gives is what making it would give: the same rows in the same order (child,
-time, event id), the same values. Where that cannot be had by adding rows (a kept part gone from
-the store, a scan as of an earlier day, a child first seen in the added events), or the files
-cannot be read, the timeline is made again, and kept.
+time, event id), the same values. Where that cannot be had by adding and taking out records (a
+scan as of an earlier day, a child first seen in the added events or left with no record of
+their own), or the files cannot be read, the timeline is made again, and kept.
 """
 
 from __future__ import annotations
