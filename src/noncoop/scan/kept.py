@@ -523,7 +523,7 @@ def _stored(column: pd.Series, key: str, save: Callable[[str, np.ndarray], None]
         }
     if hasattr(dtype, "numpy_dtype"):  # nullable (boolean, Int8, Int32)
         save(key, _values(column))
-        save(f"{key}.mask", column.isna().to_numpy())
+        save(f"{key}.mask", _blanks(column))
         return {"kind": "masked", "dtype": str(dtype)}
     save(key, column.to_numpy())
     return {"kind": "plain"}

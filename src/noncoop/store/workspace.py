@@ -181,11 +181,6 @@ class Workspace:
         columns = [*EVENT_COLUMNS, *(TRACE_COLUMNS if with_trace else ())]
         if lean:
             columns = [c for c in columns if c not in LAZY_COLUMNS]
-        if not parts:
-            empty = empty_events()[columns]
-            if lean:
-                empty[EVENT_NUMBER] = np.zeros(0, np.uint64)
-            return empty, TraceReader([])
         tables, kept = [], []
         for part in parts:
             # For rules, the text columns as categories: a hundred thousand people and a few dozen
@@ -193,8 +188,7 @@ class Workspace:
             table = self._read_part(part, columns, CODED if lean else (), numbered=lean)
             keep = None
             if as_of is not None:
-                limit = pa.scalar(day_end(as_of), type=table.schema.field("occurred_at").type)
-                keep = pc.less(table["occurred_at"], limit)
+                keep = _before(table["occurred_at"], as_of)
                 # Most parts hold nothing after the as-of date: copying every column of every
                 # row to drop none was the largest cost of loading.
                 keep = None if pc.all(keep).as_py() else keep
@@ -223,15 +217,8 @@ class Workspace:
             rows = held.get(part.name, np.zeros(0, np.int64))
             if rows is None:
                 continue
-            try:
-                times = pq.read_table(part, columns=["occurred_at"])["occurred_at"]
-            except (OSError, ValueError):
-                self.check()
-                raise WorkspaceDamaged(
-                    self.root, [Damage(f"events/{part.name} cannot be read")]
-                ) from None
-            limit = pa.scalar(day_end(as_of), type=times.type)
-            wanted = pc.less(times, limit).to_numpy(zero_copy_only=False)
+            times = self._read_part(part, ["occurred_at"])["occurred_at"]
+            wanted = _before(times, as_of).to_numpy(zero_copy_only=False)
             wanted[rows] = False
             if not wanted.any():
                 continue
@@ -239,10 +226,6 @@ class Workspace:
             table = self._read_part(part, columns, CODED, numbered=True).take(pa.array(chosen))
             tables.append(_compact(table).cast(_unified(table.schema)))
             added.append((part, chosen))
-        if not tables:
-            empty = empty_events()[columns]
-            empty[EVENT_NUMBER] = np.zeros(0, np.uint64)
-            return empty, []
         return _frame(tables, columns, True, False), added
 
     def _read_part(
@@ -343,6 +326,11 @@ class TraceReader:
         return conform(frame.sort_index(), trace=False, only=list(LAZY_COLUMNS))
 
 
+def _before(times: pa.ChunkedArray, as_of: pd.Timestamp) -> pa.ChunkedArray:
+    """Which of a part's event times are on or before the as-of day (the region's calendar)."""
+    return pc.less(times, pa.scalar(day_end(as_of), type=times.type))
+
+
 def _compact(table: pa.Table) -> pa.Table:
     """A few rows taken from a part, each text column's dictionary cut down to the values they
     hold: a taken column keeps its part's whole dictionary (the part's every chain id)."""
@@ -363,6 +351,11 @@ def _spelled(part: Path) -> bool:
 def _frame(tables: list[pa.Table], columns: list[str], lean: bool, trace: bool) -> pd.DataFrame:
     """Parts read, as one event table: for rules (`lean`), the CODED text as categories and
     each row's EVENT_NUMBER beside the columns; else in the canonical dtypes."""
+    if not tables:
+        empty = empty_events()[columns]
+        if lean:
+            empty[EVENT_NUMBER] = np.zeros(0, np.uint64)
+        return empty
     table = pa.concat_tables(tables)
     del tables[:]
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
