@@ -216,3 +216,35 @@ def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
     )
     at = _places(old, 2, new, child=np.array([0, 0, 0, 0, 1]))
     assert at.tolist() == [0, 0, 1, 2, 2]  # before 5; between 5 and 9; after 9; before 2
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["rows from another night", "a row past the records", "feeds not a mapping", "not json"],
+)
+def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, caplog, tamper):
+    """A kept timeline's files changed behind its back (copied from another workspace, edited,
+    cut short) are refused with a warning, never a traceback; the scan's alerts are the same."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    remade = Workspace(tmp_path / "remade")
+    shutil.copytree(ws.root, remade.root)
+    shutil.rmtree(remade.timeline_dir)
+    (folder,) = ws.timeline_dir.iterdir()
+    meta_file = folder / "timeline.json"
+    meta = json.loads(meta_file.read_text())
+    if tamper == "rows from another night":
+        np.save(folder / "t.npy", np.zeros(meta["rows"] + 3, np.int64))
+    elif tamper == "a row past the records":
+        rows = np.load(folder / "rows.npy")
+        rows[0] = 10**9
+        np.save(folder / "rows.npy", rows)
+    elif tamper == "feeds not a mapping":
+        meta_file.write_text(json.dumps({**meta, "spans": ["gp"]}))
+    else:
+        meta_file.write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="noncoop"):
+        night = scan(REGION, ws, None, "2026-02-28", "python", actor="test")
+    assert any("cannot be read" in r.getMessage() for r in caplog.records)
+    again = scan(REGION, remade, None, "2026-02-28", "python", actor="test")
+    assert alerts_of(night) == alerts_of(again)

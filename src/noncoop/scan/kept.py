@@ -107,7 +107,9 @@ class Keeper:
     def _keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None:
         try:
             keep(folder, inputs, tl, segments)
-        except (OSError, ValueError) as problem:
+        except Exception as problem:
+            # Whatever went wrong (a full disk, a column that cannot be saved), the scan's
+            # alerts stand; an exception left to the thread would print a traceback instead.
             shutil.rmtree(folder / f"{inputs.digest}.partial", ignore_errors=True)
             log.warning("the timeline could not be kept (%s)", type(problem).__name__)
 
@@ -215,13 +217,14 @@ def kept(
             return None
         segments, gone = _segments(place, meta, workspace.event_parts())
         rows = _mapped(place, meta)
-    except (OSError, ValueError, KeyError, TypeError) as problem:
+        _check(rows, meta, len(gone))
+        children = pd.Index(meta["subjects"], dtype=meta["subjects_index"])
+        spans = {feed: (int(span[0]), int(span[1])) for feed, span in meta["spans"].items()}
+        days = {feed: np.asarray(d, np.int64) for feed, d in meta["days"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as problem:
         kind = type(problem).__name__
         log.warning("the kept timeline cannot be read (%s): it is made again", kind)
         return None
-    children = pd.Index(meta["subjects"], dtype=meta["subjects_index"])
-    spans = {feed: (int(span[0]), int(span[1])) for feed, span in meta["spans"].items()}
-    days = {feed: np.asarray(d, np.int64) for feed, d in meta["days"].items()}
     feeds = Feeds(dict(coverage or {}), spans, days)
     if gone.any():
         # Parts replaced since (an export sent again with changes): their records leave, and
@@ -254,6 +257,18 @@ def kept(
     )
     merged = len(tl.t) - meta["rows"]
     return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
+
+
+def _check(rows: _Rows, meta: dict, records: int) -> None:
+    """A kept timeline whose arrays do not fit together (a file from another night, one cut
+    short or changed) is refused here, as unreadable, before anything is built on it."""
+    n = meta["rows"]
+    lengths = [len(rows.child), len(rows.t), len(rows.shared), len(rows.rows)]
+    lengths += [len(a) for column in rows.columns.values() for a in column.arrays]
+    if any(length != n for length in lengths) or len(rows.origin) != records:
+        raise ValueError("kept arrays of other lengths than the timeline's")
+    if n and (int(rows.rows.max()) >= records or int(rows.child.max()) >= len(meta["subjects"])):
+        raise ValueError("kept rows point past the records or children")
 
 
 def _held(segments: Segments) -> dict[str, np.ndarray | None]:
