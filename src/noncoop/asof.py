@@ -102,6 +102,12 @@ def utc_seconds(values: pd.Series) -> np.ndarray:
     return seconds
 
 
+def utc_instants(micros: np.ndarray) -> pd.Series:
+    """Microseconds since 1970 (UTC), as a kept timeline holds its records' times, made the
+    store's UTC instants again."""
+    return pd.Series(np.asarray(micros, np.int64).view("M8[us]")).dt.tz_localize("UTC")
+
+
 NAT = np.iinfo(np.int64).min
 TICKS = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 

@@ -11,9 +11,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from noncoop.asof import DAY, as_of_day, end_second, to_seconds
+from noncoop.asof import DAY, as_of_day, end_second, to_seconds, utc_instants
 from noncoop.engine.households import household_rows, shared_view
-from noncoop.events import EVENT_NUMBER, LAZY_COLUMNS, TIMESTAMP_DTYPE
+from noncoop.events import EVENT_NUMBER, LAZY_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,7 @@ class Timeline:
         taken = [*ORIGIN_TRACE, *(LAZY_COLUMNS if self.reader is None else ())]
         records = self.origin[taken].iloc[rows].reset_index(drop=True)
         if records["occurred_at"].dtype == np.int64:  # a kept timeline's: microseconds, UTC
-            instants = pd.to_datetime(records["occurred_at"], unit="us", utc=True)
-            records["occurred_at"] = instants.astype(TIMESTAMP_DTYPE)
+            records["occurred_at"] = utc_instants(records["occurred_at"].to_numpy())
         pieces = [records, self.events[list(VIEW_TRACE)].iloc[at].reset_index(drop=True)]
         if self.reader is not None:
             numbers = (

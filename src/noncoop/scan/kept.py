@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from noncoop import __version__
-from noncoop.asof import end_second, to_seconds
+from noncoop.asof import end_second, to_seconds, utc_instants
 from noncoop.engine import households, selections, timeline
 from noncoop.engine.timeline import (
     DERIVED_COLUMNS,
@@ -329,8 +329,7 @@ def _children_agree(rows: _Rows, children: pd.Index, subjects: pd.DataFrame) -> 
 
 def _feeds_of(origin: pd.DataFrame, coverage: dict[str, tuple[int, int]] | None) -> Feeds:
     """The feeds of the records held, as making the timeline works them out."""
-    micros = origin["occurred_at"].to_numpy()
-    seconds = to_seconds(pd.Series(micros.view("M8[us]")).dt.tz_localize("UTC"))
+    seconds = to_seconds(utc_instants(origin["occurred_at"].to_numpy()))
     return Feeds(
         dict(coverage or {}),
         feed_spans(origin["source"], seconds),
