@@ -39,6 +39,13 @@ def kept_and_made(ws: Workspace, night: str):
     return (found.timeline if found else None), made
 
 
+def without_timeline(ws: Workspace, dest) -> Workspace:
+    """A copy of the workspace as it is, whose next scan makes its timeline again."""
+    shutil.copytree(ws.root, dest)
+    shutil.rmtree(dest / "timeline")
+    return Workspace(dest)
+
+
 def texts(values: pd.Series) -> np.ndarray:
     return values.astype(object).where(values.notna(), "<blank>").to_numpy()
 
@@ -82,9 +89,7 @@ def test_records_of_a_new_export_are_merged_into_the_kept_timeline(tmp_path, cap
     sources = copy_region(tmp_path / "src")
     nightly = Workspace(tmp_path / "nightly")
     scan(sources, nightly, None, "2026-04-29", "python", actor="test")
-    remade = Workspace(tmp_path / "remade")  # the same workspace, its timeline to be made again
-    shutil.copytree(nightly.root, remade.root)
-    shutil.rmtree(remade.timeline_dir)
+    remade = without_timeline(nightly, tmp_path / "remade")
     marks = ["O", "/", "N", "O", "O", "/", "G", "O"]
     rows = [
         f"H801200001001,{day:02d}/04/2026,{session},{mark}"
@@ -116,9 +121,7 @@ def alerts_of(result) -> list[dict]:
 def test_a_damaged_kept_timeline_is_made_again(tmp_path, caplog, damage):
     ws = Workspace(tmp_path / "ws")
     scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    remade = Workspace(tmp_path / "remade")
-    shutil.copytree(ws.root, remade.root)
-    shutil.rmtree(remade.timeline_dir)
+    remade = without_timeline(ws, tmp_path / "remade")
     (folder,) = ws.timeline_dir.iterdir()
     column = folder / "view.event_type.npy"
     if damage == "truncated":
@@ -145,9 +148,7 @@ def test_an_export_sent_again_with_changes_replaces_its_records(tmp_path, caplog
     police.write_text("".join(lines[:2]), encoding="utf-8")
     nightly = Workspace(tmp_path / "nightly")
     scan(sources, nightly, None, "2026-04-29", "python", actor="test")
-    remade = Workspace(tmp_path / "remade")
-    shutil.copytree(nightly.root, remade.root)
-    shutil.rmtree(remade.timeline_dir)
+    remade = without_timeline(nightly, tmp_path / "remade")
     corrected = lines[1].replace("15/01/2026 20:00", "15/01/2026 21:30")
     assert corrected != lines[1]
     police.write_text(lines[0] + corrected + "".join(lines[2:]), encoding="utf-8")
@@ -227,9 +228,7 @@ def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, cap
     cut short) are refused with a warning, never a traceback; the scan's alerts are the same."""
     ws = Workspace(tmp_path / "ws")
     scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    remade = Workspace(tmp_path / "remade")
-    shutil.copytree(ws.root, remade.root)
-    shutil.rmtree(remade.timeline_dir)
+    remade = without_timeline(ws, tmp_path / "remade")
     (folder,) = ws.timeline_dir.iterdir()
     meta_file = folder / "timeline.json"
     meta = json.loads(meta_file.read_text())
