@@ -17,6 +17,16 @@ def start_up(now: float) -> float:
 __version__ = "0.1.0"
 
 
+def _no_huge_pages() -> None:
+    """numpy's advice that its large arrays take huge pages off, unless NUMPY_MADVISE_HUGEPAGE
+    says otherwise. Where the kernel compacts memory for such advice as it faults pages in
+    (transparent_hugepage/defrag `madvise`, the usual default), each fresh array of ten million
+    rows stalls on it, and a scan makes hundreds: at 100k children a next night spent 3.1 CPU s
+    in the kernel with the advice and 1.65 s without (benchmarks/peer.py, alternating runs).
+    Read when numpy is first imported, so set before anything imports it."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 def _memory_pool() -> None:
     """Arrow's jemalloc pool where the build has it (unless ARROW_DEFAULT_MEMORY_POOL says
     otherwise): a scan allocates and frees columns of ten million rows many times over, and
@@ -30,4 +40,5 @@ def _memory_pool() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+_no_huge_pages()
 _memory_pool()

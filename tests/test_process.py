@@ -1,0 +1,24 @@
+"""Settings noncoop makes for its own process when it is imported."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ASK = (
+    "import noncoop, numpy, os; "
+    "print(os.environ['NUMPY_MADVISE_HUGEPAGE'], numpy._core.multiarray._get_madvise_hugepage())"
+)
+
+
+# numpy itself gives no advice on kernels before 4.6, whatever is asked: only ours is checked there.
+@pytest.mark.parametrize(("given", "expected"), [(None, "0 False"), ("1", "1")])
+def test_huge_page_advice_is_off_unless_asked_for(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", ASK], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.startswith(expected)
