@@ -13,7 +13,6 @@ May import: alerts.lifecycle, alerts.model, engine.alert.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from itertools import groupby
 
@@ -39,7 +38,7 @@ def first_scan(
                 continue
             earlier.append(StoredAlert.of(alert, row))
         else:
-            active.append(replace(StoredAlert.of(alert, row), status="new"))
+            active.append(StoredAlert.of(alert, row, "new"))
         rows.append(row)
     counts = dict.fromkeys((*STATUSES, "quiet"), 0)
     counts.update(new=len(active), history=len(earlier))

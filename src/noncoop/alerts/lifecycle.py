@@ -9,8 +9,6 @@ that touched it, so re-running that night starts from the same place and changes
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 
 from noncoop.alerts.model import ACTIVE, QUIET, STATUSES, StoredAlert, StoreUpdate
@@ -117,7 +115,7 @@ def reconcile(
         rows.append(row)
         status = _reported(row, now.get(alert_id))
         counts["quiet" if row["triage"] in QUIET else status] += 1
-        out.append(replace(StoredAlert.of(alerts[i], row), status=status))
+        out.append(StoredAlert.of(alerts[i], row, status))
     # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
     # (an analyst trying one rule) leaves every other alert as it is.
     gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
@@ -203,7 +201,7 @@ def content_of(alert: Alert, alert_id: str, version: str) -> dict:
         "window_start": alert.window.start,
         "window_end": alert.window.end,
         "explanation": alert.explanation,
-        "evidence": [e.to_json() for e in alert.evidence],
+        "evidence": [e.record for e in alert.evidence],
         "guidance": list(alert.guidance),
         "actions": list(alert.actions),
         "related": [r.to_json() for r in alert.related],

@@ -42,12 +42,12 @@ class Evidence:
 
     def to_json(self) -> dict[str, Any]:
         """The contract's evidence record; the optional fields only where they hold a value."""
-        return dict(self._record)
+        return dict(self.record)
 
     @cached_property
-    def _record(self) -> dict[str, Any]:
-        # Worked out once: a record is written to the store and to the JSON, for every alert
-        # citing it.
+    def record(self) -> dict[str, Any]:
+        """`to_json()` made once and shared, for writing out only (never to be changed): a
+        record is written to the store and to the JSON, for every alert citing it."""
         return {
             name: value
             for name in EVIDENCE_FIELDS
@@ -85,7 +85,7 @@ class Related:
             "relation": self.relation,
             "window": self.window.to_json(),
             "explanation": self.explanation,
-            "evidence": [e.to_json() for e in self.evidence],
+            "evidence": [e.record for e in self.evidence],
         }
 
     @classmethod
@@ -151,7 +151,8 @@ class Alert:
         return [e.event_id for e in self.evidence]
 
     def content_json(self) -> dict[str, Any]:
-        """Every field of the alert as JSON, in the contract's order."""
+        """Every field of the alert as JSON, in the contract's order (its evidence records
+        shared with the alert: for writing out)."""
         return {
             "alert_id": self.alert_id,
             "rule_id": self.rule_id,
@@ -162,7 +163,7 @@ class Alert:
             "household_id": self.household_id,
             "window": self.window.to_json(),
             "explanation": self.explanation,
-            "evidence": [e.to_json() for e in self.evidence],
+            "evidence": [e.record for e in self.evidence],
             "guidance": list(self.guidance),
             "actions": list(self.actions),
             **({"held": self.held.to_json()} if self.held else {}),

@@ -230,17 +230,18 @@ def _health_seen_week(tl: Timeline, rows: np.ndarray) -> np.ndarray:
     not recorded as unseen. What makes a medical absence from school confirmed rather than only
     reported. Only earlier days count, so a scan as of any day reads it as later ones do."""
     view = tl.events
-    child_seen = view["child_seen"].array
+    # Only the child's own health records can be sightings: the few rows looked at further.
+    own = _is(view["agency"], "health")
+    own &= ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
+    health = np.flatnonzero(own)
+    child_seen = view["child_seen"].array[health]
     unseen = child_seen.to_numpy(dtype=bool, na_value=True) == False  # noqa: E712
     seen = child_seen.to_numpy(dtype=bool, na_value=False)
-    attended = _is(view["event_type"], "appointment.attended")
-    health = _is(view["agency"], "health")
-    by_health = health & (seen | (attended & ~unseen))
-    by_health &= ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
+    attended = _is(view["event_type"].iloc[health], "appointment.attended")
+    sightings = health[seen | (attended & ~unseen)]
     # Rows are in (child, day) order, so the sightings' (child, day) keys are sorted: the latest
     # up to the end of a row's day (a sighting later that day counts too) is found by a binary
     # search among the sightings alone.
-    sightings = np.flatnonzero(by_health)
     sighted = (tl.subject[sightings].astype(np.int64) << 32) + tl.day[sightings]
     keys = (tl.subject[rows].astype(np.int64) << 32) + tl.day[rows]
     at = np.searchsorted(sighted, keys, "right") - 1
