@@ -276,8 +276,8 @@ KILLER = textwrap.dedent(
     from noncoop.alerts import store as alertstore
     real = alertstore._write_alerts
 
-    def dying(conn, rows):
-        real(conn, rows[: len(rows) // 2])
+    def dying(conn, rows, *before):
+        real(conn, rows[: len(rows) // 2], *before)
         os.kill(os.getpid(), signal.SIGKILL)
 
     alertstore._write_alerts = dying

@@ -8,6 +8,7 @@ entry, in one transaction: a run killed at any point leaves the store as before 
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -171,10 +172,11 @@ class AlertStore:
         `folded` are the alerts folded into others tonight."""
         with self.transaction() as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
-            stored = _read_frame(conn)
-            update, rows, dropped = reconcile(stored, alerts, versions, as_of, folded)
+            stored = _read_rows(conn)
+            update, rows, dropped = reconcile(_frame(stored), alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
-            _write_alerts(conn, rows)
+            gone = set(dropped)
+            _write_alerts(conn, rows, {r[0]: r for r in stored if r[0] not in gone})
             details = {**run, "alerts": update.counts, "resolved": len(update.resolved)}
             _audit(conn, actor, "scan", details, as_of=as_of)
         return update
@@ -318,31 +320,57 @@ def _refuse_earlier(last: str | None, as_of: str) -> None:
         )
 
 
-def _read_frame(conn: sqlite3.Connection) -> pd.DataFrame:
-    cursor = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM alerts ORDER BY alert_id")
+def _read_rows(conn: sqlite3.Connection) -> list[tuple]:
+    """Every stored row, its values in COLUMNS order as SQLite holds them."""
+    return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM alerts ORDER BY alert_id").fetchall()
+
+
+def _frame(stored: list[tuple]) -> pd.DataFrame:
     # Plain Python objects throughout: a text column with gaps must keep None, never become NaN.
-    frame = pd.DataFrame(cursor.fetchall(), columns=list(COLUMNS), dtype=object)
+    frame = pd.DataFrame(stored, columns=list(COLUMNS), dtype=object)
     # Only what reconciling reads is parsed; the rest stays JSON text and is written back as is.
     for column in ("triage_evidence", "prior"):
         frame[column] = [orjson.loads(v) if isinstance(v, str) else None for v in frame[column]]
     return frame
 
 
-def _write_alerts(conn: sqlite3.Connection, rows: list[dict]) -> None:
+def _write_alerts(
+    conn: sqlite3.Connection, rows: list[dict], before: dict[str, tuple] | None = None
+) -> None:
+    """Write the rows: a row not stored yet whole, a stored one (in `before`, by id, as
+    `_read_rows` read it) only in the columns that changed. Most of a night's rows are ongoing
+    alerts whose evidence is as it was: SQLite then rewrites the few pages holding the new
+    values, not megabytes of evidence (and writes none of it to the journal again)."""
+    before = before or {}
+    encoded = [_encoded(r) for r in rows]
     placeholders = ", ".join("?" * len(COLUMNS))
-    encoded = (*JSON_COLUMNS, "prior")
     conn.executemany(
         f"INSERT OR REPLACE INTO alerts ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-        [
-            tuple(
-                _json(r[c])
-                if c in encoded and r[c] is not None and not isinstance(r[c], str)
-                else r[c]
-                for c in COLUMNS
-            )
-            for r in rows
-        ],
+        [values for values in encoded if values[0] not in before],
     )
+    changes: dict[tuple[int, ...], list[tuple]] = {}
+    for values in encoded:
+        old = before.get(values[0])
+        if old is not None:
+            changed = tuple(i for i in range(1, len(COLUMNS)) if values[i] != old[i])
+            if changed:
+                changes.setdefault(changed, []).append((*(values[i] for i in changed), values[0]))
+    for changed, args in changes.items():
+        sets = ", ".join(f"{COLUMNS[i]} = ?" for i in changed)
+        conn.executemany(f"UPDATE alerts SET {sets} WHERE alert_id = ?", args)
+
+
+_VALUES = operator.itemgetter(*COLUMNS)
+_ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
+
+
+def _encoded(row: dict) -> tuple:
+    """A row's values in COLUMNS order as the store holds them (JSON columns as text)."""
+    values = list(_VALUES(row))
+    for i in _ENCODED:
+        if values[i] is not None and not isinstance(values[i], str):
+            values[i] = _json(values[i])
+    return tuple(values)
 
 
 def _json(value: object) -> str:
