@@ -48,11 +48,12 @@ class Evidence:
     def record(self) -> dict[str, Any]:
         """`to_json()` made once and shared, for writing out only (never to be changed): a
         record is written to the store and to the JSON, for every alert citing it."""
-        return {
-            name: value
-            for name in EVIDENCE_FIELDS
-            if (value := getattr(self, name)) is not None or name not in OPTIONAL
-        }
+        values = vars(self)  # the fields by name: cheaper than getattr on 80,000 records a night
+        record = {name: values[name] for name in EVIDENCE_FIELDS}
+        for name in OPTIONAL:
+            if record[name] is None:
+                del record[name]
+        return record
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Evidence:
