@@ -1,6 +1,7 @@
 """noncoop: explained alerts for multi-agency patterns of family non-cooperation."""
 
 import contextlib
+import ctypes
 import os
 import time
 
@@ -27,6 +28,26 @@ def _no_huge_pages() -> None:
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
+# glibc's mallopt parameters (malloc.h)
+_TRIM_THRESHOLD, _TOP_PAD, _MMAP_THRESHOLD = -1, -2, -3
+
+
+def _heap() -> None:
+    """The C heap keeps what a scan frees for its next arrays, unless MALLOC_* variables set it
+    otherwise (glibc only). By default glibc maps each array over a few MB afresh and hands it
+    back when freed, so every one of the scan's many temporaries of ten million rows faults its
+    pages in again: at 100k children a next night spent 1.65 CPU s in the kernel, 1.35-1.43 s
+    with large blocks kept (50 MB more at the peak). The scan still trims the heap itself where
+    it hands memory back, after the ingest."""
+    if any(name.startswith("MALLOC_") for name in os.environ):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_MMAP_THRESHOLD, 32 << 20)  # glibc's largest on 64-bit systems
+        libc.mallopt(_TRIM_THRESHOLD, 1 << 30)
+        libc.mallopt(_TOP_PAD, 256 << 20)
+
+
 def _memory_pool() -> None:
     """Arrow's jemalloc pool where the build has it (unless ARROW_DEFAULT_MEMORY_POOL says
     otherwise): a scan allocates and frees columns of ten million rows many times over, and
@@ -41,4 +62,5 @@ def _memory_pool() -> None:
 
 
 _no_huge_pages()
+_heap()
 _memory_pool()
