@@ -5,7 +5,7 @@ import pandas as pd
 
 from noncoop.engine.households import household_view
 from noncoop.engine.rules.model import Selection
-from noncoop.engine.selections import selection_mask, shared_records
+from noncoop.engine.selections import selection_mask, shared_records, timeline_mask
 from noncoop.engine.timeline import build_timeline
 
 
@@ -57,3 +57,28 @@ def test_events_at_the_same_moment_are_in_event_id_order_however_they_arrive(reg
         orders.append(tl.trace(list(at))["event_id"].tolist())
     assert orders[0] == orders[1] == sorted(orders[0])
     assert set(events.loc[four, "event_id"]) <= set(orders[0])
+
+
+def test_fields_no_record_holds_are_worked_out_for_the_rows_a_selection_tests(region_ws):
+    ws, _ = region_ws
+    events, subjects = ws.load_events(), ws.load_subjects()
+    # Brothers' and sisters' missed appointments are shared too: they are not an adult's.
+    missed = Selection(event_type="appointment.missed", scope="household")
+    tl = build_timeline(events, subjects, "2026-04-30", share=shared_records(events, [missed]))
+    adults = timeline_mask(tl, Selection(via_adult=True, scope="household"))
+    whose = tl.trace(list(np.flatnonzero(tl.shared)))["via_subject_id"].astype(str)
+    assert adults.sum() == whose.str.startswith("A").sum() > 0
+    assert tl.events["via_sibling"].any() and not (adults & ~tl.shared).any()
+    # Sessions attended: those possible less those absent, tested only on attendance weeks.
+    weeks = {"event_type": "school.attendance_summary"}
+    full = timeline_mask(tl, Selection(**weeks, sessions_attended={"gte": 1}))
+    possible, absent = tl.events["sessions_possible"], tl.events["sessions_absent"]
+    expected = timeline_mask(tl, Selection(**weeks)) & (possible - absent >= 1).fillna(False)
+    assert full.tolist() == expected.to_numpy(bool).tolist() and 0 < full.sum() < expected.size
+    # Age at the record, from the people table's date of birth.
+    born = subjects.set_index("subject_id")["date_of_birth"].astype("datetime64[s]")
+    at = pd.to_datetime(tl.t, unit="s")
+    ages = (at - born.reindex(tl.events["subject_id"].astype(str)).to_numpy()).days / 365.25
+    young = timeline_mask(tl, Selection(age={"lt": 5}))
+    own = ~tl.events["via_sibling"].to_numpy(bool)
+    assert young.tolist() == ((ages < 5) & own).tolist() and 0 < young.sum() < young.size

@@ -98,6 +98,8 @@ class Timeline:
     # (`loaded`: each origin row's position in the table the reader knows, None: the same).
     reader: TraceSource | None = None
     loaded: np.ndarray | None = None
+    # Each child's date of birth in seconds (NaN where not known): their age at a record.
+    born: np.ndarray | None = None
 
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -231,8 +233,7 @@ def _health_seen_week(tl: Timeline, rows: np.ndarray) -> np.ndarray:
     reported. Only earlier days count, so a scan as of any day reads it as later ones do."""
     view = tl.events
     # Only the child's own health records can be sightings: the few rows looked at further.
-    own = _is(view["agency"], "health")
-    own &= ~view["via_adult"].to_numpy(bool) & ~view["via_sibling"].to_numpy(bool)
+    own = _is(view["agency"], "health") & ~tl.shared  # not an adult's, brother's or sister's
     health = np.flatnonzero(own)
     child_seen = view["child_seen"].array[health]
     unseen = child_seen.to_numpy(dtype=bool, na_value=True) == False  # noqa: E712
@@ -283,18 +284,35 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
     return (column == value).fillna(False).to_numpy(bool)
 
 
+def _age(tl: Timeline, rows: np.ndarray) -> np.ndarray:
+    """The child's age in years at each of the rows' records (NaN: date of birth not known)."""
+    return (tl.t[rows] - tl.born[tl.subject[rows]]) / (365.25 * DAY)
+
+
+def _via_adult(tl: Timeline, rows: np.ndarray) -> np.ndarray:
+    """Whether each of the rows is a household adult's record read for the child."""
+    return tl.shared[rows] & ~tl.events["via_sibling"].to_numpy(bool)[rows]
+
+
+def _sessions_attended(tl: Timeline, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Sessions possible less sessions absent, on each of the rows (blank where either is)."""
+    view = tl.events.iloc[rows]
+    return (view["sessions_possible"] - view["sessions_absent"]).array
+
+
 # Fields a selection may test that no record holds: worked out from the timeline for the rows
-# a selection's other tests leave.
+# a selection's other tests leave, never for ten million rows no rule asks about.
 DERIVED: dict[str, Callable[[Timeline, np.ndarray], np.ndarray]] = {
-    "health_seen_week": _health_seen_week
+    "health_seen_week": _health_seen_week,
+    "age": _age,
+    "via_adult": _via_adult,
+    "sessions_attended": _sessions_attended,
 }
 # Columns no pattern reads: each alert's evidence reads them from the table as loaded.
 TRACE = (*LAZY_COLUMNS, "occurred_at", "subject_role", EVENT_NUMBER)
 # What an alert's evidence takes from the table as loaded (`origin`), and from the timeline row.
 ORIGIN_TRACE = ("subject_id", "occurred_at")
 VIEW_TRACE = ("agency", "service", "event_type", "source", "detail")
-# Columns worked out from the others when a timeline is made (a kept one too).
-DERIVED_COLUMNS = ("age", "via_adult", "sessions_attended")
 
 
 def build_timeline(
@@ -325,7 +343,6 @@ def build_timeline(
     where = household_rows(upto, subjects, kept, share)
     view = shared_view(upto, where, [c for c in upto.columns if c not in TRACE])
     t = where.seconds
-    with_derived(view, subjects, where.children, where.child, t, where.shared)
     return Timeline(
         view,
         where.child,
@@ -339,23 +356,14 @@ def build_timeline(
         feeds,
         reader=reader,
         loaded=None if inside.all() else np.flatnonzero(inside),
+        born=births(subjects, where.children),
     )
 
 
-def with_derived(
-    view: pd.DataFrame,
-    subjects: pd.DataFrame,
-    children: pd.Index,
-    child: np.ndarray,
-    t: np.ndarray,
-    shared: np.ndarray,
-) -> None:
-    """The DERIVED_COLUMNS added to a timeline's rows: the child's age at the record, whether
-    it is a household adult's record, and the sessions attended."""
+def births(subjects: pd.DataFrame, children: pd.Index) -> np.ndarray:
+    """Each child's date of birth in seconds, NaN where the people table gives none."""
     born = subjects.set_index(subjects["subject_id"].astype(str))["date_of_birth"]
     born = pd.to_datetime(born.reindex(children), errors="coerce")
-    born_s = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
-    born_s[born.isna().to_numpy()] = np.nan
-    view["age"] = (t - born_s[child]) / (365.25 * DAY) if len(t) else np.array([], float)
-    view["via_adult"] = shared & ~view["via_sibling"].to_numpy(bool)
-    view["sessions_attended"] = view["sessions_possible"] - view["sessions_absent"]
+    seconds = born.to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    seconds[born.isna().to_numpy()] = np.nan
+    return seconds

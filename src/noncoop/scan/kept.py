@@ -36,13 +36,12 @@ from noncoop import __version__
 from noncoop.asof import end_second, to_seconds, utc_instants
 from noncoop.engine import households, selections, timeline
 from noncoop.engine.timeline import (
-    DERIVED_COLUMNS,
     Feeds,
     Timeline,
+    births,
     build_timeline,
     feed_days,
     feed_spans,
-    with_derived,
 )
 from noncoop.events import EVENT_NUMBER
 from noncoop.store.workspace import TraceReader, Workspace
@@ -161,7 +160,7 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
         "parts": [],
     }
     for column, values in tl.events.items():
-        if column not in DERIVED_COLUMNS and column not in ("subject_id", "subject_role"):
+        if column not in ("subject_id", "subject_role"):
             meta["columns"][column] = _stored(values, f"view.{column}", save)
     meta["origin"] = _stored(tl.origin["subject_id"], "origin.subject_id", save)
     meta["origin_source"] = _stored(tl.origin["source"], "origin.source", save)
@@ -241,7 +240,7 @@ def kept(
         feeds = feeds.joined(new.feeds)
     if gone.any() and not _children_agree(rows, children, subjects):
         return None
-    view = _view(rows, children, subjects, meta["order"])
+    view = _view(rows, children, meta["order"])
     tl = Timeline(
         view,
         rows.child,
@@ -254,6 +253,7 @@ def kept(
         rows.shared,
         feeds,
         reader=TraceReader(segments),
+        born=births(subjects, children),
     )
     merged = len(tl.t) - meta["rows"]
     return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
@@ -355,18 +355,17 @@ def _mapped(place: Path, meta: dict) -> _Rows:
     return _Rows(columns, array("subject"), array("t"), array("shared"), array("rows"), origin)
 
 
-def _view(
-    rows: _Rows, children: pd.Index, subjects: pd.DataFrame, order: list[str]
-) -> pd.DataFrame:
-    """A timeline's rows from their kept columns: the child and role, and the derived columns,
-    added as making it adds them, in its column order."""
-    view = _frame({name: column.values() for name, column in rows.columns.items()})
-    view["subject_id"] = pd.Categorical.from_codes(rows.child, categories=children, validate=False)
-    view["subject_role"] = pd.Categorical.from_codes(
-        np.zeros(len(view), np.int8), categories=ROLES, validate=False
+def _view(rows: _Rows, children: pd.Index, order: list[str]) -> pd.DataFrame:
+    """A timeline's rows from their kept columns, with the child and role, in the column order
+    making it gives."""
+    columns = {name: column.values() for name, column in rows.columns.items()}
+    columns["subject_id"] = pd.Categorical.from_codes(
+        rows.child, categories=children, validate=False
     )
-    with_derived(view, subjects, children, rows.child, rows.t, rows.shared)
-    return view[order]
+    columns["subject_role"] = pd.Categorical.from_codes(
+        np.zeros(len(rows.t), np.int8), categories=ROLES, validate=False
+    )
+    return _frame({name: columns[name] for name in order})
 
 
 def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
