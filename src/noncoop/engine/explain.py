@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -42,14 +43,32 @@ def render_message(template: str, values: dict[str, dict], window: Window) -> st
     day reads "on 28 Jan 2026", not "between 28 Jan 2026 and 28 Jan 2026"."""
     if window.start == window.end:
         template = template.replace("between {window.start} and {window.end}", "on {window.start}")
+    text = "".join(_filled(piece, values, window) for piece in _pieces(template))
+    return _agreed(text) if "(s)" in text else text
 
-    def fill(match) -> str:
+
+def _filled(piece: str | tuple[str, str], values: dict[str, dict], window: Window) -> str:
+    if isinstance(piece, str):
+        return piece
+    owner, name = piece
+    if owner == "window":
+        return long_day(getattr(window, name))
+    return str(values.get(owner, {}).get(name, "none"))
+
+
+@lru_cache(maxsize=1024)
+def _pieces(template: str) -> tuple[str | tuple[str, str], ...]:
+    """A template cut once into its text and its placeholders' (owner, name): a night fills
+    each rule's message for thousands of children."""
+    pieces: list[str | tuple[str, str]] = []
+    at = 0
+    for match in PLACEHOLDER.finditer(template):
+        pieces.append(template[at : match.start()])
         owner, name = match.group(1).split(".")
-        if owner == "window":
-            return long_day(getattr(window, name))
-        return str(values.get(owner, {}).get(name, "none"))
-
-    return _agreed(PLACEHOLDER.sub(fill, template))
+        pieces.append((owner, name))
+        at = match.end()
+    pieces.append(template[at:])
+    return tuple(pieces)
 
 
 # "1 incident(s)" -> "1 incident", "3 day(s)" -> "3 days": a template writes a count's noun with
@@ -63,22 +82,29 @@ def _agreed(text: str) -> str:
 
 def explain(supports: list[Support], tl: Timeline) -> list[Alert]:
     """An explained alert for every decision; evidence records are built once for all rows."""
+    if not supports:
+        return []
     book = _evidence_book(tl, sorted({p for s in supports for p in s.positions}))
-    children = frozenset(tl.subjects) if supports else frozenset()
-    return [_alert(s, book, tl, children) for s in supports]
+    # Each child's id, and which of the people whose records are read for a child are children
+    # themselves: looked up once, not in the index of every child for each alert.
+    wanted = np.unique([s.child for s in supports])
+    names = dict(zip(wanted.tolist(), tl.subjects[wanted].astype(str).tolist(), strict=True))
+    others = pd.Index(sorted({e.via_subject_id for e, _ in book.values() if e.via_subject_id}))
+    children = frozenset(others[tl.subjects.get_indexer(others) >= 0])
+    return [_alert(s, book, tl, names[s.child], children) for s in supports]
 
 
 def _alert(
     support: Support,
     book: dict[int, tuple[Evidence, str | None]],
     tl: Timeline,
+    subject_id: str,
     children: frozenset[str],
 ) -> Alert:
     rule = support.rule
     # The window runs from the first record cited to the last, never to the scan date.
     end = int(tl.t[support.positions].max()) if support.positions else support.end
     window = Window(iso_day(support.start), iso_day(end))
-    subject_id = str(tl.subjects[support.child])
     cited = [book[p] for p in support.positions]
     opened = iso_day(support.first_start) if support.first_start is not None else window.start
     # An episode is named by the day it began, as the store names an alert by the night it was
@@ -96,10 +122,7 @@ def _alert(
         explanation=render_message(rule.rule.message, support.values, window)
         + _whose((evidence for evidence, _ in cited), children),
         evidence=tuple(evidence for evidence, _ in cited),
-        guidance=tuple(
-            f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
-            for g in rule.rule.guidance
-        ),
+        guidance=rule.cited,
         actions=tuple(rule.rule.actions),
         held=Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
         if support.held

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from noncoop.engine.rules.condition import Node
@@ -32,6 +33,15 @@ class LoadedRule:
     def resolve(self, name: str) -> str:
         """A condition name: the rule's own pattern, or a signal concluded by another rule."""
         return self.signal(name) if name in self.rule.patterns else name
+
+    @cached_property
+    def cited(self) -> tuple[str, ...]:
+        """The guidance passages as each of the rule's alerts cites them: `document, section:
+        "passage"`."""
+        return tuple(
+            f"{g.document}, {g.section}: \u201c{g.passage.strip()}\u201d"
+            for g in self.rule.guidance
+        )
 
 
 @dataclass
