@@ -99,11 +99,8 @@ class StoredAlert(Alert):
 
     def to_json(self) -> dict[str, Any]:
         """The contract's alert, with its lifecycle and triage."""
-        content = self.content_json()
         return {
-            **{k: content[k] for k in ("alert_id", "rule_id")},
-            "rule_version": self.rule_version,
-            **{k: v for k, v in content.items() if k not in ("alert_id", "rule_id")},
+            **self.content_json({"rule_version": self.rule_version}),
             "status": self.status,
             "note": self.note,
             "first_as_of": self.first_as_of,

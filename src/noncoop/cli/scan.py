@@ -34,7 +34,7 @@ from noncoop.cli.views import (
     refused_note,
     timings_line,
 )
-from noncoop.scan import ScanResult, scan_json
+from noncoop.scan import ScanResult, collector_paused, scan_json
 from noncoop.scan import scan as run_scan
 from noncoop.scan.executors import EXECUTORS, SparkOptions
 from noncoop.scan.run import Where
@@ -117,11 +117,14 @@ def scan(
 
 def _write_alerts_json(path: Path, result: ScanResult) -> None:
     """The alert JSON, its making timed as the run's `output` phase (in the summary, and in the
-    file as far as the file can tell: all but writing itself out)."""
+    file as far as the file can tell: all but writing itself out). Made with the collector
+    paused, as the scan was: the scan's millions of objects were walked again for each few
+    hundred dicts made (0.2 s of 0.3 at 100k children)."""
     clock = time.perf_counter()
-    data = scan_json(result)
-    data["timings_s"]["output"] = round(time.perf_counter() - clock, 3)
-    write_json(path, data)
+    with collector_paused():
+        data = scan_json(result)
+        data["timings_s"]["output"] = round(time.perf_counter() - clock, 3)
+        write_json(path, data)
     result.timings["output"] = time.perf_counter() - clock
 
 

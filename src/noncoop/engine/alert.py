@@ -151,12 +151,13 @@ class Alert:
     def evidence_ids(self) -> list[str]:
         return [e.event_id for e in self.evidence]
 
-    def content_json(self) -> dict[str, Any]:
-        """Every field of the alert as JSON, in the contract's order (its evidence records
-        shared with the alert: for writing out)."""
+    def content_json(self, after_rule: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every field of the alert as JSON, in the contract's order, with `after_rule`'s after
+        the rule id (its evidence records shared with the alert: for writing out)."""
         return {
             "alert_id": self.alert_id,
             "rule_id": self.rule_id,
+            **(after_rule or {}),
             "title": self.title,
             "level": self.level,
             "tags": list(self.tags),

@@ -8,6 +8,7 @@ May import: every earlier stage and the shared modules.
 from noncoop.scan.executors import SparkOptions, Where
 from noncoop.scan.run import (
     ScanResult,
+    collector_paused,
     declared_coverage,
     history,
     scan,
@@ -19,6 +20,7 @@ __all__ = [
     "ScanResult",
     "SparkOptions",
     "Where",
+    "collector_paused",
     "declared_coverage",
     "history",
     "scan",

@@ -84,7 +84,7 @@ def scan(
     engine, engine_note = _engine_for(engine, where.executor)
     rules_s = time.perf_counter() - clock
     store = AlertStore(workspace.alerts_path)
-    with WorkspaceLock(workspace.root) as lock, _collector_paused():
+    with WorkspaceLock(workspace.root) as lock, collector_paused():
         if lock.took_over:
             log.warning(lock.took_over)
         store.check_as_of(f"{day:%Y-%m-%d}")
@@ -132,7 +132,7 @@ def _engine_for(asked: str, executor: str) -> tuple[str, list[str]]:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Python's cycle collector off while a scan runs: it walked every object made so far each
     time a few hundred more were made, a fifth of the time spent explaining and storing 13,000
     alerts at 100k children (a second a night). The scan collects by hand where it hands memory
