@@ -91,9 +91,22 @@ def scan(
     ws = Workspace(workspace)
     configure_logging(ws)
     started = time.perf_counter()
-    result = scan_with_progress(
-        sources_dir, ws, rules, as_of, engine, quiet, history_from, accept_withdrawals, where
-    )
+    # The collector stays paused until the scan's millions of objects are freed, as the helper
+    # returns: turned on while they live, it walked them all once more (0.17 s at 100k).
+    with collector_paused():
+        _scan_and_report(
+            (sources_dir, ws, rules, as_of, engine, quiet, history_from, accept_withdrawals, where),
+            json_out,
+            quiet,
+            limit,
+            started,
+        )
+
+
+def _scan_and_report(
+    scan_args: tuple, json_out: Path | None, quiet: bool, limit: int, started: float
+) -> None:
+    result = scan_with_progress(*scan_args)
     for note in (result.lock_note, *result.ingest.warnings, *result.warnings):
         if note:
             err_console.print(f"[yellow]warning[/yellow] {note}")
@@ -117,14 +130,11 @@ def scan(
 
 def _write_alerts_json(path: Path, result: ScanResult) -> None:
     """The alert JSON, its making timed as the run's `output` phase (in the summary, and in the
-    file as far as the file can tell: all but writing itself out). Made with the collector
-    paused, as the scan was: the scan's millions of objects were walked again for each few
-    hundred dicts made (0.2 s of 0.3 at 100k children)."""
+    file as far as the file can tell: all but writing itself out)."""
     clock = time.perf_counter()
-    with collector_paused():
-        data = scan_json(result)
-        data["timings_s"]["output"] = round(time.perf_counter() - clock, 3)
-        write_json(path, data)
+    data = scan_json(result)
+    data["timings_s"]["output"] = round(time.perf_counter() - clock, 3)
+    write_json(path, data)
     result.timings["output"] = time.perf_counter() - clock
 
 
