@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, fields
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from noncoop.vocab import pattern_tag
@@ -44,15 +44,20 @@ class Evidence:
         """The contract's evidence record; the optional fields only where they hold a value."""
         return dict(self.record)
 
-    @cached_property
+    @property
     def record(self) -> dict[str, Any]:
         """`to_json()` made once and shared, for writing out only (never to be changed): a
-        record is written to the store and to the JSON, for every alert citing it."""
-        values = vars(self)  # the fields by name: cheaper than getattr on 80,000 records a night
-        record = {name: values[name] for name in EVIDENCE_FIELDS}
-        for name in OPTIONAL:
-            if record[name] is None:
-                del record[name]
+        record is written to the store and to the JSON, for every alert citing it. Kept in the
+        instance's dict by hand: functools.cached_property takes a lock on every first read
+        before Python 3.12, a fifth of a second for a night's 80,000 records."""
+        values = vars(self)  # the fields by name: cheaper than getattr
+        record = values.get("_record")
+        if record is None:
+            record = {name: values[name] for name in EVIDENCE_FIELDS}
+            for name in OPTIONAL:
+                if record[name] is None:
+                    del record[name]
+            values["_record"] = record
         return record
 
     @classmethod

@@ -98,8 +98,8 @@ class Timeline:
     # (`loaded`: each origin row's position in the table the reader knows, None: the same).
     reader: TraceSource | None = None
     loaded: np.ndarray | None = None
-    # Each child's date of birth in seconds (NaN where not known): their age at a record.
-    born: np.ndarray | None = None
+    # The people table: each child's date of birth, for their age at a record.
+    people: pd.DataFrame | None = None
 
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -118,6 +118,14 @@ class Timeline:
         if name not in self._codes:
             self._codes[name] = floats(self.events[column], 0.0)
         return self._codes[name]
+
+    @property
+    def born(self) -> np.ndarray:
+        """Each child's date of birth in seconds (NaN where not known), worked out once, when a
+        selection first asks a child's age."""
+        if "_born" not in self._codes:
+            self._codes["_born"] = births(self.people, self.subjects)
+        return self._codes["_born"]
 
     @property
     def day(self) -> np.ndarray:
@@ -356,7 +364,7 @@ def build_timeline(
         feeds,
         reader=reader,
         loaded=None if inside.all() else np.flatnonzero(inside),
-        born=births(subjects, where.children),
+        people=subjects,
     )
 
 

@@ -38,7 +38,6 @@ from noncoop.engine import households, selections, timeline
 from noncoop.engine.timeline import (
     Feeds,
     Timeline,
-    births,
     build_timeline,
     feed_days,
     feed_spans,
@@ -253,7 +252,7 @@ def kept(
         rows.shared,
         feeds,
         reader=TraceReader(segments),
-        born=births(subjects, children),
+        people=subjects,
     )
     merged = len(tl.t) - meta["rows"]
     return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
