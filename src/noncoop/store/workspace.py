@@ -311,7 +311,8 @@ class TraceReader:
             local = local if rows is None else rows[local]
             spell = numbers is not None and _spelled(part)
             columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
-            table = pq.read_table(part, columns=columns).take(pa.array(local))
+            with pq.ParquetFile(part) as file:  # a tenth less than read_table's dataset
+                table = file.read(columns=columns).take(pa.array(local))
             if spell:
                 ids = pa.array(spelled_ids(numbers[at]), pa.large_string())
                 table = table.add_column(0, "event_id", ids)
