@@ -304,8 +304,8 @@ def _via_adult(tl: Timeline, rows: np.ndarray) -> np.ndarray:
 
 def _sessions_attended(tl: Timeline, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """Sessions possible less sessions absent, on each of the rows (blank where either is)."""
-    view = tl.events.iloc[rows]
-    return (view["sessions_possible"] - view["sessions_absent"]).array
+    possible, absent = tl.events["sessions_possible"].array, tl.events["sessions_absent"].array
+    return possible[rows] - absent[rows]
 
 
 # Fields a selection may test that no record holds: worked out from the timeline for the rows
