@@ -231,7 +231,7 @@ def kept(
         feeds = _feeds_of(rows.origin, coverage)
     events, added = workspace.load_added(as_of, _held(segments))
     if len(events):
-        new = build_timeline(events, subjects, as_of, share=share(events))
+        new = build_timeline(events, _concerned(subjects, events), as_of, share=share(events))
         rows = _merged(rows, children, new)
         if rows is None:
             return None
@@ -312,6 +312,16 @@ def _without(rows: _Rows, gone: np.ndarray) -> _Rows:
         renumbered[rows.rows[keep]],
         rows.origin.take(held).reset_index(drop=True),
     )
+
+
+def _concerned(subjects: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """The people a timeline of `events` is made from: those the records are about and the
+    members of their households, whose children an adult's or a brother's or sister's record
+    is read for. A night's few hundred records need not be matched against every household."""
+    ids = subjects["subject_id"].astype(str)
+    about = ids.isin(events["subject_id"].astype(str).unique())
+    households = subjects["household_id"][about].dropna().unique()
+    return subjects[about | subjects["household_id"].isin(households)]
 
 
 def _children_agree(rows: _Rows, children: pd.Index, subjects: pd.DataFrame) -> bool:
