@@ -24,12 +24,13 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from noncoop import __version__
@@ -50,6 +51,8 @@ log = logging.getLogger("noncoop.scan")
 
 # The modules whose code makes a timeline: another build of any of them is another digest.
 _MAKERS = (timeline, households, selections)
+# How the files lay a timeline out: another layout is another digest, made again without a word.
+_LAYOUT = 2
 _META = "timeline.json"
 # Kept again once the rows merged in each night reach this share of it: until then a night
 # reads a few thousand more events rather than writing a gigabyte.
@@ -70,7 +73,7 @@ class Inputs:
     def digest(self) -> str:
         made = hashlib.sha256()
         made.update(self.subjects.read_bytes() if self.subjects.exists() else b"")
-        made.update(f"\x1e{self.timezone}\x1e{__version__}\x1e".encode())
+        made.update(f"\x1e{self.timezone}\x1e{__version__}\x1e{_LAYOUT}\x1e".encode())
         for definition in self.shared:
             made.update(f"{definition}\x1e".encode())
         for module in _MAKERS:
@@ -140,10 +143,14 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
 
-    def save(key: str, values: np.ndarray) -> None:
+    def save(key: str, values: np.ndarray | pd.Index) -> None:
         # Each array written as soon as it is made: copies (a nullable column's values) are
-        # never all held at once beside the evaluation.
-        np.save(partial / f"{key}.npy", np.ascontiguousarray(values), allow_pickle=False)
+        # never all held at once beside the evaluation. A category's values go to a file of
+        # their own (Arrow), read back without making a Python string of each.
+        if isinstance(values, pd.Index):
+            _Labels.keep(partial, key, values, save)
+        else:
+            np.save(partial / f"{key}.npy", np.ascontiguousarray(values), allow_pickle=False)
 
     for key in ("subject", "t", "rows", "shared"):
         save(key, getattr(tl, key))
@@ -194,6 +201,8 @@ class _Rows:
     shared: np.ndarray
     rows: np.ndarray  # each row's record in `origin`
     origin: pd.DataFrame  # the records' ORIGIN_TRACE columns and event numbers
+    # The kept values of `origin`'s categories, by column, for finding tonight's among them.
+    labels: dict[str, _Labels | None] = field(default_factory=dict)
 
 
 def kept(
@@ -311,6 +320,7 @@ def _without(rows: _Rows, gone: np.ndarray) -> _Rows:
         rows.shared[keep],
         renumbered[rows.rows[keep]],
         rows.origin.take(held).reset_index(drop=True),
+        rows.labels,
     )
 
 
@@ -351,17 +361,27 @@ def _mapped(place: Path, meta: dict) -> _Rows:
         # Read-only and mapped: a view of the file, as a plain array.
         return np.asarray(np.load(place / f"{key}.npy", mmap_mode="r", allow_pickle=False))
 
-    columns = {name: _column(spec, f"view.{name}", array) for name, spec in meta["columns"].items()}
+    def column(spec: dict, key: str) -> _Column:
+        return _column(spec, key, array, lambda key: _Labels.read(place, key, array))
+
+    columns = {name: column(spec, f"view.{name}") for name, spec in meta["columns"].items()}
+    people, sources = (
+        column(meta["origin"], "origin.subject_id"),
+        column(meta["origin_source"], "origin.source"),
+    )
     origin = _frame(
         {
-            "subject_id": _column(meta["origin"], "origin.subject_id", array).values(),
-            "source": _column(meta["origin_source"], "origin.source", array).values(),
+            "subject_id": people.values(),
+            "source": sources.values(),
             # Microseconds since 1970 (UTC), made instants for the records an alert cites only.
             "occurred_at": array("origin.occurred_at"),
             EVENT_NUMBER: array("origin.number"),
         }
     )
-    return _Rows(columns, array("subject"), array("t"), array("shared"), array("rows"), origin)
+    labels = {"subject_id": people.labels, "source": sources.labels}
+    return _Rows(
+        columns, array("subject"), array("t"), array("shared"), array("rows"), origin, labels
+    )
 
 
 def _view(rows: _Rows, children: pd.Index, order: list[str]) -> pd.DataFrame:
@@ -394,8 +414,10 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
     occurred = new.origin["occurred_at"].array.asi8
     origin = _frame(
         {
-            "subject_id": _joined(old.origin["subject_id"], new.origin["subject_id"]),
-            "source": _joined(old.origin["source"], new.origin["source"]),
+            "subject_id": _joined(
+                old.origin["subject_id"], new.origin["subject_id"], old.labels.get("subject_id")
+            ),
+            "source": _joined(old.origin["source"], new.origin["source"], old.labels.get("source")),
             "occurred_at": np.concatenate([old.origin["occurred_at"].to_numpy(), occurred]),
             EVENT_NUMBER: np.concatenate(
                 [old.origin[EVENT_NUMBER].to_numpy(), new.origin[EVENT_NUMBER].to_numpy()]
@@ -475,6 +497,7 @@ class _Column:
     spec: dict
     arrays: tuple[np.ndarray, ...]
     dtype: object = None
+    labels: _Labels | None = None  # a kept category's values, to find tonight's among
 
     def values(self) -> object:
         if self.spec["kind"] == "category":
@@ -485,12 +508,12 @@ class _Column:
 
     def taken(self, keep: np.ndarray) -> _Column:
         """The column's rows where `keep` is True."""
-        return _Column(self.spec, tuple(a[keep] for a in self.arrays), self.dtype)
+        return _Column(self.spec, tuple(a[keep] for a in self.arrays), self.dtype, self.labels)
 
     def with_rows(self, new: pd.Series, layout: _Layout) -> _Column:
         """The column with `new`'s values merged in as `layout` places them."""
         if self.spec["kind"] == "category":
-            codes, dtype = _codes_joined(self.dtype, new)
+            codes, dtype = _codes_joined(self.dtype, new, self.labels)
             return _Column(self.spec, (layout.spread(self.arrays[0], codes),), dtype)
         if self.spec["kind"] == "masked":
             values, blank = self.arrays
@@ -508,38 +531,109 @@ def _blanks(column: pd.Series) -> np.ndarray:
 
 
 def _codes_joined(
-    dtype: pd.CategoricalDtype, new: pd.Series
+    dtype: pd.CategoricalDtype, new: pd.Series, labels: _Labels | None = None
 ) -> tuple[np.ndarray, pd.CategoricalDtype]:
     """`new`'s codes in a dtype of `dtype`'s categories followed by those only `new` has (old
-    codes keep their meaning), in the integer type pandas gives that many categories."""
+    codes keep their meaning), in the integer type pandas gives that many categories. `labels`
+    (the kept categories, hashed) finds `new`'s among them without hashing them all."""
     before, extra = dtype.categories, new.cat.categories
-    unknown = before.get_indexer(extra) < 0
+    mapping = labels.positions(extra) if labels is not None else before.get_indexer(extra)
+    unknown = mapping < 0
     if unknown.any():
-        dtype = pd.CategoricalDtype(before.append(extra[unknown]), ordered=dtype.ordered)
-    categories = dtype.categories
-    mapping = np.append(categories.get_indexer(extra), -1)  # a blank (-1) stays blank
-    width = next(
-        t for t in (np.int8, np.int16, np.int32, np.int64) if len(categories) < np.iinfo(t).max
-    )
+        # Distinct by construction: the old ones, then new ones none of them equals.
+        dtype = _distinct(before.append(extra[unknown]), dtype.ordered)
+        mapping[unknown] = len(before) + np.arange(int(unknown.sum()))
+    count = len(dtype.categories)
+    width = next(t for t in (np.int8, np.int16, np.int32, np.int64) if count < np.iinfo(t).max)
+    mapping = np.append(mapping, -1)  # a blank (-1) stays blank
     return mapping[new.cat.codes.to_numpy()].astype(width), dtype
 
 
-def _joined(old: pd.Series, new: pd.Series) -> pd.Categorical:
+def _joined(old: pd.Series, new: pd.Series, labels: _Labels | None = None) -> pd.Categorical:
     """Two categorical columns, one after the other."""
-    codes, merged = _codes_joined(old.dtype, new)
+    codes, merged = _codes_joined(old.dtype, new, labels)
     before = old.cat.codes.to_numpy()
     joined = np.concatenate([before, codes]).astype(np.result_type(before.dtype, codes.dtype))
     return pd.Categorical.from_codes(joined, dtype=merged, validate=False)
 
 
-def _stored(column: pd.Series, key: str, save: Callable[[str, np.ndarray], None]) -> dict:
+def _distinct(categories: pd.Index, ordered: bool) -> pd.CategoricalDtype:
+    """A categorical dtype on categories known to be distinct. pandas would hash them all again
+    to check (0.1 s a night for a region's 700,000 appointment chains); its own constructor for
+    known categories is used where this pandas has it."""
+    known = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if known is None:
+        return pd.CategoricalDtype(categories, ordered=ordered)
+    return known(categories, ordered)
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """A kept category's values (Arrow, mapped), with their 64-bit hashes sorted and where each
+    value is: tonight's values are found among hundreds of thousands by a binary search of their
+    hashes and a comparison, where an index of the values would hash every one each night.
+    Distinct hashes show the values distinct; the files are not trusted for more than that."""
+
+    values: pd.Index
+    hashes: np.ndarray
+    order: np.ndarray
+
+    @staticmethod
+    def keep(folder: Path, key: str, values: pd.Index, save: Callable) -> None:
+        text = pa.array(values.astype(str).to_numpy(object), pa.large_string())
+        schema = pa.schema([("value", pa.large_string())])
+        with (
+            pa.OSFile(str(folder / f"{key}.labels.arrow"), "wb") as sink,
+            pa.ipc.new_file(sink, schema) as writer,
+        ):
+            writer.write_table(pa.table({"value": text}))
+        hashes = _hashes(values)
+        order = np.argsort(hashes, kind="stable")
+        save(f"{key}.hashes", hashes[order])
+        save(f"{key}.order", order)
+
+    @staticmethod
+    def read(place: Path, key: str, array: Callable[[str], np.ndarray]) -> _Labels:
+        with pa.memory_map(str(place / f"{key}.labels.arrow")) as source:
+            text = pa.ipc.open_file(source).read_all().column("value").combine_chunks()
+        hashes, order = array(f"{key}.hashes"), array(f"{key}.order")
+        if len(hashes) != len(text) or len(order) != len(text):
+            raise ValueError("kept category values of other lengths than their hashes")
+        try:  # pandas' own text dtype on the Arrow values as they are, where it has one
+            values = pd.Index(pd.array(text, dtype="str"))
+        except (TypeError, ValueError):
+            values = pd.Index(text.to_pylist(), dtype=object)
+        return _Labels(values, hashes, order)
+
+    @property
+    def distinct(self) -> bool:
+        return bool(np.all(self.hashes[1:] > self.hashes[:-1]))
+
+    def positions(self, wanted: pd.Index) -> np.ndarray:
+        """Each wanted value's position among the values, -1 where it is none of them."""
+        if not len(self.hashes) or not len(wanted):
+            return np.full(len(wanted), -1, np.int64)
+        hashes = _hashes(wanted)
+        at = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
+        candidate = np.asarray(self.order[at], np.int64)
+        same = self.hashes[at] == hashes
+        same &= self.values.take(candidate).to_numpy(object) == wanted.astype(str).to_numpy(object)
+        return np.where(same, candidate, -1)
+
+
+def _hashes(values: pd.Index) -> np.ndarray:
+    """Each value's 64-bit hash (pandas', the same in every run)."""
+    return pd.util.hash_array(values.astype(str).to_numpy(object), categorize=False)
+
+
+def _stored(column: pd.Series, key: str, save: Callable[[str, object], None]) -> dict:
     """How a column is kept: its arrays saved, its description returned."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         save(key, column.cat.codes.to_numpy())
+        save(f"{key}.categories", dtype.categories)
         return {
             "kind": "category",
-            "categories": [str(c) for c in dtype.categories],
             "index": str(dtype.categories.dtype),
             "ordered": bool(dtype.ordered),
         }
@@ -551,12 +645,21 @@ def _stored(column: pd.Series, key: str, save: Callable[[str, np.ndarray], None]
     return {"kind": "plain"}
 
 
-def _column(spec: dict, key: str, array: Callable[[str], np.ndarray]) -> _Column:
+def _column(
+    spec: dict,
+    key: str,
+    array: Callable[[str], np.ndarray],
+    labels: Callable[[str], _Labels],
+) -> _Column:
     """A kept column on its mapped arrays, none of them copied."""
     if spec["kind"] == "category":
-        categories = pd.Index(spec["categories"], dtype=spec["index"])
-        dtype = pd.CategoricalDtype(categories, ordered=spec["ordered"])
-        return _Column(spec, (array(key),), dtype)
+        kept = labels(f"{key}.categories")
+        values = kept.values
+        if str(values.dtype) != spec["index"]:
+            values = pd.Index(values.to_numpy(object), dtype=spec["index"])
+        if kept.distinct:
+            return _Column(spec, (array(key),), _distinct(values, spec["ordered"]), kept)
+        return _Column(spec, (array(key),), pd.CategoricalDtype(values, ordered=spec["ordered"]))
     if spec["kind"] == "masked":
         dtype = pd.api.types.pandas_dtype(spec["dtype"])
         return _Column(spec, (array(key), array(f"{key}.mask")), dtype)
