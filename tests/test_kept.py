@@ -232,6 +232,7 @@ def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
         "feeds not a mapping",
         "not json",
         "category values cut short",
+        "a blank category value",
     ],
 )
 def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, caplog, tamper):
@@ -249,9 +250,14 @@ def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, cap
         rows = np.load(folder / "rows.npy")
         rows[0] = 10**9
         np.save(folder / "rows.npy", rows)
-    elif tamper == "category values cut short":
+    elif tamper in ("category values cut short", "a blank category value"):
         labels = folder / "view.event_type.categories.labels.arrow"
-        values = pa.ipc.open_file(pa.memory_map(str(labels))).read_all().slice(0, 1)
+        values = pa.ipc.open_file(pa.memory_map(str(labels))).read_all()
+        if tamper == "category values cut short":
+            values = values.slice(0, 1)
+        else:
+            blank = pa.array([None, *values["value"].to_pylist()[1:]], values.schema[0].type)
+            values = pa.table({"value": blank}, schema=values.schema)
         with pa.OSFile(str(labels), "wb") as sink, pa.ipc.new_file(sink, values.schema) as out:
             out.write_table(values)
     elif tamper == "feeds not a mapping":

@@ -597,8 +597,8 @@ class _Labels:
         with pa.memory_map(str(place / f"{key}.labels.arrow")) as source:
             text = pa.ipc.open_file(source).read_all().column("value").combine_chunks()
         hashes, order = array(f"{key}.hashes"), array(f"{key}.order")
-        if len(hashes) != len(text) or len(order) != len(text):
-            raise ValueError("kept category values of other lengths than their hashes")
+        if len(hashes) != len(text) or len(order) != len(text) or text.null_count:
+            raise ValueError("kept category values blank or of other lengths than their hashes")
         try:  # pandas' own text dtype on the Arrow values as they are, where it has one
             values = pd.Index(pd.array(text, dtype="str"))
         except (TypeError, ValueError):
