@@ -107,9 +107,7 @@ def event_ids(source: str, record_keys: Iterable[str]) -> np.ndarray:
     hexadecimal, computed for all keys at once: one pass per byte position, not per record.
     """
     offsets, data = _utf8_buffers(record_keys, "record keys")
-    h = _fnv(offsets, data, f"{source}\x1f".encode())
-    nibbles = ((h[:, None] >> _NIBBLE_SHIFT) & np.uint64(0xF)).astype(np.uint8)
-    return _HEX_CHARS[nibbles].view("S16").ravel().astype(str)
+    return spelled_ids(_fnv(offsets, data, f"{source}\x1f".encode()))
 
 
 def string_hashes(values: Iterable[str] | pd.Series | np.ndarray) -> np.ndarray:
@@ -183,15 +181,14 @@ def numbered(events: pd.DataFrame) -> pd.DataFrame:
 # id the ingest makes is): an alert's evidence spells the ids from the numbers rather than read
 # ten million of them to cite a few thousand.
 SPELLED = "noncoop_ids_spelled"
-_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
 
 
 def spelled_ids(numbers: np.ndarray) -> np.ndarray:
-    """The event ids that 64-bit numbers spell (16 lowercase hexadecimal digits each)."""
+    """The event ids that 64-bit numbers spell (16 lowercase hexadecimal digits each), as the
+    ingest makes every id."""
     numbers = np.asarray(numbers, np.uint64)
-    nibbles = (numbers[:, None] >> _NIBBLE_SHIFT) & np.uint64(15)
-    text = _DIGITS[nibbles.astype(np.intp)].view("S16").ravel()
-    return text.astype(str)
+    nibbles = ((numbers[:, None] >> _NIBBLE_SHIFT) & np.uint64(0xF)).astype(np.uint8)
+    return _HEX_CHARS[nibbles].view("S16").ravel().astype(str)
 
 
 def tie_numbers(events: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
