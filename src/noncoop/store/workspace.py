@@ -309,9 +309,9 @@ class TraceReader:
             part, rows = self.kept[i]
             local = positions[at] - self.starts[i]
             local = local if rows is None else rows[local]
-            spell = numbers is not None and _spelled(part)
-            columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
             with pq.ParquetFile(part) as file:  # a tenth less than read_table's dataset
+                spell = numbers is not None and _spelled(file.schema_arrow.metadata)
+                columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
                 table = file.read(columns=columns).take(pa.array(local))
             if spell:
                 ids = pa.array(spelled_ids(numbers[at]), pa.large_string())
@@ -342,11 +342,14 @@ def _compact(table: pa.Table) -> pa.Table:
     return table
 
 
-def _spelled(part: Path) -> bool:
-    """Whether every event id of a part is its event number's digits, as its writer found."""
-    metadata = pq.read_schema(part).metadata or {}
-    attrs = json.loads(metadata.get(b"PANDAS_ATTRS", b"{}"))
-    return attrs.get(SPELLED) is True
+def _spelled(metadata: dict[bytes, bytes] | None) -> bool:
+    """Whether every event id of a part is its event number's digits, as its writer found (a
+    part's metadata that cannot be read says nothing: its ids are read)."""
+    try:
+        attrs = json.loads((metadata or {}).get(b"PANDAS_ATTRS", b"{}"))
+    except ValueError:
+        return False
+    return isinstance(attrs, dict) and attrs.get(SPELLED) is True
 
 
 def _frame(tables: list[pa.Table], columns: list[str], lean: bool, trace: bool) -> pd.DataFrame:
