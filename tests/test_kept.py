@@ -233,6 +233,8 @@ def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
         "not json",
         "category values cut short",
         "a blank category value",
+        "a child listed twice",
+        "columns named otherwise",
     ],
 )
 def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, caplog, tamper):
@@ -260,6 +262,11 @@ def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, cap
             values = pa.table({"value": blank}, schema=values.schema)
         with pa.OSFile(str(labels), "wb") as sink, pa.ipc.new_file(sink, values.schema) as out:
             out.write_table(values)
+    elif tamper == "a child listed twice":
+        twice = [meta["subjects"][0], *meta["subjects"][:-1]]  # as many, one of them twice
+        meta_file.write_text(json.dumps({**meta, "subjects": twice}))
+    elif tamper == "columns named otherwise":
+        meta_file.write_text(json.dumps({**meta, "order": [*meta["order"][:-1], "nonsense"]}))
     elif tamper == "feeds not a mapping":
         meta_file.write_text(json.dumps({**meta, "spans": ["gp"]}))
     else:

@@ -224,8 +224,8 @@ def kept(
             return None
         segments, gone = _segments(place, meta, workspace.event_parts())
         rows = _mapped(place, meta)
-        _check(rows, meta, len(gone))
         children = pd.Index(meta["subjects"], dtype=meta["subjects_index"])
+        _check(rows, meta, len(gone), children)
         spans = {feed: (int(span[0]), int(span[1])) for feed, span in meta["spans"].items()}
         days = {feed: np.asarray(d, np.int64) for feed, d in meta["days"].items()}
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as problem:
@@ -267,16 +267,20 @@ def kept(
     return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
 
 
-def _check(rows: _Rows, meta: dict, records: int) -> None:
-    """A kept timeline whose arrays do not fit together (a file from another night, one cut
+def _check(rows: _Rows, meta: dict, records: int, children: pd.Index) -> None:
+    """A kept timeline whose files do not fit together (a file from another night, one cut
     short or changed) is refused here, as unreadable, before anything is built on it."""
     n = meta["rows"]
     lengths = [len(rows.child), len(rows.t), len(rows.shared), len(rows.rows)]
     lengths += [len(a) for column in rows.columns.values() for a in column.arrays]
     if any(length != n for length in lengths) or len(rows.origin) != records:
         raise ValueError("kept arrays of other lengths than the timeline's")
-    if n and (int(rows.rows.max()) >= records or int(rows.child.max()) >= len(meta["subjects"])):
+    if n and (int(rows.rows.max()) >= records or int(rows.child.max()) >= len(children)):
         raise ValueError("kept rows point past the records or children")
+    if not children.is_unique:
+        raise ValueError("kept children listed more than once")
+    if sorted(meta["order"]) != sorted([*rows.columns, "subject_id", "subject_role"]):
+        raise ValueError("kept column order naming other columns than those kept")
 
 
 def _held(segments: Segments) -> dict[str, np.ndarray | None]:
