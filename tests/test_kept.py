@@ -235,6 +235,8 @@ def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
         "a blank category value",
         "a child listed twice",
         "columns named otherwise",
+        "a code past its categories",
+        "a value's place past the values",
     ],
 )
 def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, caplog, tamper):
@@ -262,6 +264,11 @@ def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, cap
             values = pa.table({"value": blank}, schema=values.schema)
         with pa.OSFile(str(labels), "wb") as sink, pa.ipc.new_file(sink, values.schema) as out:
             out.write_table(values)
+    elif tamper in ("a code past its categories", "a value's place past the values"):
+        name = "view.event_type" + ("" if tamper.startswith("a code") else ".categories.order")
+        codes = np.load(folder / f"{name}.npy")
+        codes[0] = 100
+        np.save(folder / f"{name}.npy", codes)
     elif tamper == "a child listed twice":
         twice = [meta["subjects"][0], *meta["subjects"][:-1]]  # as many, one of them twice
         meta_file.write_text(json.dumps({**meta, "subjects": twice}))

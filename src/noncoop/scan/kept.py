@@ -277,6 +277,10 @@ def _check(rows: _Rows, meta: dict, records: int, children: pd.Index) -> None:
         raise ValueError("kept arrays of other lengths than the timeline's")
     if n and (int(rows.rows.max()) >= records or int(rows.child.max()) >= len(children)):
         raise ValueError("kept rows point past the records or children")
+    coded = [c.values() for c in rows.columns.values() if c.spec["kind"] == "category"]
+    coded += [rows.origin["subject_id"].array, rows.origin["source"].array]
+    if any(len(c) and not -1 <= c.codes.min() <= c.codes.max() < len(c.categories) for c in coded):
+        raise ValueError("kept codes past their categories")
     if not children.is_unique:
         raise ValueError("kept children listed more than once")
     if sorted(meta["order"]) != sorted([*rows.columns, "subject_id", "subject_role"]):
@@ -603,6 +607,8 @@ class _Labels:
         hashes, order = array(f"{key}.hashes"), array(f"{key}.order")
         if len(hashes) != len(text) or len(order) != len(text) or text.null_count:
             raise ValueError("kept category values blank or of other lengths than their hashes")
+        if len(order) and not 0 <= order.min() <= order.max() < len(text):
+            raise ValueError("kept category values' places past their values")
         try:  # pandas' own text dtype on the Arrow values as they are, where it has one
             values = pd.Index(pd.array(text, dtype="str"))
         except (TypeError, ValueError):
