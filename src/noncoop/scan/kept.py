@@ -588,14 +588,14 @@ class _Labels:
 
     @staticmethod
     def keep(folder: Path, key: str, values: pd.Index, save: Callable) -> None:
-        text = pa.array(values.astype(str).to_numpy(object), pa.large_string())
+        texts = _texts(values)
         schema = pa.schema([("value", pa.large_string())])
         with (
             pa.OSFile(str(folder / f"{key}.labels.arrow"), "wb") as sink,
             pa.ipc.new_file(sink, schema) as writer,
         ):
-            writer.write_table(pa.table({"value": text}))
-        hashes = _hashes(values)
+            writer.write_table(pa.table({"value": pa.array(texts, pa.large_string())}))
+        hashes = _hashes(texts)
         order = np.argsort(hashes, kind="stable")
         save(f"{key}.hashes", hashes[order])
         save(f"{key}.order", order)
@@ -623,17 +623,22 @@ class _Labels:
         """Each wanted value's position among the values, -1 where it is none of them."""
         if not len(self.hashes) or not len(wanted):
             return np.full(len(wanted), -1, np.int64)
-        hashes = _hashes(wanted)
+        text = _texts(wanted)
+        hashes = _hashes(text)
         at = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
         candidate = np.asarray(self.order[at], np.int64)
         same = self.hashes[at] == hashes
-        same &= self.values.take(candidate).to_numpy(object) == wanted.astype(str).to_numpy(object)
+        same &= self.values.take(candidate).to_numpy(object) == text
         return np.where(same, candidate, -1)
 
 
-def _hashes(values: pd.Index) -> np.ndarray:
-    """Each value's 64-bit hash (pandas', the same in every run)."""
-    return pd.util.hash_array(values.astype(str).to_numpy(object), categorize=False)
+def _texts(values: pd.Index) -> np.ndarray:
+    return values.astype(str).to_numpy(object)
+
+
+def _hashes(texts: np.ndarray) -> np.ndarray:
+    """Each text's 64-bit hash (pandas', the same in every run)."""
+    return pd.util.hash_array(texts, categorize=False)
 
 
 def _stored(column: pd.Series, key: str, save: Callable[[str, object], None]) -> dict:
