@@ -22,3 +22,12 @@ def test_huge_page_advice_is_off_unless_asked_for(given, expected):
         [sys.executable, "-c", ASK], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith(expected)
+
+
+def test_the_command_keeps_what_its_imports_made_out_of_the_collectors_walks():
+    ask = (
+        "import gc, sys; from noncoop.cli.app import run; sys.argv = ['noncoop', '--version']\n"
+        "try:\n    run()\nexcept SystemExit:\n    print(gc.get_freeze_count() > 10000)"
+    )
+    done = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("True")

@@ -5,6 +5,7 @@ lists them. Commands parse options and call the library; they hold no logic of t
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import sqlite3
 import sys
@@ -73,6 +74,9 @@ def run() -> None:
     """The `noncoop` command: an unexpected failure is reported in one line, without a
     traceback (whose values could carry personal data), unless --debug asks for it."""
     every_core()  # this entry is guarded, as worker processes need (ingest/workers.py)
+    # What the imports made lives as long as the process: kept out of the cycle collector's
+    # walks, the last of them at exit above all (0.1-0.2 CPU s of a nightly scan, measured).
+    gc.freeze()
     try:
         app()
     except Exception as exc:
