@@ -155,8 +155,8 @@ def recorded_on(tl: Timeline, positions: np.ndarray) -> str:
     etype, etypes = tl.codes("event_type")
     agency, agencies = tl.codes("agency")
     return counted_nouns(
-        (str(etypes[etype[p]]), str(agencies[agency[p]]) if agency[p] >= 0 else None)
-        for p in positions
+        (str(etypes[e]), str(agencies[a]) if a >= 0 else None)
+        for e, a in zip(etype[positions].tolist(), agency[positions].tolist(), strict=True)
     )
 
 

@@ -159,11 +159,16 @@ def _involved(found: Episodes, others: Intervals, k: int, value: np.ndarray, t: 
 
 
 def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Timeline) -> dict:
-    mine = set(uniques[codes[pos[selected]]])
-    other = set(uniques[codes[pos[~selected]]]) - mine
-    n = len(counted(spec.per, np.sort(pos[selected]), tl))
-    where = recorded_on(tl, np.sort(pos[selected]))
-    return {"values": names(mine), "others": names(other), "count": str(n), "where": where}
+    chosen = np.sort(pos[selected])
+    # Distinct codes first (a few among an alert's records); a blank (-1) names no value.
+    mine = set(codes[chosen].tolist())
+    other = set(codes[pos[~selected]].tolist()) - mine
+    return {
+        "values": names(uniques[c] for c in mine if c >= 0),
+        "others": names(uniques[c] for c in other if c >= 0),
+        "count": str(len(counted(spec.per, chosen, tl))),
+        "where": recorded_on(tl, chosen),
+    }
 
 
 def explain(name: str, spec: Divergence) -> str:

@@ -231,7 +231,10 @@ def _with_gap_evidence(
         np.concatenate([episode[after], s_episode]),
         np.concatenate([opened[record[after]], seen[s_record]]),
     )
-    found.describe = described(tl, lambda i, pos: _gap_values(found, i, spec, tl, sighting, opened))
+    whose = tl.subject[opened]  # made once: each episode's values look up their child's slice
+    found.describe = described(
+        tl, lambda i, pos: _gap_values(found, i, spec, tl, sighting, opened, whose)
+    )
     return found
 
 
@@ -249,15 +252,17 @@ def _last_sighting(found: Episodes, seen_key: np.ndarray, lookback: int) -> np.n
     return np.where(times >= (found.start + 1 - lookback) * DAY, times, -1)
 
 
-def _gap_values(found: Episodes, i: int, spec: Gap, tl: Timeline, sighting, opened) -> dict:
-    """Days unseen and the last sighting, as of the episode's last day."""
+def _gap_values(
+    found: Episodes, i: int, spec: Gap, tl: Timeline, sighting, opened, whose: np.ndarray
+) -> dict:
+    """Days unseen and the last sighting, as of the episode's last day (`whose`: the child of
+    each `opened` row)."""
     lookback, end = days(spec.lookback), int(found.end[i])
     if sighting[i] >= 0 and sighting[i] // DAY >= end + 1 - lookback:
         since, last_seen = int(sighting[i]), long_day(int(sighting[i]))
     else:
         # `opened` rows are timeline positions in (child, time) order: the child's are a slice.
-        child = tl.subject[opened]
-        lo, hi = np.searchsorted(child, [found.subject[i], found.subject[i] + 1])
+        lo, hi = np.searchsorted(whose, [found.subject[i], found.subject[i] + 1])
         mine = tl.t[opened[lo:hi]]
         since = int(mine[mine >= (end + 1 - lookback) * DAY].min())
         last_seen = f"not in the last {lookback} days"
