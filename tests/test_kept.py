@@ -118,6 +118,21 @@ def test_records_of_a_new_export_are_merged_into_the_kept_timeline(tmp_path, cap
     assert alerts_of(tonight)
 
 
+def test_evidence_is_cited_from_the_kept_copies_without_decoding_the_parts(tmp_path):
+    """The source file, line and household of every kept row are copied beside the kept
+    timeline: citing evidence maps them, where it decoded every row of the parts before. With
+    the store's parts moved away after the timeline is mapped, every row is still traced."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    kept_tl, made = kept_and_made(ws, "2026-02-27")
+    every = list(range(len(made.t)))
+    traced = made.trace(every)
+    ws.events_dir.rename(tmp_path / "elsewhere")
+    cited = kept_tl.trace(every)
+    for name in traced.columns:
+        assert np.array_equal(texts(cited[name]), texts(traced[name])), name
+
+
 def alerts_of(result) -> list[dict]:
     return [a for a in scan_json(result)["alerts"]]
 
@@ -237,6 +252,8 @@ def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
         "columns named otherwise",
         "a code past its categories",
         "a value's place past the values",
+        "source lines cut short",
+        "households past their values",
     ],
 )
 def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, caplog, tamper):
@@ -269,6 +286,19 @@ def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, cap
         codes = np.load(folder / f"{name}.npy")
         codes[0] = 100
         np.save(folder / f"{name}.npy", codes)
+    elif tamper in ("source lines cut short", "households past their values"):
+        for copy in folder.glob("trace.*.arrow"):
+            lines = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+            if tamper == "source lines cut short":
+                lines = lines.slice(0, len(lines) // 2)
+            else:
+                homes = lines["household_id"].combine_chunks()
+                codes = pa.array(np.full(len(homes), 10**6, np.int32))
+                past = pa.DictionaryArray.from_arrays(codes, homes.dictionary, safe=False)
+                at = lines.column_names.index("household_id")
+                lines = lines.set_column(at, "household_id", past)
+            with pa.OSFile(str(copy), "wb") as sink, pa.ipc.new_file(sink, lines.schema) as out:
+                out.write_table(lines)
     elif tamper == "a child listed twice":
         twice = [meta["subjects"][0], *meta["subjects"][:-1]]  # as many, one of them twice
         meta_file.write_text(json.dumps({**meta, "subjects": twice}))

@@ -44,7 +44,7 @@ from noncoop.engine.timeline import (
     feed_spans,
 )
 from noncoop.events import EVENT_NUMBER
-from noncoop.store.workspace import TraceReader, Workspace
+from noncoop.store.workspace import TraceReader, Workspace, copy_trace
 from noncoop.vocab import ROLES
 
 log = logging.getLogger("noncoop.scan")
@@ -182,6 +182,9 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
         meta["parts"].append({"name": part.name, "size": size, "all": rows is None, "count": count})
         if rows is not None:
             save(f"part.{i}", rows)
+        # The rows' source lines and households, mapped when evidence is cited: decoding them
+        # with every other row of their parts was a quarter of a night's explaining.
+        copy_trace(part, rows, partial / _trace_copy(i))
     # The description last: a folder without it was never finished.
     (partial / _META).write_text(json.dumps(meta))
     shutil.rmtree(final, ignore_errors=True)
@@ -222,7 +225,7 @@ def kept(
         meta = json.loads((place / _META).read_text())
         if meta["as_of"] > f"{as_of:%Y-%m-%d}":
             return None
-        segments, gone = _segments(place, meta, workspace.event_parts())
+        segments, gone, copies = _segments(place, meta, workspace.event_parts())
         rows = _mapped(place, meta)
         children = pd.Index(meta["subjects"], dtype=meta["subjects_index"])
         _check(rows, meta, len(gone), children)
@@ -260,7 +263,7 @@ def kept(
         rows.rows,
         rows.shared,
         feeds,
-        reader=TraceReader(segments),
+        reader=TraceReader(segments, copies),
         people=subjects,
     )
     merged = len(tl.t) - meta["rows"]
@@ -299,20 +302,30 @@ def _held(segments: Segments) -> dict[str, np.ndarray | None]:
     }
 
 
-def _segments(place: Path, meta: dict, parts: list[Path]) -> tuple[Segments, np.ndarray]:
-    """The kept timeline's segments whose parts are still in the store, and which of its
-    records (origin rows) came from a part no longer there."""
+def _segments(
+    place: Path, meta: dict, parts: list[Path]
+) -> tuple[Segments, np.ndarray, dict[int, Path]]:
+    """The kept timeline's segments whose parts are still in the store, which of its records
+    (origin rows) came from a part no longer there, and the copies of the segments' LAZY_COLUMNS
+    (by place among the segments)."""
     committed = {p.name: p for p in parts}
     segments: Segments = []
     gone = []
+    copies = {}
     for i, kept_part in enumerate(meta["parts"]):
         part = committed.get(kept_part["name"])
         lost = part is None or part.stat().st_size != kept_part["size"]
         gone.append(np.full(kept_part["count"], lost))
         if not lost:
             rows = None if kept_part["all"] else np.load(place / f"part.{i}.npy")
+            if (place / _trace_copy(i)).exists():
+                copies[len(segments)] = place / _trace_copy(i)
             segments.append((part, rows))
-    return segments, np.concatenate(gone) if gone else np.zeros(0, bool)
+    return segments, np.concatenate(gone) if gone else np.zeros(0, bool), copies
+
+
+def _trace_copy(i: int) -> str:
+    return f"trace.{i}.arrow"
 
 
 def _without(rows: _Rows, gone: np.ndarray) -> _Rows:

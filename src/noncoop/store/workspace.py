@@ -5,6 +5,7 @@ manifest of every file ingested, so re-running an ingest adds only what is new.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,8 @@ from noncoop.events import (
 )
 from noncoop.store.health import Damage, WorkspaceDamaged, store_damage
 from noncoop.store.manifest import Manifest
+
+log = logging.getLogger("noncoop.store")
 
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
 # Text columns rules read, loaded for them as categories (in the canonical columns' order).
@@ -287,10 +290,15 @@ class Workspace:
 
 class TraceReader:
     """The LAZY_COLUMNS columns of rows of a loaded event table, read from the parts they came from:
-    `kept` lists each part with the rows of it the table holds (None: all of them)."""
+    `kept` lists each part with the rows of it the table holds (None: all of them). `copies`
+    names, by place in `kept`, an uncompressed copy of those rows' columns (`copy_trace`): its
+    rows are taken from the mapped file, not decoded with the whole part."""
 
-    def __init__(self, kept: list[tuple[Path, np.ndarray | None]]):
+    def __init__(
+        self, kept: list[tuple[Path, np.ndarray | None]], copies: dict[int, Path] | None = None
+    ):
         self.kept = kept
+        self.copies = copies or {}
         sizes = [
             len(rows) if rows is not None else pq.ParquetFile(part).metadata.num_rows
             for part, rows in kept
@@ -306,16 +314,11 @@ class TraceReader:
         pieces, order = [], []
         for i in np.unique(which):
             at = np.flatnonzero(which == i)
-            part, rows = self.kept[i]
             local = positions[at] - self.starts[i]
-            local = local if rows is None else rows[local]
-            with pq.ParquetFile(part) as file:  # a tenth less than read_table's dataset
-                spell = numbers is not None and _spelled(file.schema_arrow.metadata)
-                columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
-                table = file.read(columns=columns).take(pa.array(local))
-            if spell:
-                ids = pa.array(spelled_ids(numbers[at]), pa.large_string())
-                table = table.add_column(0, "event_id", ids)
+            given = None if numbers is None else numbers[at]
+            table = self._copied(int(i), local, given)
+            if table is None:
+                table = self._from_part(int(i), local, given)
             pieces.append(table.cast(_unified(table.schema)))
             order.append(at)
         if not pieces:
@@ -325,6 +328,73 @@ class TraceReader:
         frame = pa.concat_tables(pieces).to_pandas()
         frame.index = np.concatenate(order)
         return conform(frame.sort_index(), trace=False, only=list(LAZY_COLUMNS))
+
+    def _from_part(self, i: int, local: np.ndarray, numbers: np.ndarray | None) -> pa.Table:
+        part, rows = self.kept[i]
+        local = local if rows is None else rows[local]
+        with pq.ParquetFile(part) as file:  # a tenth less than read_table's dataset
+            spell = numbers is not None and _spelled(file.schema_arrow.metadata)
+            columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
+            table = file.read(columns=columns).take(pa.array(local))
+        return _with_ids(table, numbers) if spell else table
+
+    def _copied(self, i: int, local: np.ndarray, numbers: np.ndarray | None) -> pa.Table | None:
+        """The rows from the segment's copy; None where it has none, or one that does not fit
+        its part (the part is read instead, for the same values)."""
+        copy = self.copies.get(i)
+        if copy is None:
+            return None
+        try:
+            table = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+            expected = self.starts[i + 1] - self.starts[i]
+            names = [c for c in LAZY_COLUMNS if c != "event_id" or c in table.column_names]
+            if table.num_rows != expected or table.column_names != names:
+                raise ValueError("a copy of other rows")
+            taken = table.take(pa.array(local))
+            taken.validate(full=True)  # codes past their values: refused, never read
+        except (OSError, ValueError, pa.ArrowException) as problem:
+            log.warning(
+                "the kept copy %s cannot be read (%s): its part is read instead",
+                copy.name,
+                type(problem).__name__,
+            )
+            del self.copies[i]
+            return None
+        taken = _plain(taken, "household_id", pa.large_string())
+        taken = _plain(taken, "source_line", pa.int64())
+        if "event_id" in taken.column_names:
+            return taken
+        return None if numbers is None else _with_ids(taken, numbers)
+
+
+def copy_trace(part: Path, rows: np.ndarray | None, dest: Path) -> None:
+    """Write the LAZY_COLUMNS of a part's `rows` (None: all) uncompressed to `dest`, for
+    TraceReader to map: households as codes and lines as 32-bit numbers where they fit, a
+    fifth of the bytes. Ids that are their event numbers' digits are not copied."""
+    with pq.ParquetFile(part, read_dictionary=["household_id"]) as file:
+        spell = _spelled(file.schema_arrow.metadata)
+        columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
+        table = file.read(columns=columns)
+    if rows is not None:
+        table = table.take(pa.array(rows))
+    lines = table["source_line"]
+    if len(lines) and pc.max(lines).as_py() < 1 << 31 and pc.min(lines).as_py() >= -(1 << 31):
+        table = table.set_column(
+            table.column_names.index("source_line"), "source_line", lines.cast(pa.int32())
+        )
+    with pa.OSFile(str(dest), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+        out.write_table(table)
+
+
+def _plain(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
+    """The column as a part's read gives it."""
+    i = table.column_names.index(name)
+    return table.set_column(i, name, table.column(i).cast(kind))
+
+
+def _with_ids(table: pa.Table, numbers: np.ndarray) -> pa.Table:
+    """The rows with their event ids spelled from their numbers, first."""
+    return table.add_column(0, "event_id", pa.array(spelled_ids(numbers), pa.large_string()))
 
 
 def _before(times: pa.ChunkedArray, as_of: pd.Timestamp) -> pa.ChunkedArray:
