@@ -20,7 +20,8 @@ from noncoop.events import EVENT_NUMBER
 from noncoop.scan import scan, scan_json
 from noncoop.scan.kept import Inputs, kept
 from noncoop.scan.run import shipped_rules
-from noncoop.store.workspace import Workspace
+from noncoop.store import workspace as workspace_module
+from noncoop.store.workspace import Workspace, read_part
 
 PACK = load_rules([shipped_rules()]).enabled()
 SELECTED = [s for r in PACK.rules for s in r.rule.selections()]
@@ -29,15 +30,20 @@ KEPT = "timeline kept from an earlier scan"
 
 def kept_and_made(ws: Workspace, night: str):
     """The kept timeline (None where there is none) and the one made, as of the night."""
+    found = kept_of(ws, night)
     day = pd.Timestamp(night)
     with calendar(ws.timezone()):
-        subjects = ws.load_subjects()
+        events, reader = ws.load_for_rules(day)
+        made = pack_timeline(events, ws.load_subjects(), PACK, day, None, reader)
+    return (found.timeline if found else None), made
+
+
+def kept_of(ws: Workspace, night: str):
+    """The kept timeline as of the night, with what was merged into it (None: none to use)."""
+    with calendar(ws.timezone()):
         inputs = Inputs(ws.subjects_path, zone(), shared_definitions(SELECTED))
         share = partial(shared_records, selections=SELECTED)
-        found = kept(ws, inputs, day, subjects, None, share)
-        events, reader = ws.load_for_rules(day)
-        made = pack_timeline(events, subjects, PACK, day, None, reader)
-    return (found.timeline if found else None), made
+        return kept(ws, inputs, pd.Timestamp(night), ws.load_subjects(), None, share)
 
 
 def without_timeline(ws: Workspace, dest) -> Workspace:
@@ -131,6 +137,49 @@ def test_evidence_is_cited_from_the_kept_copies_without_decoding_the_parts(tmp_p
     cited = kept_tl.trace(every)
     for name in traced.columns:
         assert np.array_equal(texts(cited[name]), texts(traced[name])), name
+
+
+def test_records_of_the_days_since_are_taken_from_the_kept_rest(tmp_path, monkeypatch):
+    """The rows of a part that the kept timeline does not hold yet (records of later days, as
+    appointments booked ahead) are copied beside it: a later night opens such a part for its
+    times only, and takes the rows of its days from the copy, as reading the part gives them."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-01-10", "python", actor="test")
+    asked = []
+
+    def spied(part, columns, *args, **kwargs):
+        asked.append(list(columns))
+        return read_part(part, columns, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "read_part", spied)
+    found = kept_of(ws, "2026-02-27")
+    assert found.added > 0
+    assert asked and all(columns == ["occurred_at"] for columns in asked)
+    monkeypatch.undo()
+    _, made = kept_and_made(ws, "2026-02-27")
+    assert_same(found.timeline, made)
+
+
+def test_a_kept_rest_that_does_not_hold_the_records_is_passed_over(tmp_path, caplog):
+    """A copy of a part's later records cut short (edited, or from another workspace) is
+    refused with a warning: the part is read instead, and the night's alerts are the same."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-01-10", "python", actor="test")
+    remade = without_timeline(ws, tmp_path / "remade")
+    (folder,) = ws.timeline_dir.iterdir()
+    rests = list(folder.glob("rest.*.arrow"))
+    assert rests
+    for rest in rests:
+        later = pa.ipc.open_file(pa.memory_map(str(rest))).read_all()
+        later = later.slice(0, len(later) // 2)
+        with pa.OSFile(str(rest), "wb") as sink, pa.ipc.new_file(sink, later.schema) as out:
+            out.write_table(later)
+    with caplog.at_level(logging.WARNING, logger="noncoop"):
+        night = scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    assert any("cannot be read" in r.getMessage() for r in caplog.records)
+    again = scan(REGION, remade, None, "2026-02-27", "python", actor="test")
+    assert alerts_of(night) == alerts_of(again)
+    assert alerts_of(night)
 
 
 def alerts_of(result) -> list[dict]:

@@ -44,7 +44,7 @@ from noncoop.engine.timeline import (
     feed_spans,
 )
 from noncoop.events import EVENT_NUMBER
-from noncoop.store.workspace import TraceReader, Workspace, copy_trace
+from noncoop.store.workspace import TraceReader, Workspace, copy_rest, copy_trace
 from noncoop.vocab import ROLES
 
 log = logging.getLogger("noncoop.scan")
@@ -185,6 +185,12 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
         # The rows' source lines and households, mapped when evidence is cited: decoding them
         # with every other row of their parts was a quarter of a night's explaining.
         copy_trace(part, rows, partial / _trace_copy(i))
+    meta["rests"] = []
+    parts = {part.name: part for part, _ in segments}
+    for k, (name, rows) in enumerate(_held(segments).items()):
+        if rows is not None:  # a part holding later days' records too
+            save(f"rest.{k}", copy_rest(parts[name], rows, partial / f"rest.{k}.arrow"))
+            meta["rests"].append({"name": name, "size": parts[name].stat().st_size, "at": k})
     # The description last: a folder without it was never finished.
     (partial / _META).write_text(json.dumps(meta))
     shutil.rmtree(final, ignore_errors=True)
@@ -226,6 +232,7 @@ def kept(
         if meta["as_of"] > f"{as_of:%Y-%m-%d}":
             return None
         segments, gone, copies = _segments(place, meta, workspace.event_parts())
+        rests = _rests(place, meta, segments)
         rows = _mapped(place, meta)
         children = pd.Index(meta["subjects"], dtype=meta["subjects_index"])
         _check(rows, meta, len(gone), children)
@@ -241,7 +248,7 @@ def kept(
         # the feeds are worked out again from the records held; the new parts' come below.
         rows = _without(rows, gone)
         feeds = _feeds_of(rows.origin, coverage)
-    events, added = workspace.load_added(as_of, _held(segments))
+    events, added = workspace.load_added(as_of, _held(segments), rests)
     if len(events):
         new = build_timeline(events, _concerned(subjects, events), as_of, share=share(events))
         rows = _merged(rows, children, new)
@@ -322,6 +329,19 @@ def _segments(
                 copies[len(segments)] = place / _trace_copy(i)
             segments.append((part, rows))
     return segments, np.concatenate(gone) if gone else np.zeros(0, bool), copies
+
+
+def _rests(place: Path, meta: dict, segments: Segments) -> dict[str, tuple[np.ndarray, Path]]:
+    """The kept rests of parts still in the store as they were (`copy_rest`), by part name."""
+    sizes = {part.name: part.stat().st_size for part, _ in segments}
+    return {
+        rest["name"]: (
+            np.load(place / f"rest.{rest['at']}.npy"),
+            place / f"rest.{rest['at']}.arrow",
+        )
+        for rest in meta.get("rests", [])
+        if sizes.get(rest["name"]) == rest["size"]
+    }
 
 
 def _trace_copy(i: int) -> str:

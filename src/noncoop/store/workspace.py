@@ -39,6 +39,8 @@ log = logging.getLogger("noncoop.store")
 DEFAULT_WORKSPACE = Path("noncoop-workspace")
 # Text columns rules read, loaded for them as categories (in the canonical columns' order).
 CODED = ("subject_id", "chain_id", "detail")
+# The columns rules read, in the canonical order: the others (LAZY_COLUMNS) only for evidence.
+LEAN = [c for c in EVENT_COLUMNS if c not in LAZY_COLUMNS]
 
 
 class Workspace:
@@ -208,13 +210,17 @@ class Workspace:
         return _frame(tables, columns, lean, with_trace), TraceReader(kept)
 
     def load_added(
-        self, as_of: pd.Timestamp, held: dict[str, np.ndarray | None]
+        self,
+        as_of: pd.Timestamp,
+        held: dict[str, np.ndarray | None],
+        rests: dict[str, tuple[np.ndarray, Path]] | None = None,
     ) -> tuple[pd.DataFrame, list[tuple[Path, np.ndarray]]]:
         """The events on or before `as_of` that a table loaded before does not hold, lean as
         `load_for_rules` loads them, with the part and rows of the part each came from. `held`
         names each part that table read: None where it held all its rows, else the rows it
-        held. A part held whole is not opened; of the others, only the times are read first."""
-        columns = [c for c in EVENT_COLUMNS if c not in LAZY_COLUMNS]
+        held. A part held whole is not opened; of the others, only the times are read first,
+        and the rows chosen are taken from the part's rest (`copy_rest`: the rows it did not
+        hold when kept, by part name, with their places) where there is one."""
         tables, added = [], []
         for part in self.event_parts():
             rows = held.get(part.name, np.zeros(0, np.int64))
@@ -226,10 +232,12 @@ class Workspace:
             if not wanted.any():
                 continue
             chosen = np.flatnonzero(wanted)
-            table = self._read_part(part, columns, CODED, numbered=True).take(pa.array(chosen))
+            table = _from_rest((rests or {}).get(part.name), chosen)
+            if table is None:
+                table = self._read_part(part, LEAN, CODED, numbered=True).take(pa.array(chosen))
             tables.append(_compact(table).cast(_unified(table.schema)))
             added.append((part, chosen))
-        return _frame(tables, columns, True, False), added
+        return _frame(tables, LEAN, True, False), added
 
     def _read_part(
         self,
@@ -242,19 +250,12 @@ class Workspace:
         With `numbered`, each row's EVENT_NUMBER too: stored beside it, or (in a part written
         before it was) worked out from its id."""
         try:
-            with pq.ParquetFile(part, read_dictionary=list(dictionary)) as file:
-                if not numbered:
-                    return file.read(columns=columns)
-                if EVENT_NUMBER in file.schema_arrow.names:
-                    return file.read(columns=[*columns, EVENT_NUMBER])
-                table = file.read(columns=[*columns, "event_id"])
+            return read_part(part, columns, dictionary, numbered)
         except (OSError, ValueError):
             self.check()
             raise WorkspaceDamaged(
                 self.root, [Damage(f"events/{part.name} cannot be read")]
             ) from None
-        numbers = pa.array(event_numbers(table["event_id"]), pa.uint64())
-        return table.drop_columns(["event_id"]).append_column(EVENT_NUMBER, numbers)
 
     # quarantine ---------------------------------------------------------------------------
     def write_quarantine(self, rows: pd.DataFrame, name: str) -> Path | None:
@@ -365,6 +366,58 @@ class TraceReader:
         if "event_id" in taken.column_names:
             return taken
         return None if numbers is None else _with_ids(taken, numbers)
+
+
+def read_part(
+    part: Path, columns: list[str], dictionary: tuple[str, ...] = (), numbered: bool = False
+) -> pa.Table:
+    """Columns of one part (`dictionary`: those read as codes and their values). With
+    `numbered`, each row's EVENT_NUMBER too: stored beside it, or (in a part written before it
+    was) worked out from its id."""
+    with pq.ParquetFile(part, read_dictionary=list(dictionary)) as file:
+        if not numbered:
+            return file.read(columns=columns)
+        if EVENT_NUMBER in file.schema_arrow.names:
+            return file.read(columns=[*columns, EVENT_NUMBER])
+        table = file.read(columns=[*columns, "event_id"])
+    numbers = pa.array(event_numbers(table["event_id"]), pa.uint64())
+    return table.drop_columns(["event_id"]).append_column(EVENT_NUMBER, numbers)
+
+
+def copy_rest(part: Path, held: np.ndarray, dest: Path) -> np.ndarray:
+    """Write the rows of a part that a kept timeline does not hold (`held`: those it does) as
+    `load_added` reads them, uncompressed to `dest`; their places in the part are returned.
+    Later nights take the rows of their days from it, where they decoded the whole part."""
+    with pq.ParquetFile(part) as file:
+        rest = np.setdiff1d(np.arange(file.metadata.num_rows), held)
+    table = _compact(read_part(part, LEAN, CODED, numbered=True).take(pa.array(rest)))
+    with pa.OSFile(str(dest), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+        out.write_table(table)
+    return rest
+
+
+def _from_rest(rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray) -> pa.Table | None:
+    """The chosen rows of a part from its rest; None where it has none, or one that does not
+    hold them (the part is read instead, for the same values)."""
+    if rest is None:
+        return None
+    places, copy = rest
+    try:
+        table = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+        at = np.searchsorted(places, chosen)
+        found = at < len(places)
+        if table.num_rows != len(places) or not found.all() or (places[at] != chosen).any():
+            raise ValueError("a rest without the rows")
+        taken = table.take(pa.array(at)).select([*LEAN, EVENT_NUMBER])
+        taken.validate(full=True)  # codes past their values: refused, never read
+    except (OSError, ValueError, KeyError, pa.ArrowException) as problem:
+        log.warning(
+            "the kept copy %s cannot be read (%s): its part is read instead",
+            copy.name,
+            type(problem).__name__,
+        )
+        return None
+    return taken
 
 
 def copy_trace(part: Path, rows: np.ndarray | None, dest: Path) -> None:
