@@ -24,6 +24,18 @@ def test_huge_page_advice_is_off_unless_asked_for(given, expected):
     assert done.stdout.startswith(expected)
 
 
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("2", "2")])
+def test_numpys_linear_algebra_runs_on_one_thread_unless_asked(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    ask = "import noncoop, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    done = subprocess.run(
+        [sys.executable, "-c", ask], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == expected
+
+
 def test_the_command_keeps_what_its_imports_made_out_of_the_collectors_walks():
     ask = (
         "import gc, sys; from noncoop.cli.app import run; sys.argv = ['noncoop', '--version']\n"
