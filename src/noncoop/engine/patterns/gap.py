@@ -167,7 +167,9 @@ def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, l
     # No sighting in the look-back: after one leaves it; before a child's first; never seen.
     first = np.ones(len(subject), bool)
     first[1:] = subject[1:] != subject[:-1]
-    never = np.setdiff1d(np.unique(open_subject), subject)
+    # Both in child order already: their distinct children without sorting millions again.
+    children = distinct(open_subject)
+    never = children[~np.isin(children, subject[first], assume_unique=True)]
     gone = (
         np.concatenate([subject, subject[first], never]),
         np.concatenate(
