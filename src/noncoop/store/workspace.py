@@ -389,7 +389,9 @@ def copy_rest(part: Path, held: np.ndarray, dest: Path) -> np.ndarray:
     `load_added` reads them, uncompressed to `dest`; their places in the part are returned.
     Later nights take the rows of their days from it, where they decoded the whole part."""
     with pq.ParquetFile(part) as file:
-        rest = np.setdiff1d(np.arange(file.metadata.num_rows), held)
+        later = np.ones(file.metadata.num_rows, bool)
+    later[held] = False
+    rest = np.flatnonzero(later)
     table = _compact(read_part(part, LEAN, CODED, numbered=True).take(pa.array(rest)))
     with pa.OSFile(str(dest), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
         out.write_table(table)
