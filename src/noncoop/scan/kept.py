@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from noncoop import __version__
 from noncoop.asof import end_second, to_seconds, utc_instants
 from noncoop.engine import households, selections, timeline
+from noncoop.engine.episodes import ranges
 from noncoop.engine.timeline import (
     Feeds,
     Timeline,
@@ -481,6 +482,23 @@ def _places(old: _Rows, n_children: int, new: Timeline, child: np.ndarray) -> np
     integer key (as households.py then sorts on three)."""
     if not len(new.t):
         return np.zeros(0, np.int64)
+    # Each new row is placed among its own child's old rows: a night's few thousand rows have
+    # a few hundred thousand such, where a key for each of ten million cost more than the search.
+    lo = np.searchsorted(old.child, child, "left")
+    hi = np.searchsorted(old.child, child, "right")
+    if int((hi - lo).sum()) > len(old.t):  # many new rows of the same children: keys are cheaper
+        return _keyed_places(old, n_children, new, child)
+    owner, among = ranges(lo, hi)
+    earlier = old.t[among] < new.t[owner]
+    same = old.t[among] == new.t[owner]
+    at = lo + np.bincount(owner, earlier, len(child)).astype(np.int64)
+    return _tied(old, new, at, at + np.bincount(owner, same, len(child)).astype(np.int64))
+
+
+def _keyed_places(
+    old: _Rows, n_children: int, new: Timeline, child: np.ndarray
+) -> np.ndarray | None:
+    """`_places` by one integer key for (child, time) of every row."""
     times = [new.t.min(), new.t.max(), *([old.t.min(), old.t.max()] if len(old.t) else [])]
     low = int(min(times))
     if int(max(times)) - low >= 1 << 34 or n_children >= 1 << 29:
@@ -489,12 +507,15 @@ def _places(old: _Rows, n_children: int, new: Timeline, child: np.ndarray) -> np
     old_key += old.t - low
     new_key = (child.astype(np.int64) << 34) + (new.t - low)
     at = np.searchsorted(old_key, new_key, "left")
-    tied = np.flatnonzero(np.searchsorted(old_key, new_key, "right") > at)
+    return _tied(old, new, at, np.searchsorted(old_key, new_key, "right"))
+
+
+def _tied(old: _Rows, new: Timeline, at: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The places `at`, moved on past the old rows of the same child at the same second (up to
+    `right`) whose event numbers are lower: records of one moment go in event-id order."""
+    tied = np.flatnonzero(right > at)
     if len(tied):
-        # Records of the same child at the same second go in event-id order: count the old
-        # ones of each such second with a lower number.
-        ends = np.searchsorted(old_key, new_key[tied], "right")
-        lengths = ends - at[tied]
+        lengths = right[tied] - at[tied]
         firsts = np.cumsum(lengths) - lengths
         within = np.arange(lengths.sum()) - np.repeat(firsts, lengths)
         old_rows = old.rows[np.repeat(at[tied], lengths) + within]
