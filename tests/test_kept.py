@@ -126,11 +126,13 @@ def test_records_of_a_new_export_are_merged_into_the_kept_timeline(tmp_path, cap
 
 def test_evidence_is_cited_from_the_kept_copies_without_decoding_the_parts(tmp_path):
     """The source file, line and household of every kept row are copied beside the kept
-    timeline: citing evidence maps them, where it decoded every row of the parts before. With
-    the store's parts moved away after the timeline is mapped, every row is still traced."""
+    timeline, as are those of the rows of later days it does not hold yet: citing evidence maps
+    them, where it decoded every row of the parts before. With the store's parts moved away
+    after the timeline is mapped, every row is still traced, those merged in since too."""
     ws = Workspace(tmp_path / "ws")
-    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    scan(REGION, ws, None, "2026-01-10", "python", actor="test")
     kept_tl, made = kept_and_made(ws, "2026-02-27")
+    assert len(kept_tl.t) > len(kept_of(ws, "2026-01-10").timeline.t)
     every = list(range(len(made.t)))
     traced = made.trace(every)
     ws.events_dir.rename(tmp_path / "elsewhere")

@@ -255,7 +255,9 @@ def kept(
         rows = _merged(rows, children, new)
         if rows is None:
             return None
-        segments += segments_of(TraceReader(added), new.loaded)
+        later = segments_of(TraceReader(added), new.loaded)
+        copies.update(_rest_copies(later, rests, len(segments)))
+        segments += later
         feeds = feeds.joined(new.feeds)
     if gone.any() and not _children_agree(rows, children, subjects):
         return None
@@ -312,10 +314,10 @@ def _held(segments: Segments) -> dict[str, np.ndarray | None]:
 
 def _segments(
     place: Path, meta: dict, parts: list[Path]
-) -> tuple[Segments, np.ndarray, dict[int, Path]]:
+) -> tuple[Segments, np.ndarray, dict[int, tuple[Path, None]]]:
     """The kept timeline's segments whose parts are still in the store, which of its records
     (origin rows) came from a part no longer there, and the copies of the segments' LAZY_COLUMNS
-    (by place among the segments)."""
+    (by place among the segments, each row its own)."""
     committed = {p.name: p for p in parts}
     segments: Segments = []
     gone = []
@@ -327,7 +329,7 @@ def _segments(
         if not lost:
             rows = None if kept_part["all"] else np.load(place / f"part.{i}.npy")
             if (place / _trace_copy(i)).exists():
-                copies[len(segments)] = place / _trace_copy(i)
+                copies[len(segments)] = (place / _trace_copy(i), None)
             segments.append((part, rows))
     return segments, np.concatenate(gone) if gone else np.zeros(0, bool), copies
 
@@ -343,6 +345,22 @@ def _rests(place: Path, meta: dict, segments: Segments) -> dict[str, tuple[np.nd
         for rest in meta.get("rests", [])
         if sizes.get(rest["name"]) == rest["size"]
     }
+
+
+def _rest_copies(
+    added: Segments, rests: dict[str, tuple[np.ndarray, Path]], first: int
+) -> dict[int, tuple[Path, np.ndarray]]:
+    """For added segments (placed from `first` on among a reader's), the rests that hold their
+    rows' LAZY_COLUMNS, with the row of the rest each of them is."""
+    copies = {}
+    for j, (part, rows) in enumerate(added):
+        rest = rests.get(part.name)
+        if rest is not None and rows is not None and len(rows) and len(rest[0]):
+            places, copy = rest
+            at = np.minimum(np.searchsorted(places, rows), len(places) - 1)
+            if (places[at] == rows).all():
+                copies[first + j] = (copy, at)
+    return copies
 
 
 def _trace_copy(i: int) -> str:

@@ -292,11 +292,14 @@ class Workspace:
 class TraceReader:
     """The LAZY_COLUMNS columns of rows of a loaded event table, read from the parts they came from:
     `kept` lists each part with the rows of it the table holds (None: all of them). `copies`
-    names, by place in `kept`, an uncompressed copy of those rows' columns (`copy_trace`): its
-    rows are taken from the mapped file, not decoded with the whole part."""
+    names, by place in `kept`, an uncompressed file holding those rows' columns (`copy_trace`,
+    `copy_rest`) with the row of it each of them is (None: the same): its rows are taken from
+    the mapped file, not decoded with the whole part."""
 
     def __init__(
-        self, kept: list[tuple[Path, np.ndarray | None]], copies: dict[int, Path] | None = None
+        self,
+        kept: list[tuple[Path, np.ndarray | None]],
+        copies: dict[int, tuple[Path, np.ndarray | None]] | None = None,
     ):
         self.kept = kept
         self.copies = copies or {}
@@ -342,23 +345,21 @@ class TraceReader:
     def _copied(self, i: int, local: np.ndarray, numbers: np.ndarray | None) -> pa.Table | None:
         """The rows from the segment's copy; None where it has none, or one that does not fit
         its part (the part is read instead, for the same values)."""
-        copy = self.copies.get(i)
-        if copy is None:
+        if i not in self.copies:
             return None
+        copy, index = self.copies[i]
         try:
-            table = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
-            expected = self.starts[i + 1] - self.starts[i]
-            names = [c for c in LAZY_COLUMNS if c != "event_id" or c in table.column_names]
-            if table.num_rows != expected or table.column_names != names:
+            table = _mapped(copy)
+            rows = self.starts[i + 1] - self.starts[i]
+            fits = table.num_rows == rows if index is None else index.max() < table.num_rows
+            names = [c for c in LAZY_COLUMNS if c in table.column_names]
+            if not fits or not set(_TRACED) <= set(names):
                 raise ValueError("a copy of other rows")
-            taken = table.take(pa.array(local))
+            at = local if index is None else index[local]
+            taken = table.select(names).take(pa.array(at))
             taken.validate(full=True)  # codes past their values: refused, never read
         except (OSError, ValueError, pa.ArrowException) as problem:
-            log.warning(
-                "the kept copy %s cannot be read (%s): its part is read instead",
-                copy.name,
-                type(problem).__name__,
-            )
+            _refused(copy, problem)
             del self.copies[i]
             return None
         taken = _plain(taken, "household_id", pa.large_string())
@@ -366,6 +367,10 @@ class TraceReader:
         if "event_id" in taken.column_names:
             return taken
         return None if numbers is None else _with_ids(taken, numbers)
+
+
+# The LAZY_COLUMNS every copy holds (the ids only where they are not their numbers' digits).
+_TRACED = ("household_id", "source_file", "source_line")
 
 
 def read_part(
@@ -386,15 +391,18 @@ def read_part(
 
 def copy_rest(part: Path, held: np.ndarray, dest: Path) -> np.ndarray:
     """Write the rows of a part that a kept timeline does not hold (`held`: those it does) as
-    `load_added` reads them, uncompressed to `dest`; their places in the part are returned.
-    Later nights take the rows of their days from it, where they decoded the whole part."""
+    `load_added` reads them, with their LAZY_COLUMNS for citing them, uncompressed to `dest`;
+    their places in the part are returned. Later nights take the rows of their days from it,
+    where they decoded the whole part."""
     with pq.ParquetFile(part) as file:
         later = np.ones(file.metadata.num_rows, bool)
     later[held] = False
     rest = np.flatnonzero(later)
-    table = _compact(read_part(part, LEAN, CODED, numbered=True).take(pa.array(rest)))
-    with pa.OSFile(str(dest), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
-        out.write_table(table)
+    table = read_part(part, LEAN, CODED, numbered=True)
+    lazy = _lazy(part)
+    for name in lazy.column_names:
+        table = table.append_column(name, lazy[name])
+    _write_arrow(_compact(table.take(pa.array(rest))), dest)
     return rest
 
 
@@ -405,7 +413,7 @@ def _from_rest(rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray) -> pa.T
         return None
     places, copy = rest
     try:
-        table = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+        table = _mapped(copy)
         at = np.searchsorted(places, chosen)
         found = at < len(places)
         if table.num_rows != len(places) or not found.all() or (places[at] != chosen).any():
@@ -413,11 +421,7 @@ def _from_rest(rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray) -> pa.T
         taken = table.take(pa.array(at)).select([*LEAN, EVENT_NUMBER])
         taken.validate(full=True)  # codes past their values: refused, never read
     except (OSError, ValueError, KeyError, pa.ArrowException) as problem:
-        log.warning(
-            "the kept copy %s cannot be read (%s): its part is read instead",
-            copy.name,
-            type(problem).__name__,
-        )
+        _refused(copy, problem)
         return None
     return taken
 
@@ -425,11 +429,8 @@ def _from_rest(rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray) -> pa.T
 def copy_trace(part: Path, rows: np.ndarray | None, dest: Path) -> None:
     """Write the LAZY_COLUMNS of a part's `rows` (None: all) uncompressed to `dest`, for
     TraceReader to map: households as codes and lines as 32-bit numbers where they fit, a
-    fifth of the bytes. Ids that are their event numbers' digits are not copied."""
-    with pq.ParquetFile(part, read_dictionary=["household_id"]) as file:
-        spell = _spelled(file.schema_arrow.metadata)
-        columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
-        table = file.read(columns=columns)
+    fifth of the bytes."""
+    table = _lazy(part)
     if rows is not None:
         table = table.take(pa.array(rows))
     lines = table["source_line"]
@@ -437,8 +438,33 @@ def copy_trace(part: Path, rows: np.ndarray | None, dest: Path) -> None:
         table = table.set_column(
             table.column_names.index("source_line"), "source_line", lines.cast(pa.int32())
         )
+    _write_arrow(table, dest)
+
+
+def _lazy(part: Path) -> pa.Table:
+    """A part's LAZY_COLUMNS, households as codes; ids that are their event numbers' digits
+    are left out (spelled again from the numbers)."""
+    with pq.ParquetFile(part, read_dictionary=["household_id"]) as file:
+        spell = _spelled(file.schema_arrow.metadata)
+        return file.read(columns=[c for c in LAZY_COLUMNS if not (spell and c == "event_id")])
+
+
+def _write_arrow(table: pa.Table, dest: Path) -> None:
     with pa.OSFile(str(dest), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
         out.write_table(table)
+
+
+def _mapped(copy: Path) -> pa.Table:
+    """An uncompressed Arrow file, mapped: its rows are read only where taken."""
+    return pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+
+
+def _refused(copy: Path, problem: Exception) -> None:
+    log.warning(
+        "the kept copy %s cannot be read (%s): its part is read instead",
+        copy.name,
+        type(problem).__name__,
+    )
 
 
 def _plain(table: pa.Table, name: str, kind: pa.DataType) -> pa.Table:
