@@ -111,21 +111,27 @@ def sweep(
     # sorted: the change points are then a merge, and each end finds its point by a forward
     # search, where an indirect sort of every end would cost several times more.
     if _ascending(starts) and _ascending(stops):
-        points, change = _merged_changes(starts, stops, w)
+        points, changes = _merged_changes(starts, stops, w)
     else:
-        points, change = _sorted_changes(starts, stops, w)
-    totals = np.cumsum(change, axis=0)
+        points, changes = _sorted_changes(starts, stops, w)
     # Every child's intervals close before the next child's open, so the running total is back
     # to zero at each child's last change point: a cumulative sum over all children is exact for
-    # whole numbers, and rounding removes what fractions leave.
-    if w is not None and not np.array_equal(w, np.trunc(w)):
-        totals = np.round(totals, 9)
+    # whole numbers, and rounding removes what fractions leave. One weight at a time: sums and
+    # tests down a column of millions, not across rows of two.
+    fractions = w is not None and not np.array_equal(w, np.trunc(w))
+    totals = [np.round(np.cumsum(c), 9) if fractions else np.cumsum(c) for c in changes]
     point_subject = points >> DAY_BITS
     point_day = points & ((1 << DAY_BITS) - 1)
-    keep = np.flatnonzero(
-        (point_subject[:-1] == point_subject[1:]) & np.any(totals[:-1] != 0, axis=1)
+    covered = totals[0][:-1] != 0
+    for total in totals[1:]:
+        covered |= total[:-1] != 0
+    keep = np.flatnonzero((point_subject[:-1] == point_subject[1:]) & covered)
+    return Segments(
+        point_subject[keep],
+        point_day[keep],
+        point_day[keep + 1],
+        np.stack([total[keep] for total in totals], axis=1),
     )
-    return Segments(point_subject[keep], point_day[keep], point_day[keep + 1], totals[keep])
 
 
 def _ascending(keys: np.ndarray) -> bool:
@@ -133,22 +139,22 @@ def _ascending(keys: np.ndarray) -> bool:
 
 
 def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
-    """Change points and the summed change at each, for sorted interval ends."""
+    """Change points and the summed change at each (one array per weight), for sorted interval
+    ends."""
     points = distinct(np.concatenate([starts, stops]))  # two sorted runs: a merge
     at_start, at_stop = np.searchsorted(points, starts), np.searchsorted(points, stops)
     m = len(points)
     if w is None:
-        change = np.bincount(at_start, minlength=m) - np.bincount(at_stop, minlength=m)
-        return points, change[:, None]
-    columns = [
+        return points, [np.bincount(at_start, minlength=m) - np.bincount(at_stop, minlength=m)]
+    return points, [
         np.bincount(at_start, w[:, c], m) - np.bincount(at_stop, w[:, c], m)
         for c in range(w.shape[1])
     ]
-    return points, np.stack(columns, axis=1)
 
 
 def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
-    """Change points and the summed change at each, for interval ends in any order."""
+    """Change points and the summed change at each (one array per weight), for interval ends
+    in any order."""
     n = len(starts)
     keys = np.concatenate([starts, stops])
     order = np.argsort(keys, kind="stable")
@@ -158,15 +164,12 @@ def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None)
     group = np.cumsum(new) - 1
     sign = np.where(order < n, 1, -1)
     if w is None:
-        return points, np.bincount(group, weights=sign, minlength=len(points)).astype(np.int64)[
-            :, None
-        ]
+        return points, [np.bincount(group, weights=sign, minlength=len(points)).astype(np.int64)]
     source = order % n if n else order
-    columns = [
+    return points, [
         np.bincount(group, weights=sign * w[source, c], minlength=len(points))
         for c in range(w.shape[1])
     ]
-    return points, np.stack(columns, axis=1)
 
 
 def runs(segments: Segments, holds: np.ndarray, last_day: int) -> Episodes:
