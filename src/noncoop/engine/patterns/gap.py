@@ -163,19 +163,28 @@ def _since_sightings(tl: Timeline, seen: np.ndarray, open_subject, limit: int, l
     same = np.zeros(len(subject), bool)
     same[:-1] = subject[1:] == subject[:-1]
     following = np.where(same, np.r_[day[1:], 0], far)
-    long_ago = (subject, day + limit + 1, np.minimum(following, day + lookback))
+    # Most sightings are followed by the next well within the limit: only the others make
+    # intervals, taken before millions of empty ones are made.
+    start, stop = day + limit + 1, np.minimum(following, day + lookback)
+    real = start < stop
+    long_ago = (subject[real], start[real], stop[real])
     # No sighting in the look-back: after one leaves it; before a child's first; never seen.
     first = np.ones(len(subject), bool)
     first[1:] = subject[1:] != subject[:-1]
     # Both in child order already: their distinct children without sorting millions again.
     children = distinct(open_subject)
     never = children[~np.isin(children, subject[first], assume_unique=True)]
+    leaves = day + lookback < following
     gone = (
-        np.concatenate([subject, subject[first], never]),
+        np.concatenate([subject[leaves], subject[first], never]),
         np.concatenate(
-            [day + lookback, np.zeros(int(first.sum()), np.int64), np.zeros(len(never), np.int64)]
+            [
+                day[leaves] + lookback,
+                np.zeros(int(first.sum()), np.int64),
+                np.zeros(len(never), np.int64),
+            ]
         ),
-        np.concatenate([following, day[first], np.full(len(never), far)]),
+        np.concatenate([following[leaves], day[first], np.full(len(never), far)]),
     )
     return long_ago, gone
 
