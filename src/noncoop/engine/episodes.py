@@ -94,18 +94,21 @@ class Segments:
 
 
 def sweep(
-    subject: np.ndarray, start: np.ndarray, stop: np.ndarray, weights: np.ndarray | None = None
+    subject: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    weights: np.ndarray | list[np.ndarray] | None = None,
 ) -> Segments:
     """Segments between consecutive change points of intervals `[start, stop)` (days), each with
     the sum of the weights of the intervals covering it; without weights, the number of them.
+    Weights are one array, one column per weight, or a list of them.
 
     Segments with nothing covering them are left out."""
-    w = None if weights is None else np.asarray(weights, float)
-    w = w[:, None] if w is not None and w.ndim == 1 else w  # one column per weight
+    w = _weight_columns(weights)
     real = start < stop  # an interval that ends before it starts covers no day
     if not real.all():
         subject, start, stop = subject[real], start[real], stop[real]
-        w = w[real] if w is not None else None
+        w = [c[real] for c in w] if w is not None else None
     starts, stops = key(subject, start), key(subject, stop)
     # Intervals taken from timeline rows in order, all of one length, come with both ends
     # sorted: the change points are then a merge, and each end finds its point by a forward
@@ -118,7 +121,7 @@ def sweep(
     # to zero at each child's last change point: a cumulative sum over all children is exact for
     # whole numbers, and rounding removes what fractions leave. One weight at a time: sums and
     # tests down a column of millions, not across rows of two.
-    fractions = w is not None and not np.array_equal(w, np.trunc(w))
+    fractions = w is not None and any(not np.array_equal(c, np.trunc(c)) for c in w)
     totals = [np.round(np.cumsum(c), 9) if fractions else np.cumsum(c) for c in changes]
     point_subject = points >> DAY_BITS
     point_day = points & ((1 << DAY_BITS) - 1)
@@ -134,11 +137,21 @@ def sweep(
     )
 
 
+def _weight_columns(weights) -> list[np.ndarray] | None:
+    """Weights as one array of floats per weight, each in one piece of memory."""
+    if weights is None:
+        return None
+    if isinstance(weights, list):
+        return [np.asarray(c, float) for c in weights]
+    w = np.asarray(weights, float)
+    return [w] if w.ndim == 1 else [np.ascontiguousarray(w[:, c]) for c in range(w.shape[1])]
+
+
 def _ascending(keys: np.ndarray) -> bool:
     return bool(np.all(keys[1:] >= keys[:-1])) if len(keys) > 1 else True
 
 
-def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
+def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: list[np.ndarray] | None):
     """Change points and the summed change at each (one array per weight), for sorted interval
     ends."""
     points = distinct(np.concatenate([starts, stops]))  # two sorted runs: a merge
@@ -146,13 +159,10 @@ def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None)
     m = len(points)
     if w is None:
         return points, [np.bincount(at_start, minlength=m) - np.bincount(at_stop, minlength=m)]
-    return points, [
-        np.bincount(at_start, w[:, c], m) - np.bincount(at_stop, w[:, c], m)
-        for c in range(w.shape[1])
-    ]
+    return points, [np.bincount(at_start, c, m) - np.bincount(at_stop, c, m) for c in w]
 
 
-def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None):
+def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: list[np.ndarray] | None):
     """Change points and the summed change at each (one array per weight), for interval ends
     in any order."""
     n = len(starts)
@@ -166,10 +176,7 @@ def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: np.ndarray | None)
     if w is None:
         return points, [np.bincount(group, weights=sign, minlength=len(points)).astype(np.int64)]
     source = order % n if n else order
-    return points, [
-        np.bincount(group, weights=sign * w[source, c], minlength=len(points))
-        for c in range(w.shape[1])
-    ]
+    return points, [np.bincount(group, weights=sign * c[source], minlength=len(points)) for c in w]
 
 
 def runs(segments: Segments, holds: np.ndarray, last_day: int) -> Episodes:

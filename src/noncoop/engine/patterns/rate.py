@@ -68,13 +68,10 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
     d_rows, d_w = _measure(tl, masks[spec.denominator.select], spec.denominator)
     # A row in both selections (weeks: absent over possible sessions) is one interval, two sums.
     rows = np.flatnonzero(masks[spec.numerator.select] | masks[spec.denominator.select])
-    weights = np.stack(
-        [
-            np.where(masks[spec.numerator.select][rows], n_w[rows], 0.0),
-            np.where(masks[spec.denominator.select][rows], d_w[rows], 0.0),
-        ],
-        axis=1,
-    )
+    weights = [
+        np.where(masks[spec.numerator.select][rows], n_w[rows], 0.0),
+        np.where(masks[spec.denominator.select][rows], d_w[rows], 0.0),
+    ]
     subject, day = tl.subject[rows], tl.day[rows]
     segments = sweep(subject, day, day + within, weights)
     holds = _fires(spec, segments.totals[:, 0], segments.totals[:, 1])
