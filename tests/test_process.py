@@ -43,3 +43,23 @@ def test_the_command_keeps_what_its_imports_made_out_of_the_collectors_walks():
     )
     done = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True)
     assert done.stdout.strip().endswith("True")
+
+
+def collections_after(entry: str) -> tuple[bool, int]:
+    """Whether the collector is on once the command (`entry`, to import as `go`) has started,
+    and how many collections ran by then."""
+    ask = (
+        f"import gc, sys\n{entry}\nsys.argv = ['noncoop', '--version']\n"
+        "try:\n    go()\nexcept SystemExit:\n"
+        "    print(gc.isenabled(), sum(s['collections'] for s in gc.get_stats()))"
+    )
+    done = subprocess.run([sys.executable, "-c", ask], capture_output=True, text=True, check=True)
+    enabled, count = done.stdout.split()[-2:]
+    return enabled == "True", int(count)
+
+
+def test_the_command_imports_itself_with_the_collector_off_and_then_on():
+    enabled, collections = collections_after("from noncoop.__main__ import main as go")
+    _, without = collections_after("from noncoop.cli.app import run as go")
+    assert enabled
+    assert collections * 2 < without
