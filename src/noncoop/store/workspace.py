@@ -226,13 +226,15 @@ class Workspace:
             rows = held.get(part.name, np.zeros(0, np.int64))
             if rows is None:
                 continue
-            times = self._read_part(part, ["occurred_at"])["occurred_at"]
-            wanted = _before(times, as_of).to_numpy(zero_copy_only=False)
+            rest = (rests or {}).get(part.name)
+            # With a rest, the rows' numbers too: what it holds is checked against them.
+            keys = self._read_part(part, ["occurred_at"], numbered=rest is not None)
+            wanted = _before(keys["occurred_at"], as_of).to_numpy(zero_copy_only=False)
             wanted[rows] = False
             if not wanted.any():
                 continue
             chosen = np.flatnonzero(wanted)
-            table = _from_rest((rests or {}).get(part.name), chosen)
+            table = _from_rest(rest, chosen, keys)
             if table is None:
                 table = self._read_part(part, LEAN, CODED, numbered=True).take(pa.array(chosen))
             tables.append(_compact(table).cast(_unified(table.schema)))
@@ -358,6 +360,8 @@ class TraceReader:
             at = local if index is None else index[local]
             taken = table.select(names).take(pa.array(at))
             taken.validate(full=True)  # codes past their values: refused, never read
+            if index is not None and not _same_records(table, at, numbers):
+                raise ValueError("a rest of other records")
         except (OSError, ValueError, pa.ArrowException) as problem:
             _refused(copy, problem)
             del self.copies[i]
@@ -367,6 +371,13 @@ class TraceReader:
         if "event_id" in taken.column_names:
             return taken
         return None if numbers is None else _with_ids(taken, numbers)
+
+
+def _same_records(rest: pa.Table, at: np.ndarray, numbers: np.ndarray | None) -> bool:
+    """Whether the rows of a part's rest are the records with these event numbers."""
+    if numbers is None or EVENT_NUMBER not in rest.column_names:
+        return False
+    return np.array_equal(rest[EVENT_NUMBER].take(pa.array(at)).to_numpy(), numbers)
 
 
 # The LAZY_COLUMNS every copy holds (the ids only where they are not their numbers' digits).
@@ -406,20 +417,29 @@ def copy_rest(part: Path, held: np.ndarray, dest: Path) -> np.ndarray:
     return rest
 
 
-def _from_rest(rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray) -> pa.Table | None:
+def _from_rest(
+    rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray, keys: pa.Table
+) -> pa.Table | None:
     """The chosen rows of a part from its rest; None where it has none, or one that does not
-    hold them (the part is read instead, for the same values)."""
+    hold them as the part does (`keys`: the part's times and event numbers; the part is read
+    instead, for the same values)."""
     if rest is None:
         return None
     places, copy = rest
     try:
         table = _mapped(copy)
-        at = np.searchsorted(places, chosen)
-        found = at < len(places)
-        if table.num_rows != len(places) or not found.all() or (places[at] != chosen).any():
+        at = np.minimum(np.searchsorted(places, chosen), max(len(places) - 1, 0))
+        if (
+            table.num_rows != len(places)
+            or not len(places)
+            or (np.diff(places) <= 0).any()
+            or (places[at] != chosen).any()
+        ):
             raise ValueError("a rest without the rows")
         taken = table.take(pa.array(at)).select([*LEAN, EVENT_NUMBER])
         taken.validate(full=True)  # codes past their values: refused, never read
+        if not taken.select(keys.column_names).equals(keys.take(pa.array(chosen))):
+            raise ValueError("a rest of other records")
     except (OSError, ValueError, KeyError, pa.ArrowException) as problem:
         _refused(copy, problem)
         return None
