@@ -97,14 +97,14 @@ def sweep(
     subject: np.ndarray,
     start: np.ndarray,
     stop: np.ndarray,
-    weights: np.ndarray | list[np.ndarray] | None = None,
+    weights: list[np.ndarray] | None = None,
 ) -> Segments:
     """Segments between consecutive change points of intervals `[start, stop)` (days), each with
-    the sum of the weights of the intervals covering it; without weights, the number of them.
-    Weights are one array, one column per weight, or a list of them.
+    the sum of each of the weights (one array each) of the intervals covering it; without
+    weights, the number of them.
 
     Segments with nothing covering them are left out."""
-    w = _weight_columns(weights)
+    w = None if weights is None else [np.asarray(c, float) for c in weights]
     real = start < stop  # an interval that ends before it starts covers no day
     if not real.all():
         subject, start, stop = subject[real], start[real], stop[real]
@@ -137,14 +137,16 @@ def sweep(
     )
 
 
-def _weight_columns(weights) -> list[np.ndarray] | None:
-    """Weights as one array of floats per weight, each in one piece of memory."""
-    if weights is None:
-        return None
-    if isinstance(weights, list):
-        return [np.asarray(c, float) for c in weights]
-    w = np.asarray(weights, float)
-    return [w] if w.ndim == 1 else [np.ascontiguousarray(w[:, c]) for c in range(w.shape[1])]
+def blocks(*sizes: int) -> list[np.ndarray]:
+    """Weights for intervals given in blocks of these sizes, one after another: one weight per
+    block, 1 on its own intervals and 0 on the others, so a sweep counts each block apart."""
+    ends = np.cumsum(sizes, dtype=np.int64)
+    columns = []
+    for size, end in zip(sizes, ends, strict=True):
+        column = np.zeros(int(ends[-1]) if len(ends) else 0)
+        column[end - size : end] = 1
+        columns.append(column)
+    return columns
 
 
 def _ascending(keys: np.ndarray) -> bool:

@@ -25,6 +25,7 @@ from noncoop.engine.episodes import (
     TIME_BITS,
     TIME_MASK,
     Episodes,
+    blocks,
     distinct_evidence,
     key,
     ranges,
@@ -322,10 +323,7 @@ def _parted(found: RuleEpisodes, over: list[Episodes]) -> tuple[RuleEpisodes, Ru
     subject = np.concatenate([eps.subject, *(o.subject for o in over)])
     start = np.concatenate([eps.start, *(o.start for o in over)])
     stop = np.concatenate([eps.end, *(o.end for o in over)]) + 1
-    weights = np.zeros((len(subject), 2))
-    weights[: len(eps), 0] = 1
-    weights[len(eps) :, 1] = 1
-    seg = sweep(subject, start, stop, weights)
+    seg = sweep(subject, start, stop, blocks(len(eps), len(subject) - len(eps)))
     inside = seg.totals[:, 0] > 0
     origin = np.searchsorted(key(eps.subject, eps.start), key(seg.subject, seg.start), "right") - 1
     covered = seg.totals[:, 1] > 0

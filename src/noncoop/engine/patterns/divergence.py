@@ -14,6 +14,7 @@ from noncoop.engine.episodes import (
     Episodes,
     Intervals,
     assign,
+    blocks,
     distinct_evidence,
     merged,
     overlaps,
@@ -98,9 +99,7 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     subject = np.concatenate([a_value.subject // k, tl.subject[once], others.subject // k])
     start = np.concatenate([a_value.start, c_day, others.start])
     stop = np.concatenate([a_value.stop, c_day + within, others.stop])
-    weights = np.zeros((len(subject), 3))
-    for column, (lo, hi) in enumerate(_spans(len(a_value.start), len(once), len(others.start))):
-        weights[lo:hi, column] = 1
+    weights = blocks(len(a_value.start), len(once), len(others.start))
     segments = sweep(subject, start, stop, weights)
     n_a, events_a, n_others = segments.totals.T
     holds = (n_a >= spec.min) & (events_a >= spec.min_events) & (n_others >= spec.min_others)
@@ -118,18 +117,11 @@ def episodes(spec: Divergence, masks: Masks, tl: Timeline) -> Episodes:
     return found
 
 
-def _spans(*sizes: int) -> list[tuple[int, int]]:
-    ends = np.cumsum(sizes)
-    return list(zip(ends - np.asarray(sizes), ends, strict=True))
-
-
 def _others(value: np.ndarray, day: np.ndarray, within: int, selected: Intervals) -> Intervals:
     """Per (child, value): the days it shows `versus` events in the window and no `select`."""
     shown = union_of_windows(value, day, within)
     subject = np.concatenate([shown.subject, selected.subject])
-    weights = np.zeros((len(subject), 2))
-    weights[: len(shown.subject), 0] = 1
-    weights[len(shown.subject) :, 1] = 1
+    weights = blocks(len(shown.subject), len(selected.subject))
     segments = sweep(
         subject,
         np.concatenate([shown.start, selected.start]),

@@ -13,6 +13,7 @@ from noncoop.engine.episodes import (
     TIME_MASK,
     Episodes,
     assign,
+    blocks,
     clip,
     cut,
     days_where,
@@ -123,11 +124,7 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
         )
     ]
     subject, start, stop = (np.concatenate(column) for column in zip(*parts, strict=True))
-    weights = np.zeros((len(subject), 4))
-    sizes = np.cumsum([0, *(len(p[0]) for p in parts)])
-    for column in range(4):
-        weights[sizes[column] : sizes[column + 1], column] = 1
-    segments = sweep(subject, start, stop, weights)
+    segments = sweep(subject, start, stop, blocks(*(len(p[0]) for p in parts)))
     long_unseen, none_in_lookback, old_open, is_open = segments.totals.T
     unseen = (long_unseen > 0) | ((none_in_lookback > 0) & (old_open > 0))
     first_day, covered = _covered(tl, sighting_feeds(tl, masks, spec.select), limit)
