@@ -122,7 +122,11 @@ def sweep(
     # whole numbers, and rounding removes what fractions leave. One weight at a time: sums and
     # tests down a column of millions, not across rows of two.
     fractions = w is not None and any(not np.array_equal(c, np.trunc(c)) for c in w)
-    totals = [np.round(np.cumsum(c), 9) if fractions else np.cumsum(c) for c in changes]
+    totals = changes  # summed in place: the running totals take the changes' memory
+    for total in totals:
+        np.cumsum(total, out=total)
+        if fractions:
+            np.round(total, 9, out=total)
     point_subject = points >> DAY_BITS
     point_day = points & ((1 << DAY_BITS) - 1)
     covered = totals[0][:-1] != 0
