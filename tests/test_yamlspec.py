@@ -60,3 +60,16 @@ def test_a_file_libyaml_cannot_read_is_told_as_before(text):
 
 def test_the_files_compared_are_the_shipped_ones():
     assert len(SHIPPED) > 20 and all(isinstance(p, Path) for p in SHIPPED)
+
+
+@pytest.mark.parametrize("depth", [60, 5000])
+def test_values_nested_too_deep_are_refused_by_either_parser(depth):
+    """A file built to nest lists within lists is refused with a located error, never a
+    crash of the reader's recursion."""
+    text = "rule:\n  a: " + "[" * depth + "]" * depth + "\n"
+    for read in (lambda t: load_located(t, "f.yaml"), pure):
+        with pytest.raises(ConfigInvalid) as refused:
+            read(text)
+        (error,) = refused.value.errors
+        assert error.code == "YAML-REFUSED"
+        assert "nested more than 50 levels deep" in error.message

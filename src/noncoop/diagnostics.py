@@ -78,7 +78,8 @@ _CONFIG = (
         "the YAML is valid but not read",
         "A configuration holds plain data: a tag such as !!python/object is refused (nothing in "
         "a YAML file is ever executed), and so is a file that expands beyond the bounds (more "
-        "than 20 reuses of anchors, 100,000 values, or 2 MB): a few hundred lines is normal.",
+        "than 20 reuses of anchors, 100,000 values, 2 MB, or values nested 50 levels deep): a "
+        "few hundred lines is normal.",
     ),
     *(d for prefix, what in CONFIG_FILES.items() for d in _per_file(prefix, what)),
     Diagnostic(

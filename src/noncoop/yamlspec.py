@@ -4,7 +4,6 @@ every problem with file, line and column so an analyst can fix a profile or rule
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +99,7 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 MAX_ALIASES = 20  # anchors may be reused this often in one file
 MAX_NODES = 100_000  # values in one file, aliases expanded
 MAX_BYTES = 2 << 20
+MAX_DEPTH = 50  # mappings and lists within one another (a rule is about eight deep)
 # Tags a configuration may carry: plain data. `!!python/…` and any other tag is refused: nothing
 # in a YAML file is ever executed or turned into an object.
 PLAIN_TAGS = {
@@ -142,6 +142,8 @@ def _construct(
     node: yaml.Node, path: Path_, located: Located, loader: yaml.SafeLoader, budget: _Budget
 ) -> Any:
     budget.spend(node)
+    if len(path) > MAX_DEPTH:
+        _refuse(node, f"values nested more than {MAX_DEPTH} levels deep")
     located.values[path] = _pos(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -175,9 +177,13 @@ _LIBYAML = getattr(yaml, "CSafeLoader", None)
 def load_located(text: str, file: str) -> Located:
     """Parse YAML keeping positions; raises ConfigInvalid on a syntax error."""
     if _LIBYAML is not None:
-        with contextlib.suppress(yaml.YAMLError, UnicodeError):
+        try:
             yaml.reader.Reader(text)  # every character checked first, as the pure parser does
             return _located(_LIBYAML(text))
+        except _Refused as exc:  # noncoop's own words, at the same place either parser gives
+            raise _invalid(exc, text, file) from None
+        except (yaml.YAMLError, UnicodeError):
+            pass  # told below, as the pure parser tells it
     try:
         loader = yaml.SafeLoader(text)  # checks every character first
     except yaml.YAMLError as exc:
@@ -186,6 +192,9 @@ def load_located(text: str, file: str) -> Located:
         return _located(loader)
     except yaml.YAMLError as exc:
         raise _invalid(exc, text, file) from None
+    except RecursionError:  # the pure parser's own nesting, past what Python allows
+        problem = f"values nested more than {MAX_DEPTH} levels deep"
+        raise ConfigInvalid([ConfigError(file, 1, 1, "YAML-REFUSED", problem)]) from None
 
 
 def _located(loader: yaml.SafeLoader) -> Located:
