@@ -533,14 +533,11 @@ def _tied(old: _Rows, new: Timeline, at: np.ndarray, right: np.ndarray) -> np.nd
     `right`) whose event numbers are lower: records of one moment go in event-id order."""
     tied = np.flatnonzero(right > at)
     if len(tied):
-        lengths = right[tied] - at[tied]
-        firsts = np.cumsum(lengths) - lengths
-        within = np.arange(lengths.sum()) - np.repeat(firsts, lengths)
-        old_rows = old.rows[np.repeat(at[tied], lengths) + within]
-        old_numbers = old.origin[EVENT_NUMBER].to_numpy()[old_rows]
+        owner, among = ranges(at[tied], right[tied])
+        old_numbers = old.origin[EVENT_NUMBER].to_numpy()[old.rows[among]]
         new_numbers = new.origin[EVENT_NUMBER].to_numpy()[new.rows[tied]]
-        lower = (old_numbers < np.repeat(new_numbers, lengths)).astype(np.int64)
-        at[tied] += np.add.reduceat(lower, firsts)
+        lower = old_numbers < new_numbers[owner]
+        at[tied] += np.bincount(owner, lower, len(tied)).astype(np.int64)
     return at
 
 
