@@ -45,7 +45,13 @@ from noncoop.engine.timeline import (
     feed_spans,
 )
 from noncoop.events import EVENT_NUMBER
-from noncoop.store.workspace import TraceReader, Workspace, copy_rest, copy_trace
+from noncoop.store.workspace import (
+    TraceReader,
+    Workspace,
+    copy_rest,
+    copy_trace,
+    rest_rows,
+)
 from noncoop.vocab import ROLES
 
 log = logging.getLogger("noncoop.scan")
@@ -191,7 +197,7 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     for k, (name, rows) in enumerate(_held(segments).items()):
         if rows is not None:  # a part holding later days' records too
             save(f"rest.{k}", copy_rest(parts[name], rows, partial / f"rest.{k}.arrow"))
-            meta["rests"].append({"name": name, "size": parts[name].stat().st_size, "at": k})
+            meta["rests"].append({"name": name, "at": k})
     # The description last: a folder without it was never finished.
     (partial / _META).write_text(json.dumps(meta))
     shutil.rmtree(final, ignore_errors=True)
@@ -335,15 +341,16 @@ def _segments(
 
 
 def _rests(place: Path, meta: dict, segments: Segments) -> dict[str, tuple[np.ndarray, Path]]:
-    """The kept rests of parts still in the store as they were (`copy_rest`), by part name."""
-    sizes = {part.name: part.stat().st_size for part, _ in segments}
+    """The kept rests (`copy_rest`) of parts still in the store as they were kept (those of
+    the segments), by part name."""
+    held = {part.name for part, _ in segments}
     return {
         rest["name"]: (
             np.load(place / f"rest.{rest['at']}.npy"),
             place / f"rest.{rest['at']}.arrow",
         )
         for rest in meta.get("rests", [])
-        if sizes.get(rest["name"]) == rest["size"]
+        if rest["name"] in held
     }
 
 
@@ -354,12 +361,10 @@ def _rest_copies(
     rows' LAZY_COLUMNS, with the row of the rest each of them is."""
     copies = {}
     for j, (part, rows) in enumerate(added):
-        rest = rests.get(part.name)
-        if rest is not None and rows is not None and len(rows) and len(rest[0]):
-            places, copy = rest
-            at = np.minimum(np.searchsorted(places, rows), len(places) - 1)
-            if (places[at] == rows).all():
-                copies[first + j] = (copy, at)
+        places, copy = rests.get(part.name, (np.zeros(0, np.int64), None))
+        at = None if rows is None or not len(rows) else rest_rows(places, rows)
+        if at is not None:
+            copies[first + j] = (copy, at)
     return copies
 
 

@@ -417,6 +417,15 @@ def copy_rest(part: Path, held: np.ndarray, dest: Path) -> np.ndarray:
     return rest
 
 
+def rest_rows(places: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """Where each of a part's `rows` is in its rest, whose `places` in the part are listed in
+    order; None where one is not there (or the places are not in order)."""
+    if not len(places) or (np.diff(places) <= 0).any():
+        return None
+    at = np.minimum(np.searchsorted(places, rows), len(places) - 1)
+    return at if (places[at] == rows).all() else None
+
+
 def _from_rest(
     rest: tuple[np.ndarray, Path] | None, chosen: np.ndarray, keys: pa.Table
 ) -> pa.Table | None:
@@ -428,13 +437,8 @@ def _from_rest(
     places, copy = rest
     try:
         table = _mapped(copy)
-        at = np.minimum(np.searchsorted(places, chosen), max(len(places) - 1, 0))
-        if (
-            table.num_rows != len(places)
-            or not len(places)
-            or (np.diff(places) <= 0).any()
-            or (places[at] != chosen).any()
-        ):
+        at = rest_rows(places, chosen)
+        if at is None or table.num_rows != len(places):
             raise ValueError("a rest without the rows")
         taken = table.take(pa.array(at)).select([*LEAN, EVENT_NUMBER])
         taken.validate(full=True)  # codes past their values: refused, never read
