@@ -50,7 +50,9 @@ from noncoop.store.workspace import (
     Workspace,
     copy_rest,
     copy_trace,
+    mapped_arrow,
     rest_rows,
+    write_arrow,
 )
 from noncoop.vocab import ROLES
 
@@ -663,12 +665,8 @@ class _Labels:
     @staticmethod
     def keep(folder: Path, key: str, values: pd.Index, save: Callable) -> None:
         texts = _texts(values)
-        schema = pa.schema([("value", pa.large_string())])
-        with (
-            pa.OSFile(str(folder / f"{key}.labels.arrow"), "wb") as sink,
-            pa.ipc.new_file(sink, schema) as writer,
-        ):
-            writer.write_table(pa.table({"value": pa.array(texts, pa.large_string())}))
+        labels = pa.table({"value": pa.array(texts, pa.large_string())})
+        write_arrow(labels, folder / f"{key}.labels.arrow")
         hashes = _hashes(texts)
         order = np.argsort(hashes, kind="stable")
         save(f"{key}.hashes", hashes[order])
@@ -676,8 +674,7 @@ class _Labels:
 
     @staticmethod
     def read(place: Path, key: str, array: Callable[[str], np.ndarray]) -> _Labels:
-        with pa.memory_map(str(place / f"{key}.labels.arrow")) as source:
-            text = pa.ipc.open_file(source).read_all().column("value").combine_chunks()
+        text = mapped_arrow(place / f"{key}.labels.arrow").column("value").combine_chunks()
         hashes, order = array(f"{key}.hashes"), array(f"{key}.order")
         if len(hashes) != len(text) or len(order) != len(text) or text.null_count:
             raise ValueError("kept category values blank or of other lengths than their hashes")

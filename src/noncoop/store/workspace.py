@@ -351,7 +351,7 @@ class TraceReader:
             return None
         copy, index = self.copies[i]
         try:
-            table = _mapped(copy)
+            table = mapped_arrow(copy)
             rows = self.starts[i + 1] - self.starts[i]
             fits = table.num_rows == rows if index is None else index.max() < table.num_rows
             names = [c for c in LAZY_COLUMNS if c in table.column_names]
@@ -413,7 +413,7 @@ def copy_rest(part: Path, held: np.ndarray, dest: Path) -> np.ndarray:
     lazy = _lazy(part)
     for name in lazy.column_names:
         table = table.append_column(name, lazy[name])
-    _write_arrow(_compact(table.take(pa.array(rest))), dest)
+    write_arrow(_compact(table.take(pa.array(rest))), dest)
     return rest
 
 
@@ -436,7 +436,7 @@ def _from_rest(
         return None
     places, copy = rest
     try:
-        table = _mapped(copy)
+        table = mapped_arrow(copy)
         at = rest_rows(places, chosen)
         if at is None or table.num_rows != len(places):
             raise ValueError("a rest without the rows")
@@ -462,7 +462,7 @@ def copy_trace(part: Path, rows: np.ndarray | None, dest: Path) -> None:
         table = table.set_column(
             table.column_names.index("source_line"), "source_line", lines.cast(pa.int32())
         )
-    _write_arrow(table, dest)
+    write_arrow(table, dest)
 
 
 def _lazy(part: Path) -> pa.Table:
@@ -473,14 +473,15 @@ def _lazy(part: Path) -> pa.Table:
         return file.read(columns=[c for c in LAZY_COLUMNS if not (spell and c == "event_id")])
 
 
-def _write_arrow(table: pa.Table, dest: Path) -> None:
+def write_arrow(table: pa.Table, dest: Path) -> None:
+    """A table as an uncompressed Arrow file, to be mapped (`mapped_arrow`)."""
     with pa.OSFile(str(dest), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
         out.write_table(table)
 
 
-def _mapped(copy: Path) -> pa.Table:
+def mapped_arrow(path: Path) -> pa.Table:
     """An uncompressed Arrow file, mapped: its rows are read only where taken."""
-    return pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
 def _refused(copy: Path, problem: Exception) -> None:
