@@ -338,11 +338,8 @@ class TraceReader:
     def _from_part(self, i: int, local: np.ndarray, numbers: np.ndarray | None) -> pa.Table:
         part, rows = self.kept[i]
         local = local if rows is None else rows[local]
-        with pq.ParquetFile(part) as file:  # a tenth less than read_table's dataset
-            spell = numbers is not None and _spelled(file.schema_arrow.metadata)
-            columns = [c for c in LAZY_COLUMNS if not (spell and c == "event_id")]
-            table = file.read(columns=columns).take(pa.array(local))
-        return _with_ids(table, numbers) if spell else table
+        # Ids are left out only where they can be spelled from the numbers given.
+        return _traced(_lazy(part, spell=numbers is not None).take(pa.array(local)), numbers)
 
     def _copied(self, i: int, local: np.ndarray, numbers: np.ndarray | None) -> pa.Table | None:
         """The rows from the segment's copy; None where it has none, or one that does not fit
@@ -366,11 +363,17 @@ class TraceReader:
             _refused(copy, problem)
             del self.copies[i]
             return None
-        taken = _plain(taken, "household_id", pa.large_string())
-        taken = _plain(taken, "source_line", pa.int64())
-        if "event_id" in taken.column_names:
-            return taken
-        return None if numbers is None else _with_ids(taken, numbers)
+        return _traced(taken, numbers)
+
+
+def _traced(table: pa.Table, numbers: np.ndarray | None) -> pa.Table | None:
+    """Rows of LAZY_COLUMNS as a part's plain read gives them, their ids spelled from their
+    numbers where the ids were left out; None where they were and no numbers are given."""
+    table = _plain(table, "household_id", pa.large_string())
+    table = _plain(table, "source_line", pa.int64())
+    if "event_id" in table.column_names:
+        return table
+    return None if numbers is None else _with_ids(table, numbers)
 
 
 def _same_records(rest: pa.Table, at: np.ndarray, numbers: np.ndarray | None) -> bool:
@@ -465,12 +468,13 @@ def copy_trace(part: Path, rows: np.ndarray | None, dest: Path) -> None:
     write_arrow(table, dest)
 
 
-def _lazy(part: Path) -> pa.Table:
-    """A part's LAZY_COLUMNS, households as codes; ids that are their event numbers' digits
-    are left out (spelled again from the numbers)."""
+def _lazy(part: Path, spell: bool = True) -> pa.Table:
+    """A part's LAZY_COLUMNS, households as codes; with `spell`, ids that are their event
+    numbers' digits are left out (spelled again from the numbers). Read through ParquetFile:
+    a tenth less than read_table's dataset."""
     with pq.ParquetFile(part, read_dictionary=["household_id"]) as file:
-        spell = _spelled(file.schema_arrow.metadata)
-        return file.read(columns=[c for c in LAZY_COLUMNS if not (spell and c == "event_id")])
+        spelled = spell and _spelled(file.schema_arrow.metadata)
+        return file.read(columns=[c for c in LAZY_COLUMNS if not (spelled and c == "event_id")])
 
 
 def write_arrow(table: pa.Table, dest: Path) -> None:
