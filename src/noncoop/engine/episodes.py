@@ -144,12 +144,12 @@ def sweep(
 def blocks(*sizes: int) -> list[np.ndarray]:
     """Weights for intervals given in blocks of these sizes, one after another: one weight per
     block, 1 on its own intervals and 0 on the others, so a sweep counts each block apart."""
-    ends = np.cumsum(sizes, dtype=np.int64)
-    columns = []
-    for size, end in zip(sizes, ends, strict=True):
-        column = np.zeros(int(ends[-1]) if len(ends) else 0)
-        column[end - size : end] = 1
+    columns, first = [], 0
+    for size in sizes:
+        column = np.zeros(sum(sizes))
+        column[first : first + size] = 1
         columns.append(column)
+        first += size
     return columns
 
 
