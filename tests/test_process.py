@@ -59,7 +59,45 @@ def collections_after(entry: str) -> tuple[bool, int]:
 
 
 def test_the_command_imports_itself_with_the_collector_off_and_then_on():
-    enabled, collections = collections_after("from noncoop.__main__ import main as go")
+    entry = "import noncoop.__main__ as m; m.leave = sys.exit; go = m.main"
+    enabled, collections = collections_after(entry)
     _, without = collections_after("from noncoop.cli.app import run as go")
     assert enabled
     assert collections * 2 < without
+
+
+LEAVE = """
+import atexit, sys, threading, time
+from noncoop.__main__ import leave
+
+class Held:
+    def __del__(self):
+        print("taken apart")
+
+held = Held()
+atexit.register(lambda: print("exit handler ran"))
+print("written", end=" ")
+if {thread}:
+    threading.Thread(target=time.sleep, args=(0.2,)).start()
+leave({code})
+"""
+
+
+@pytest.mark.parametrize(("code", "status"), [(0, 0), (None, 0), (3, 3), ("'why'", 1)])
+def test_the_command_leaves_with_its_status_and_output_but_without_the_teardown(code, status):
+    done = subprocess.run(
+        [sys.executable, "-c", LEAVE.format(code=code, thread=False)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == status
+    assert done.stdout == "written exit handler ran\n"  # nothing taken apart one by one
+    assert done.stderr == ("why\n" if status == 1 else "")
+
+
+def test_the_command_waits_for_a_thread_still_running_as_an_ordinary_exit_does():
+    done = subprocess.run(
+        [sys.executable, "-c", LEAVE.format(code=0, thread=True)], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert "taken apart" in done.stdout

@@ -1,6 +1,10 @@
 """`python -m noncoop`, and the `noncoop` command: the command line."""
 
+import atexit
 import gc
+import os
+import sys
+import threading
 
 
 def main() -> None:
@@ -13,7 +17,34 @@ def main() -> None:
         from noncoop.cli.app import run
     finally:
         gc.enable()
-    run()
+    try:
+        run()
+    except SystemExit as done:
+        leave(done.code)
+    leave(0)
+
+
+def leave(code: object) -> None:
+    """End the process as `sys.exit(code)` would, less the interpreter's teardown: everything
+    is written and closed by now, exit handlers still run, and what is left is taking apart a
+    night's millions of objects one by one for the system to free anyway (0.05-0.12 CPU s,
+    measured). Where another thread still runs, the ordinary exit waits for it."""
+    if threading.active_count() > 1:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message on stderr, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, a stream already closed
+            pass
+    atexit._run_exitfuncs()  # logging's last flush, worker pools' shutdown
+    os._exit(status)
 
 
 if __name__ == "__main__":  # not when a worker process starts from this module (ingest)
