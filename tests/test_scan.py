@@ -374,3 +374,13 @@ def test_the_ids_evidence_cites_are_the_stored_ids_of_its_records(tmp_path):
         )
     hand_made = numbered(pd.DataFrame({"event_id": ["0123456789abcdef", "made-by-hand"]}))
     assert hand_made.attrs[SPELLED] is False
+
+
+def test_scans_in_one_process_leave_only_the_last_result_for_its_end_to_free(tmp_path):
+    from noncoop.cli import scan as command
+
+    args = ["scan", str(REGION), "-w", str(tmp_path / "ws"), "-q", "--as-of"]
+    for day in ("2026-03-31", "2026-04-01"):
+        done = CliRunner().invoke(app, [*args, day])
+        assert done.exit_code == 0, done.output
+    assert [f"{r.as_of:%Y-%m-%d}" for r in command._LEFT] == ["2026-04-01"]

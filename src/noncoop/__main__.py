@@ -1,6 +1,7 @@
 """`python -m noncoop`, and the `noncoop` command: the command line."""
 
 import atexit
+import contextlib
 import gc
 import os
 import sys
@@ -39,10 +40,9 @@ def leave(code: object) -> None:
         print(code, file=sys.stderr)
         status = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # A reader that went away, a stream already closed: nothing more can be written.
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away, a stream already closed
-            pass
     atexit._run_exitfuncs()  # logging's last flush, worker pools' shutdown
     os._exit(status)
 
