@@ -60,7 +60,8 @@ def _memory_pool() -> None:
     """Arrow's jemalloc pool where the build has it (unless ARROW_DEFAULT_MEMORY_POOL says
     otherwise): a scan allocates and frees columns of ten million rows many times over, and
     jemalloc hands pages back to the system less eagerly than the default pool, a third less
-    system time and 10% less peak memory at 100k children (measured, benchmarks/)."""
+    system time and 10% less peak memory at 100k children (measured, benchmarks/). Files are
+    imported with mimalloc instead (ingest/workers.py: import_pool)."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     import pyarrow as pa

@@ -121,3 +121,36 @@ def test_a_worker_that_stops_leaves_the_blocks_not_yet_mapped_to_the_run():
     assert [item for item, _ in got] == list(range(6))  # every item, in order
     assert got[2][1] is None  # the run maps it itself
     assert all(result in (None, item * 10) for item, result in got)
+
+
+def _pool_name(_item: int) -> str:
+    import pyarrow as pa
+
+    return pa.default_memory_pool().backend_name
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_files_are_imported_with_mimalloc_and_evaluation_keeps_its_own_pool(monkeypatch):
+    import pyarrow as pa
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    if workers._import_pool() is None:
+        pytest.skip("this pyarrow is built without mimalloc")
+    before = pa.default_memory_pool().backend_name
+    with workers.import_pool():
+        assert pa.default_memory_pool().backend_name == "mimalloc"
+    assert pa.default_memory_pool().backend_name == before
+    names = [name for _, name in workers.in_workers(_pool_name, _nothing, (), [1, 2, 3], 2)]
+    assert names == ["mimalloc"] * 3  # kept for the worker's life, not only while it starts
+
+
+def test_a_pool_the_environment_names_is_used_to_import_too(monkeypatch):
+    import pyarrow as pa
+
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    before = pa.default_memory_pool().backend_name
+    with workers.import_pool():
+        assert pa.default_memory_pool().backend_name == before

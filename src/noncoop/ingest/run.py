@@ -30,6 +30,7 @@ from noncoop.identity.crosswalk import load_people
 from noncoop.ingest.counts import Counts, IngestReport, Progress
 from noncoop.ingest.file import FileResult, RunContext, import_file
 from noncoop.ingest.relink import relink_store
+from noncoop.ingest.workers import import_pool
 from noncoop.sources.load import LoadedSource, Sources, file_hash, load_sources
 from noncoop.store.keyset import KeySet
 from noncoop.store.manifest import FileEntry, RunEntry
@@ -52,11 +53,12 @@ def ingest(
     `max_withdrawn_share` of its source's stored events, is refused (its previous version
     stays, with a warning) unless `accept_withdrawals`."""
     started = time.perf_counter()
-    run = _Run(load_sources(Path(sources_dir)), workspace.create(), progress)
-    run.accept_withdrawals = accept_withdrawals
-    for source in run.sources.sources:
-        run.source(source)
-    run.commit(Path(sources_dir), started)
+    with import_pool():
+        run = _Run(load_sources(Path(sources_dir)), workspace.create(), progress)
+        run.accept_withdrawals = accept_withdrawals
+        for source in run.sources.sources:
+            run.source(source)
+        run.commit(Path(sources_dir), started)
     return run.report
 
 
