@@ -34,7 +34,7 @@ def alert(start: str, end: str, events: tuple[str, ...] = ("e1", "e2", "e3")) ->
 
 def night(stored: pd.DataFrame, found: list[Alert], as_of: str, versions=VERSIONS):
     """One scan: the update and the store's rows afterwards."""
-    update, rows, dropped = reconcile(stored, found, versions, as_of)
+    update, rows, dropped = reconcile(stored.to_dict("records"), found, versions, as_of)
     kept = stored[~stored["alert_id"].isin([r["alert_id"] for r in rows] + dropped)]
     after = pd.concat([kept, pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)])
     return update, after.reset_index(drop=True)

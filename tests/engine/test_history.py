@@ -111,7 +111,9 @@ def test_one_pass_over_the_history_leaves_the_store_of_nightly_scans(engine):
     versions = {rule.id: "v1" for rule in PACK.rules}
     store = pd.DataFrame(columns=list(COLUMNS), dtype=object)
     for tl, alerts, folded in single_date_alerts(1):
-        _, rows, dropped = reconcile(store, alerts, versions, f"{tl.as_of:%Y-%m-%d}", folded)
+        _, rows, dropped = reconcile(
+            store.to_dict("records"), alerts, versions, f"{tl.as_of:%Y-%m-%d}", folded
+        )
         kept = store[~store["alert_id"].isin([r["alert_id"] for r in rows] + dropped)]
         store = pd.concat([kept, pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)])
     events, subjects, days = region(1)

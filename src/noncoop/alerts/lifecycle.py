@@ -9,7 +9,7 @@ that touched it, so re-running that night starts from the same place and changes
 
 from __future__ import annotations
 
-import pandas as pd
+from datetime import datetime, timedelta
 
 from noncoop.alerts.model import ACTIVE, QUIET, STATUSES, StoredAlert, StoreUpdate
 from noncoop.engine.alert import Alert, episode_id
@@ -55,7 +55,7 @@ PRIOR = (*LIFECYCLE, "window_start", "window_end")
 
 
 def reconcile(
-    stored: pd.DataFrame,
+    stored: list[dict],
     alerts: list[Alert],
     versions: dict[str, str],
     as_of: str,
@@ -63,52 +63,31 @@ def reconcile(
 ) -> tuple[StoreUpdate, list[dict], list[str]]:
     """The store's rows after a scan as of `as_of`: matched, new, reopened and resolved episodes.
 
-    Works from each row's state before the night being scanned, so a re-run of that night gives
-    the same rows. Returns the update, the rows to write and the ids of rows to drop (episodes
-    that only a previous run of this same night had created).
-    """
-    base = _baseline(stored, as_of)
-    absent = base[base["absent"]]
-    dropped = absent["alert_id"].tolist()
-    base = base[~base["absent"]]
-    found = pd.DataFrame(
-        {
-            "i": range(len(alerts)),
-            "rule_id": [a.rule_id for a in alerts],
-            "subject_id": [a.subject_id for a in alerts],
-            # An episode is judged by its window as known the day it began holding.
-            "start": [a.opened or a.window.start for a in alerts],
-        },
-    ).astype({"rule_id": object, "subject_id": object, "start": object})
-    key = ["rule_id", "subject_id"]
-    active = base[base["status"].isin(ACTIVE)]
-    matched = found.merge(active[[*key, "alert_id"]], on=key, how="left")
-    # Not active: the latest resolved episode takes it back if it returns soon enough.
-    resolved = base[base["status"] == "resolved"].sort_values("window_end")
-    latest = resolved.drop_duplicates(key, keep="last")[[*key, "alert_id", "window_end"]]
-    back = matched[matched["alert_id"].isna()].drop(columns="alert_id").merge(latest, on=key)
-    horizon = pd.to_datetime(back["window_end"]) + pd.Timedelta(days=REOPEN_DAYS)
-    back = back[pd.to_datetime(back["start"]) <= horizon]
-    reopened_ids = dict(zip(back["i"], back["alert_id"], strict=True))
-    matched["alert_id"] = matched["alert_id"].fillna(matched["i"].map(reopened_ids))
-    # A new episode is named by its rule, its child and tonight: the day it was first raised.
-    fresh = matched["alert_id"].isna()
-    matched.loc[fresh, "alert_id"] = [
-        episode_id(alerts[i].rule_id, alerts[i].subject_id, as_of) for i in matched.loc[fresh, "i"]
-    ]
-    by_id = {r["alert_id"]: r for r in _records(base)}
+    `stored` are the store's rows (JSON columns read), in the store's order. Works from each
+    row's state before the night being scanned, so a re-run of that night gives the same rows.
+    Returns the update, the rows to write and the ids of rows to drop (episodes that only a
+    previous run of this same night had created). Plain dicts throughout: a night's tens of
+    thousands of rows are matched by key, where pandas' merges cost more than the matching."""
+    base, absent = _baseline(stored, as_of)
+    active = [r for r in base if r["status"] in ACTIVE]
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for row in active:
+        by_key.setdefault((row["rule_id"], row["subject_id"]), []).append(row["alert_id"])
+    latest = _latest_resolved(base)
+    matched: list[tuple[int, str]] = []
+    for i, found in enumerate(alerts):
+        key = (found.rule_id, found.subject_id)
+        ids = by_key.get(key) or [_reopened(found, latest.get(key))]
+        # A new episode is named by its rule, its child and tonight: the day it was first raised.
+        matched += [(i, a or episode_id(found.rule_id, found.subject_id, as_of)) for a in ids]
+    by_id = {r["alert_id"]: r for r in base}
     # Triage given to an episode that only an earlier run of this night had created carries over.
-    carried = {r["alert_id"]: r for r in _records(absent)}
+    carried = {r["alert_id"]: r for r in absent}
     # What this run reports is measured against the store as it is now, so a second scan of the
     # same night reports nothing new even though it writes the same rows as the first.
-    now = {
-        a: {"status": st, "changed_as_of": ch}
-        for a, st, ch in zip(
-            stored["alert_id"], stored["status"], stored["changed_as_of"], strict=True
-        )
-    }
+    now = {r["alert_id"]: (r["status"], r["changed_as_of"]) for r in stored}
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
-    for i, alert_id in zip(matched["i"], matched["alert_id"], strict=True):
+    for i, alert_id in matched:
         version = versions.get(alerts[i].rule_id, "")
         before, kept = by_id.get(alert_id), carried.get(alert_id)
         row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
@@ -118,24 +97,45 @@ def reconcile(
         out.append(StoredAlert.of(alerts[i], row, status))
     # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
     # (an analyst trying one rule) leaves every other alert as it is.
-    gone = active[~active["alert_id"].isin(matched["alert_id"]) & active["rule_id"].isin(versions)]
+    found_ids = {a for _, a in matched}
+    gone = [r for r in active if r["alert_id"] not in found_ids and r["rule_id"] in versions]
     # Folded tonight into the alert of a rule superseding it, rather than no longer met.
     into = {(f.rule_id, f.subject_id) for f in folded if not f.held or f.held.end >= as_of}
-    for before in _records(gone):
+    for before in gone:
         row = {**before, "status": "resolved", "changed_as_of": as_of}
         row["note"] = resolved_note(as_of, (before["rule_id"], before["subject_id"]) in into)
         rows.append(_touched(row, before, as_of))
-    resolved = [a for a in gone["alert_id"] if now.get(a, {}).get("status") != "resolved"]
+    resolved = [r["alert_id"] for r in gone if now[r["alert_id"]][0] != "resolved"]
     counts["resolved"] = len(resolved)
-    return StoreUpdate(out, resolved, counts), rows, dropped
+    return StoreUpdate(out, resolved, counts), rows, [r["alert_id"] for r in absent]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """The rows as dicts. The store's columns hold Python objects already: pandas' to_dict
-    boxed each of a night's half a million values again."""
-    columns = list(frame.columns)
-    values = zip(*(frame[c].tolist() for c in columns), strict=True)
-    return [dict(zip(columns, row, strict=True)) for row in values]
+def _latest_resolved(base: list[dict]) -> dict[tuple[str, str], dict]:
+    """Each rule and child's resolved episode with the latest window end (of those ending on
+    the same day, the last in the store's order)."""
+    latest: dict[tuple[str, str], dict] = {}
+    for row in base:
+        if row["status"] == "resolved":
+            key = (row["rule_id"], row["subject_id"])
+            held = latest.get(key)
+            if held is None or _end(row) >= _end(held):
+                latest[key] = row
+    return latest
+
+
+def _end(row: dict) -> str:
+    """A row's window end for ordering; one not known orders last, as the latest."""
+    return row["window_end"] or "~"
+
+
+def _reopened(alert: Alert, resolved: dict | None) -> str | None:
+    """The resolved episode the alert takes back, if it returns soon enough (None: a new one).
+    An episode is judged by its window as known the day it began holding."""
+    if resolved is None or resolved["window_end"] is None:
+        return None
+    start = datetime.fromisoformat(alert.opened or alert.window.start)
+    horizon = datetime.fromisoformat(resolved["window_end"]) + timedelta(days=REOPEN_DAYS)
+    return resolved["alert_id"] if start <= horizon else None
 
 
 def resolved_note(day: str, folded: bool = False) -> str:
@@ -147,12 +147,10 @@ def resolved_note(day: str, folded: bool = False) -> str:
     return f"resolved on {day}: the evidence no longer meets the rule"
 
 
-def _reported(row: dict, now: dict | None) -> str:
-    """The alert's status for this run: `ongoing` if the store already said what it says now."""
-    unchanged = now is not None and (now["status"], now["changed_as_of"]) == (
-        row["status"],
-        row["changed_as_of"],
-    )
+def _reported(row: dict, now: tuple[str, str] | None) -> str:
+    """The alert's status for this run: `ongoing` if the store already said what it says now
+    (its status and the day that last changed)."""
+    unchanged = now == (row["status"], row["changed_as_of"])
     return "ongoing" if unchanged and row["status"] in ACTIVE else row["status"]
 
 
@@ -234,18 +232,15 @@ def _touched(row: dict, before: dict, as_of: str) -> dict:
     return row
 
 
-def _baseline(stored: pd.DataFrame, as_of: str) -> pd.DataFrame:
-    """Each stored row as it stood before the night `as_of` (itself, unless that night touched it).
-
-    A row that night created has no earlier state: it is marked absent.
-    """
-    base = stored.copy()
-    again = base["touched_as_of"] == as_of
-    base["absent"] = again & base["prior"].isna()
-    restore = again & base["prior"].notna()
-    if restore.any():
-        priors = pd.DataFrame(
-            base.loc[restore, "prior"].tolist(), index=base.index[restore], dtype=object
-        )
-        base.loc[restore, priors.columns] = priors
-    return base
+def _baseline(stored: list[dict], as_of: str) -> tuple[list[dict], list[dict]]:
+    """Each stored row as it stood before the night `as_of` (itself, unless that night touched
+    it), and apart the rows that night created, which have no earlier state (absent)."""
+    base, absent = [], []
+    for row in stored:
+        if row["touched_as_of"] != as_of:
+            base.append(row)
+        elif row["prior"] is None:
+            absent.append(row)
+        else:
+            base.append({**row, **row["prior"]})
+    return base, absent

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
-import pandas as pd
 
 from noncoop.alerts.backfill import first_scan
 from noncoop.alerts.lifecycle import COLUMNS, JSON_COLUMNS, reconcile
@@ -173,7 +172,7 @@ class AlertStore:
         with self.transaction() as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
             stored = _read_rows(conn)
-            update, rows, dropped = reconcile(_frame(stored), alerts, versions, as_of, folded)
+            update, rows, dropped = reconcile(_rows(stored), alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             gone = set(dropped)
             _write_alerts(conn, rows, {r[0]: r for r in stored if r[0] not in gone})
@@ -325,13 +324,18 @@ def _read_rows(conn: sqlite3.Connection) -> list[tuple]:
     return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM alerts ORDER BY alert_id").fetchall()
 
 
-def _frame(stored: list[tuple]) -> pd.DataFrame:
-    # Plain Python objects throughout: a text column with gaps must keep None, never become NaN.
-    frame = pd.DataFrame(stored, columns=list(COLUMNS), dtype=object)
-    # Only what reconciling reads is parsed; the rest stays JSON text and is written back as is.
-    for column in ("triage_evidence", "prior"):
-        frame[column] = [orjson.loads(v) if isinstance(v, str) else None for v in frame[column]]
-    return frame
+def _rows(stored: list[tuple]) -> list[dict]:
+    """The stored rows as dicts by column. Only what reconciling reads is parsed; the rest stays
+    JSON text and is written back as is."""
+    parsed = [COLUMNS.index(c) for c in ("triage_evidence", "prior")]
+    rows = []
+    for values in stored:
+        row = dict(zip(COLUMNS, values, strict=True))
+        for i in parsed:
+            if isinstance(values[i], str):
+                row[COLUMNS[i]] = orjson.loads(values[i])
+        rows.append(row)
+    return rows
 
 
 def _write_alerts(
