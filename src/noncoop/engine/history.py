@@ -434,32 +434,60 @@ def supports_of(
         end[mine] = np.maximum(end[mine], signals[name].window_end(member, eps.end[mine]))
         latest[name] = np.full(len(eps), -1, np.int64)
         latest[name][mine] = member
-    none = np.full(len(eps), -1)
     out = []
     # Without the episodes that ended before the as-of day, only those still holding are told.
-    told = range(len(eps)) if ended else np.flatnonzero(eps.end == tl.last_day)
-    for e in told:
+    told = np.arange(len(eps)) if ended else np.flatnonzero(eps.end == tl.last_day)
+    patterns = [
+        (
+            pname,
+            *_member_rows(
+                signals.get(rule.signal(pname)), latest.get(rule.signal(pname)), told, eps, tl
+            ),
+        )
+        for pname in rule.rule.patterns
+    ]
+    bounds, rows = bounds.tolist(), eps.rows
+    subject, first, last = eps.subject.tolist(), eps.start.tolist(), eps.end.tolist()
+    start, end, first_start = start.tolist(), end.tolist(), first_start.tolist()
+    for k, e in enumerate(told.tolist()):
+        held = (first[e], last[e])
+        values = {
+            pname: describe(member[k], cited[at[k] : at[k + 1]], held) if at[k] < at[k + 1] else {}
+            for pname, describe, member, at, cited in patterns
+        }
         # Evidence rows are timeline positions, in (child, time) order already.
-        positions = eps.rows[bounds[e] : bounds[e + 1]].tolist()
-        values = {}
-        for pname in rule.rule.patterns:
-            member = latest.get(rule.signal(pname), none)[e]
-            signal = signals.get(rule.signal(pname))
-            held = (int(eps.start[e]), int(eps.end[e]))
-            values[pname] = _member_values(signal, int(member), held, tl)
+        positions = rows[bounds[e] : bounds[e + 1]].tolist()
         out.append(
-            Support(
-                rule,
-                int(eps.subject[e]),
-                positions,
-                values,
-                int(start[e]),
-                int(end[e]),
-                (int(eps.start[e]), int(eps.end[e])),
-                int(first_start[e]),
-            )
+            Support(rule, subject[e], positions, values, start[e], end[e], held, first_start[e])
         )
     return out
+
+
+def _member_rows(
+    signal: Signal | None,
+    latest: np.ndarray | None,
+    told: np.ndarray,
+    eps: Episodes,
+    tl: Timeline,
+) -> tuple:
+    """For each told rule episode, what one of its patterns offers the message: the describer,
+    the member episode of the pattern that supported it last, and the member's records in the
+    window on one of the rule episode's days (sorted timeline positions, cut by `at`), found for
+    all of the rule's episodes at once rather than one by one."""
+    none = [0] * (len(told) + 1)
+    if signal is None or latest is None or signal.episodes.describe is None:
+        return None, [], none, none
+    member = latest[told]
+    members = signal.episodes
+    lo = np.searchsorted(members.evidence, member, "left")
+    hi = np.where(member >= 0, np.searchsorted(members.evidence, member, "right"), lo)
+    owner, at = ranges(lo, hi)
+    cited = members.rows[at]
+    inside = signal.in_window(tl.day[cited], eps.start[told][owner], eps.end[told][owner])
+    owner, cited = owner[inside], cited[inside]
+    order = np.lexsort((cited, owner))
+    bounds = np.searchsorted(owner[order], np.arange(len(told) + 1))
+    return members.describe, member.tolist(), bounds.tolist(), cited[order]
 
 
 def _per_episode(op, values, episode, n: int, fill: int) -> np.ndarray:
@@ -475,13 +503,3 @@ def _last_overlapping(members: Episodes, eps: Episodes, which: np.ndarray) -> np
         key(members.subject, members.start), key(eps.subject[which], eps.end[which]), "right"
     )
     return at - 1
-
-
-def _member_values(signal: Signal | None, member: int, held: tuple[int, int], tl: Timeline) -> dict:
-    """A pattern's message values, from its episode's records in the window on one of the rule
-    episode's days (`held`, first and last)."""
-    if signal is None or member < 0 or signal.episodes.describe is None:
-        return {}
-    rows = signal.episodes.evidence_of(member)
-    rows = np.sort(rows[signal.in_window(tl.day[rows], *held)])
-    return signal.episodes.describe(member, rows, held) if len(rows) else {}
