@@ -37,6 +37,7 @@ class Support:
     end: int
     held: tuple[int, int] | None = None  # first and last day the rule held (days since 1970)
     first_start: int | None = None  # the window's start as known on the first of those days
+    last: int | None = None  # the time of the last record cited, where already known (seconds)
 
 
 def render_message(template: str, values: dict[str, dict], window: Window) -> str:
@@ -100,7 +101,12 @@ def _alert(
 ) -> Alert:
     rule = support.rule
     # The window runs from the first record cited to the last, never to the scan date.
-    end = int(tl.t[support.positions].max()) if support.positions else support.end
+    if not support.positions:
+        end = support.end
+    elif support.last is not None:
+        end = support.last
+    else:
+        end = int(tl.t[support.positions].max())
     window = Window(iso_day(support.start), iso_day(end))
     cited = [book[p] for p in support.positions]
     opened = iso_day(support.first_start) if support.first_start is not None else window.start
