@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -87,14 +86,23 @@ def explain(supports: list[Support], tl: Timeline) -> list[Alert]:
     # themselves: looked up once, not in the index of every child for each alert.
     wanted = np.unique([s.child for s in supports])
     names = dict(zip(wanted.tolist(), tl.subjects[wanted].astype(str).tolist(), strict=True))
-    others = pd.Index(sorted({e.via_subject_id for e, _ in book.values() if e.via_subject_id}))
+    others = pd.Index(sorted({e.via_subject_id for e in book.records.values() if e.via_subject_id}))
     children = frozenset(others[tl.subjects.get_indexer(others) >= 0])
     return [_alert(s, book, tl, names[s.child], children) for s in supports]
 
 
+@dataclass(frozen=True)
+class _Book:
+    """The evidence record of every cited timeline row, and the household it was recorded in,
+    by timeline position."""
+
+    records: dict[int, Evidence]
+    households: dict[int, str | None]
+
+
 def _alert(
     support: Support,
-    book: dict[int, tuple[Evidence, str | None]],
+    book: _Book,
     tl: Timeline,
     subject_id: str,
     children: frozenset[str],
@@ -108,7 +116,7 @@ def _alert(
     else:
         end = int(tl.t[support.positions].max())
     window = Window(iso_day(support.start), iso_day(end))
-    cited = [book[p] for p in support.positions]
+    cited = tuple(map(book.records.__getitem__, support.positions))
     opened = iso_day(support.first_start) if support.first_start is not None else window.start
     # An episode is named by the day it began, as the store names an alert by the night it was
     # first raised; a single date's alert, not yet stored, by its window's start.
@@ -120,11 +128,11 @@ def _alert(
         level=str(rule.rule.level),
         tags=tuple(rule.rule.tags),
         subject_id=subject_id,
-        household_id=cited[0][1] if cited else None,
+        household_id=book.households[support.positions[0]] if cited else None,
         window=window,
         explanation=render_message(rule.rule.message, support.values, window)
-        + _whose((evidence for evidence, _ in cited), children),
-        evidence=tuple(evidence for evidence, _ in cited),
+        + _whose(cited, children),
+        evidence=cited,
         guidance=rule.cited,
         actions=tuple(rule.rule.actions),
         held=Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
@@ -134,10 +142,9 @@ def _alert(
     )
 
 
-def _whose(evidence: Iterable[Evidence], children: frozenset[str]) -> str:
+def _whose(records: tuple[Evidence, ...], children: frozenset[str]) -> str:
     """Where an alert rests on a household adult's or a brother's or sister's records, the
     sentence says so."""
-    records = list(evidence)
     others = {e.via_subject_id for e in records if e.via_subject_id}
     if not others:
         return ""
@@ -154,10 +161,10 @@ def _whose(evidence: Iterable[Evidence], children: frozenset[str]) -> str:
     return f"; {lead} " + " and ".join(parts)
 
 
-def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Evidence, str | None]]:
+def _evidence_book(tl: Timeline, positions: list[int]) -> _Book:
     """Evidence records (with the household) for every cited timeline row, in one pass."""
     if not positions:
-        return {}
+        return _Book({}, {})
     ev = tl.trace(positions)
     # A day, or the UTC time as recorded: from the stored instant, not the timeline's local
     # clock. Formatted by numpy: pandas' strftime costs ten times more.
@@ -180,12 +187,10 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> dict[int, tuple[Eviden
         _texts(ev["via_subject_id"]),
         _texts(ev["detail"]),
     ]
-    return {
-        position: (Evidence(*record), household)
-        for position, household, *record in zip(
-            positions, _texts(ev["household_id"]), *columns, strict=True
-        )
-    }
+    return _Book(
+        dict(zip(positions, map(Evidence, *columns), strict=True)),
+        dict(zip(positions, _texts(ev["household_id"]), strict=True)),
+    )
 
 
 def _texts(values: pd.Series) -> list[str | None]:
