@@ -10,7 +10,8 @@ The peer (../shared/peers/pack_peer.py, in its own virtual environment with duck
 shipped rules as of one date over the last 365 days. The same work for noncoop is the nightly scan
 of that date with the history already stored: a first scan as of the day before (timed apart, as
 the history scan) builds a workspace, and each timed noncoop run scans a fresh copy of it as of
-the date. The two sides alternate (noncoop, peer, noncoop, peer, ...) and each is timed as a whole
+the date. The two sides alternate (noncoop, peer, noncoop, peer, ...), after one untimed pair
+(--warm-up) while the machine settles from the history scan, and each is timed as a whole
 process under /usr/bin/time; the ratio is of the medians of CPU seconds (user + system), which
 repeat within a few percent where wall time is noisy. Both sides' (rule, child) pairs are
 compared at the end.
@@ -66,6 +67,12 @@ def main() -> None:
     parser.add_argument("--as-of", default="2026-04-01", help="the night both sides evaluate")
     parser.add_argument("--history-as-of", default="2026-03-31", help="the first scan's date")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=1,
+        help="untimed pairs first: the history scan leaves the machine's memory to settle",
+    )
     parser.add_argument("--peer-python", required=True, help="python with duckdb for the peer")
     args = parser.parse_args()
     compileall.compile_dir(ROOT / "src" / "noncoop", quiet=1)
@@ -90,28 +97,19 @@ def main() -> None:
             f"{wall:.1f} s wall, {peak:.2f} GB"
         )
         ours, theirs = [], []
-        for run in range(args.runs):
+        result, pairs = work / "scan.json", work / "pairs.csv"
+        peer = [args.peer_python, str(PEERS / "pack_peer.py"), str(base), "--as-of", args.as_of]
+        for run in range(-args.warm_up, args.runs):
             night = work / "night"
             shutil.rmtree(night, ignore_errors=True)
             shutil.copytree(base, night, symlinks=True)
-            result = work / "scan.json"
-            ours.append(
-                timed([*scan, "-w", str(night), "--as-of", args.as_of, "--json", str(result)])
-            )
-            pairs = work / "pairs.csv"
-            theirs.append(
-                timed(
-                    [
-                        args.peer_python,
-                        str(PEERS / "pack_peer.py"),
-                        str(base),
-                        "--as-of",
-                        args.as_of,
-                        "--out",
-                        str(pairs),
-                    ]
-                )
-            )
+            mine = timed([*scan, "-w", str(night), "--as-of", args.as_of, "--json", str(result)])
+            theirs_now = timed([*peer, "--out", str(pairs)])
+            if run < 0:
+                print(f"warm-up: noncoop {mine[0]:.2f} CPU s, peer {theirs_now[0]:.2f} CPU s")
+                continue
+            ours.append(mine)
+            theirs.append(theirs_now)
             print(
                 f"run {run + 1}: noncoop {ours[-1][0]:.2f} CPU s ({ours[-1][2]:.2f} GB), "
                 f"peer {theirs[-1][0]:.2f} CPU s ({theirs[-1][2]:.2f} GB)"
