@@ -27,8 +27,10 @@ NO_DAY = np.iinfo(np.int64).max
 
 
 def key(subject: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """One sortable integer for (child, day)."""
-    return (np.asarray(subject, np.int64) << DAY_BITS) + np.asarray(day, np.int64)
+    """One sortable integer for (child, day), made in one array (keys of ten million rows)."""
+    keys = np.left_shift(subject, DAY_BITS, dtype=np.int64)
+    keys += day
+    return keys
 
 
 TIME_BITS = 34  # seconds since 1970 fit in 34 bits until the year 2514
@@ -121,7 +123,7 @@ def sweep(
     # to zero at each child's last change point: a cumulative sum over all children is exact for
     # whole numbers, and rounding removes what fractions leave. One weight at a time: sums and
     # tests down a column of millions, not across rows of two.
-    fractions = w is not None and any(not np.array_equal(c, np.trunc(c)) for c in w)
+    fractions = w is not None and any(_fractional(c) for c in w)
     totals = changes  # summed in place: the running totals take the changes' memory
     for total in totals:
         np.cumsum(total, out=total)
@@ -153,6 +155,15 @@ def blocks(*sizes: int) -> list[np.ndarray]:
     return columns
 
 
+def _fractional(weights: np.ndarray, block: int = 1 << 20) -> bool:
+    """Whether any weight has a fraction, looked at a block at a time: a copy of ten million
+    weights made to compare is a fresh 80 MB the system must hand over and clear."""
+    return any(
+        not np.array_equal(part, np.trunc(part))
+        for part in (weights[i : i + block] for i in range(0, len(weights), block))
+    )
+
+
 def _ascending(keys: np.ndarray) -> bool:
     return bool(np.all(keys[1:] >= keys[:-1])) if len(keys) > 1 else True
 
@@ -164,8 +175,15 @@ def _merged_changes(starts: np.ndarray, stops: np.ndarray, w: list[np.ndarray] |
     at_start, at_stop = np.searchsorted(points, starts), np.searchsorted(points, stops)
     m = len(points)
     if w is None:
-        return points, [np.bincount(at_start, minlength=m) - np.bincount(at_stop, minlength=m)]
-    return points, [np.bincount(at_start, c, m) - np.bincount(at_stop, c, m) for c in w]
+        entering, leaving = np.bincount(at_start, minlength=m), np.bincount(at_stop, minlength=m)
+        return points, [_less(entering, leaving)]
+    return points, [_less(np.bincount(at_start, c, m), np.bincount(at_stop, c, m)) for c in w]
+
+
+def _less(entering: np.ndarray, leaving: np.ndarray) -> np.ndarray:
+    """The change at each point, in the first array's memory."""
+    entering -= leaving
+    return entering
 
 
 def _sorted_changes(starts: np.ndarray, stops: np.ndarray, w: list[np.ndarray] | None):
