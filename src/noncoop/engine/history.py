@@ -381,7 +381,7 @@ class _Patterns:
     def selected(self, rule: LoadedRule, pattern) -> int:
         """How many records a pattern's selections pick: the cost of working it out."""
         used = {name for _, name in selection_refs(pattern.spec)}
-        return sum(int(self.mask(rule.rule.select[n]).sum()) for n in used)
+        return sum(int(np.count_nonzero(self.mask(rule.rule.select[n]))) for n in used)
 
     def signal(self, rule: LoadedRule, pattern, only: np.ndarray | None = None) -> Signal:
         """A pattern's signal, for every child or only those marked in `only` (not shared)."""
