@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -438,24 +440,18 @@ def supports_of(
     out = []
     # Without the episodes that ended before the as-of day, only those still holding are told.
     told = np.arange(len(eps)) if ended else np.flatnonzero(eps.end == tl.last_day)
-    patterns = [
-        (
-            pname,
-            *_member_rows(
-                signals.get(rule.signal(pname)), latest.get(rule.signal(pname)), told, eps, tl
-            ),
+    patterns = {
+        pname: _member_rows(
+            signals.get(rule.signal(pname)), latest.get(rule.signal(pname)), told, eps, tl
         )
         for pname in rule.rule.patterns
-    ]
+    }
     bounds, rows = bounds.tolist(), eps.rows
     subject, first, last = eps.subject.tolist(), eps.start.tolist(), eps.end.tolist()
     start, end, first_start = start.tolist(), end.tolist(), first_start.tolist()
     for k, e in enumerate(told.tolist()):
         held = (first[e], last[e])
-        values = {
-            pname: describe(member[k], cited[at[k] : at[k + 1]], held) if at[k] < at[k + 1] else {}
-            for pname, describe, member, at, cited in patterns
-        }
+        values = {pname: rows_of.values(k, held) for pname, rows_of in patterns.items()}
         # Evidence rows are timeline positions, in (child, time) order already.
         positions = rows[bounds[e] : bounds[e + 1]].tolist()
         out.append(
@@ -474,20 +470,33 @@ def supports_of(
     return out
 
 
+class _MemberRows(NamedTuple):
+    """For each told rule episode (k), one of its patterns' member episode that supported it
+    last (`member[k]`) and that member's records in the window on one of the rule episode's
+    days: sorted timeline positions `rows[at[k]:at[k + 1]]`."""
+
+    describe: Callable[[int, np.ndarray, tuple[int, int]], dict] | None
+    member: list[int]
+    at: list[int]
+    rows: np.ndarray
+
+    def values(self, k: int, held: tuple[int, int]) -> dict:
+        """The pattern's message values for told episode `k` (none without records)."""
+        lo, hi = self.at[k], self.at[k + 1]
+        return self.describe(self.member[k], self.rows[lo:hi], held) if lo < hi else {}
+
+
 def _member_rows(
     signal: Signal | None,
     latest: np.ndarray | None,
     told: np.ndarray,
     eps: Episodes,
     tl: Timeline,
-) -> tuple:
-    """For each told rule episode, what one of its patterns offers the message: the describer,
-    the member episode of the pattern that supported it last, and the member's records in the
-    window on one of the rule episode's days (sorted timeline positions, cut by `at`), found for
-    all of the rule's episodes at once rather than one by one."""
-    none = [0] * (len(told) + 1)
+) -> _MemberRows:
+    """What one of a rule's patterns offers the messages of its told episodes, found for all of
+    them at once rather than searched, filtered and sorted one episode at a time."""
     if signal is None or latest is None or signal.episodes.describe is None:
-        return None, [], none, none
+        return _MemberRows(None, [], [0] * (len(told) + 1), np.zeros(0, np.int64))
     member = latest[told]
     members = signal.episodes
     lo = np.searchsorted(members.evidence, member, "left")
@@ -497,8 +506,8 @@ def _member_rows(
     inside = signal.in_window(tl.day[cited], eps.start[told][owner], eps.end[told][owner])
     owner, cited = owner[inside], cited[inside]
     order = np.lexsort((cited, owner))
-    bounds = np.searchsorted(owner[order], np.arange(len(told) + 1))
-    return members.describe, member.tolist(), bounds.tolist(), cited[order]
+    cut = np.searchsorted(owner[order], np.arange(len(told) + 1))
+    return _MemberRows(members.describe, member.tolist(), cut.tolist(), cited[order])
 
 
 def _per_episode(op, values, episode, n: int, fill: int) -> np.ndarray:
