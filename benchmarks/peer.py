@@ -13,8 +13,9 @@ the history scan) builds a workspace, and each timed noncoop run scans a fresh c
 the date. The two sides alternate (noncoop, peer, noncoop, peer, ...), after one untimed pair
 (--warm-up) while the machine settles from the history scan, and each is timed as a whole
 process under /usr/bin/time; the ratio is of the medians of CPU seconds (user + system), which
-repeat within a few percent where wall time is noisy. Both sides' (rule, child) pairs are
-compared at the end.
+repeat within a few percent where wall time is noisy. The medians of noncoop's own phases follow
+(its `timings_s`: `start` is the process's start-up, its imports; `rules` the rule loading).
+Both sides' (rule, child) pairs are compared at the end.
 
 noncoop's modules are compiled once first, as installing a package does: an editable install
 on a machine that sets PYTHONDONTWRITEBYTECODE would otherwise compile all of them in every
@@ -96,7 +97,7 @@ def main() -> None:
             f"history scan (first, as of {args.history_as_of}): {cpu:.2f} CPU s, "
             f"{wall:.1f} s wall, {peak:.2f} GB"
         )
-        ours, theirs = [], []
+        ours, theirs, phases = [], [], []
         result, pairs = work / "scan.json", work / "pairs.csv"
         peer = [args.peer_python, str(PEERS / "pack_peer.py"), str(base), "--as-of", args.as_of]
         for run in range(-args.warm_up, args.runs):
@@ -110,6 +111,7 @@ def main() -> None:
                 continue
             ours.append(mine)
             theirs.append(theirs_now)
+            phases.append(json.loads(result.read_text())["timings_s"])
             print(
                 f"run {run + 1}: noncoop {ours[-1][0]:.2f} CPU s ({ours[-1][2]:.2f} GB), "
                 f"peer {theirs[-1][0]:.2f} CPU s ({theirs[-1][2]:.2f} GB)"
@@ -117,6 +119,12 @@ def main() -> None:
         mine = statistics.median(c for c, _, _ in ours)
         peer = statistics.median(c for c, _, _ in theirs)
         print(f"median CPU s: noncoop {mine:.2f}, peer {peer:.2f}, ratio {mine / peer:.2f}x")
+        # Where noncoop's runs went, start-up (its imports) and rule loading first.
+        medians = {name: statistics.median(p[name] for p in phases) for name in phases[-1]}
+        print(
+            "noncoop phases, median wall s: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in medians.items())
+        )
         holding = work / "holding.json"
         data = json.loads(result.read_text())
         data["alerts"] = [a for a in data["alerts"] if a["status"] != "resolved"]
