@@ -140,6 +140,19 @@ def test_evidence_withdrawn_resolves_and_its_return_reopens(region):
     assert "reopened on 2026-03-12" in back.store.alerts[0].note
 
 
+def test_an_episode_back_after_nights_resolved_stores_the_evidence_it_returns_with(region):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
+    write_region(src, NO_ACCESS_C1, PEOPLE.replace("C1,la,LA1,H1,2018-01-01,child\n", ""))
+    run(src, ws, "2026-03-11")
+    run(src, ws, "2026-03-12")  # a night with the episode resolved and untouched
+    write_region(src, [*NO_ACCESS_C1, ("V4", "LA1", "visit.no_access", "2026-03-12", "")])
+    back = run(src, ws, "2026-03-13")
+    assert back.store.counts["reopened"] == 1 and back.store.alerts[0].alert_id == alert_id
+    stored = AlertStore(ws.alerts_path).get(alert_id)
+    assert len(stored.evidence) == 4 and stored.evidence == back.store.alerts[0].evidence
+
+
 def test_record_removed_from_the_export_resolves_and_its_return_reopens(region):
     src, ws = region
     alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id

@@ -171,7 +171,7 @@ class AlertStore:
         `folded` are the alerts folded into others tonight."""
         with self.transaction() as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
-            stored = _read_rows(conn)
+            stored = _read_rows(conn, as_of)
             update, rows, dropped = reconcile(_rows(stored), alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             gone = set(dropped)
@@ -319,9 +319,18 @@ def _refuse_earlier(last: str | None, as_of: str) -> None:
         )
 
 
-def _read_rows(conn: sqlite3.Connection) -> list[tuple]:
-    """Every stored row, its values in COLUMNS order as SQLite holds them."""
-    return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM alerts ORDER BY alert_id").fetchall()
+def _read_rows(conn: sqlite3.Connection, as_of: str) -> list[tuple]:
+    """Every stored row, its values in COLUMNS order as SQLite holds them; an episode resolved
+    before the night `as_of` without its evidence and earlier state (blank). Reconciling never
+    writes those back: an episode that comes back takes tonight's evidence and a state made
+    tonight. A region's resolved episodes grow night after night; its live ones do not."""
+    taken = [_UNLESS_RESOLVED.format(c) if c in _HISTORY_ONLY else c for c in COLUMNS]
+    query = f"SELECT {', '.join(taken)} FROM alerts ORDER BY alert_id"
+    return conn.execute(query, {"as_of": as_of}).fetchall()
+
+
+_HISTORY_ONLY = ("evidence", "prior")
+_UNLESS_RESOLVED = "CASE WHEN status = 'resolved' AND touched_as_of <> :as_of THEN NULL ELSE {} END"
 
 
 def _rows(stored: list[tuple]) -> list[dict]:
