@@ -137,7 +137,9 @@ def test_files_are_imported_with_mimalloc_and_evaluation_keeps_its_own_pool(monk
     import pyarrow as pa
 
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
-    if workers._import_pool() is None:
+    try:
+        pa.mimalloc_memory_pool()
+    except NotImplementedError:
         pytest.skip("this pyarrow is built without mimalloc")
     before = pa.default_memory_pool().backend_name
     with workers.import_pool():

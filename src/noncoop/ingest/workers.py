@@ -89,34 +89,32 @@ def import_pool() -> Iterator[None]:
     faults it in again, 7.6 million page faults and 17 CPU s in the kernel for the 100k region's
     ingest, where mimalloc took 2.4 million and 12 s (43 s wall to 39 s). Evaluating, jemalloc
     keeps the lower peak."""
-    pool = _import_pool()
-    if pool is None:
-        yield
-        return
     before = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
+    pool = _take_import_pool()
     try:
         yield
     finally:
-        pa.set_memory_pool(before)
-        pool.release_unused()
+        if pool is not None:
+            pa.set_memory_pool(before)
+            pool.release_unused()
 
 
-def _import_pool() -> pa.MemoryPool | None:
-    """mimalloc, unless ARROW_DEFAULT_MEMORY_POOL says which pool or the build has none."""
+def _take_import_pool() -> pa.MemoryPool | None:
+    """Make mimalloc Arrow's pool and return it; None, the pool left as it is, where
+    ARROW_DEFAULT_MEMORY_POOL names one or the build has none."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return None
     try:
-        return pa.mimalloc_memory_pool()
+        pool = pa.mimalloc_memory_pool()
     except NotImplementedError:
         return None
+    pa.set_memory_pool(pool)
+    return pool
 
 
 def _started(start: Callable[..., None], *start_args: Any) -> None:
     """A worker process set up: it only imports, so it keeps the import pool for good."""
-    pool = _import_pool()
-    if pool is not None:
-        pa.set_memory_pool(pool)
+    _take_import_pool()
     start(*start_args)
 
 
