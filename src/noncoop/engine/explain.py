@@ -36,7 +36,6 @@ class Support:
     end: int
     held: tuple[int, int] | None = None  # first and last day the rule held (days since 1970)
     first_start: int | None = None  # the window's start as known on the first of those days
-    last: int | None = None  # the time of the last record cited, where already known (seconds)
 
 
 def render_message(template: str, values: dict[str, dict], window: Window) -> str:
@@ -88,7 +87,25 @@ def explain(supports: list[Support], tl: Timeline) -> list[Alert]:
     names = dict(zip(wanted.tolist(), tl.subjects[wanted].astype(str).tolist(), strict=True))
     others = pd.Index(sorted({e.via_subject_id for e in book.records.values() if e.via_subject_id}))
     children = frozenset(others[tl.subjects.get_indexer(others) >= 0])
-    return [_alert(s, book, tl, names[s.child], children) for s in supports]
+    ends = _last_cited(supports, tl)
+    return [
+        _alert(s, end, book, names[s.child], children)
+        for s, end in zip(supports, ends, strict=True)
+    ]
+
+
+def _last_cited(supports: list[Support], tl: Timeline) -> list[int]:
+    """The time of each support's last cited record, for all of them at once (a window runs
+    from the first record cited to the last, never to the scan date); its end where it cites
+    none."""
+    counts = np.fromiter((len(s.positions) for s in supports), np.int64, len(supports))
+    cited = itertools.chain.from_iterable(s.positions for s in supports)
+    times = tl.t[np.fromiter(cited, np.int64, int(counts.sum()))]
+    last = np.fromiter((s.end for s in supports), np.int64, len(supports))
+    some = counts > 0
+    if some.any():
+        last[some] = np.maximum.reduceat(times, (np.cumsum(counts) - counts)[some])
+    return last.tolist()
 
 
 @dataclass(frozen=True)
@@ -102,19 +119,12 @@ class _Book:
 
 def _alert(
     support: Support,
+    end: int,
     book: _Book,
-    tl: Timeline,
     subject_id: str,
     children: frozenset[str],
 ) -> Alert:
     rule = support.rule
-    # The window runs from the first record cited to the last, never to the scan date.
-    if not support.positions:
-        end = support.end
-    elif support.last is not None:
-        end = support.last
-    else:
-        end = int(tl.t[support.positions].max())
     window = Window(iso_day(support.start), iso_day(end))
     cited = tuple(map(book.records.__getitem__, support.positions))
     opened = iso_day(support.first_start) if support.first_start is not None else window.start

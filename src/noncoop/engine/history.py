@@ -429,7 +429,6 @@ def supports_of(
     early = day <= eps.start[eps.evidence]
     first_start = _per_episode(np.minimum, t[early], eps.evidence[early], len(eps), NEVER)
     end = _per_episode(np.maximum, t, eps.evidence, len(eps), -NEVER)
-    last_cited = end.tolist()  # before the members' window ends extend it
     latest: dict[str, np.ndarray] = {}
     for name in found.names:
         mine = found.supported_by(name)
@@ -455,17 +454,7 @@ def supports_of(
         # Evidence rows are timeline positions, in (child, time) order already.
         positions = rows[bounds[e] : bounds[e + 1]].tolist()
         out.append(
-            Support(
-                rule,
-                subject[e],
-                positions,
-                values,
-                start[e],
-                end[e],
-                held,
-                first_start[e],
-                last_cited[e],
-            )
+            Support(rule, subject[e], positions, values, start[e], end[e], held, first_start[e])
         )
     return out
 
