@@ -99,18 +99,18 @@ def main() -> None:
         )
         ours, theirs, phases = [], [], []
         result, pairs = work / "scan.json", work / "pairs.csv"
-        peer = [args.peer_python, str(PEERS / "pack_peer.py"), str(base), "--as-of", args.as_of]
+        peer_run = [args.peer_python, str(PEERS / "pack_peer.py"), str(base), "--as-of", args.as_of]
         for run in range(-args.warm_up, args.runs):
             night = work / "night"
             shutil.rmtree(night, ignore_errors=True)
             shutil.copytree(base, night, symlinks=True)
-            mine = timed([*scan, "-w", str(night), "--as-of", args.as_of, "--json", str(result)])
-            theirs_now = timed([*peer, "--out", str(pairs)])
+            our_run = timed([*scan, "-w", str(night), "--as-of", args.as_of, "--json", str(result)])
+            their_run = timed([*peer_run, "--out", str(pairs)])
             if run < 0:
-                print(f"warm-up: noncoop {mine[0]:.2f} CPU s, peer {theirs_now[0]:.2f} CPU s")
+                print(f"warm-up: noncoop {our_run[0]:.2f} CPU s, peer {their_run[0]:.2f} CPU s")
                 continue
-            ours.append(mine)
-            theirs.append(theirs_now)
+            ours.append(our_run)
+            theirs.append(their_run)
             phases.append(json.loads(result.read_text())["timings_s"])
             print(
                 f"run {run + 1}: noncoop {ours[-1][0]:.2f} CPU s ({ours[-1][2]:.2f} GB), "

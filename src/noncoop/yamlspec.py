@@ -100,6 +100,7 @@ MAX_ALIASES = 20  # anchors may be reused this often in one file
 MAX_NODES = 100_000  # values in one file, aliases expanded
 MAX_BYTES = 2 << 20
 MAX_DEPTH = 50  # mappings and lists within one another (a rule is about eight deep)
+TOO_DEEP = f"values nested more than {MAX_DEPTH} levels deep"
 # Tags a configuration may carry: plain data. `!!python/…` and any other tag is refused: nothing
 # in a YAML file is ever executed or turned into an object.
 PLAIN_TAGS = {
@@ -143,7 +144,7 @@ def _construct(
 ) -> Any:
     budget.spend(node)
     if len(path) > MAX_DEPTH:
-        _refuse(node, f"values nested more than {MAX_DEPTH} levels deep")
+        _refuse(node, TOO_DEEP)
     located.values[path] = _pos(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -193,8 +194,7 @@ def load_located(text: str, file: str) -> Located:
     except yaml.YAMLError as exc:
         raise _invalid(exc, text, file) from None
     except RecursionError:  # the pure parser's own nesting, past what Python allows
-        problem = f"values nested more than {MAX_DEPTH} levels deep"
-        raise ConfigInvalid([ConfigError(file, 1, 1, "YAML-REFUSED", problem)]) from None
+        raise ConfigInvalid([ConfigError(file, 1, 1, "YAML-REFUSED", TOO_DEEP)]) from None
 
 
 def _located(loader: yaml.SafeLoader) -> Located:
