@@ -19,11 +19,21 @@ NIGHTS = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-02", "2026-04-30")]
 
 
 def stored(ws: Workspace) -> list[dict]:
-    """Every stored alert, every column but the state kept for re-running its last night."""
+    """Every stored alert, every column but the state kept for re-running its last night, with
+    the last night that scanned it: a live alert's rule's last scan, where that is later than
+    the last night that changed the row (a night that finds an alert as it was writes nothing)."""
     with sqlite3.connect(ws.alerts_path) as conn:
         conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute("SELECT * FROM alerts ORDER BY alert_id")]
-    return [{k: v for k, v in row.items() if k != "prior"} for row in rows]
+        rows = [dict(r) for r in conn.execute(LAST_SCANNED)]
+    return [{k: v for k, v in row.items() if k not in ("prior", "touched_as_of")} for row in rows]
+
+
+LAST_SCANNED = """
+    SELECT alerts.*, CASE
+        WHEN status <> 'resolved' AND rule_scans.as_of > touched_as_of THEN rule_scans.as_of
+        ELSE touched_as_of END AS last_scanned
+    FROM alerts LEFT JOIN rule_scans USING (rule_id) ORDER BY alert_id
+"""
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -374,6 +374,40 @@ def test_alert_filters(tmp_path):
     assert bad.exit_code == 2
 
 
+def test_a_night_that_finds_an_alert_as_it_was_writes_nothing_yet_shows_it_scanned(region):
+    src, ws = region
+    for night in ("2026-03-10", "2026-03-11", "2026-03-12"):  # new, then ongoing, then settled
+        alert_id = run(src, ws, night).store.alerts[0].alert_id
+    before = store_rows(ws)
+    night = run(src, ws, "2026-03-13")
+    assert store_rows(ws) == before  # the row is as it was: not rewritten to move a date on
+    assert (night.store.counts["ongoing"], night.store.alerts[0].last_as_of) == (1, "2026-03-13")
+    store = AlertStore(ws.alerts_path)
+    assert store.get(alert_id).last_as_of == "2026-03-13"
+    assert [a.last_as_of for a in store.list()] == ["2026-03-13"]
+    # Re-running that night starts from the same state and changes nothing either.
+    assert run(src, ws, "2026-03-13").store.counts["ongoing"] == 1
+    assert store_rows(ws) == before
+
+
+def test_a_store_from_before_rule_scans_reads_as_it_was_and_gains_them(region, monkeypatch):
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
+    with sqlite3.connect(ws.alerts_path) as conn:  # as written before rule scans were kept
+        conn.execute("DROP TABLE rule_scans")
+        conn.execute("PRAGMA user_version = 2")
+
+    def refuse(self):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    with monkeypatch.context() as read_only:  # a backup: cannot be brought up to date
+        read_only.setattr(AlertStore, "connect", refuse)
+        assert [a.last_as_of for a in AlertStore(ws.alerts_path).list()] == ["2026-03-10"]
+    for night in ("2026-03-11", "2026-03-12", "2026-03-13"):
+        run(src, ws, night)
+    assert AlertStore(ws.alerts_path).get(alert_id).last_as_of == "2026-03-13"
+
+
 def test_a_run_with_part_of_the_pack_leaves_other_rules_alerts_alone(region):
     src, ws = region
     alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id

@@ -3,6 +3,8 @@
 One SQLite file in the workspace (WAL, synchronous FULL, migrations by `PRAGMA user_version`).
 A scan's alerts go through the lifecycle (lifecycle.py) and are written, with the scan's audit
 entry, in one transaction: a run killed at any point leaves the store as before or as after.
+A row is written only where the night changed it; the night a live alert was last scanned is
+that of its rule (`rule_scans`), so an alert found as it was costs no write.
 """
 
 from __future__ import annotations
@@ -70,6 +72,11 @@ MIGRATIONS = (
     """,
     # The alerts of superseded rules folded into an alert (JSON list).
     "ALTER TABLE alerts ADD COLUMN related TEXT;",
+    # The last night each rule was scanned. A live alert a night finds as it was is not written
+    # again: the night it was last scanned is its rule's (`_as_scanned`), and its own
+    # `touched_as_of` the last night that changed it. Rewriting each of a night's ten thousand
+    # live rows, evidence and all, to move that one date on was a fifth of storing them.
+    "CREATE TABLE rule_scans (rule_id TEXT PRIMARY KEY, as_of TEXT NOT NULL);",
 )
 
 
@@ -176,6 +183,7 @@ class AlertStore:
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             gone = set(dropped)
             _write_alerts(conn, rows, {r[0]: r for r in stored if r[0] not in gone})
+            _scanned(conn, versions, as_of)
             details = {**run, "alerts": update.counts, "resolved": len(update.resolved)}
             _audit(conn, actor, "scan", details, as_of=as_of)
         return update
@@ -197,6 +205,7 @@ class AlertStore:
                 raise StoreError("the store already holds a scan: its history is recorded")
             update, rows = first_scan(alerts, versions, as_of, since, folded)
             _write_alerts(conn, rows)
+            _scanned(conn, versions, as_of)
             details = {**run, "alerts": update.counts, "history_from": since}
             _audit(conn, actor, "scan", {**details, "resolved": 0}, as_of=as_of)
         return update
@@ -252,9 +261,10 @@ class AlertStore:
         self._require()
         with self.reading() as conn:
             row = conn.execute("SELECT * FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
+            scans = _rule_scans(conn)
         if row is None:
             raise StoreError(f"no alert {alert_id} in this workspace")
-        return StoredAlert.from_row(dict(row))
+        return StoredAlert.from_row(_as_scanned(dict(row), scans))
 
     def list(
         self,
@@ -290,7 +300,8 @@ class AlertStore:
                 f"ORDER BY {order} ELSE 9 END, rule_id, subject_id, alert_id",
                 args,
             ).fetchall()
-        return [StoredAlert.from_row(dict(r)) for r in rows]
+            scans = _rule_scans(conn)
+        return [StoredAlert.from_row(_as_scanned(dict(r), scans)) for r in rows]
 
     def audit(self) -> list[AuditEntry]:
         """Every scan and triage action, oldest first."""
@@ -309,6 +320,34 @@ def _cannot_write(exc: sqlite3.OperationalError) -> bool:
 
 def _last_scan(conn: sqlite3.Connection) -> str | None:
     return conn.execute("SELECT MAX(as_of) FROM audit WHERE action = 'scan'").fetchone()[0]
+
+
+def _scanned(conn: sqlite3.Connection, rules: Iterable[str], as_of: str) -> None:
+    """Record the night as the last each of the rules was scanned."""
+    conn.executemany(
+        "INSERT INTO rule_scans (rule_id, as_of) VALUES (?, ?) "
+        "ON CONFLICT (rule_id) DO UPDATE SET as_of = excluded.as_of",
+        [(rule_id, as_of) for rule_id in rules],
+    )
+
+
+def _rule_scans(conn: sqlite3.Connection) -> dict[str, str]:
+    """The last night each rule was scanned; none recorded in a store written before they were
+    (opened read-only, it cannot be brought up to date), whose rows were all written nightly."""
+    try:
+        return dict(conn.execute("SELECT rule_id, as_of FROM rule_scans").fetchall())
+    except sqlite3.OperationalError:
+        return {}
+
+
+def _as_scanned(row: dict, scans: dict[str, str]) -> dict:
+    """The row with the last night that scanned it: for a live alert, its rule's last scan
+    where that is later than the last night that changed the row (a night that found the alert
+    as it was does not write it); for a resolved one, the night it was resolved."""
+    scanned = scans.get(row["rule_id"])
+    if row["status"] in ACTIVE and scanned is not None and scanned > row["touched_as_of"]:
+        row["touched_as_of"] = scanned
+    return row
 
 
 def _refuse_earlier(last: str | None, as_of: str) -> None:
@@ -351,9 +390,10 @@ def _write_alerts(
     conn: sqlite3.Connection, rows: list[dict], before: dict[str, tuple] | None = None
 ) -> None:
     """Write the rows: a row not stored yet whole, a stored one (in `before`, by id, as
-    `_read_rows` read it) only in the columns that changed. Most of a night's rows are ongoing
-    alerts whose evidence is as it was: SQLite then rewrites the few pages holding the new
-    values, not megabytes of evidence (and writes none of it to the journal again)."""
+    `_read_rows` read it) only in the columns that changed, and a live one that changed only in
+    the night it was last touched not at all (its rule's scan says so: `_as_scanned`). SQLite
+    rewrites a whole row, evidence and all, to change any value of it, and most of a night's
+    rows are ongoing alerts as they were."""
     before = before or {}
     encoded = [_encoded(r) for r in rows]
     placeholders = ", ".join("?" * len(COLUMNS))
@@ -366,7 +406,7 @@ def _write_alerts(
         old = before.get(values[0])
         if old is not None:
             changed = tuple(i for i in range(1, len(COLUMNS)) if values[i] != old[i])
-            if changed:
+            if changed and not (changed == (_TOUCHED,) and values[_STATUS] in ACTIVE):
                 changes.setdefault(changed, []).append((*(values[i] for i in changed), values[0]))
     for changed, args in changes.items():
         sets = ", ".join(f"{COLUMNS[i]} = ?" for i in changed)
@@ -374,6 +414,7 @@ def _write_alerts(
 
 
 _VALUES = operator.itemgetter(*COLUMNS)
+_TOUCHED, _STATUS = COLUMNS.index("touched_as_of"), COLUMNS.index("status")
 _ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
 
 
