@@ -66,8 +66,10 @@ def assert_same(kept_tl, made) -> None:
     assert kept_tl.subjects.equals(made.subjects)
     for name in ("subject", "t", "shared"):
         assert np.array_equal(getattr(kept_tl, name), getattr(made, name)), name
-    numbers = lambda tl: tl.origin[EVENT_NUMBER].to_numpy()[tl.rows]  # noqa: E731
-    assert np.array_equal(numbers(kept_tl), numbers(made))
+    # Each row's record: its number and whose it is, whether kept or merged in tonight.
+    for name in (EVENT_NUMBER, "subject_id"):
+        records = [texts(tl.origin_rows([name], tl.rows)[name]) for tl in (kept_tl, made)]
+        assert np.array_equal(*records), name
     assert list(kept_tl.events.columns) == list(made.events.columns)
     for name in made.events.columns:
         assert np.array_equal(texts(kept_tl.events[name]), texts(made.events[name])), name
@@ -240,9 +242,13 @@ def test_an_export_sent_again_with_changes_replaces_its_records(tmp_path, caplog
     with caplog.at_level(logging.INFO, logger="noncoop"):
         tonight = scan(sources, nightly, None, "2026-04-30", "python", actor="test")
     assert any(KEPT in r.getMessage() for r in caplog.records)
+    assert not any("could not be kept" in r.getMessage() for r in caplog.records)
+    # Kept again after the replacement, the records merged in tonight with the others.
+    metas = list(nightly.timeline_dir.glob("*/timeline.json"))
+    assert [json.loads(m.read_text())["as_of"] for m in metas] == ["2026-04-30"]
     again = scan(sources, remade, None, "2026-04-30", "python", actor="test")
     assert alerts_of(tonight) == alerts_of(again)
-    kept_tl, made = kept_and_made(nightly, "2026-04-30")  # kept again after the replacement
+    kept_tl, made = kept_and_made(nightly, "2026-04-30")
     assert_same(kept_tl, made)
     assert (made.events["source"] == "police").sum() > 0
 

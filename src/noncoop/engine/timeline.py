@@ -100,6 +100,10 @@ class Timeline:
     loaded: np.ndarray | None = None
     # The people table: each child's date of birth, for their age at a record.
     people: pd.DataFrame | None = None
+    # Records merged in after `origin` (a kept timeline's, as a night adds them): row numbers
+    # from len(origin) on are theirs. Kept apart: a night's few hundred records, where joining
+    # them onto ten million copied the whole table for the evidence of a few thousand.
+    added: pd.DataFrame | None = None
 
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -153,19 +157,35 @@ class Timeline:
         # (the same values): a timeline kept between nights keeps only those two of `origin`.
         # Without a reader, the table as loaded holds the LAZY_COLUMNS too.
         taken = [*ORIGIN_TRACE, *(LAZY_COLUMNS if self.reader is None else ())]
-        records = self.origin[taken].iloc[rows].reset_index(drop=True)
+        records = self.origin_rows(taken, rows)
         if records["occurred_at"].dtype == np.int64:  # a kept timeline's: microseconds, UTC
             records["occurred_at"] = utc_instants(records["occurred_at"].to_numpy())
         pieces = [records, self.events[list(VIEW_TRACE)].iloc[at].reset_index(drop=True)]
         if self.reader is not None:
             numbers = (
-                self.origin[EVENT_NUMBER].to_numpy()[rows] if EVENT_NUMBER in self.origin else None
+                self.origin_rows([EVENT_NUMBER], rows)[EVENT_NUMBER].to_numpy()
+                if EVENT_NUMBER in self.origin
+                else None
             )
             lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows], numbers)
             pieces.append(lazy.reset_index(drop=True))
         records = pd.concat(pieces, axis=1)
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
         return records.assign(via_subject_id=via)
+
+    def origin_rows(self, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
+        """The columns of the records at these origin rows, in their order (`added`'s past the
+        end of `origin`; a category's values there as text where the two differ)."""
+        if self.added is None:
+            return self.origin[columns].iloc[rows].reset_index(drop=True)
+        late = rows >= len(self.origin)
+        parts = [
+            self.origin[columns].iloc[rows[~late]],
+            self.added[columns].iloc[rows[late] - len(self.origin)],
+        ]
+        where = np.concatenate([np.flatnonzero(~late), np.flatnonzero(late)])
+        joined = pd.concat(parts, ignore_index=True)
+        return joined.iloc[np.argsort(where, kind="stable")].reset_index(drop=True)
 
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (-1 for blank) and the values they stand for, computed once. A

@@ -177,14 +177,11 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     for column, values in tl.events.items():
         if column not in ("subject_id", "subject_role"):
             meta["columns"][column] = _stored(values, f"view.{column}", save)
-    meta["origin"] = _stored(tl.origin["subject_id"], "origin.subject_id", save)
-    meta["origin_source"] = _stored(tl.origin["source"], "origin.source", save)
-    occurred = tl.origin["occurred_at"]
-    save(
-        "origin.occurred_at",
-        occurred.to_numpy() if occurred.dtype == np.int64 else occurred.array.asi8,
-    )
-    save("origin.number", tl.origin[EVENT_NUMBER].to_numpy(np.uint64))
+    origin = _whole_origin(tl)
+    meta["origin"] = _stored(origin["subject_id"], "origin.subject_id", save)
+    meta["origin_source"] = _stored(origin["source"], "origin.source", save)
+    save("origin.occurred_at", _microseconds(origin["occurred_at"]))
+    save("origin.number", origin[EVENT_NUMBER].to_numpy(np.uint64))
     for i, (part, rows) in enumerate(segments):
         count = pq.ParquetFile(part).metadata.num_rows if rows is None else len(rows)
         size = part.stat().st_size
@@ -221,6 +218,7 @@ class _Rows:
     origin: pd.DataFrame  # the records' ORIGIN_TRACE columns and event numbers
     # The kept values of `origin`'s categories, by column, for finding tonight's among them.
     labels: dict[str, _Labels | None] = field(default_factory=dict)
+    added: pd.DataFrame | None = None  # records merged in tonight, numbered on from `origin`
 
 
 def kept(
@@ -283,6 +281,7 @@ def kept(
         feeds,
         reader=TraceReader(segments, copies),
         people=subjects,
+        added=rows.added,
     )
     merged = len(tl.t) - meta["rows"]
     return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
@@ -466,7 +465,8 @@ def _view(rows: _Rows, children: pd.Index, order: list[str]) -> pd.DataFrame:
 
 def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
     """The rows of `new` merged into `old` in (child, time, event id) order: the rows making
-    them together gives. None where a child in `new` is not in `old`."""
+    them together gives. None where a child in `new` is not in `old`. The new records stay
+    apart from the kept ones (`added`): the rows number them on from the kept ones' end."""
     codes = children.get_indexer(new.subjects)
     if (codes < 0).any():
         return None
@@ -478,17 +478,13 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
     columns = {
         name: column.with_rows(new.events[name], layout) for name, column in old.columns.items()
     }
-    occurred = new.origin["occurred_at"].array.asi8
-    origin = _frame(
+    added = _frame(
         {
-            "subject_id": _joined(
-                old.origin["subject_id"], new.origin["subject_id"], old.labels.get("subject_id")
-            ),
-            "source": _joined(old.origin["source"], new.origin["source"], old.labels.get("source")),
-            "occurred_at": np.concatenate([old.origin["occurred_at"].to_numpy(), occurred]),
-            EVENT_NUMBER: np.concatenate(
-                [old.origin[EVENT_NUMBER].to_numpy(), new.origin[EVENT_NUMBER].to_numpy()]
-            ),
+            "subject_id": new.origin["subject_id"],
+            "source": new.origin["source"],
+            # As the kept records hold it: microseconds since 1970 (UTC).
+            "occurred_at": new.origin["occurred_at"].array.asi8,
+            EVENT_NUMBER: new.origin[EVENT_NUMBER].to_numpy(np.uint64),
         }
     )
     return _Rows(
@@ -497,8 +493,34 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
         layout.spread(old.t, new.t),
         layout.spread(old.shared, new.shared),
         layout.spread(old.rows, new.rows + len(old.origin)),
-        origin,
+        old.origin,
+        old.labels,
+        added,
     )
+
+
+def _whole_origin(tl: Timeline) -> pd.DataFrame:
+    """The timeline's records, the kept ones and those added, as one table (to keep them)."""
+    if tl.added is None:
+        return tl.origin
+    old, new = tl.origin, tl.added
+    return _frame(
+        {
+            "subject_id": _joined(old["subject_id"], new["subject_id"]),
+            "source": _joined(old["source"], new["source"]),
+            "occurred_at": np.concatenate(
+                [_microseconds(old["occurred_at"]), _microseconds(new["occurred_at"])]
+            ),
+            EVENT_NUMBER: np.concatenate(
+                [old[EVENT_NUMBER].to_numpy(np.uint64), new[EVENT_NUMBER].to_numpy(np.uint64)]
+            ),
+        }
+    )
+
+
+def _microseconds(occurred: pd.Series) -> np.ndarray:
+    """Times as a kept timeline holds them: microseconds since 1970 (UTC)."""
+    return occurred.to_numpy() if occurred.dtype == np.int64 else occurred.array.asi8
 
 
 def _places(old: _Rows, n_children: int, new: Timeline, child: np.ndarray) -> np.ndarray | None:
