@@ -45,10 +45,11 @@ def selection_mask(
     (DERIVED fields of a timeline), for the rows still selected."""
     if isinstance(selection, list):
         return np.logical_or.reduce([selection_mask(events, s, derived) for s in selection])
-    mask = np.ones(len(events), dtype=bool)
     if not selection.household and "via_sibling" in events:
         # A brother's or sister's record is read only by selections that ask for the household.
-        mask &= ~events["via_sibling"].to_numpy(bool)
+        mask = ~events["via_sibling"].to_numpy(bool)
+    else:
+        mask = np.ones(len(events), dtype=bool)
     for name, test in selection.tests().items():
         derive = name not in events and derived is not None
         # Few rows left: test only those (a text prefix over ten million details is slow). The
@@ -72,10 +73,11 @@ def _field_mask(column: pd.Series, test: Any, name: str) -> np.ndarray:
 def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
     exact = [v for v in values if not (isinstance(v, str) and v.endswith("*"))]
     prefixes = [v[:-1] for v in values if isinstance(v, str) and v.endswith("*")]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # Values and prefixes tested together on the categories: one pass over the rows.
+        return category_mask(column, lambda names: _named(names, exact, prefixes))
     mask = np.zeros(len(column), dtype=bool)
-    if exact and isinstance(column.dtype, pd.CategoricalDtype):
-        mask |= category_mask(column, lambda names: np.isin(names, [str(v) for v in exact]))
-    elif exact and (column.dtype == bool or column.dtype == "boolean"):
+    if exact and (column.dtype == bool or column.dtype == "boolean"):
         flags = (
             column.to_numpy(dtype=bool, na_value=False)
             if column.dtype == "boolean"
@@ -95,6 +97,14 @@ def _any_of(column: pd.Series, values: list[Any]) -> np.ndarray:
     for prefix in prefixes:
         mask |= _starts_with(column, prefix)
     return mask
+
+
+def _named(names: pd.Index, exact: list[Any], prefixes: list[str]) -> np.ndarray:
+    """Which of the names are one of the values or start with one of the prefixes."""
+    hit = np.isin(names, [str(v) for v in exact])
+    for prefix in prefixes:
+        hit |= np.asarray(names.str.startswith(prefix), bool)
+    return hit
 
 
 def _starts_with(column: pd.Series, prefix: str) -> np.ndarray:
