@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from noncoop.engine.episodes import union_of_windows
-from noncoop.engine.patterns import KINDS
+from noncoop.engine.episodes import runs, sweep, union_of_windows
+from noncoop.engine.patterns import KINDS, rate
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.selections import shared_records, timeline_mask
 from noncoop.engine.timeline import build_timeline
@@ -222,6 +222,92 @@ def test_an_episodes_evidence_covers_each_days_window_evidence(rule_id, name):
             if divergence and day_tl.last_day != found.end[episode]:
                 cited = cited[masks[pattern.spec.select][cited]]
             assert set(day_tl.trace(cited)["event_id"]) <= ids
+
+
+def test_a_rate_swept_over_the_rows_near_its_bound_holds_on_the_days_it_fires(monkeypatch):
+    """A rate of at least a share sweeps only the rows whose windows meet a day the numerator
+    may reach the bound on. Made to do so for every rate, however many rows are near: on every
+    day the episodes hold as the single dates fire, with the same evidence as the whole sweep."""
+    rates = [
+        (rule.id, name)
+        for rule in PACK.rules
+        for name, pattern in rule.rule.patterns.items()
+        if pattern.kind == "rate" and pattern.spec.at_least is not None
+    ]
+    near_enough, left_out = rate._near_enough, []
+
+    def spied(*args):
+        near = near_enough(*args)
+        left_out.append(near is not None and not near.all())
+        return near
+
+    for rule_id, name in rates:
+        for seed in SEEDS:
+            whole, _, _ = days_held_by_episodes(rule_id, name, seed)
+            with monkeypatch.context() as forced:
+                forced.setattr(rate, "_LEAVES_OUT", 0)
+                forced.setattr(rate, "_near_enough", spied)
+                found, _, held = days_held_by_episodes(rule_id, name, seed)
+            assert held == days_held_by_single_dates(rule_id, name, seed), (rule_id, seed)
+            assert np.array_equal(found.evidence, whole.evidence), (rule_id, seed)
+            assert np.array_equal(found.rows, whole.rows), (rule_id, seed)
+    assert len(rates) >= 4 and any(left_out)
+
+
+def random_rate(seed: int):
+    """Random rows of one rate, in timeline order: its numerator sparse or dense, its bound low
+    or high, from a few records in each window to dozens."""
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(200, 3000))
+    subject, day = rng.integers(0, 30, rows), rng.integers(0, 300, rows)
+    order = np.lexsort((day, subject))
+    num = rng.choice([0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 6.0], rows)
+    den = num + rng.integers(0, 4, rows)
+    within = int(rng.integers(3, 60))
+    spec = rate.Rate(
+        numerator={"select": "n"},
+        denominator={"select": "d"},
+        at_least=float(rng.choice([0.2, 0.5, 0.9])),
+        min_denominator=float(rng.choice([0, 1, 8, 30])),
+        within=f"{within}d",
+    )
+    return spec, within, subject[order], day[order], num, den
+
+
+RATE_SEEDS = range(16)
+
+
+@pytest.mark.parametrize("seed", RATE_SEEDS)
+def test_rows_left_out_of_a_rate_sweep_change_no_day_it_holds(seed, monkeypatch):
+    """The days a rate holds on, swept over the rows near its bound only, are those of the
+    whole sweep and of summing each day's window by hand."""
+    spec, within, subject, day, num, den = random_rate(seed)
+    monkeypatch.setattr(rate, "_LEAVES_OUT", 0)  # rows left out wherever any can be
+    near = rate._near_enough(spec, within, subject, day, [num, den])
+
+    def held(rows) -> set[tuple[int, int]]:
+        swept = sweep(subject[rows], day[rows], day[rows] + within, [num[rows], den[rows]])
+        found = runs(swept, rate._fires(spec, *swept.totals.T), 400)
+        spans = zip(found.subject, found.start, found.end, strict=True)
+        return {(s, d) for s, a, b in spans for d in range(a, b + 1)}
+
+    by_hand = set()
+    for child in range(30):
+        mine = subject == child
+        for d in range(400):
+            inside = mine & (day <= d) & (day > d - within)
+            if rate._fires(spec, np.array([num[inside].sum()]), np.array([den[inside].sum()]))[0]:
+                by_hand.add((child, d))
+    assert held(near) == held(np.ones(len(day), bool)) == by_hand
+
+
+def test_the_random_rates_leave_rows_out_of_most_sweeps(monkeypatch):
+    monkeypatch.setattr(rate, "_LEAVES_OUT", 0)
+    left_out = 0
+    for seed in RATE_SEEDS:
+        spec, within, subject, day, num, den = random_rate(seed)
+        left_out += not rate._near_enough(spec, within, subject, day, [num, den]).all()
+    assert left_out >= len(RATE_SEEDS) // 2
 
 
 @pytest.mark.parametrize("length", [1, 3, 30])

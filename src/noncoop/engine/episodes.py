@@ -155,6 +155,11 @@ def blocks(*sizes: int) -> list[np.ndarray]:
     return columns
 
 
+def whole_numbers(weights: np.ndarray) -> bool:
+    """Whether every weight is a whole number."""
+    return not _fractional(np.asarray(weights, float))
+
+
 def _fractional(weights: np.ndarray, block: int = 1 << 20) -> bool:
     """Whether any weight has a fraction, looked at a block at a time: a copy of ten million
     weights made to compare is a fresh 80 MB the system must hand over and clear."""

@@ -7,7 +7,15 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from noncoop.engine.episodes import Episodes, key, runs, sweep, with_evidence
+from noncoop.engine.episodes import (
+    Episodes,
+    key,
+    runs,
+    sweep,
+    union_of_windows,
+    whole_numbers,
+    with_evidence,
+)
 from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
@@ -73,6 +81,9 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
         np.where(masks[spec.denominator.select][rows], d_w[rows], 0.0),
     ]
     subject, day = tl.subject[rows], tl.day[rows]
+    near = _near_enough(spec, within, subject, day, weights)
+    if near is not None:
+        subject, day, weights = subject[near], day[near], [w[near] for w in weights]
     segments = sweep(subject, day, day + within, weights)
     holds = _fires(spec, segments.totals[:, 0], segments.totals[:, 1])
     found = runs(segments, holds, tl.last_day)
@@ -88,6 +99,56 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
 
     found.describe = described(tl, values, held_too=True)
     return found
+
+
+# Rows are left out of a rate's sweep only where the numerator reaches the bound from fewer than
+# a quarter as many records as there are rows: otherwise nearly all are near it, and finding
+# which cost more than it saved (absences over weeks at school, most of them near a second).
+_LEAVES_OUT = 4
+
+
+def _near_enough(
+    spec: Rate, within: int, subject: np.ndarray, day: np.ndarray, weights: list[np.ndarray]
+) -> np.ndarray | None:
+    """For a rate of at least a share, the rows (of `subject` and `day`, in timeline order)
+    worth sweeping: those whose window meets a day the numerator may reach the bound on. None
+    where all are, or where few would be left out (a sparse numerator, as missed appointments
+    are among those due, leaves out most).
+
+    The rate holds only on days the numerator reaches the share of the least denominator.
+    Such a day's window starts with a numerator record whose own window, from its day on,
+    sums to that much at least: every day the rate may hold is in the window of such a record.
+    On those days the rows kept are all the rows whose windows cover the day, so the sums
+    are exact; on the others they sum to less than the bound, and so (weights never below
+    zero) hold no more than the whole would. Whole numbers only: with fractions the sums'
+    rounding would depend on the rows taken."""
+    if spec.at_least is None or not len(subject):
+        return None
+    if any(len(w) and w.min() < 0 for w in weights) or not all(map(whole_numbers, weights)):
+        return None
+    need = spec.at_least * spec.min_denominator * (1 - 1e-9)  # below it, no rounding fires
+    counted = np.flatnonzero(weights[0] > 0)
+    if not len(counted):  # a numerator of nothing reaches no share
+        return np.zeros(len(day), bool)
+    keys = key(subject[counted], day[counted])
+    totals = np.concatenate([[0.0], np.cumsum(weights[0][counted])])
+
+    def ahead(at: np.ndarray) -> np.ndarray:
+        """The numerator's sum over the window from each of these records' day on."""
+        first = np.searchsorted(keys, keys[at], "left")
+        return totals[np.searchsorted(keys, keys[at] + within, "left")] - totals[first]
+
+    # A sample first: a numerator that reaches the bound on most days leaves nothing out.
+    probe = np.arange(0, len(counted), max(1, len(counted) // 4096))
+    if np.mean(ahead(probe) >= need) * len(counted) * _LEAVES_OUT > len(day):
+        return None
+    enough = counted[ahead(np.arange(len(counted))) >= need]
+    reach = union_of_windows(subject[enough], day[enough], within)
+    # Each row's window [day, day + within) meets the last run of days starting before it ends.
+    at = np.searchsorted(key(reach.subject, reach.start), key(subject, day + within)) - 1
+    near = at >= 0
+    near[near] &= (reach.subject[at[near]] == subject[near]) & (reach.stop[at[near]] > day[near])
+    return near
 
 
 class _Sums:
