@@ -90,7 +90,11 @@ def episodes(spec: Rate, masks: Masks, tl: Timeline) -> Episodes:
     shown = _cited(spec, n_rows, n_w, d_rows, d_w)
     day = tl.day[shown]
     found = with_evidence(found, shown, tl.subject[shown], day, day + within - 1)
-    num, den = _Sums(tl, n_rows, n_w), _Sums(tl, d_rows, d_w)
+    # Sums for the children with an episode only: a message is only ever asked of theirs.
+    told = np.zeros(tl.n_subjects, bool)
+    told[found.subject] = True
+    num = _Sums(tl, n_rows[told[tl.subject[n_rows]]], n_w)
+    den = _Sums(tl, d_rows[told[tl.subject[d_rows]]], d_w)
 
     def values(i: int, pos: np.ndarray, held: tuple[int, int]) -> dict:
         # Over every week or visit in the window on one of the rule episode's days.
@@ -132,11 +136,13 @@ def _near_enough(
         return np.zeros(len(day), bool)
     keys = key(subject[counted], day[counted])
     totals = np.concatenate([[0.0], np.cumsum(weights[0][counted])])
+    # The first record of each record's day: keys are sorted, so where a day's run starts.
+    starts = np.concatenate([[True], keys[1:] != keys[:-1]])
+    first = np.flatnonzero(starts)[np.cumsum(starts) - 1]
 
     def ahead(at: np.ndarray) -> np.ndarray:
         """The numerator's sum over the window from each of these records' day on."""
-        first = np.searchsorted(keys, keys[at], "left")
-        return totals[np.searchsorted(keys, keys[at] + within, "left")] - totals[first]
+        return totals[np.searchsorted(keys, keys[at] + within, "left")] - totals[first[at]]
 
     # A sample first: a numerator that reaches the bound on most days leaves nothing out.
     probe = np.arange(0, len(counted), max(1, len(counted) // 4096))
@@ -144,10 +150,16 @@ def _near_enough(
         return None
     enough = counted[ahead(np.arange(len(counted))) >= need]
     reach = union_of_windows(subject[enough], day[enough], within)
-    # Each row's window [day, day + within) meets the last run of days starting before it ends.
-    at = np.searchsorted(key(reach.subject, reach.start), key(subject, day + within)) - 1
-    near = at >= 0
-    near[near] &= (reach.subject[at[near]] == subject[near]) & (reach.stop[at[near]] > day[near])
+    # Each row's window [day, day + within) meets the last run of days starting before it ends;
+    # only the rows of children with such runs are looked at.
+    reached = np.zeros(int(subject.max()) + 1, bool)
+    reached[reach.subject] = True
+    rows = np.flatnonzero(reached[subject])
+    at = np.searchsorted(key(reach.subject, reach.start), key(subject[rows], day[rows] + within))
+    run = np.maximum(at - 1, 0)
+    meets = (at > 0) & (reach.subject[run] == subject[rows]) & (reach.stop[run] > day[rows])
+    near = np.zeros(len(day), bool)
+    near[rows[meets]] = True
     return near
 
 
