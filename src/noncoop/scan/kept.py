@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -216,8 +216,6 @@ class _Rows:
     shared: np.ndarray
     rows: np.ndarray  # each row's record in `origin`
     origin: pd.DataFrame  # the records' ORIGIN_TRACE columns and event numbers
-    # The kept values of `origin`'s categories, by column, for finding tonight's among them.
-    labels: dict[str, _Labels | None] = field(default_factory=dict)
     added: pd.DataFrame | None = None  # records merged in tonight, numbered on from `origin`
 
 
@@ -386,7 +384,6 @@ def _without(rows: _Rows, gone: np.ndarray) -> _Rows:
         rows.shared[keep],
         renumbered[rows.rows[keep]],
         rows.origin.take(held).reset_index(drop=True),
-        rows.labels,
     )
 
 
@@ -444,10 +441,7 @@ def _mapped(place: Path, meta: dict) -> _Rows:
             EVENT_NUMBER: array("origin.number"),
         }
     )
-    labels = {"subject_id": people.labels, "source": sources.labels}
-    return _Rows(
-        columns, array("subject"), array("t"), array("shared"), array("rows"), origin, labels
-    )
+    return _Rows(columns, array("subject"), array("t"), array("shared"), array("rows"), origin)
 
 
 def _view(rows: _Rows, children: pd.Index, order: list[str]) -> pd.DataFrame:
@@ -494,7 +488,6 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline) -> _Rows | None:
         layout.spread(old.shared, new.shared),
         layout.spread(old.rows, new.rows + len(old.origin)),
         old.origin,
-        old.labels,
         added,
     )
 
