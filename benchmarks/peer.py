@@ -12,8 +12,9 @@ of that date with the history already stored: a first scan as of the day before 
 the history scan) builds a workspace, and each timed noncoop run scans a fresh copy of it as of
 the date. The two sides alternate (noncoop, peer, noncoop, peer, ...), after one untimed pair
 (--warm-up) while the machine settles from the history scan, and each is timed as a whole
-process under /usr/bin/time; the ratio is of the medians of CPU seconds (user + system), which
-repeat within a few percent where wall time is noisy. The medians of noncoop's own phases follow
+process under /usr/bin/time, with nothing left to write to disk when it starts (os.sync); the
+ratio is of the medians of CPU seconds (user + system), which repeat within a few percent where
+wall time is noisy. The medians of noncoop's own phases follow
 (its `timings_s`: `start` is the process's start-up, its imports; `rules` the rule loading).
 Both sides' (rule, child) pairs are compared at the end.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -104,7 +106,11 @@ def main() -> None:
             night = work / "night"
             shutil.rmtree(night, ignore_errors=True)
             shutil.copytree(base, night, symlinks=True)
+            # Each side starts with nothing waiting to be written: the copy just made (1.5 GB at
+            # 100k children) and the other side's output would otherwise be flushed while it runs.
+            os.sync()
             our_run = timed([*scan, "-w", str(night), "--as-of", args.as_of, "--json", str(result)])
+            os.sync()
             their_run = timed([*peer_run, "--out", str(pairs)])
             if run < 0:
                 print(f"warm-up: noncoop {our_run[0]:.2f} CPU s, peer {their_run[0]:.2f} CPU s")
