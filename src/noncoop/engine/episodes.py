@@ -123,7 +123,7 @@ def sweep(
     # to zero at each child's last change point: a cumulative sum over all children is exact for
     # whole numbers, and rounding removes what fractions leave. One weight at a time: sums and
     # tests down a column of millions, not across rows of two.
-    fractions = w is not None and any(_fractional(c) for c in w)
+    fractions = w is not None and any(fractional(c) for c in w)
     totals = changes  # summed in place: the running totals take the changes' memory
     for total in totals:
         np.cumsum(total, out=total)
@@ -155,12 +155,7 @@ def blocks(*sizes: int) -> list[np.ndarray]:
     return columns
 
 
-def whole_numbers(weights: np.ndarray) -> bool:
-    """Whether every weight is a whole number."""
-    return not _fractional(np.asarray(weights, float))
-
-
-def _fractional(weights: np.ndarray, block: int = 1 << 20) -> bool:
+def fractional(weights: np.ndarray, block: int = 1 << 20) -> bool:
     """Whether any weight has a fraction, looked at a block at a time: a copy of ten million
     weights made to compare is a fresh 80 MB the system must hand over and clear."""
     return any(

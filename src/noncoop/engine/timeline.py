@@ -157,16 +157,14 @@ class Timeline:
         # (the same values): a timeline kept between nights keeps only those two of `origin`.
         # Without a reader, the table as loaded holds the LAZY_COLUMNS too.
         taken = [*ORIGIN_TRACE, *(LAZY_COLUMNS if self.reader is None else ())]
-        records = self.origin_rows(taken, rows)
+        # The reader finds the records by their event numbers, where the table holds them.
+        numbered = self.reader is not None and EVENT_NUMBER in self.origin
+        records = self.origin_rows([*taken, *([EVENT_NUMBER] if numbered else [])], rows)
+        numbers = records.pop(EVENT_NUMBER).to_numpy() if numbered else None
         if records["occurred_at"].dtype == np.int64:  # a kept timeline's: microseconds, UTC
             records["occurred_at"] = utc_instants(records["occurred_at"].to_numpy())
         pieces = [records, self.events[list(VIEW_TRACE)].iloc[at].reset_index(drop=True)]
         if self.reader is not None:
-            numbers = (
-                self.origin_rows([EVENT_NUMBER], rows)[EVENT_NUMBER].to_numpy()
-                if EVENT_NUMBER in self.origin
-                else None
-            )
             lazy = self.reader.read(rows if self.loaded is None else self.loaded[rows], numbers)
             pieces.append(lazy.reset_index(drop=True))
         records = pd.concat(pieces, axis=1)

@@ -9,11 +9,11 @@ from pydantic import Field, model_validator
 
 from noncoop.engine.episodes import (
     Episodes,
+    fractional,
     key,
     runs,
     sweep,
     union_of_windows,
-    whole_numbers,
     with_evidence,
 )
 from noncoop.engine.patterns.base import (
@@ -128,7 +128,7 @@ def _near_enough(
     rounding would depend on the rows taken."""
     if spec.at_least is None or not len(subject):
         return None
-    if any(len(w) and w.min() < 0 for w in weights) or not all(map(whole_numbers, weights)):
+    if any(len(w) and w.min() < 0 for w in weights) or any(map(fractional, weights)):
         return None
     need = spec.at_least * spec.min_denominator * (1 - 1e-9)  # below it, no rounding fires
     counted = np.flatnonzero(weights[0] > 0)
