@@ -8,14 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import date
 
 import pytest
 from conftest import ROOT
 from typer.testing import CliRunner
 
+from noncoop.alerts import store as store_module
 from noncoop.alerts.store import AlertStore
 from noncoop.cli.app import app
+from noncoop.scan import run as scan_run
 from noncoop.scan import scan
 from noncoop.store.lock import WorkspaceBusy, WorkspaceLock
 from noncoop.store.workspace import Workspace
@@ -434,3 +437,60 @@ def test_nights_go_on_when_alerts_of_different_ages_are_stored(region):
     statuses = {a.subject_id: a.status for a in store.list(triage=())}
     assert statuses == {"C1": "ongoing", "C2": "ongoing"}
     assert run(src, ws, "2026-03-21").store.counts["ongoing"] == 2  # the snooze has ended
+
+
+def read_ahead_done() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "store read-ahead":
+            thread.join()
+
+
+def test_a_night_reads_the_stored_alerts_while_it_evaluates(region, monkeypatch):
+    src, ws = region
+    run(src, ws, "2026-03-10")
+    readers = []
+    reading = store_module._read_rows
+    monkeypatch.setattr(
+        store_module,
+        "_read_rows",
+        lambda *a: readers.append(threading.current_thread().name) or reading(*a),
+    )
+    assert run(src, ws, "2026-03-11").store.counts["ongoing"] == 1
+    assert readers == ["store read-ahead"]  # read once, beside the evaluation
+
+
+def test_an_alert_closed_while_a_night_evaluates_stays_closed(region, monkeypatch):
+    """The rows read ahead are stale once someone closes an alert: the night reads them again
+    rather than writing the alert back open."""
+    src, ws = region
+    alert_id = run(src, ws, "2026-03-10").store.alerts[0].alert_id
+    evaluate = scan_run._evaluate
+
+    def closed_meanwhile(*args):
+        done = evaluate(*args)
+        read_ahead_done()
+        AlertStore(ws.alerts_path).triage(alert_id, "close", "J Lead", "known to service")
+        return done
+
+    monkeypatch.setattr(scan_run, "_evaluate", closed_meanwhile)
+    night = run(src, ws, "2026-03-11").store
+    assert night.counts["quiet"] == 1 and night.alerts[0].triage.state == "closed"
+    assert AlertStore(ws.alerts_path).get(alert_id).triage.state == "closed"
+
+
+def test_a_night_whose_read_ahead_fails_reads_the_alerts_itself(region, monkeypatch):
+    src, ws = region
+    run(src, ws, "2026-03-10")
+    parse = store_module._rows
+
+    def fails_in_the_thread(stored):
+        if threading.current_thread().name == "store read-ahead":
+            raise ValueError("a damaged row")
+        return parse(stored)
+
+    monkeypatch.setattr(store_module, "_rows", fails_in_the_thread)
+    uncaught = []  # a thread's exception left to the hook: its traceback on the terminal
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    night = run(src, ws, "2026-03-11").store
+    assert night.counts["ongoing"] == 1 and night.alerts[0].status == "ongoing"
+    assert uncaught == []

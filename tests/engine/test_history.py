@@ -3,6 +3,7 @@ episodes hold on day D for exactly the children it alerts on when a scan is run 
 decision engine decides them."""
 
 import functools
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -190,3 +191,43 @@ def test_a_history_where_no_child_is_ever_seen():
     unseen = events[events["event_type"] == "visit.no_access"].assign(child_seen=False)
     alerts = evaluate(unseen, subjects, PACK, days[-1].as_of, "python", history=True).alerts
     assert {a.rule_id for a in alerts} >= {"NC-NO-ACCESS"}
+
+
+def episodes_found(tl, threads: int) -> dict[str, tuple]:
+    found, signals = pack_history(tl, PACK.strata(), decider("python"), PACK.superseders(), threads)
+    arrays = lambda e: tuple(  # noqa: E731
+        a.tolist() for a in (e.subject, e.start, e.end, e.evidence, e.rows)
+    )
+    out = {name: arrays(s.episodes) for name, s in signals.items()}
+    for rule_id, r in found.items():
+        out[rule_id] = (arrays(r.episodes), r.names, r.support.tolist())
+        if r.folded is not None:
+            out[f"{rule_id} folded"] = (arrays(r.folded.episodes), r.folded.support.tolist())
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_patterns_worked_out_in_threads_give_what_one_thread_gives(seed):
+    tl = region(seed)[2][-1]
+    alone = episodes_found(tl, 1)
+    assert sum(len(v[0]) for k, v in alone.items() if k.startswith("NC-")) > 0
+    assert episodes_found(tl, 3) == alone
+
+
+def test_a_pattern_several_rules_share_is_worked_out_once_in_threads(monkeypatch, tmp_path):
+    """Two rules written with the same pattern share its episodes: with threads, whichever
+    asks first works them out and the other waits for them, rather than both working."""
+    from noncoop.engine import history
+
+    made: list[str] = []
+    kind = history.KINDS["count"]
+    counted = lambda spec, masks, tl: made.append("count") or kind.episodes(spec, masks, tl)  # noqa: E731
+    monkeypatch.setitem(history.KINDS, "count", replace(kind, episodes=counted))
+    text = (ROOT / "rules" / "NC-NO-ACCESS.yaml").read_text()
+    for name in ("A", "B"):
+        (tmp_path / f"{name}.yaml").write_text(text.replace("id: NC-NO-ACCESS", f"id: NC-{name}"))
+    pack = load_rules(tmp_path)
+    tl = region(1)[2][-1]
+    found, _ = pack_history(tl, pack.strata(), decider("python"), pack.superseders(), 2)
+    assert made == ["count"]
+    assert len(found["NC-A"].episodes) == len(found["NC-B"].episodes) > 0

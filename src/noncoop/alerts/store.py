@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -95,9 +96,14 @@ class AlertStore:
         self.path = Path(path)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self, shared: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection (`shared`: usable from another thread than the one opening it, one
+        at a time)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+        opened = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=not shared
+        )
+        with closing(opened) as conn:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -120,9 +126,10 @@ class AlertStore:
             yield conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All or nothing: killed at any point, the store is as before or as after."""
-        with self.connect() as conn:
+    def transaction(self, opened: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """All or nothing: killed at any point, the store is as before or as after (on a
+        connection of its own, or on one `opened` already)."""
+        with nullcontext(opened) if opened is not None else self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -173,13 +180,17 @@ class AlertStore:
         run: dict,
         actor: str,
         folded: list[Alert] = (),
+        ahead: ReadAhead | None = None,
     ) -> StoreUpdate:
         """Match a scan's alerts to the stored episodes, update them and audit the run, at once;
-        `folded` are the alerts folded into others tonight."""
-        with self.transaction() as conn:
+        `folded` are the alerts folded into others tonight. The stored rows are those read
+        `ahead` where the store has not changed since."""
+        with self.transaction(ahead.conn if ahead else None) as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
-            stored = _read_rows(conn, as_of)
-            update, rows, dropped = reconcile(_rows(stored), alerts, versions, as_of, folded)
+            early = ahead.taken(as_of) if ahead else None
+            stored = early[0] if early else _read_rows(conn, as_of)
+            parsed = early[1] if early else _rows(stored)
+            update, rows, dropped = reconcile(parsed, alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             gone = set(dropped)
             _write_alerts(conn, rows, {r[0]: r for r in stored if r[0] not in gone})
@@ -187,6 +198,17 @@ class AlertStore:
             details = {**run, "alerts": update.counts, "resolved": len(update.resolved)}
             _audit(conn, actor, "scan", details, as_of=as_of)
         return update
+
+    @contextmanager
+    def reading_ahead(self, as_of: str) -> Iterator[ReadAhead]:
+        """The rows a scan as of `as_of` will reconcile, read in a thread while it evaluates;
+        the connection they were read on, for the scan to record on."""
+        with self.connect(shared=True) as conn:
+            ahead = ReadAhead(conn, as_of)
+            try:
+                yield ahead
+            finally:
+                ahead.thread.join()
 
     def record_first_scan(
         self,
@@ -356,6 +378,46 @@ def _refuse_earlier(last: str | None, as_of: str) -> None:
             f"the alert store already holds a scan as of {last}; scans must go forward in "
             f"date order, so --as-of {as_of} is refused (back-fill into a new workspace)"
         )
+
+
+class ReadAhead:
+    """A store's rows read in a thread while a scan evaluates (reading them is a fifth of
+    recording a night at 100,000 children). They stand only where nothing was written to the
+    store between reading them and the scan's own transaction (`PRAGMA data_version`, taken
+    before reading, still the same then): an alert closed meanwhile is read again."""
+
+    def __init__(self, conn: sqlite3.Connection, as_of: str):
+        self.conn, self.as_of = conn, as_of
+        self.read: tuple[int, list[tuple], list[dict]] | None = None
+        self.thread = threading.Thread(target=self._read, name="store read-ahead", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            version = _data_version(self.conn)
+            self.conn.execute("BEGIN")
+            stored = _read_rows(self.conn, self.as_of)
+            self.conn.execute("COMMIT")
+            self.read = (version, stored, _rows(stored))
+        except Exception:
+            # Met again, and reported, when the scan reads the rows itself.
+            with suppress(sqlite3.Error):
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+
+    def taken(self, as_of: str) -> tuple[list[tuple], list[dict]] | None:
+        """The rows read ahead, inside the scan's transaction on the same connection, where
+        they are still the store's; None where they must be read again."""
+        self.thread.join()
+        read, self.read = self.read, None
+        if read is None or as_of != self.as_of or read[0] != _data_version(self.conn):
+            return None
+        return read[1], read[2]
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever another connection writes to the store."""
+    return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
 def _read_rows(conn: sqlite3.Connection, as_of: str) -> list[tuple]:

@@ -82,12 +82,14 @@ def evaluate_timeline(
     history: bool = False,
     ended: bool = True,
     timeline_s: float = 0.0,
+    threads: int = 1,
 ) -> Evaluation:
-    """`evaluate`, on a timeline built already (in `timeline_s` seconds)."""
+    """`evaluate`, on a timeline built already (in `timeline_s` seconds); with `history`, the
+    patterns worked out in `threads` threads."""
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = timeline_s
     alerts = (
-        _history(tl, pack, engine, result, ended)
+        _history(tl, pack, engine, result, ended, threads)
         if history
         else _single_date(tl, pack, engine, result)
     )
@@ -116,10 +118,10 @@ def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) 
 
 
 def _history(
-    tl: Timeline, pack: RulePack, engine: str, result: Evaluation, ended: bool
+    tl: Timeline, pack: RulePack, engine: str, result: Evaluation, ended: bool, threads: int
 ) -> list[Alert]:
     clock = time.perf_counter()
-    found, signals = pack_history(tl, pack.strata(), decider(engine), pack.superseders())
+    found, signals = pack_history(tl, pack.strata(), decider(engine), pack.superseders(), threads)
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
     alerts = explain(

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -276,17 +278,19 @@ def pack_history(
     rules: list[list[LoadedRule]],
     decide: Decide,
     superseders: dict[str, list[str]] | None = None,
+    threads: int = 1,
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
     concluded ones). A pattern written the same way in several rules is worked out once. A
     superseded rule's days are then parted: those on which a rule superseding it (from
-    `superseders`) holds are folded, the others its own."""
+    `superseders`) holds are folded, the others its own. A stratum's patterns are worked out in
+    `threads` threads."""
     signals: dict[str, Signal] = {}
     found: dict[str, RuleEpisodes] = {}
     known = _Patterns(tl)
     for stratum in rules:
-        for rule in stratum:
-            signals.update(known.of_rule(rule))
+        for out in known.of_rules(stratum, threads):
+            signals.update(out)
         decided = decide_history(stratum, signals, tl, decide)
         for rule in stratum:
             with_member_evidence(decided[rule.id], signals, tl)
@@ -351,14 +355,54 @@ class _Patterns:
 
     def __init__(self, tl: Timeline):
         self.tl = tl
-        self.masks: dict[str, np.ndarray] = {}
-        self.signals: dict[str, Signal] = {}
+        self.masks: dict[str, Future] = {}
+        self.sizes: dict[str, Future] = {}  # how many records each selection picks
+        self.signals: dict[str, Future] = {}
+        self.lock = threading.Lock()
+
+    def of_rules(self, rules: list[LoadedRule], threads: int) -> list[dict[str, Signal]]:
+        """`of_rule` for each rule, in `threads` threads where there are several: the numpy
+        work of a pattern (sorts, searches, sums over millions of rows) lets go of the
+        interpreter, so another pattern runs beside it. The selections first, then the rules
+        picking most records, as the ones likely to take longest."""
+        if threads < 2 or len(rules) < 2:
+            return [self.of_rule(rule) for rule in rules]
+        self.tl.day  # noqa: B018  worked out once here, not by each thread that asks first
+        with ThreadPoolExecutor(threads, thread_name_prefix="patterns") as pool:
+            chosen = {definition(s): s for r in rules for s in r.rule.select.values()}
+            list(pool.map(self.size, chosen.values()))
+            costs = [
+                sum(self.selected(rule, p) for p in rule.rule.patterns.values()) for rule in rules
+            ]
+            order = sorted(range(len(rules)), key=lambda i: -costs[i])
+            done = dict(zip(order, pool.map(self.of_rule, [rules[i] for i in order]), strict=True))
+        return [done[i] for i in range(len(rules))]
+
+    def _once(self, cache: dict[str, Future], text: str, make: Callable[[], object]):
+        """`make()` for a definition, made once whichever thread asks first; another asking
+        meanwhile waits for it."""
+        with self.lock:
+            made = cache.get(text)
+            mine = made is None
+            if mine:
+                made = cache[text] = Future()
+        if mine:
+            try:
+                made.set_result(make())
+            except BaseException as error:
+                made.set_exception(error)
+                raise
+        return made.result()
 
     def mask(self, selection) -> np.ndarray:
-        text = definition(selection)
-        if text not in self.masks:
-            self.masks[text] = timeline_mask(self.tl, selection)
-        return self.masks[text]
+        return self._once(
+            self.masks, definition(selection), lambda: timeline_mask(self.tl, selection)
+        )
+
+    def size(self, selection) -> int:
+        """How many records a selection picks."""
+        count = lambda: int(np.count_nonzero(self.mask(selection)))  # noqa: E731
+        return self._once(self.sizes, definition(selection), count)
 
     def of_rule(self, rule: LoadedRule) -> dict[str, Signal]:
         """The rule's pattern signals. Where its condition is one conjunction, the pattern
@@ -383,7 +427,7 @@ class _Patterns:
     def selected(self, rule: LoadedRule, pattern) -> int:
         """How many records a pattern's selections pick: the cost of working it out."""
         used = {name for _, name in selection_refs(pattern.spec)}
-        return sum(int(np.count_nonzero(self.mask(rule.rule.select[n]))) for n in used)
+        return sum(self.size(rule.rule.select[n]) for n in used)
 
     def signal(self, rule: LoadedRule, pattern, only: np.ndarray | None = None) -> Signal:
         """A pattern's signal, for every child or only those marked in `only` (not shared)."""
@@ -396,10 +440,13 @@ class _Patterns:
         used = sorted({name for _, name in selection_refs(pattern.spec)})
         selections = {n: definition(rule.rule.select[n]) for n in used}
         text = json.dumps([pattern.kind, definition(pattern.spec), selections])
-        if text not in self.signals:
-            episodes = KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl)
-            self.signals[text] = _signal(episodes, pattern, self.tl)
-        return self.signals[text]
+        return self._once(
+            self.signals,
+            text,
+            lambda: _signal(
+                KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl), pattern, self.tl
+            ),
+        )
 
 
 def _signal(episodes: Episodes, pattern, tl: Timeline) -> Signal:

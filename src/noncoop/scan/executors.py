@@ -26,6 +26,7 @@ from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.selections import shared_definitions, shared_records
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
 from noncoop.engine.timeline import Timeline
+from noncoop.ingest.workers import WORKERS_ENV
 from noncoop.scan.kept import Inputs, Keeper, kept, segments_of
 from noncoop.store.workspace import Workspace
 
@@ -83,7 +84,7 @@ def run_local(job: Job) -> Evaluated:
     with calendar(job.workspace.timezone()):
         tl, timings, keeper = _local_timeline(job)
         evaluation = evaluate_timeline(
-            tl, job.pack, job.engine, True, job.ended, timings.pop("timeline")
+            tl, job.pack, job.engine, True, job.ended, timings.pop("timeline"), threads()
         )
     # The phases in the order they ran; the timeline was kept beside the evaluation.
     ran = {"load": timings.pop("load"), "timeline": evaluation.timings.pop("timeline")}
@@ -119,6 +120,13 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None
 def cores() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads() -> int:
+    """Threads working out the patterns of an evaluation in this process: one per core, or as
+    many as NONCOOP_WORKERS says (1: one core, as for the ingest)."""
+    asked = os.environ.get(WORKERS_ENV, "").strip()
+    return max(int(asked), 1) if asked.isdigit() else cores()
 
 
 def run_processes(job: Job) -> Evaluated:

@@ -14,6 +14,7 @@ import getpass
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -84,11 +85,14 @@ def scan(
     engine, engine_note = _engine_for(engine, where.executor)
     rules_s = time.perf_counter() - clock
     store = AlertStore(workspace.alerts_path)
-    with WorkspaceLock(workspace.root) as lock, collector_paused():
+    with WorkspaceLock(workspace.root) as lock, collector_paused(), ExitStack() as stack:
         if lock.took_over:
             log.warning(lock.took_over)
-        store.check_as_of(f"{day:%Y-%m-%d}")
+        iso = f"{day:%Y-%m-%d}"
+        store.check_as_of(iso)
         first = store.last_as_of() is None
+        # A night's stored alerts are read while it evaluates (a first scan reads none).
+        ahead = None if first else stack.enter_context(store.reading_ahead(iso))
         # A first scan records the alerts that ended earlier too; a later one needs only those
         # still holding: the same content a first scan as of tonight would store, so back-filled
         # and nightly stores agree.
@@ -102,14 +106,14 @@ def scan(
         clock = time.perf_counter()
         versions = {r.id: r.digest[:12] for r in pack.rules}
         run = {**_run_details(result, sources_dir, workspace), "rules": versions}
-        alerts, iso, actor = result.evaluation.alerts, f"{day:%Y-%m-%d}", actor or getpass.getuser()
+        alerts, actor = result.evaluation.alerts, actor or getpass.getuser()
         folded = result.evaluation.folded
         if first:
             result.store = store.record_first_scan(
                 alerts, versions, iso, history_from, run, actor, folded
             )
         else:
-            result.store = store.record_scan(alerts, versions, iso, run, actor, folded)
+            result.store = store.record_scan(alerts, versions, iso, run, actor, folded, ahead)
             if history_from is not None:
                 result.warnings.append(
                     f"--history-from {history_from} ignored: the history is recorded by a "
