@@ -39,11 +39,12 @@ def kept_and_made(ws: Workspace, night: str):
 
 
 def kept_of(ws: Workspace, night: str):
-    """The kept timeline as of the night, with what was merged into it (None: none to use)."""
+    """The kept timeline as of the night, with what was merged into it (None: none to use),
+    its columns merged in three threads."""
     with calendar(ws.timezone()):
         inputs = Inputs(ws.subjects_path, zone(), shared_definitions(SELECTED))
         share = partial(shared_records, selections=SELECTED)
-        return kept(ws, inputs, pd.Timestamp(night), ws.load_subjects(), None, share)
+        return kept(ws, inputs, pd.Timestamp(night), ws.load_subjects(), None, share, 3)
 
 
 def without_timeline(ws: Workspace, dest) -> Workspace:

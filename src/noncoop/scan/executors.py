@@ -102,7 +102,7 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None
     selected = [s for r in job.pack.rules for s in r.rule.selections()]
     inputs = Inputs(workspace.subjects_path, zone(), shared_definitions(selected))
     share = partial(shared_records, selections=selected)
-    found = kept(workspace, inputs, job.as_of, subjects, job.coverage, share)
+    found = kept(workspace, inputs, job.as_of, subjects, job.coverage, share, threads())
     if found is not None:
         log.info("timeline kept from an earlier scan, %d records added", found.added)
         tl, segments, again = found.timeline, found.segments, found.stale
