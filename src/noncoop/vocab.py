@@ -7,7 +7,7 @@ DESIGN.md: extend, never rename.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -147,13 +147,13 @@ def record_noun(event_type: str, agency: str | None) -> tuple[str, str]:
     return found or ("record", "records")
 
 
-def counted_nouns(records: Iterable[tuple[str, str | None]]) -> str:
-    """Records (event type, agency) counted by what they are, most first: "2 visits and 1 phone
-    call"."""
+def counted_nouns(kinds: Mapping[tuple[str, str | None], int]) -> str:
+    """Records counted by what they are, most first, from how many there are of each (event
+    type, agency): "2 visits and 1 phone call"."""
     counts: dict[tuple[str, str], int] = {}
-    for event_type, agency in records:
+    for (event_type, agency), n in kinds.items():
         noun = record_noun(event_type, agency)
-        counts[noun] = counts.get(noun, 0) + 1
+        counts[noun] = counts.get(noun, 0) + n
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
     parts = [f"{n} {one if n == 1 else many}" for (one, many), n in ordered]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

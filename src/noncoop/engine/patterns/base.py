@@ -8,6 +8,7 @@ No Python loop runs per event; per-child work is limited to assembling the signa
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -145,18 +146,24 @@ def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
     agency, agencies = tl.codes("agency")
     service, services = tl.codes("service")
     return {
-        "agencies": names(agencies[c] for c in agency[positions] if c >= 0),
-        "services": names(services[c] for c in service[positions] if c >= 0),
+        "agencies": _named(agencies, agency[positions]),
+        "services": _named(services, service[positions]),
     }
+
+
+def _named(values: np.ndarray, codes: np.ndarray) -> str:
+    """The values some records' codes stand for, as words: each distinct code looked up once
+    (-1, a blank, names none)."""
+    return names(values[c] for c in set(codes.tolist()) if c >= 0)
 
 
 def recorded_on(tl: Timeline, positions: np.ndarray) -> str:
     """Where the records were made, counted: "2 visits and 1 phone call"."""
     etype, etypes = tl.codes("event_type")
     agency, agencies = tl.codes("agency")
+    kinds = Counter(zip(etype[positions].tolist(), agency[positions].tolist(), strict=True))
     return counted_nouns(
-        (str(etypes[e]), str(agencies[a]) if a >= 0 else None)
-        for e, a in zip(etype[positions].tolist(), agency[positions].tolist(), strict=True)
+        {(str(etypes[e]), str(agencies[a]) if a >= 0 else None): n for (e, a), n in kinds.items()}
     )
 
 
