@@ -124,3 +124,19 @@ def test_machine_failures_are_one_line_saying_what_to_do():
 def test_a_mistyped_workspace_is_not_an_empty_region(tmp_path, monkeypatch, capsys):
     code, said = noncoop(monkeypatch, capsys, "alerts", "-w", tmp_path / "no-such-dir")
     assert code == 2 and "no workspace at" in said
+
+
+def test_a_stored_alert_whose_state_is_not_json_stops_the_night_saying_which(
+    scanned, monkeypatch, capsys
+):
+    """A row of the store damaged where reconciling reads it (its state before the last night)
+    stops the night in one line naming the alert by id, as a damaged store does."""
+    src, ws = scanned
+    scan = ["scan", src, "-w", ws.root, "-q", "--as-of"]
+    assert noncoop(monkeypatch, capsys, *scan, "2026-04-01")[0] == 0
+    with sqlite3.connect(ws.alerts_path) as conn:
+        alert_id = conn.execute("SELECT alert_id FROM alerts WHERE prior IS NOT NULL").fetchone()[0]
+        conn.execute("UPDATE alerts SET prior = '{broken' WHERE alert_id = ?", (alert_id,))
+    code, said = noncoop(monkeypatch, capsys, *scan, "2026-04-02")
+    assert code == 1 and "Traceback" not in said
+    assert f"the alert store cannot be read (alert {alert_id}: its prior is not JSON)" in said

@@ -436,14 +436,19 @@ _UNLESS_RESOLVED = "CASE WHEN status = 'resolved' AND touched_as_of <> :as_of TH
 
 def _rows(stored: list[tuple]) -> list[dict]:
     """The stored rows as dicts by column. Only what reconciling reads is parsed; the rest stays
-    JSON text and is written back as is."""
+    JSON text and is written back as is. A value that is not JSON is a damaged store, named by
+    the alert's id (never its text)."""
     parsed = [COLUMNS.index(c) for c in ("triage_evidence", "prior")]
     rows = []
     for values in stored:
         row = dict(zip(COLUMNS, values, strict=True))
         for i in parsed:
             if isinstance(values[i], str):
-                row[COLUMNS[i]] = orjson.loads(values[i])
+                try:
+                    row[COLUMNS[i]] = orjson.loads(values[i])
+                except orjson.JSONDecodeError:
+                    damage = f"alert {values[0]}: its {COLUMNS[i]} is not JSON"
+                    raise sqlite3.DatabaseError(damage) from None
         rows.append(row)
     return rows
 
