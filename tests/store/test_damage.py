@@ -140,3 +140,18 @@ def test_a_stored_alert_whose_state_is_not_json_stops_the_night_saying_which(
     code, said = noncoop(monkeypatch, capsys, *scan, "2026-04-02")
     assert code == 1 and "Traceback" not in said
     assert f"the alert store cannot be read (alert {alert_id}: its prior is not JSON)" in said
+
+
+def test_a_stored_alert_whose_evidence_is_not_json_is_named_when_listed(
+    scanned, monkeypatch, capsys
+):
+    _, ws = scanned
+    with sqlite3.connect(ws.alerts_path) as conn:
+        alert_id = conn.execute(
+            "SELECT alert_id FROM alerts WHERE status <> 'resolved'"
+        ).fetchone()[0]
+        conn.execute("UPDATE alerts SET evidence = 'not json' WHERE alert_id = ?", (alert_id,))
+    for args in (["alerts", "-w", ws.root], ["alerts", "show", alert_id, "-w", ws.root]):
+        code, said = noncoop(monkeypatch, capsys, *args)
+        assert code == 1 and "Traceback" not in said
+        assert f"the alert store cannot be read (alert {alert_id}: a list it holds" in said

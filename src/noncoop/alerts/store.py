@@ -286,7 +286,7 @@ class AlertStore:
             scans = _rule_scans(conn)
         if row is None:
             raise StoreError(f"no alert {alert_id} in this workspace")
-        return StoredAlert.from_row(_as_scanned(dict(row), scans))
+        return _stored(dict(row), scans)
 
     def list(
         self,
@@ -323,7 +323,7 @@ class AlertStore:
                 args,
             ).fetchall()
             scans = _rule_scans(conn)
-        return [StoredAlert.from_row(_as_scanned(dict(r), scans)) for r in rows]
+        return [_stored(dict(r), scans) for r in rows]
 
     def audit(self) -> list[AuditEntry]:
         """Every scan and triage action, oldest first."""
@@ -360,6 +360,16 @@ def _rule_scans(conn: sqlite3.Connection) -> dict[str, str]:
         return dict(conn.execute("SELECT rule_id, as_of FROM rule_scans").fetchall())
     except sqlite3.OperationalError:
         return {}
+
+
+def _stored(row: dict, scans: dict[str, str]) -> StoredAlert:
+    """A row of the store as the alert it holds; a list in it that is not JSON is a damaged
+    store, named by the alert's id (never its text)."""
+    try:
+        return StoredAlert.from_row(_as_scanned(row, scans))
+    except json.JSONDecodeError:
+        damage = f"alert {row['alert_id']}: a list it holds is not JSON"
+        raise sqlite3.DatabaseError(damage) from None
 
 
 def _as_scanned(row: dict, scans: dict[str, str]) -> dict:
