@@ -188,8 +188,7 @@ class AlertStore:
         with self.transaction(ahead.conn if ahead else None) as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
             early = ahead.taken(as_of) if ahead else None
-            stored = early[0] if early else _read_rows(conn, as_of)
-            parsed = early[1] if early else _rows(stored)
+            stored, parsed = early or _stored_rows(conn, as_of)
             update, rows, dropped = reconcile(parsed, alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             gone = set(dropped)
@@ -398,22 +397,15 @@ class ReadAhead:
 
     def __init__(self, conn: sqlite3.Connection, as_of: str):
         self.conn, self.as_of = conn, as_of
-        self.read: tuple[int, list[tuple], list[dict]] | None = None
+        self.read: tuple[int, tuple[list[tuple], list[dict]]] | None = None
         self.thread = threading.Thread(target=self._read, name="store read-ahead", daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
-        try:
+        # What goes wrong is met again, and reported, when the scan reads the rows itself.
+        with suppress(Exception):
             version = _data_version(self.conn)
-            self.conn.execute("BEGIN")
-            stored = _read_rows(self.conn, self.as_of)
-            self.conn.execute("COMMIT")
-            self.read = (version, stored, _rows(stored))
-        except Exception:
-            # Met again, and reported, when the scan reads the rows itself.
-            with suppress(sqlite3.Error):
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+            self.read = (version, _stored_rows(self.conn, self.as_of))
 
     def taken(self, as_of: str) -> tuple[list[tuple], list[dict]] | None:
         """The rows read ahead, inside the scan's transaction on the same connection, where
@@ -422,12 +414,18 @@ class ReadAhead:
         read, self.read = self.read, None
         if read is None or as_of != self.as_of or read[0] != _data_version(self.conn):
             return None
-        return read[1], read[2]
+        return read[1]
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
     """A number that changes whenever another connection writes to the store."""
     return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _stored_rows(conn: sqlite3.Connection, as_of: str) -> tuple[list[tuple], list[dict]]:
+    """The rows a scan as of `as_of` reconciles: as SQLite holds them, and as dicts."""
+    stored = _read_rows(conn, as_of)
+    return stored, _rows(stored)
 
 
 def _read_rows(conn: sqlite3.Connection, as_of: str) -> list[tuple]:

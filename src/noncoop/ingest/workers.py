@@ -68,12 +68,18 @@ def every_core() -> None:
     _EVERY_CORE[0] = True
 
 
+def asked_workers() -> int | None:
+    """How many workers NONCOOP_WORKERS asks for (None: it does not say)."""
+    asked = os.environ.get(WORKERS_ENV, "").strip()
+    return int(asked) if asked.isdigit() else None
+
+
 def worker_count(size: int) -> int:
     """Worker processes for a file of `size` bytes: as NONCOOP_WORKERS says (1 means none),
     else one per core where the command line asked for every core; none for a small file."""
-    asked = os.environ.get(WORKERS_ENV, "").strip()
-    if asked.isdigit():
-        count = int(asked)
+    asked = asked_workers()
+    if asked is not None:
+        count = asked
     elif _EVERY_CORE[0]:
         count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     else:

@@ -26,7 +26,7 @@ from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.selections import shared_definitions, shared_records
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
 from noncoop.engine.timeline import Timeline
-from noncoop.ingest.workers import WORKERS_ENV
+from noncoop.ingest.workers import asked_workers
 from noncoop.scan.kept import Inputs, Keeper, kept, segments_of
 from noncoop.store.workspace import Workspace
 
@@ -125,8 +125,8 @@ def cores() -> int:
 def threads() -> int:
     """Threads working out the patterns of an evaluation in this process: one per core, or as
     many as NONCOOP_WORKERS says (1: one core, as for the ingest)."""
-    asked = os.environ.get(WORKERS_ENV, "").strip()
-    return max(int(asked), 1) if asked.isdigit() else cores()
+    asked = asked_workers()
+    return cores() if asked is None else max(asked, 1)
 
 
 def run_processes(job: Job) -> Evaluated:

@@ -489,8 +489,7 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline, threads: int = 1) -> 
         {
             "subject_id": new.origin["subject_id"],
             "source": new.origin["source"],
-            # As the kept records hold it: microseconds since 1970 (UTC).
-            "occurred_at": new.origin["occurred_at"].array.asi8,
+            "occurred_at": _microseconds(new.origin["occurred_at"]),
             EVENT_NUMBER: new.origin[EVENT_NUMBER].to_numpy(np.uint64),
         }
     )
