@@ -15,8 +15,14 @@ from conftest import REGION, copy_region
 from noncoop.asof import calendar, zone
 from noncoop.engine.evaluate import pack_timeline
 from noncoop.engine.rules.load import load_rules
-from noncoop.engine.selections import shared_definitions, shared_records
+from noncoop.engine.selections import (
+    definition,
+    shared_definitions,
+    shared_records,
+    timeline_mask,
+)
 from noncoop.events import EVENT_NUMBER
+from noncoop.ingest.run import ingest
 from noncoop.scan import scan, scan_json
 from noncoop.scan.kept import Inputs, kept
 from noncoop.scan.run import shipped_rules
@@ -100,6 +106,65 @@ def test_each_night_the_kept_timeline_with_the_days_since_is_the_one_made(tmp_pa
         assert kept_tl is not None, night
         assert_same(kept_tl, made)
         scan(REGION, ws, None, night, "python", actor="test")
+
+
+def masks_of(tl, recall=None) -> dict[str, np.ndarray]:
+    """Every selection's mask over the timeline, by definition: worked out whole, or from the
+    masks kept (`recall`, which must know each of them)."""
+    chosen = {definition(s): s for r in PACK.rules for s in r.rule.select.values()}
+    out = {}
+    for text, selection in chosen.items():
+        recalled = recall(text) if recall else None
+        assert recall is None or recalled is not None, text
+        out[text] = timeline_mask(tl, selection, recalled)
+    return out
+
+
+def test_each_night_the_masks_kept_with_the_timeline_are_the_ones_worked_out(tmp_path):
+    """The selections' masks kept with the timeline, with each night's records merged in and
+    judged, are the masks worked out whole on the timeline made that night."""
+    ws = Workspace(tmp_path / "ws")
+    nights = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-04", "2026-04-30", freq="6D")]
+    scan(REGION, ws, None, "2026-01-03", "python", actor="test")
+    for night in nights:
+        found = kept_of(ws, night)
+        _, made = kept_and_made(ws, night)
+        recalled, whole = masks_of(found.timeline, found.masks.recall), masks_of(made)
+        for text, mask in whole.items():
+            assert np.array_equal(recalled[text], mask), (night, text)
+        scan(REGION, ws, None, night, "python", actor="test")
+
+
+def test_a_late_health_record_puts_right_the_kept_mask_of_its_childs_absence(tmp_path):
+    """A GP appointment the child attended the day before a medical absence from school, sent
+    in a later export: when the masks were kept, health had not seen the child that week and
+    the absence counted; tonight it is care, and the kept mask says so for that older row."""
+    sources = copy_region(tmp_path / "src")
+    listed = sources / "sources.yaml"
+    listed.write_text(listed.read_text().replace("path: gp.csv", "path: gp*.csv"))
+    ws = Workspace(tmp_path / "ws")
+    scan(sources, ws, None, "2026-04-29", "python", actor="test")
+    (sources / "gp_late.csv").write_text(
+        "AppointmentRef,NHSNumber,ApptDate,Clinic,ReferralRef,Outcome\n"
+        "G100,4000000012,05/01/2026,GP,REF9,5\n",
+        encoding="utf-8",
+    )
+    ingest(sources, ws)
+    found = kept_of(ws, "2026-04-30")
+    isolation = next(r for r in PACK.rules if r.id == "NC-ISOLATION")
+    absent = isolation.rule.select["absent"]
+    recalled = found.masks.recall(definition(absent))
+    tl = found.timeline
+    medical = np.flatnonzero(
+        (tl.subjects[tl.subject] == "C0001")
+        & (tl.events["event_type"].astype(str).to_numpy() == "school.absence")
+        & (tl.events["detail"].astype(str).to_numpy() == "I")
+    )
+    assert len(medical) == 1 and recalled.mask[medical].all()  # as kept: counted
+    mask = timeline_mask(tl, absent, recalled)
+    assert not mask[medical].any()  # tonight: health saw the child the day before
+    _, made = kept_and_made(ws, "2026-04-30")
+    assert np.array_equal(mask, timeline_mask(made, absent))
 
 
 def test_records_of_a_new_export_are_merged_into_the_kept_timeline(tmp_path, caplog):
@@ -224,6 +289,33 @@ def test_a_damaged_kept_timeline_is_made_again(tmp_path, caplog, damage):
     assert alerts_of(night) == alerts_of(again)
     kept_tl, made = kept_and_made(ws, "2026-02-28")  # kept again, whole
     assert_same(kept_tl, made)
+
+
+@pytest.mark.parametrize("damage", ["a mask cut short", "the list not JSON", "another row count"])
+def test_damaged_kept_masks_are_worked_out_again(tmp_path, caplog, damage):
+    """Kept selections that cannot be read are worked out whole, with a warning: the kept
+    timeline is still used and the night's alerts are those of a workspace made again."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    remade = without_timeline(ws, tmp_path / "remade")
+    (folder,) = ws.timeline_dir.iterdir()
+    listed = folder / "masks.json"
+    if damage == "a mask cut short":
+        mask = next((folder / "masks").iterdir())
+        mask.write_bytes(mask.read_bytes()[:-1])
+    elif damage == "the list not JSON":
+        listed.write_text("{not json", encoding="utf-8")
+    else:
+        index = json.loads(listed.read_text(encoding="utf-8"))
+        listed.write_text(json.dumps({**index, "rows": index["rows"] + 8}), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="noncoop"):
+        night = scan(REGION, ws, None, "2026-02-28", "python", actor="test")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(KEPT in m for m in messages)
+    assert any("kept selections cannot be read" in m for m in messages)
+    again = scan(REGION, remade, None, "2026-02-28", "python", actor="test")
+    assert alerts_of(night) == alerts_of(again)
+    assert alerts_of(night)
 
 
 def test_an_export_sent_again_with_changes_replaces_its_records(tmp_path, caplog):

@@ -21,7 +21,7 @@ from noncoop.engine.history import pack_history, supports_of
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.rules.pack import LoadedRule, RulePack
-from noncoop.engine.selections import rule_masks, shared_records, timeline_mask
+from noncoop.engine.selections import MaskMemory, rule_masks, shared_records, timeline_mask
 from noncoop.engine.timeline import Feeds, Timeline, TraceSource, build_timeline
 from noncoop.vocab import level_rank
 
@@ -83,13 +83,14 @@ def evaluate_timeline(
     ended: bool = True,
     timeline_s: float = 0.0,
     threads: int = 1,
+    memory: MaskMemory | None = None,
 ) -> Evaluation:
     """`evaluate`, on a timeline built already (in `timeline_s` seconds); with `history`, the
-    patterns worked out in `threads` threads."""
+    patterns worked out in `threads` threads, the selections' masks recalled from `memory`."""
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = timeline_s
     alerts = (
-        _history(tl, pack, engine, result, ended, threads)
+        _history(tl, pack, engine, result, ended, threads, memory)
         if history
         else _single_date(tl, pack, engine, result)
     )
@@ -118,10 +119,18 @@ def _single_date(tl: Timeline, pack: RulePack, engine: str, result: Evaluation) 
 
 
 def _history(
-    tl: Timeline, pack: RulePack, engine: str, result: Evaluation, ended: bool, threads: int
+    tl: Timeline,
+    pack: RulePack,
+    engine: str,
+    result: Evaluation,
+    ended: bool,
+    threads: int,
+    memory: MaskMemory | None,
 ) -> list[Alert]:
     clock = time.perf_counter()
-    found, signals = pack_history(tl, pack.strata(), decider(engine), pack.superseders(), threads)
+    found, signals = pack_history(
+        tl, pack.strata(), decider(engine), pack.superseders(), threads, memory
+    )
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
     alerts = explain(

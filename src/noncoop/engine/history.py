@@ -40,7 +40,7 @@ from noncoop.engine.explain import Support
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
-from noncoop.engine.selections import definition, rule_masks, timeline_mask
+from noncoop.engine.selections import MaskMemory, definition, rule_masks, timeline_mask
 from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import days
 
@@ -279,15 +279,16 @@ def pack_history(
     decide: Decide,
     superseders: dict[str, list[str]] | None = None,
     threads: int = 1,
+    memory: MaskMemory | None = None,
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
     concluded ones). A pattern written the same way in several rules is worked out once. A
     superseded rule's days are then parted: those on which a rule superseding it (from
     `superseders`) holds are folded, the others its own. A stratum's patterns are worked out in
-    `threads` threads."""
+    `threads` threads; the selections' masks recalled from and told to `memory`."""
     signals: dict[str, Signal] = {}
     found: dict[str, RuleEpisodes] = {}
-    known = _Patterns(tl)
+    known = _Patterns(tl, memory)
     for stratum in rules:
         for out in known.of_rules(stratum, threads):
             signals.update(out)
@@ -353,8 +354,8 @@ def _parted(found: RuleEpisodes, over: list[Episodes]) -> tuple[RuleEpisodes, Ru
 class _Patterns:
     """Selections and patterns worked out once per definition, whichever rule names them."""
 
-    def __init__(self, tl: Timeline):
-        self.tl = tl
+    def __init__(self, tl: Timeline, memory: MaskMemory | None = None):
+        self.tl, self.memory = tl, memory
         self.masks: dict[str, Future] = {}
         self.sizes: dict[str, Future] = {}  # how many records each selection picks
         self.signals: dict[str, Future] = {}
@@ -395,9 +396,16 @@ class _Patterns:
         return made.result()
 
     def mask(self, selection) -> np.ndarray:
-        return self._once(
-            self.masks, definition(selection), lambda: timeline_mask(self.tl, selection)
-        )
+        text = definition(selection)
+        return self._once(self.masks, text, lambda: self._made(text, selection))
+
+    def _made(self, text: str, selection) -> np.ndarray:
+        """A selection's mask, from the one an earlier night worked out where it is known."""
+        if self.memory is None:
+            return timeline_mask(self.tl, selection)
+        made = timeline_mask(self.tl, selection, self.memory.recall(text))
+        self.memory.learn(text, made)
+        return made
 
     def size(self, selection) -> int:
         """How many records a selection picks."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,14 +30,72 @@ def rule_masks(select: dict[str, Selection], mask: Callable[[Selection], np.ndar
     )
 
 
-def timeline_mask(tl: Timeline, selection: Selection | list[Selection]) -> np.ndarray:
+@dataclass(frozen=True)
+class Recalled:
+    """A selection's mask as an earlier night worked it out, with tonight's records merged in
+    (unjudged): right but for the rows `added` tonight and, where the selection asks a derived
+    field (worked out from a child's other records: health seen that week), all the rows of the
+    children those records are of (`theirs`)."""
+
+    mask: np.ndarray  # a copy of its own, to be put right in place
+    added: np.ndarray
+    theirs: np.ndarray
+
+
+class MaskMemory(Protocol):
+    """Masks known from an earlier night (by definition), and those worked out tonight."""
+
+    def recall(self, definition: str) -> Recalled | None: ...
+
+    def learn(self, definition: str, mask: np.ndarray) -> None: ...
+
+
+def timeline_mask(
+    tl: Timeline, selection: Selection | list[Selection], recalled: Recalled | None = None
+) -> np.ndarray:
     """A selection's mask over a timeline; derived fields are worked out for the rows its other
-    tests leave."""
-    return selection_mask(tl.events, selection, tl.derived)
+    tests leave. From a `recalled` mask, only its stale rows are judged."""
+    if recalled is None:
+        return selection_mask(tl.events, selection, tl.derived)
+    stale = recalled.theirs if _derives(tl, selection) else recalled.added
+    if len(stale):
+        taken = _Taken(tl.events, stale)
+        recalled.mask[stale] = selection_mask(
+            taken, selection, lambda name, rows: tl.derived(name, stale[rows])
+        )
+    return recalled.mask
+
+
+def _derives(tl: Timeline, selection: Selection | list[Selection]) -> bool:
+    """Whether the selection tests a field no record holds (DERIVED)."""
+    chosen = selection if isinstance(selection, list) else [selection]
+    return any(name not in tl.events for s in chosen for name in s.tests())
+
+
+class _Taken:
+    """The events at some rows only, read as `selection_mask` reads a frame (its length, its
+    columns by name): a column taken when a test asks for it, not all of them for every
+    selection."""
+
+    def __init__(self, events: pd.DataFrame, rows: np.ndarray):
+        self.events, self.rows = events, rows
+        self.taken: dict[str, pd.Series] = {}
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self.taken:
+            column = self.events[name].iloc[self.rows]
+            self.taken[name] = column.reset_index(drop=True)
+        return self.taken[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.events
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def selection_mask(
-    events: pd.DataFrame,
+    events: pd.DataFrame | _Taken,
     selection: Selection | list[Selection],
     derived: Callable[[str, np.ndarray], pd.Series] | None = None,
 ) -> np.ndarray:

@@ -28,6 +28,7 @@ from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_
 from noncoop.engine.timeline import Timeline
 from noncoop.ingest.workers import asked_workers
 from noncoop.scan.kept import Inputs, Keeper, kept, segments_of
+from noncoop.scan.masks import KeptMasks
 from noncoop.store.workspace import Workspace
 
 log = logging.getLogger("noncoop.scan")
@@ -82,20 +83,21 @@ def run_local(job: Job) -> Evaluated:
     """The whole region in this process: with the timeline kept by an earlier scan where the
     stored events and all else it is made from are as they were (scan/kept.py)."""
     with calendar(job.workspace.timezone()):
-        tl, timings, keeper = _local_timeline(job)
+        tl, timings, keeper, masks = _local_timeline(job)
         evaluation = evaluate_timeline(
-            tl, job.pack, job.engine, True, job.ended, timings.pop("timeline"), threads()
+            tl, job.pack, job.engine, True, job.ended, timings.pop("timeline"), threads(), masks
         )
     # The phases in the order they ran; the timeline was kept beside the evaluation.
     ran = {"load": timings.pop("load"), "timeline": evaluation.timings.pop("timeline")}
     ran.update(evaluation.timings)
     if keeper is not None:
-        ran["timeline kept"] = keeper.wait()
+        ran["timeline kept"] = keeper.wait(masks)
     return Evaluated(evaluation, ran, job.engine, "local")
 
 
-def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None]:
-    """The region's timeline, kept or made, the phases it took, and its keeping (under way)."""
+def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None, KeptMasks]:
+    """The region's timeline, kept or made, the phases it took, its keeping (under way) and
+    its selections' masks as kept with it."""
     clock = time.perf_counter()
     workspace = job.workspace
     subjects = workspace.load_subjects()
@@ -105,7 +107,7 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None
     found = kept(workspace, inputs, job.as_of, subjects, job.coverage, share, threads())
     if found is not None:
         log.info("timeline kept from an earlier scan, %d records added", found.added)
-        tl, segments, again = found.timeline, found.segments, found.stale
+        tl, segments, again, masks = found.timeline, found.segments, found.stale, found.masks
         timings = {"load": 0.0, "timeline": time.perf_counter() - clock}
     else:
         events, reader = workspace.load_for_rules(job.as_of)
@@ -113,8 +115,9 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None
         tl = pack_timeline(events, subjects, job.pack, job.as_of, job.coverage, reader)
         segments, again = segments_of(reader, tl.loaded), len(tl.origin) > 0
         timings = {"load": loaded - clock, "timeline": time.perf_counter() - loaded}
+        masks = KeptMasks()
     keeper = Keeper(workspace.timeline_dir, inputs, tl, segments) if again else None
-    return tl, timings, keeper
+    return tl, timings, keeper, masks
 
 
 def cores() -> int:

@@ -46,6 +46,7 @@ from noncoop.engine.timeline import (
     feed_spans,
 )
 from noncoop.events import EVENT_NUMBER
+from noncoop.scan.masks import KeptMasks
 from noncoop.store.workspace import (
     TraceReader,
     Workspace,
@@ -101,6 +102,7 @@ class Kept:
     added: int
     segments: Segments
     stale: bool
+    masks: KeptMasks
 
 
 class Keeper:
@@ -109,25 +111,29 @@ class Keeper:
     (a full disk) is only a warning: the next scan makes it again."""
 
     def __init__(self, folder: Path, inputs: Inputs, tl: Timeline, segments: Segments):
+        self.place, self.rows, self.kept = folder / inputs.digest, len(tl.t), False
         self._thread = threading.Thread(
             target=self._keep, args=(folder, inputs, tl, segments), name="noncoop-keep"
         )
         self._thread.start()
 
-    @staticmethod
-    def _keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None:
+    def _keep(self, folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None:
         try:
             keep(folder, inputs, tl, segments)
+            self.kept = True
         except Exception as problem:
             # Whatever went wrong (a full disk, a column that cannot be saved), the scan's
             # alerts stand; an exception left to the thread would print a traceback instead.
             shutil.rmtree(folder / f"{inputs.digest}.partial", ignore_errors=True)
             log.warning("the timeline could not be kept (%s)", type(problem).__name__)
 
-    def wait(self) -> float:
-        """Seconds waited for the keeping to finish."""
+    def wait(self, masks: KeptMasks | None = None) -> float:
+        """Seconds waited for the keeping to finish, and for the timeline's selection `masks`
+        worked out tonight to be kept with it."""
         clock = time.perf_counter()
         self._thread.join()
+        if self.kept and masks is not None:
+            masks.keep(self.place, self.rows)
         return time.perf_counter() - clock
 
 
@@ -218,6 +224,7 @@ class _Rows:
     rows: np.ndarray  # each row's record in `origin`
     origin: pd.DataFrame  # the records' ORIGIN_TRACE columns and event numbers
     added: pd.DataFrame | None = None  # records merged in tonight, numbered on from `origin`
+    layout: _Layout | None = None  # where tonight's rows went among the kept ones
 
 
 def kept(
@@ -285,7 +292,19 @@ def kept(
         added=rows.added,
     )
     merged = len(tl.t) - meta["rows"]
-    return Kept(tl, len(events), segments, bool(gone.any()) or merged > _REKEEP * meta["rows"])
+    stale = bool(gone.any()) or merged > _REKEEP * meta["rows"]
+    return Kept(tl, len(events), segments, stale, _masks(place, meta, rows, gone))
+
+
+def _masks(place: Path, meta: dict, rows: _Rows, gone: np.ndarray) -> KeptMasks:
+    """The selection masks kept with the timeline, for its rows as merged tonight (none where
+    records left it: their rows would leave the masks too)."""
+    if gone.any():
+        return KeptMasks()
+    layout = rows.layout
+    if layout is None:
+        return KeptMasks.read(place, meta["rows"], rows.child)
+    return KeptMasks.read(place, meta["rows"], rows.child, layout.new, layout.spread)
 
 
 def _check(rows: _Rows, meta: dict, records: int, children: pd.Index) -> None:
@@ -494,7 +513,14 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline, threads: int = 1) -> 
         }
     )
     return _Rows(
-        dict(zip(old.columns, merged, strict=True)), child, t, shared, rows, old.origin, added
+        dict(zip(old.columns, merged, strict=True)),
+        child,
+        t,
+        shared,
+        rows,
+        old.origin,
+        added,
+        layout,
     )
 
 
