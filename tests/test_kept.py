@@ -23,6 +23,7 @@ from noncoop.engine.selections import (
 )
 from noncoop.events import EVENT_NUMBER
 from noncoop.ingest.run import ingest
+from noncoop.scan import kept as kept_module
 from noncoop.scan import scan, scan_json
 from noncoop.scan.kept import Inputs, kept
 from noncoop.scan.run import shipped_rules
@@ -376,6 +377,23 @@ def test_a_timeline_that_cannot_be_kept_leaves_the_scan_as_it_was(tmp_path, capl
     assert any("could not be kept" in r.getMessage() for r in caplog.records)
     fresh = scan(REGION, Workspace(tmp_path / "fresh"), None, "2026-02-28", "python")
     assert alerts_of(night) == alerts_of(fresh) and alerts_of(night)
+
+
+@pytest.mark.parametrize("runs", [20_000, 0], ids=["by runs", "row by row"])
+def test_new_rows_go_where_inserting_them_puts_them(monkeypatch, runs):
+    """However a column is merged (by runs of old rows between the places of a night's few new
+    ones, or row by row where they are many), each value lands where `np.insert` puts it, in
+    the type both columns' values fit."""
+    monkeypatch.setattr(kept_module, "_RUNS", runs)
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n, k = int(rng.integers(0, 40)), int(rng.integers(0, 12))
+        at = np.sort(rng.integers(0, n + 1, k))  # several new rows may share a place
+        old = rng.integers(-100, 100, n).astype(np.int8)
+        new = rng.integers(-1000, 1000, k).astype(np.int16)
+        merged = kept_module._Layout.of(at, n).spread(old, new)
+        assert merged.dtype == np.int16
+        assert np.array_equal(merged, np.insert(old.astype(np.int16), at, new)), (n, at)
 
 
 def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():

@@ -68,6 +68,9 @@ _META = "timeline.json"
 # Kept again once the rows merged in each night reach this share of it: until then a night
 # reads a few thousand more events rather than writing a gigabyte.
 _REKEEP = 0.05
+# New rows merged into a column by runs of old rows where they fall in at most this many places:
+# a run costs the interpreter a microsecond, the other way 30 ms a column of ten million rows.
+_RUNS = 20_000
 # (part, its rows in the table's order; None: all of them), as a TraceReader holds them.
 Segments = list[tuple[Path, np.ndarray | None]]
 
@@ -602,6 +605,10 @@ class _Layout:
 
     new: np.ndarray
     old: np.ndarray
+    # Where the old rows break for new ones (`np.insert`'s places, each once) and where each
+    # such run of new rows starts, with the ends: where there are few enough to copy by runs.
+    breaks: list[int] | None = None
+    runs: list[int] | None = None
 
     @classmethod
     def of(cls, at: np.ndarray, n_old: int) -> _Layout:
@@ -609,15 +616,26 @@ class _Layout:
         new = at + np.arange(len(at))
         old = np.ones(n_old + len(at), bool)
         old[new] = False
-        return cls(new, old)
+        places, starts = np.unique(at, return_index=True)
+        if len(places) > _RUNS:
+            return cls(new, old)
+        breaks = [0, *places.tolist(), n_old]
+        return cls(new, old, breaks, [*starts.tolist(), len(at)])
 
     def spread(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        """The old values and the new, merged (one pass over the old: no sort, no copy of
-        them made first)."""
-        out = np.empty(len(self.old), np.result_type(old.dtype, new.dtype))
-        out[self.new] = new
-        out[self.old] = old
-        return out
+        """The old values and the new, merged. A night's few thousand new rows part the old
+        into as many runs, each copied whole (memory's speed); many more, one pass choosing
+        each old row's place (a tenth of that speed, but no work per run)."""
+        if self.breaks is None:
+            out = np.empty(len(self.old), np.result_type(old.dtype, new.dtype))
+            out[self.new] = new
+            out[self.old] = old
+            return out
+        b, r = self.breaks, self.runs
+        pieces = [old[b[0] : b[1]]]
+        for k in range(len(r) - 1):
+            pieces += (new[r[k] : r[k + 1]], old[b[k + 1] : b[k + 2]])
+        return np.concatenate(pieces, dtype=np.result_type(old.dtype, new.dtype))
 
 
 @dataclass(frozen=True)
