@@ -43,28 +43,30 @@ def render_message(template: str, values: dict[str, dict], window: Window) -> st
     day reads "on 28 Jan 2026", not "between 28 Jan 2026 and 28 Jan 2026"."""
     if window.start == window.end:
         template = template.replace("between {window.start} and {window.end}", "on {window.start}")
-    text = "".join(_filled(piece, values, window) for piece in _pieces(template))
+    pieces, tail = _pieces(template)
+    out = []
+    for text, owner, name in pieces:
+        out.append(text)
+        if owner == "window":
+            out.append(long_day(getattr(window, name)))
+        else:
+            given = values.get(owner)
+            out.append("none" if given is None else str(given.get(name, "none")))
+    out.append(tail)
+    text = "".join(out)
     return _agreed(text) if "(s)" in text else text
 
 
-def _filled(piece: str | tuple[str, str], values: dict[str, dict], window: Window) -> str:
-    if isinstance(piece, str):
-        return piece
-    owner, name = piece
-    if owner == "window":
-        return long_day(getattr(window, name))
-    return str(values.get(owner, {}).get(name, "none"))
-
-
 @lru_cache(maxsize=1024)
-def _pieces(template: str) -> tuple[str | tuple[str, str], ...]:
-    """A template cut once into its text and its placeholders' (owner, name): a night fills
-    each rule's message for thousands of children."""
+def _pieces(template: str) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """A template cut once into each placeholder's (text before it, owner, name) and the text
+    after the last: a night fills each rule's message for thousands of children."""
     # split gives the text between placeholders at even places, their insides at odd ones.
-    return tuple(
-        tuple(piece.split(".")) if odd else piece
-        for odd, piece in zip(itertools.cycle((False, True)), PLACEHOLDER.split(template))
+    parts = PLACEHOLDER.split(template)
+    placed = tuple(
+        (text, *inside.split(".")) for text, inside in zip(parts[:-1:2], parts[1::2], strict=True)
     )
+    return placed, parts[-1]
 
 
 # "1 incident(s)" -> "1 incident", "3 day(s)" -> "3 days": a template writes a count's noun with
