@@ -1,0 +1,64 @@
+"""Explaining shared with a forked copy of the process gives the alerts explaining here gives;
+a copy that fails, or that cannot be made safely, leaves the work to this process."""
+
+import os
+import threading
+
+import pytest
+from test_episodes import PACK, SEEDS, region
+
+from noncoop.engine import evaluate as evaluate_module
+from noncoop.engine.evaluate import evaluate_timeline
+from noncoop.engine.forked import both, forkable
+
+linux = pytest.mark.skipif(not forkable(), reason="forked only on Linux, with no other thread")
+
+
+@linux
+def test_the_other_piece_is_worked_out_in_a_copy_and_comes_back():
+    here = os.getpid()
+    mine, theirs = both(lambda: os.getpid(), lambda: {"pid": os.getpid(), "text": "é" * 3})
+    assert mine == here
+    assert theirs["pid"] != here and theirs["text"] == "ééé"
+
+
+@linux
+def test_a_copy_that_dies_leaves_its_piece_to_this_process():
+    here = os.getpid()
+    # Dies in the copy (as a copy killed for memory would); answers here.
+    dying = lambda: os.getpid() if os.getpid() == here else os._exit(3)  # noqa: E731
+    assert both(lambda: "mine", dying) == ("mine", here)
+
+
+@linux
+def test_a_failure_here_stops_the_copy_and_is_raised():
+    def failing():
+        raise ValueError("here")
+
+    with pytest.raises(ValueError, match="here"):
+        both(failing, lambda: "theirs")
+    with pytest.raises(ChildProcessError):  # the copy was collected: none is left
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_with_another_thread_running_both_pieces_are_worked_out_here():
+    """A copy could inherit a lock another thread holds: no copy is made."""
+    here, stop = os.getpid(), threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert both(lambda: 1, lambda: os.getpid()) == (1, here)
+    finally:
+        stop.set()
+        other.join()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_alerts_explained_with_a_copy_are_those_explained_here(monkeypatch, seed):
+    tl = region(seed)[2][-1]
+    here = evaluate_timeline(tl, PACK, "python", history=True, threads=1)
+    monkeypatch.setattr(evaluate_module, "FORK_FROM", 0)
+    shared = evaluate_timeline(tl, PACK, "python", history=True, threads=2)
+    assert here.alerts and here.folded
+    assert shared.alerts == here.alerts
+    assert shared.folded == here.folded
