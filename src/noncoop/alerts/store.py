@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import orjson
@@ -491,6 +492,7 @@ def _write_alerts(
 _VALUES = operator.itemgetter(*COLUMNS)
 _TOUCHED, _STATUS = COLUMNS.index("touched_as_of"), COLUMNS.index("status")
 _ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
+_OF_RULE = frozenset(COLUMNS.index(c) for c in ("tags", "guidance", "actions"))
 
 
 def _encoded(row: dict) -> tuple:
@@ -498,8 +500,15 @@ def _encoded(row: dict) -> tuple:
     values = list(_VALUES(row))
     for i in _ENCODED:
         if values[i] is not None and not isinstance(values[i], str):
-            values[i] = _json(values[i])
+            values[i] = _rule_json(tuple(values[i])) if i in _OF_RULE else _json(values[i])
     return tuple(values)
+
+
+@lru_cache(maxsize=4096)
+def _rule_json(values: tuple) -> str:
+    """A rule's tags, guidance or actions as JSON text: the same for every alert of the rule,
+    encoded once a night rather than for each of its thousands of alerts."""
+    return _json(list(values))
 
 
 def _json(value: object) -> str:
