@@ -61,6 +61,16 @@ def without_timeline(ws: Workspace, dest) -> Workspace:
     return Workspace(dest)
 
 
+def scanned(tmp_path, night: str) -> tuple[Workspace, Workspace, object]:
+    """A workspace scanned as of the night, a copy of it whose next scan makes its timeline
+    again, and the folder its timeline is kept in."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, night, "python", actor="test")
+    remade = without_timeline(ws, tmp_path / "remade")
+    (folder,) = ws.timeline_dir.iterdir()
+    return ws, remade, folder
+
+
 def arrow_file(path) -> pa.Table:
     """A kept Arrow file read into memory, not mapped: it is written over next."""
     return pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
@@ -241,10 +251,7 @@ def test_a_kept_rest_that_does_not_hold_the_records_is_passed_over(tmp_path, cap
     """A copy of a part's later records that does not fit the part (edited, or from another
     workspace) is refused with a warning: the part is read instead, and the night's alerts are
     the same."""
-    ws = Workspace(tmp_path / "ws")
-    scan(REGION, ws, None, "2026-01-10", "python", actor="test")
-    remade = without_timeline(ws, tmp_path / "remade")
-    (folder,) = ws.timeline_dir.iterdir()
+    ws, remade, folder = scanned(tmp_path, "2026-01-10")
     rests = list(folder.glob("rest.*.arrow"))
     assert rests
     for rest in rests:
@@ -273,10 +280,7 @@ def alerts_of(result) -> list[dict]:
 
 @pytest.mark.parametrize("damage", ["truncated", "missing"])
 def test_a_damaged_kept_timeline_is_made_again(tmp_path, caplog, damage):
-    ws = Workspace(tmp_path / "ws")
-    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    remade = without_timeline(ws, tmp_path / "remade")
-    (folder,) = ws.timeline_dir.iterdir()
+    ws, remade, folder = scanned(tmp_path, "2026-02-27")
     column = folder / "view.event_type.npy"
     if damage == "truncated":
         column.write_bytes(column.read_bytes()[:90])
@@ -296,10 +300,7 @@ def test_a_damaged_kept_timeline_is_made_again(tmp_path, caplog, damage):
 def test_damaged_kept_masks_are_worked_out_again(tmp_path, caplog, damage):
     """Kept selections that cannot be read are worked out whole, with a warning: the kept
     timeline is still used and the night's alerts are those of a workspace made again."""
-    ws = Workspace(tmp_path / "ws")
-    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    remade = without_timeline(ws, tmp_path / "remade")
-    (folder,) = ws.timeline_dir.iterdir()
+    ws, remade, folder = scanned(tmp_path, "2026-02-27")
     listed = folder / "masks.json"
     if damage == "a mask cut short":
         mask = next((folder / "masks").iterdir())
@@ -441,10 +442,7 @@ def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
 def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, caplog, tamper):
     """A kept timeline's files changed behind its back (copied from another workspace, edited,
     cut short) are refused with a warning, never a traceback; the scan's alerts are the same."""
-    ws = Workspace(tmp_path / "ws")
-    scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    remade = without_timeline(ws, tmp_path / "remade")
-    (folder,) = ws.timeline_dir.iterdir()
+    ws, remade, folder = scanned(tmp_path, "2026-02-27")
     meta_file = folder / "timeline.json"
     meta = json.loads(meta_file.read_text())
     if tamper == "rows from another night":
