@@ -38,11 +38,11 @@ def both(mine: Callable[[], Mine], theirs: Callable[[], Theirs]) -> tuple[Mine, 
     os.close(write)
     try:
         done = mine()
-    except BaseException:
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+    except BaseException:  # an interrupt too: the copy is not left behind
         _stop(pid, read)
         raise
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
     _, status = os.waitpid(pid, 0)
     if status == 0 and data:
         # Anything else, a copy killed for memory, say: its piece is done here, as it would be.
