@@ -1,10 +1,13 @@
 """The alert lifecycle as a table: the episode the store holds, crossed with what tonight's scan
 finds, gives the status reported and stored. Pure: no SQLite, no files."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from noncoop.alerts.lifecycle import COLUMNS, reconcile
+from noncoop.alerts.model import StoredAlert
 from noncoop.engine.alert import Alert, Evidence, Window, episode_id
 
 RULE = "NC-NO-ACCESS"
@@ -153,3 +156,18 @@ def test_rerunning_a_night_gives_the_same_rows_and_reports_nothing_new():
     again, after_again = night(after_first, [FIRST], "2026-03-12")
     assert after_first.to_dict("records") == after_again.to_dict("records")
     assert again.counts["ongoing"] == 1 and again.counts["new"] == 0
+
+
+def test_an_alert_reported_by_a_night_is_the_stored_alert_its_row_gives():
+    """What a night reports for an alert (made quickly, for each of thousands) is the stored
+    alert made field by field: equal, hashed alike, frozen, and its JSON the same."""
+    found = alert("2026-03-01", "2026-03-20")
+    update, _ = night(pd.DataFrame(columns=list(COLUMNS)), [found], "2026-03-21")
+    (reported,) = update.alerts
+    fields = {f.name: getattr(reported, f.name) for f in dataclasses.fields(StoredAlert)}
+    made = StoredAlert(**fields)
+    assert reported == made and hash(reported) == hash(made)
+    assert reported.to_json() == made.to_json()
+    assert reported.status == "new" and reported.explanation == found.explanation
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reported.status = "closed"  # type: ignore[misc]
