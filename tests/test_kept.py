@@ -5,6 +5,7 @@ import json
 import logging
 import shutil
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -378,6 +379,32 @@ def test_a_timeline_that_cannot_be_kept_leaves_the_scan_as_it_was(tmp_path, capl
     assert any("could not be kept" in r.getMessage() for r in caplog.records)
     fresh = scan(REGION, Workspace(tmp_path / "fresh"), None, "2026-02-28", "python")
     assert alerts_of(night) == alerts_of(fresh) and alerts_of(night)
+
+
+def test_masks_that_cannot_be_kept_leave_the_timeline_kept(tmp_path, caplog, monkeypatch):
+    """A full disk while the masks are written: a warning, no list of masks (so none is read
+    half written), the timeline kept; the next night works them out whole, alerts the same."""
+    real_save = np.save
+
+    def full(path, *args, **kwargs):
+        if Path(path).parent.name == "masks":  # the kept selections only
+            raise OSError(28, "No space left on device")
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(np, "save", full)
+    ws = Workspace(tmp_path / "ws")
+    with caplog.at_level(logging.WARNING, logger="noncoop"):
+        scan(REGION, ws, None, "2026-02-27", "python", actor="test")
+    assert any("selections could not be kept" in r.getMessage() for r in caplog.records)
+    monkeypatch.undo()
+    (folder,) = ws.timeline_dir.iterdir()
+    assert (folder / "timeline.json").exists() and not (folder / "masks.json").exists()
+    remade = without_timeline(ws, tmp_path / "remade")
+    found = kept_of(ws, "2026-02-28")
+    assert found is not None and not found.masks.known
+    night = scan(REGION, ws, None, "2026-02-28", "python", actor="test")
+    again = scan(REGION, remade, None, "2026-02-28", "python", actor="test")
+    assert alerts_of(night) == alerts_of(again) and alerts_of(night)
 
 
 @pytest.mark.parametrize("runs", [20_000, 0], ids=["by runs", "row by row"])
