@@ -62,3 +62,17 @@ def test_alerts_explained_with_a_copy_are_those_explained_here(monkeypatch, seed
     assert here.alerts and here.folded
     assert shared.alerts == here.alerts
     assert shared.folded == here.folded
+
+
+@linux
+def test_a_copy_that_cannot_be_made_leaves_both_pieces_here(monkeypatch):
+    """No memory or processes left for a copy: both pieces are worked out here, and the pipe
+    made for the copy is closed again."""
+
+    def refused():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", refused)
+    assert both(lambda: 1, lambda: os.getpid()) == (1, os.getpid())
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -28,10 +28,12 @@ def both(mine: Callable[[], Mine], theirs: Callable[[], Theirs]) -> tuple[Mine, 
     answers as doing both here gives them."""
     if not forkable():
         return mine(), theirs()
+    read, write = os.pipe()
     try:
-        read, write = os.pipe()
         pid = os.fork()
-    except OSError:
+    except OSError:  # no memory or processes left for a copy
+        os.close(read)
+        os.close(write)
         return mine(), theirs()
     if pid == 0:
         _answer(read, write, theirs)
@@ -46,12 +48,15 @@ def both(mine: Callable[[], Mine], theirs: Callable[[], Theirs]) -> tuple[Mine, 
     _, status = os.waitpid(pid, 0)
     if status == 0 and data:
         # Anything else, a copy killed for memory, say: its piece is done here, as it would be.
-        with contextlib.suppress(pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        with contextlib.suppress(
+            pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError
+        ):
             return done, pickle.loads(data)
     return done, theirs()
 
 
 def forkable() -> bool:
+    """Whether a copy may be made here: on Linux, with this the only thread."""
     return sys.platform == "linux" and threading.active_count() == 1
 
 
