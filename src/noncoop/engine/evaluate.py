@@ -183,9 +183,11 @@ def _explained(
     # The copy's share is the smaller: it also pickles its alerts, and copies each page of
     # memory it writes to (measured at 100k children: its half took half as long again).
     halves: tuple[list[LoadedRule], list[LoadedRule]] = ([], [])
+    loads = [0, 0]
     for rule in sorted(rules, key=lambda r: -weight[r.id]):
-        lighter = min((0, 1), key=lambda i: sum(weight[r.id] for r in halves[i]) / _SHARES[i])
+        lighter = min((0, 1), key=lambda i: loads[i] / _SHARES[i])
         halves[lighter].append(rule)
+        loads[lighter] += weight[rule.id]
     (alerts, folded), (more, folded_more) = both(lambda: of(halves[0]), lambda: of(halves[1]))
     place = {r.id: i for i, r in enumerate(rules)}
     in_rules = lambda listed: sorted(listed, key=lambda a: place[a.rule_id])  # noqa: E731  stable

@@ -600,34 +600,34 @@ def _tied(old: _Rows, new: Timeline, at: np.ndarray, right: np.ndarray) -> np.nd
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where the rows go when new ones are merged among old: the new rows' places in the
-    merged arrays, and which of its places are the old rows' (in their order)."""
+    """Where the rows go when new ones are merged among old: the new rows' places in the merged
+    arrays; and where they fall in few places, the runs of old rows between them (`breaks`:
+    where the old rows break for new ones, with their ends; `runs`: where each run of new rows
+    starts, with the end), else which of the merged places are the old rows' (`old`)."""
 
     new: np.ndarray
-    old: np.ndarray
-    # Where the old rows break for new ones (`np.insert`'s places, each once) and where each
-    # such run of new rows starts, with the ends: where there are few enough to copy by runs.
-    breaks: list[int] | None = None
-    runs: list[int] | None = None
+    breaks: list[int] | None
+    runs: list[int] | None
+    old: np.ndarray | None
 
     @classmethod
     def of(cls, at: np.ndarray, n_old: int) -> _Layout:
         """From each new row's place among the old (`np.insert`'s), in order."""
         new = at + np.arange(len(at))
+        places, starts = np.unique(at, return_index=True)
+        if len(places) <= _RUNS:
+            return cls(new, [0, *places.tolist(), n_old], [*starts.tolist(), len(at)], None)
         old = np.ones(n_old + len(at), bool)
         old[new] = False
-        places, starts = np.unique(at, return_index=True)
-        if len(places) > _RUNS:
-            return cls(new, old)
-        breaks = [0, *places.tolist(), n_old]
-        return cls(new, old, breaks, [*starts.tolist(), len(at)])
+        return cls(new, None, None, old)
 
     def spread(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         """The old values and the new, merged. A night's few thousand new rows part the old
         into as many runs, each copied whole (memory's speed); many more, one pass choosing
         each old row's place (a tenth of that speed, but no work per run)."""
-        if self.breaks is None:
-            out = np.empty(len(self.old), np.result_type(old.dtype, new.dtype))
+        kind = np.result_type(old.dtype, new.dtype)
+        if self.old is not None:
+            out = np.empty(len(self.old), kind)
             out[self.new] = new
             out[self.old] = old
             return out
@@ -635,7 +635,7 @@ class _Layout:
         pieces = [old[b[0] : b[1]]]
         for k in range(len(r) - 1):
             pieces += (new[r[k] : r[k + 1]], old[b[k + 1] : b[k + 2]])
-        return np.concatenate(pieces, dtype=np.result_type(old.dtype, new.dtype))
+        return np.concatenate(pieces, dtype=kind)
 
 
 @dataclass(frozen=True)
