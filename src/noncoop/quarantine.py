@@ -54,51 +54,87 @@ def raw_json(rows: pd.DataFrame) -> list[str]:
 
 
 class Checks:
-    """Collects failed row checks over one batch and turns them into quarantine rows at once."""
+    """Collects failed row checks over one batch and turns them into quarantine rows at once.
+
+    Kept as arrays: a register block is a million rows, and a check that fails a few of them
+    then costs only those rows, not an aligned assignment over the million."""
 
     def __init__(self, index: pd.Index):
         self.index = index
-        self.failed = pd.Series(False, index=index)
-        self.codes = pd.Series("", index=index, dtype=object)
-        self.reasons = pd.Series("", index=index, dtype=object)
+        self._failed = np.zeros(len(index), dtype=bool)
+        # Each row's code and reasons, made when a check first fails.
+        self._codes: np.ndarray | None = None
+        self._reasons: np.ndarray | None = None
+
+    @property
+    def failed(self) -> pd.Series:
+        return pd.Series(self._failed, index=self.index)
+
+    @property
+    def codes(self) -> pd.Series:
+        return pd.Series(self._texts()[0], index=self.index)
+
+    @property
+    def reasons(self) -> pd.Series:
+        return pd.Series(self._texts()[1], index=self.index)
+
+    def _texts(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._codes is None or self._reasons is None:
+            self._codes = np.full(len(self.index), "", dtype=object)
+            self._reasons = np.full(len(self.index), "", dtype=object)
+        return self._codes, self._reasons
 
     def add(self, mask: pd.Series, code: str, template: str, *values: pd.Series) -> None:
         """Record `code` where mask is true; `{}` in the template is filled from `values`, only
         for the failing rows, so checks on clean data cost nothing but the mask."""
-        mask = mask.fillna(False).astype(bool)
-        if not mask.any():
+        if not mask.index.equals(self.index):
+            mask = mask.reindex(self.index)
+        hit = mask.to_numpy(dtype=bool, na_value=False)
+        if not hit.any():
             return
+        rows = np.flatnonzero(hit)
         pieces = template.split("{}")
-        text = pd.Series(pieces[0], index=mask.index[mask.to_numpy()], dtype=object)
+        text = np.full(len(rows), pieces[0], dtype=object)
         for piece, value in zip(pieces[1:], values, strict=True):
-            text = text + value[mask].astype(object).fillna("").astype(str) + piece
-        first = mask & ~self.failed
-        self.codes[first] = code
-        sep = np.where(self.failed[mask], "; ", "")
-        self.reasons[mask] = self.reasons[mask] + sep + text
-        self.failed |= mask
+            if not value.index.equals(self.index):
+                value = value.reindex(self.index)
+            shown = value.iloc[rows].astype(object).fillna("").astype(str).to_numpy(object)
+            text = text + shown + piece
+        codes, reasons = self._texts()
+        before = self._failed[rows]
+        codes[rows[~before]] = code
+        reasons[rows] = np.where(before, reasons[rows] + "; " + text, text)
+        self._failed[rows] = True
 
     def clear(self, mask: np.ndarray) -> None:
         """Forget what was recorded for these rows (rows a profile skips need no fields)."""
-        mask = pd.Series(np.asarray(mask, bool), index=self.index)
-        self.failed &= ~mask
-        self.codes[mask] = ""
-        self.reasons[mask] = ""
+        mask = np.asarray(mask, bool)
+        self._failed[mask] = False
+        if self._codes is not None and self._reasons is not None:
+            self._codes[mask] = ""
+            self._reasons[mask] = ""
 
     def split(
         self, rows: pd.DataFrame, source: str, source_file: str, lines: pd.Series, keys: pd.Series
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(rows that passed, quarantine frame of rows that failed)."""
-        bad = self.failed.to_numpy()
+        quarantined = self.rejected(rows, source, source_file, lines, keys)
+        return (rows[~self._failed], quarantined) if len(quarantined) else (rows, quarantined)
+
+    def rejected(
+        self, rows: pd.DataFrame, source: str, source_file: str, lines: pd.Series, keys: pd.Series
+    ) -> pd.DataFrame:
+        """The quarantine frame of the rows that failed."""
+        bad = self._failed
         if not bad.any():
-            return rows, empty()
-        quarantined = frame(
+            return empty()
+        codes, reasons = self._texts()
+        return frame(
             source,
             source_file,
             lines[bad],
             keys[bad].fillna(""),
-            self.codes[bad],
-            self.reasons[bad],
+            codes[bad],
+            reasons[bad],
             raw_json(rows[bad]),
         )
-        return rows[~bad], quarantined

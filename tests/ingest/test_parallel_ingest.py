@@ -79,6 +79,7 @@ def test_a_register_mapped_in_workers_stores_what_one_process_stores(region, tmp
     assert _stored(shared) == (events, rejected, counts)
     # Workers wrote the blocks' events themselves; every part is named as the run's own.
     assert not list(shared.events_dir.glob("worker-*"))
+    assert not list(shared.events_dir.glob(workers.GIVEN_PREFIX + "*"))  # the workers' set-up
     assert len(list(shared.events_dir.glob("*.parquet"))) == len(shared.event_parts())
     # Both repeats are caught, the one in a later block too (joined in order by the run).
     # Physical lines, the blank line counted.
@@ -102,7 +103,8 @@ def test_small_files_one_core_and_library_callers_are_read_in_the_run_s_own_proc
     assert workers.worker_count(workers.MIN_BYTES - 1) == 0
     monkeypatch.setenv(workers.WORKERS_ENV, "1")
     assert workers.worker_count(10 * workers.MIN_BYTES) == 0
-    items = list(workers.in_workers(len, print, (), ["ab", "c"], 0))
+    with workers.Workers(0, print, ()) as none:
+        items = list(none.map(len, ["ab", "c"]))
     assert items == [("ab", None), ("c", None)]
 
 
@@ -117,7 +119,10 @@ def _nothing() -> None:
 
 
 def test_a_worker_that_stops_leaves_the_blocks_not_yet_mapped_to_the_run():
-    got = list(workers.in_workers(_stops_on_two, _nothing, (), range(6), 2))
+    with workers.Workers(2, _nothing, ()) as two:
+        got = list(two.map(_stops_on_two, range(6)))
+        # The pool has stopped: what is mapped after (the summaries) is left to the run too.
+        assert list(two.map(_stops_on_two, [7, 8])) == [(7, None), (8, None)]
     assert [item for item, _ in got] == list(range(6))  # every item, in order
     assert got[2][1] is None  # the run maps it itself
     assert all(result in (None, item * 10) for item, result in got)
@@ -145,7 +150,8 @@ def test_files_are_imported_with_mimalloc_and_evaluation_keeps_its_own_pool(monk
     with workers.import_pool():
         assert pa.default_memory_pool().backend_name == "mimalloc"
     assert pa.default_memory_pool().backend_name == before
-    names = [name for _, name in workers.in_workers(_pool_name, _nothing, (), [1, 2, 3], 2)]
+    with workers.Workers(2, _nothing, ()) as two:
+        names = [name for _, name in two.map(_pool_name, [1, 2, 3])]
     assert names == ["mimalloc"] * 3  # kept for the worker's life, not only while it starts
 
 
@@ -156,3 +162,12 @@ def test_a_pool_the_environment_names_is_used_to_import_too(monkeypatch):
     before = pa.default_memory_pool().backend_name
     with workers.import_pool():
         assert pa.default_memory_pool().backend_name == before
+
+
+def test_the_workers_set_up_left_by_a_killed_run_is_removed_by_the_next(region, tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    ingest(region, ws)
+    left = ws.events_dir / (workers.GIVEN_PREFIX + "x1y2")
+    left.write_bytes(b"a register and its crosswalk, pickled")
+    ingest(region, ws)
+    assert not left.exists()

@@ -39,3 +39,20 @@ def test_initial_keys_are_read_only_when_the_set_is_used():
     assert keys.contains(np.array([7, 8], dtype=np.uint64)).tolist() == [True, False]
     keys.add(np.array([8], dtype=np.uint64))
     assert reads == [1]
+
+
+def test_keys_in_order_and_at_the_edges_of_earlier_blocks_are_found():
+    # A register read pupil by pupil: each block's keys follow the last block's, sharing its
+    # edge; the set must still find a key repeated at the edge, and one in an earlier block.
+    keys, reference = KeySet(), set()
+    rng = np.random.default_rng(1)
+    start = 0
+    for _ in range(30):
+        block = np.sort(rng.integers(start, start + 5_000, 2_000)).astype(np.uint64)
+        block = np.append(block, rng.integers(0, start + 1, 3).astype(np.uint64))
+        expected = np.array([k in reference for k in block.tolist()])
+        assert (keys.contains(block) == expected).all()
+        keys.add(block)
+        reference.update(block.tolist())
+        start += 4_000
+    assert keys.contains(np.array(sorted(reference), dtype=np.uint64)).all()

@@ -40,6 +40,7 @@ class Crosswalk:
     rows_read: int
     skipped: int = 0  # rows read and accepted that a profile filtered out (not people)
     _born: np.ndarray | None = None  # date of birth per link, worked out on first use
+    _index: dict | None = None  # per scheme: its identifiers and their rows, made on first use
 
     def link(self, frame: pd.DataFrame, checks: quarantine.Checks) -> pd.DataFrame:
         """Subject, role and household for each row of `frame` (columns id_scheme, id_value);
@@ -71,7 +72,7 @@ class Crosswalk:
         known = pairs["id_scheme"].isin(ID_SCHEMES).fillna(False)
         present = pairs["id_value"].notna()
         valid = valid_by_scheme(pairs["id_value"], pairs["id_scheme"]) & known
-        found = pairs.merge(self.links, how="left", on=["id_scheme", "id_value"], sort=False)
+        found = self._found(pairs)
         ambiguous = found["ambiguous"].fillna(False).astype(bool)
         row_scheme = scheme if isinstance(scheme, pd.Series) else None
         for mask, code, template in (
@@ -111,6 +112,26 @@ class Crosswalk:
                 pd.Series(subject, index=value.index),
             )
         return found["code"].fillna(-1).to_numpy(np.int64)[codes]
+
+    def _found(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """The crosswalk's row for each (id_scheme, id_value) pair, blank where it has none.
+        Each scheme's identifiers are indexed once, on first use: a merge hashed the whole
+        crosswalk again for every block of a register."""
+        if self._index is None:
+            schemes = self.links["id_scheme"].astype("string")
+            self._index = {
+                scheme: (pd.Index(self.links["id_value"][mine]), np.flatnonzero(mine))
+                for scheme in schemes.dropna().unique()
+                if (mine := (schemes == scheme).to_numpy(dtype=bool, na_value=False)).any()
+            }
+        at = np.full(len(pairs), -1, dtype=np.int64)
+        for scheme, (index, rows) in self._index.items():
+            asked = (pairs["id_scheme"] == scheme).to_numpy(dtype=bool, na_value=False)
+            if asked.any():
+                hit = index.get_indexer(pairs["id_value"][asked])
+                at[asked] = np.where(hit >= 0, rows[hit], -1)
+        found = self.links.set_axis(pd.RangeIndex(len(self.links))).reindex(at)
+        return found.reset_index(drop=True)
 
     def births(self, codes: np.ndarray) -> np.ndarray:
         """The date of birth of the person each link code names (NaT where none is known, or

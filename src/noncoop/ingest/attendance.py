@@ -26,7 +26,7 @@ from noncoop.events import (
 from noncoop.identity.crosswalk import Crosswalk
 from noncoop.ingest.base import ImportBlock, Written
 from noncoop.ingest.plausible import check_dates
-from noncoop.ingest.workers import in_workers, parts_folder, worker_count
+from noncoop.ingest.workers import Workers, parts_folder, worker_count
 from noncoop.sources.csvread import CsvBatch, header_warnings, read_csv_batches, read_header
 from noncoop.sources.load import LoadedSource
 from noncoop.sources.mapping import (
@@ -37,7 +37,7 @@ from noncoop.sources.mapping import (
     require,
 )
 from noncoop.sources.model import ATTENDANCE_FIELDS
-from noncoop.store.keyset import KeySet
+from noncoop.store.keyset import KeySet, repeated, sorted_unique
 from noncoop.store.workspace import write_parquet
 from noncoop.vocab import UNAUTHORISED_ABSENCE
 
@@ -82,14 +82,13 @@ def read_attendance(
         missing_columns(profile, ATTENDANCE_FIELDS, header, ATTENDANCE_FIELDS),
     )
     batches = read_csv_batches(path, source.name, source_file, profile.encoding, profile.delimiter)
-    workers = worker_count(path.stat().st_size)
     start = (register, parts_folder())
-    mapped = in_workers(_map_alone, _start_worker, start, batches, workers)
-    for batch, alone in mapped:
-        block = register.block(batch) if alone is None else register.joined(batch, alone)
-        block.warnings = warnings
-        yield block
-    yield from register.summaries(workers, start)
+    with Workers(worker_count(path.stat().st_size), _start_worker, start) as workers:
+        for batch, alone in workers.map(_map_alone, batches):
+            block = register.block(batch) if alone is None else register.joined(batch, alone)
+            block.warnings = warnings
+            yield block
+        yield from register.summaries(workers)
 
 
 # A worker process's register, as the run's own was when the workers started (no sessions
@@ -125,14 +124,24 @@ def _handed(block: ImportBlock, folder: Path | None) -> ImportBlock:
     return block
 
 
-def _by_date(marks: _Marks) -> np.ndarray:
-    """Each mark's category as its register's date gives it: a code whose meaning changed with
-    the 2024 guidance reads as it did on the day it was recorded."""
-    category = marks.code.take(marks.category, "")
-    code = marks.code.take(marks.statutory, "")
-    for old, meant in BEFORE_2024.items():
-        category = np.where((code == old) & (marks.days < GUIDANCE_2024), meant, category)
-    return category
+def _kinds(marks: _Marks) -> tuple[np.ndarray, np.ndarray]:
+    """Which marks are absences, and which sessions were possible, each code read as its
+    register's date gives it: a code whose meaning changed with the 2024 guidance reads as it
+    did on the day it was recorded. Judged once per distinct code, then spread to the rows."""
+    now = marks.category.astype(object).to_numpy()
+    codes = marks.statutory.astype(object).to_numpy()
+    then = [BEFORE_2024.get(code, meant) for code, meant in zip(codes, now, strict=True)]
+    before = marks.days < GUIDANCE_2024
+
+    def rows(wanted: tuple[str, ...]) -> np.ndarray:
+        is_now, was = ([isinstance(c, str) and c in wanted for c in per] for per in (now, then))
+        return np.where(
+            before,
+            marks.code.rows(pd.Series(was, dtype=bool)).to_numpy(),
+            marks.code.rows(pd.Series(is_now, dtype=bool)).to_numpy(),
+        )
+
+    return rows(("authorised", "unauthorised")), ~rows(("not_possible",))
 
 
 @dataclass
@@ -204,16 +213,16 @@ class _Register:
         require(fields, ATTENDANCE_FIELDS, checks)
         marks, sessions = self._marks(fields, checks, seen)
         good = ~checks.failed.to_numpy()
-        _, rejected = checks.split(
+        rejected = checks.rejected(
             rows.drop(columns="_line"),
             self.source.name,
             self.source_file,
             rows["_line"],
             fields["upn"],
         )
-        row_category = _by_date(marks)
-        absent = good & np.isin(row_category, ["authorised", "unauthorised"])
-        possible = good & (row_category != "not_possible")
+        absent, possible = _kinds(marks)
+        absent &= good
+        possible &= good
         lines = rows["_line"].to_numpy()
         events = self._absences(absent, marks, lines)
         weeks = _week_counts(marks, absent, possible, lines)
@@ -248,9 +257,9 @@ class _Register:
         sessions = _repeat(link, days, pm, fields, seen, checks)
         return _Marks(link, days, pm, code, statutory, category), sessions
 
-    def summaries(self, workers: int = 0, start: tuple = ()) -> Iterator[ImportBlock]:
-        """The weekly summaries, once the whole register has been read (in `workers` worker
-        processes set up with `start`, if any)."""
+    def summaries(self, workers: Workers) -> Iterator[ImportBlock]:
+        """The weekly summaries, once the whole register has been read (in the file's worker
+        processes, if it has any)."""
         if not self.weeks:
             return
         total = (
@@ -265,7 +274,7 @@ class _Register:
             total.iloc[first : first + SUMMARY_SLICE].reset_index(drop=True)
             for first in range(0, len(total), SUMMARY_SLICE)
         )
-        for part, alone in in_workers(_summarise_alone, _start_worker, start, slices, workers):
+        for part, alone in workers.map(_summarise_alone, slices):
             if alone is None:
                 alone = ImportBlock(self.summaries_of(part), quarantine.empty(), 0, 0)
             yield alone
@@ -276,7 +285,7 @@ class _Register:
 
     def _absences(self, absent: np.ndarray, marks: _Marks, lines: np.ndarray) -> pd.DataFrame:
         """One event per absent session; its key (pupil, date, session) makes the event id."""
-        code = marks.code.take(marks.statutory, "")
+        code = marks.code.take(marks.statutory, "", absent)
         days, pm = marks.days[absent], marks.pm[absent]
         who = self.people.identity(marks.link[absent])
         stamp = pd.to_datetime(days, unit="D", utc=True) + pd.to_timedelta(
@@ -287,7 +296,7 @@ class _Register:
         keys = who["id_value"].astype(str) + "|" + day_text + "|" + session
         # The statutory DfE code, as the contract says: a local sub-code (N01) is read as the
         # code it stands for, and its line in the register stays the evidence.
-        detail = pd.Series(code[absent], dtype="string")
+        detail = pd.Series(code, dtype="string")
         return self._events(who, stamp, "school.absence", keys, detail, lines[absent])
 
     def summaries_of(self, total: pd.DataFrame) -> pd.DataFrame:
@@ -380,13 +389,16 @@ class Factor:
 
     def rows(self, per_value: pd.Series) -> pd.Series:
         """A per-value boolean spread to the rows (False for blank cells)."""
-        spread = self.take(per_value.fillna(False).astype(bool), False).astype(bool)
-        return pd.Series(spread, index=self.index)
+        lookup = np.append(per_value.to_numpy(dtype=bool, na_value=False), False)
+        return pd.Series(lookup[self.codes], index=self.index)
 
-    def take(self, per_value: pd.Series, blank: object) -> np.ndarray:
-        """A per-value column spread to the rows, `blank` for blank cells."""
+    def take(
+        self, per_value: pd.Series, blank: object, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """A per-value column spread to the rows (those `rows` picks, if given), `blank` for
+        blank cells."""
         lookup = np.append(per_value.astype(object).fillna(blank).to_numpy(), blank)
-        return lookup[self.codes]
+        return lookup[self.codes if rows is None else self.codes[rows]]
 
 
 def _repeat(
@@ -398,13 +410,11 @@ def _repeat(
     checks: quarantine.Checks,
 ) -> np.ndarray:
     """The same pupil, date and session twice in one file: the later row is rejected. Returns
-    the block's sessions (of rows valid until then), now in `seen` too."""
+    the block's sessions (of rows valid until then), sorted, now in `seen` too."""
     valid = ~checks.failed.to_numpy()
-    numbers = np.where(valid, (link << 18) | (days << 1) | pm, 0).astype(np.uint64)
-    repeat = seen.contains(numbers)
-    here = pd.Series(numbers[valid]).duplicated(keep="first").to_numpy()
-    repeat[valid] |= here
-    repeat &= valid
+    numbers = ((link << 18) | (days << 1) | pm)[valid].astype(np.uint64)
+    repeat = np.zeros(len(valid), dtype=bool)
+    repeat[valid] = seen.contains(numbers) | repeated(numbers)
     checks.add(
         pd.Series(repeat, index=fields.index),
         "DUPLICATE-RECORD",
@@ -413,5 +423,6 @@ def _repeat(
         fields["date"],
         fields["session"],
     )
-    seen.add(numbers[valid])
-    return numbers[valid]
+    sessions = sorted_unique(numbers)
+    seen.add(sessions)
+    return sessions

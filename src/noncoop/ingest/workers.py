@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +37,9 @@ WORKERS_ENV = "NONCOOP_WORKERS"
 # (a 165 MB register took as long with two workers as without, a 1.6 GB one a quarter less).
 MIN_BYTES = 16 * BLOCK_BYTES
 AHEAD = 2  # blocks in flight per worker: enough to keep it busy, few held in memory
+# Files the workers' set-up is read from, removed when they stop (and, where a run was killed,
+# by the next run: store/workspace.py).
+GIVEN_PREFIX = ".worker-start-"
 
 
 # Whether to use every core unless told: the command line turns it on. A program calling the
@@ -118,48 +123,81 @@ def _take_import_pool() -> pa.MemoryPool | None:
     return pool
 
 
-def _started(start: Callable[..., None], *start_args: Any) -> None:
-    """A worker process set up: it only imports, so it keeps the import pool for good."""
+def _started(start: Callable[..., None], given: str) -> None:
+    """A worker process set up from the file its arguments were written to: it only imports,
+    so it keeps the import pool for good."""
     _take_import_pool()
-    start(*start_args)
+    with open(given, "rb") as fh:
+        start(*pickle.load(fh))
 
 
-def in_workers(
-    function: Callable[[Item], Result],
-    start: Callable[..., None],
-    start_args: tuple[Any, ...],
-    items: Iterable[Item],
-    workers: int,
-) -> Iterator[tuple[Item, Result | None]]:
-    """Each item with `function(item)` worked out in one of `workers` processes (each set up
-    by `start(*start_args)`), in the items' order; with no workers, each item with None for
-    the caller to work out itself. Workers start fresh (spawned): nothing the run holds (open
-    files, threads, locks) is shared with them. Where workers cannot start or stop on the way
-    (a machine without process semaphores, a worker killed for memory), the items not yet
-    worked out come with None: the caller works them out, and the run goes on."""
-    items = iter(items)
-    if workers < 1:
-        yield from ((item, None) for item in items)
-        return
-    try:
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(
-            workers, context, initializer=_started, initargs=(start, *start_args)
-        )
-    except (OSError, NotImplementedError, ValueError) as exc:
-        log.warning("worker processes cannot start (%s): one process", type(exc).__name__)
-        yield from ((item, None) for item in items)
-        return
-    pending: deque[tuple[Item, Future | None]] = deque()
-    try:
+class Workers:
+    """Worker processes for one file, each set up once by `start(*start_args)`, mapping its
+    items in turn: a register's blocks, then its weekly summaries. They start on first use.
+
+    Workers start fresh (spawned): nothing the run holds (open files, threads, locks) is shared
+    with them. The set-up arguments (a register and its crosswalk, tens of megabytes) are
+    written to a file each worker reads: handed through the pipe that starts a worker, the run
+    waited a second for each worker to import before it could read them."""
+
+    def __init__(self, count: int, start: Callable[..., None], start_args: tuple[Any, ...]):
+        self.count, self.start, self.start_args = count, start, start_args
+        self._pool: ProcessPoolExecutor | None = None
+        self._given: Path | None = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._given is not None:
+            self._given.unlink(missing_ok=True)
+
+    def map(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator:
+        """Each item with `function(item)` worked out in a worker, in the items' order; with
+        no workers, each item with None for the caller to work out itself. Where workers cannot
+        start or stop on the way (a machine without process semaphores, a worker killed for
+        memory), the items not yet worked out come with None: the caller works them out, and
+        the run goes on."""
+        items = iter(items)
+        pool = self._started() if self.count >= 1 else None
+        if pool is None:
+            yield from ((item, None) for item in items)
+            return
+        pending: deque[tuple[Item, Future | None]] = deque()
         for item in items:
             pending.append((item, _submitted(pool, function, item)))
-            if len(pending) >= workers * AHEAD:
+            if len(pending) >= self.count * AHEAD:
                 yield _taken(pending.popleft())
         while pending:
             yield _taken(pending.popleft())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    def _started(self) -> ProcessPoolExecutor | None:
+        if self._pool is None:
+            try:
+                self._given = _written(self.start_args)
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(
+                    self.count,
+                    context,
+                    initializer=_started,
+                    initargs=(self.start, str(self._given)),
+                )
+            except (OSError, NotImplementedError, ValueError) as exc:
+                log.warning("worker processes cannot start (%s): one process", type(exc).__name__)
+                self.count = 0
+        return self._pool
+
+
+def _written(start_args: tuple[Any, ...]) -> Path:
+    """The arguments pickled to a file only this user can read: beside the events the workers
+    write where there is such a folder (it holds the same records), else the system's."""
+    folder = parts_folder()
+    handle, name = tempfile.mkstemp(prefix=GIVEN_PREFIX, dir=folder)
+    with os.fdopen(handle, "wb") as fh:
+        pickle.dump(start_args, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(name)
 
 
 def _submitted(pool: ProcessPoolExecutor, function: Callable, item: Any) -> Future | None:

@@ -30,17 +30,27 @@ class KeySet:
         """Boolean mask: which of `keys` are already in the set."""
         self._load()
         keys = np.asarray(keys, dtype=np.uint64)
+        found = np.zeros(len(keys), dtype=bool)
         if not self._runs or not len(keys):
-            return np.zeros(len(keys), dtype=bool)
+            return found
+        # Only the part of each run between the keys' least and greatest is searched. A file
+        # in key order (a register pupil by pupil) meets earlier blocks' keys at one edge, so
+        # most blocks search nothing and are never sorted.
+        spans = [s for s in (_span(run, keys.min(), keys.max()) for run in self._runs) if len(s)]
+        if not spans:
+            return found
         # Searched in order: a binary search for each of a block of hashed ids in turn jumps
         # about ten million keys at random, in order it walks them (eight times faster).
-        order = np.argsort(keys)
-        ordered = keys[order]
-        found = np.zeros(len(keys), dtype=bool)
-        for run in self._runs:
-            pos = np.searchsorted(run, ordered)
-            pos[pos == len(run)] = 0
-            found |= run[pos] == ordered
+        order = None if _ascending(keys) else np.argsort(keys)
+        ordered = keys if order is None else keys[order]
+        for span in spans:
+            first = np.searchsorted(ordered, span[0], side="left")
+            last = np.searchsorted(ordered, span[-1], side="right")
+            asked = ordered[first:last]
+            pos = np.minimum(np.searchsorted(span, asked), len(span) - 1)
+            found[first:last] |= span[pos] == asked
+        if order is None:
+            return found
         out = np.empty(len(keys), dtype=bool)
         out[order] = found
         return out
@@ -48,7 +58,7 @@ class KeySet:
     def add(self, keys: np.ndarray) -> None:
         """Add keys (duplicates are harmless)."""
         self._load()
-        keys = _sorted_unique(np.asarray(keys, dtype=np.uint64))
+        keys = sorted_unique(np.asarray(keys, dtype=np.uint64))
         keys = keys[~self.contains(keys)]
         if not len(keys):
             return
@@ -59,9 +69,33 @@ class KeySet:
             self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
 
 
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+def _span(run: np.ndarray, low: np.uint64, high: np.uint64) -> np.ndarray:
+    """The keys of a sorted run from `low` to `high`, both included (a view)."""
+    return run[np.searchsorted(run, low, side="left") : np.searchsorted(run, high, side="right")]
+
+
+def _ascending(keys: np.ndarray) -> bool:
+    return bool((keys[1:] >= keys[:-1]).all())
+
+
+def repeated(keys: np.ndarray) -> np.ndarray:
+    """Boolean mask: which keys equal one earlier in the array (the first of each is not)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    order = None if _ascending(keys) else np.argsort(keys, kind="stable")
+    ordered = keys if order is None else keys[order]
+    again = np.zeros(len(keys), dtype=bool)
+    again[1:] = ordered[1:] == ordered[:-1]
+    if order is None:
+        return again
+    out = np.empty(len(keys), dtype=bool)
+    out[order] = again
+    return out
+
+
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
     """Sort-based unique: numpy's hash-based np.unique is far slower on 64-bit keys."""
-    keys = np.sort(keys)
+    if not _ascending(keys):
+        keys = np.sort(keys)
     if len(keys) < 2:
         return keys
     return keys[np.r_[True, keys[1:] != keys[:-1]]]

@@ -115,11 +115,13 @@ class Workspace:
         return self.part_numbers(self.event_parts())
 
     def remove_orphans(self, manifest: Manifest) -> int:
-        """Delete event and withdrawn parts that no manifest entry lists (left by a stopped run)."""
+        """Delete event and withdrawn parts that no manifest entry lists, and files its
+        workers were set up from (left by a stopped run)."""
         listed = manifest.committed_parts()
         kept = set(manifest.withdrawn)
         orphans = [p for p in self.events_dir.glob("*.parquet") if p.name not in listed]
         orphans += [p for p in self.withdrawn_dir.glob("*.parquet") if p.name not in kept]
+        orphans += list(self.events_dir.glob(".worker-start-*"))  # ingest/workers.py
         for path in orphans:
             path.unlink(missing_ok=True)
         return len(orphans)
