@@ -1,3 +1,5 @@
+import pandas as pd
+
 from noncoop.sources.csvread import read_csv_batches
 
 
@@ -135,3 +137,19 @@ def test_a_quote_closed_lines_later_names_the_lines_it_spans_and_they_are_read_a
     good = pd.concat(rows).sort_values("_line")
     assert good[["id", "_line"]].values.tolist() == [["2", 3], ["4", 5]]
     assert sum(b.rows_read for b in batches) == 4
+
+
+def test_values_are_trimmed_of_white_space_of_any_kind_and_blank_values_are_missing(tmp_path):
+    # Each column padded one way only: a column is trimmed where any of its values needs it.
+    path = tmp_path / "a.csv"
+    path.write_bytes(
+        "id,space,tab,nbsp\n"
+        "1,a,a,a\n"
+        "2, b,b\t,\u00a0b\u00a0\n"
+        "3,   ,\t,\u00a0\n"
+        "4,c d,c d,c d\n".encode()
+    )
+    rows = pd.concat([b.rows for b in read_csv_batches(path, "s", "a.csv")])
+    for column in ("space", "tab", "nbsp"):
+        assert rows[column].tolist() == ["a", "b", pd.NA, "c d"], column
+    assert rows["_line"].tolist() == [2, 3, 4, 5]

@@ -509,11 +509,32 @@ def _rows(
     bad_text = np.zeros(batch.num_rows, bool)
     for name, column in zip(names, batch.columns, strict=True):
         text, bad = _decode(column, recoded)
-        cols[name] = text.str.strip().replace("", pd.NA)
+        if recoded or _padded(column):
+            text = text.str.strip()
+        cols[name] = text.replace("", pd.NA)
         bad_text |= bad
     rows = pd.DataFrame(cols)
     rows["_line"] = lines
     return rows, bad_text
+
+
+def _padded(column: pa.Array) -> bool:
+    """Whether any value of a column of bytes may start or end with white space: its first or
+    last byte is a space, a control character or not ASCII (perhaps a no-break space). A
+    register's values never do, and trimming them was half of making its text."""
+    wide = pa.types.is_large_binary(column.type)
+    if not (wide or pa.types.is_binary(column.type)):
+        return True
+    _, offsets, data = column.buffers()
+    if data is None:
+        return False
+    ends = np.frombuffer(offsets, np.int64 if wide else np.int32)
+    ends = ends[column.offset : column.offset + len(column) + 1]
+    starts, stops = ends[:-1], ends[1:]
+    held = stops > starts
+    values = np.frombuffer(data, np.uint8)
+    edges = np.concatenate([values[starts[held]], values[stops[held] - 1]])
+    return bool(((edges <= 0x20) | (edges >= 0x7F)).any())
 
 
 def _undecodable(rows: pd.DataFrame, source: str, source_file: str, encoding: str) -> pd.DataFrame:

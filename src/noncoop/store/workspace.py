@@ -577,9 +577,15 @@ def _unified(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=schema.metadata)
 
 
+# Columns of one value a row: a dictionary of their values is never smaller than them, and
+# trying one cost a quarter of writing a part.
+UNIQUE = ("event_id", "record_key", EVENT_NUMBER)
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     """Write a frame of the workspace as every one is written: to a temporary file first."""
     tmp = path.with_suffix(".tmp")
-    frame.to_parquet(tmp, index=False)
+    coded = [c for c in frame.columns if c not in UNIQUE]
+    frame.to_parquet(tmp, index=False, use_dictionary=coded)
     os.replace(tmp, path)
     return path
