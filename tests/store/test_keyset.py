@@ -56,3 +56,23 @@ def test_keys_in_order_and_at_the_edges_of_earlier_blocks_are_found():
         reference.update(block.tolist())
         start += 4_000
     assert keys.contains(np.array(sorted(reference), dtype=np.uint64)).all()
+
+
+def test_a_large_set_of_hashed_ids_finds_every_key_through_its_bitmap(monkeypatch):
+    # A bitmap of few flags, so that most keys not in the set share a flag with one that is.
+    from noncoop.store import keyset
+
+    monkeypatch.setattr(keyset, "BITMAP_FROM", 2_000)
+    monkeypatch.setattr(keyset, "BITMAP_BITS", 10)
+    keys, reference = KeySet(), set()
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        block = rng.integers(0, 2**64 - 1, 1_000, dtype=np.uint64)
+        block = np.append(block, rng.choice(np.array(sorted(reference) or [0], np.uint64), 50))
+        expected = np.array([k in reference for k in block.tolist()])
+        assert (keys.contains(block) == expected).all()
+        fresh = block[~expected]
+        keys.add(fresh, new=True)
+        reference.update(fresh.tolist())
+    assert keys._bits is not None  # the bitmap was made, and is kept as keys are added
+    assert keys.contains(np.array(sorted(reference), dtype=np.uint64)).all()

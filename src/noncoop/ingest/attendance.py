@@ -199,7 +199,7 @@ class _Register:
             if alone.block.written is not None:
                 alone.block.written.path.unlink(missing_ok=True)
             return self.block(batch)
-        self.seen.add(alone.sessions)
+        self.seen.add(alone.sessions, new=True)
         self.weeks.append(alone.weeks)
         return alone.block
 

@@ -163,8 +163,9 @@ def _store(ctx: RunContext, block: ImportBlock, versions: _Versions, parts: list
                 events = pd.read_parquet(written.path)
             ctx.ws.write_events(events[fresh], name)
         parts.append(f"{name}.parquet")
-        versions.written.add(numbers[fresh & again])
-        ctx.known.add(numbers[fresh & ~again])
+        # Neither is in the set it joins: both were just asked.
+        versions.written.add(numbers[fresh & again], new=True)
+        ctx.known.add(numbers[fresh & ~again], new=True)
     if written is not None:
         written.path.unlink(missing_ok=True)  # where it was not named a part
     return int((fresh & ~again).sum())

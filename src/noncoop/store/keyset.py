@@ -2,7 +2,10 @@
 
 Sorted runs are merged like a binary counter, so adding n keys in blocks costs O(n log n) in
 all and a membership test is a few `searchsorted` calls: no per-row Python and no rebuilding a
-hash table of everything seen for every block.
+hash table of everything seen for every block. Runs that follow one another (keys added in
+order, as a register is read pupil by pupil) are not merged: a test searches only the runs its
+keys fall among. A large set also keeps a bitmap of its keys' hashes, so a test searches the
+runs only for the few keys whose bit is set.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ class KeySet:
         """`initial` gives the first keys when the set is first used: a run with nothing new to
         read never pays for reading every stored key."""
         self._runs: list[np.ndarray] = []
+        self._bits: np.ndarray | None = None
         self._initial = initial
 
     def _load(self) -> None:
@@ -30,43 +34,81 @@ class KeySet:
         """Boolean mask: which of `keys` are already in the set."""
         self._load()
         keys = np.asarray(keys, dtype=np.uint64)
-        found = np.zeros(len(keys), dtype=bool)
         if not self._runs or not len(keys):
-            return found
+            return np.zeros(len(keys), dtype=bool)
         # Only the part of each run between the keys' least and greatest is searched. A file
-        # in key order (a register pupil by pupil) meets earlier blocks' keys at one edge, so
-        # most blocks search nothing and are never sorted.
-        spans = [s for s in (_span(run, keys.min(), keys.max()) for run in self._runs) if len(s)]
-        if not spans:
-            return found
-        # Searched in order: a binary search for each of a block of hashed ids in turn jumps
-        # about ten million keys at random, in order it walks them (eight times faster).
-        order = None if _ascending(keys) else np.argsort(keys)
-        ordered = keys if order is None else keys[order]
-        for span in spans:
-            first = np.searchsorted(ordered, span[0], side="left")
-            last = np.searchsorted(ordered, span[-1], side="right")
-            asked = ordered[first:last]
-            pos = np.minimum(np.searchsorted(span, asked), len(span) - 1)
-            found[first:last] |= span[pos] == asked
-        if order is None:
-            return found
-        out = np.empty(len(keys), dtype=bool)
-        out[order] = found
-        return out
+        # in key order meets earlier blocks' keys at one edge, so most blocks search nothing.
+        low, high = keys.min(), keys.max()
+        spans = [s for s in (_span(run, low, high) for run in self._runs) if len(s)]
+        if self._bits is None and sum(len(s) for s in spans) >= BITMAP_FROM:
+            self._bits = np.zeros(1 << BITMAP_BITS, dtype=bool)
+            for run in self._runs:
+                self._bits[_slot(run)] = True
+        if self._bits is None or not spans:
+            return _found(spans, keys)
+        maybe = np.flatnonzero(self._bits[_slot(keys)])
+        found = np.zeros(len(keys), dtype=bool)
+        found[maybe] = _found(spans, keys[maybe])
+        return found
 
-    def add(self, keys: np.ndarray) -> None:
-        """Add keys (duplicates are harmless)."""
+    def add(self, keys: np.ndarray, new: bool = False) -> None:
+        """Add keys (duplicates are harmless). `new`: none is in the set yet (the caller has
+        just asked), so they are not looked for again."""
         self._load()
         keys = sorted_unique(np.asarray(keys, dtype=np.uint64))
-        keys = keys[~self.contains(keys)]
+        if not new:
+            keys = keys[~self.contains(keys)]
         if not len(keys):
             return
         self._runs.append(keys)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
-            last = self._runs.pop()
+        if self._bits is not None:
+            self._bits[_slot(keys)] = True
+        runs = self._runs
+        while len(runs) > 1 and len(runs[-2]) <= 2 * len(runs[-1]) and _overlap(*runs[-2:]):
+            last = runs.pop()
             # Runs are disjoint and sorted: a stable sort of the two runs is a linear merge.
-            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
+            runs[-1] = np.sort(np.concatenate([runs[-1], last]), kind="stable")
+
+
+# A test that would search this many keys of the runs (as hashed ids, which fall anywhere,
+# make every test do once the set is this large) has the set keep a bitmap of 2**BITMAP_BITS
+# flags (64 MB): with the 11 million events of a 100,000-child region, one key in six not in
+# the set is searched for.
+BITMAP_FROM = 1 << 20
+BITMAP_BITS = 26
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _slot(keys: np.ndarray) -> np.ndarray:
+    """Each key's flag: the top bits of the key times the golden ratio, so that keys close
+    together (a register's sessions) are spread as evenly as hashed ids."""
+    return (keys * _GOLDEN) >> np.uint64(64 - BITMAP_BITS)
+
+
+def _found(spans: list[np.ndarray], keys: np.ndarray) -> np.ndarray:
+    """Which keys are in the parts of runs `spans`, searched in order: a binary search for
+    each of a block of hashed ids in turn jumps about ten million keys at random, in order it
+    walks them (eight times faster)."""
+    found = np.zeros(len(keys), dtype=bool)
+    if not spans or not len(keys):
+        return found
+    order = None if _ascending(keys) else np.argsort(keys)
+    ordered = keys if order is None else keys[order]
+    for span in spans:
+        first = np.searchsorted(ordered, span[0], side="left")
+        last = np.searchsorted(ordered, span[-1], side="right")
+        asked = ordered[first:last]
+        pos = np.minimum(np.searchsorted(span, asked), len(span) - 1)
+        found[first:last] |= span[pos] == asked
+    if order is None:
+        return found
+    out = np.empty(len(keys), dtype=bool)
+    out[order] = found
+    return out
+
+
+def _overlap(first: np.ndarray, second: np.ndarray) -> bool:
+    return bool(first[0] <= second[-1] and second[0] <= first[-1])
 
 
 def _span(run: np.ndarray, low: np.uint64, high: np.uint64) -> np.ndarray:
