@@ -63,6 +63,7 @@ def test_a_large_set_of_hashed_ids_finds_every_key_through_its_bitmap(monkeypatc
     from noncoop.store import keyset
 
     monkeypatch.setattr(keyset, "BITMAP_FROM", 2_000)
+    monkeypatch.setattr(keyset, "BITMAP_ASKED", 500)
     monkeypatch.setattr(keyset, "BITMAP_BITS", 10)
     keys, reference = KeySet(), set()
     rng = np.random.default_rng(2)
@@ -76,3 +77,13 @@ def test_a_large_set_of_hashed_ids_finds_every_key_through_its_bitmap(monkeypatc
         reference.update(fresh.tolist())
     assert keys._bits is not None  # the bitmap was made, and is kept as keys are added
     assert keys.contains(np.array(sorted(reference), dtype=np.uint64)).all()
+
+
+def test_a_few_keys_asked_of_a_large_set_are_searched_without_making_a_bitmap(monkeypatch):
+    from noncoop.store import keyset
+
+    monkeypatch.setattr(keyset, "BITMAP_FROM", 2_000)
+    keys = KeySet()
+    keys.add(np.random.default_rng(3).integers(0, 2**64 - 1, 5_000, dtype=np.uint64))
+    assert not keys.contains(np.array([1, 2, 3], dtype=np.uint64)).any()
+    assert keys._bits is None  # a night with one small changed file pays for no bitmap

@@ -40,7 +40,7 @@ class KeySet:
         # in key order meets earlier blocks' keys at one edge, so most blocks search nothing.
         low, high = keys.min(), keys.max()
         spans = [s for s in (_span(run, low, high) for run in self._runs) if len(s)]
-        if self._bits is None and sum(len(s) for s in spans) >= BITMAP_FROM:
+        if self._bits is None and _worth_a_bitmap(len(keys), spans):
             self._bits = np.zeros(1 << BITMAP_BITS, dtype=bool)
             for run in self._runs:
                 self._bits[_slot(run)] = True
@@ -70,12 +70,20 @@ class KeySet:
             runs[-1] = np.sort(np.concatenate([runs[-1], last]), kind="stable")
 
 
-# A test that would search this many keys of the runs (as hashed ids, which fall anywhere,
-# make every test do once the set is this large) has the set keep a bitmap of 2**BITMAP_BITS
-# flags (64 MB): with the 11 million events of a 100,000-child region, one key in six not in
-# the set is searched for.
+# A test of a block of keys (BITMAP_ASKED or more) among this many keys of the runs (as hashed
+# ids, which fall anywhere, make every test do once the set is this large) has the set keep a
+# bitmap of 2**BITMAP_BITS flags (64 MB): with the 11 million events of a 100,000-child region,
+# one key in six not in the set is searched for. Making it costs a few tenths of a second: a
+# night importing one small changed file never makes it.
 BITMAP_FROM = 1 << 20
+BITMAP_ASKED = 1 << 16
 BITMAP_BITS = 26
+
+
+def _worth_a_bitmap(asked: int, spans: list[np.ndarray]) -> bool:
+    return asked >= BITMAP_ASKED and sum(len(s) for s in spans) >= BITMAP_FROM
+
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
