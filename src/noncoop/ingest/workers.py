@@ -161,7 +161,7 @@ class Workers:
         memory), the items not yet worked out come with None: the caller works them out, and
         the run goes on."""
         items = iter(items)
-        pool = self._started() if self.count >= 1 else None
+        pool = self._running() if self.count >= 1 else None
         if pool is None:
             yield from ((item, None) for item in items)
             return
@@ -173,7 +173,8 @@ class Workers:
         while pending:
             yield _taken(pending.popleft())
 
-    def _started(self) -> ProcessPoolExecutor | None:
+    def _running(self) -> ProcessPoolExecutor | None:
+        """The pool, started on first use (None where it cannot start)."""
         if self._pool is None:
             try:
                 self._given = _written(self.start_args)
