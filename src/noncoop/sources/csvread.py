@@ -385,15 +385,23 @@ def _holds_newline(column: pa.Array) -> bool:
     """Whether any value of a column of bytes holds a line end. Its values' bytes are searched
     at once: counting value by value took a tenth of a second a block, for a register whose
     values never hold one."""
+    held = _bytes_of(column)
+    if held is None:
+        return True
+    ends, data = held
+    return data[ends[0] : ends[-1]].tobytes().find(b"\n") >= 0
+
+
+def _bytes_of(column: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where each value of a column of bytes ends (its start before it) and the bytes the
+    values are cut from; None for a column of another type."""
     wide = pa.types.is_large_binary(column.type)
     if not (wide or pa.types.is_binary(column.type)):
-        return True
+        return None
     _, offsets, data = column.buffers()
-    if data is None:
-        return False
     ends = np.frombuffer(offsets, np.int64 if wide else np.int32)
-    first, last = int(ends[column.offset]), int(ends[column.offset + len(column)])
-    return data.slice(first, last - first).to_pybytes().find(b"\n") >= 0
+    values = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return ends[column.offset : column.offset + len(column) + 1], values
 
 
 @dataclass
@@ -522,18 +530,13 @@ def _padded(column: pa.Array) -> bool:
     """Whether any value of a column of bytes may start or end with white space: its first or
     last byte is a space, a control character or not ASCII (perhaps a no-break space). A
     register's values never do, and trimming them was half of making its text."""
-    wide = pa.types.is_large_binary(column.type)
-    if not (wide or pa.types.is_binary(column.type)):
+    held = _bytes_of(column)
+    if held is None:
         return True
-    _, offsets, data = column.buffers()
-    if data is None:
-        return False
-    ends = np.frombuffer(offsets, np.int64 if wide else np.int32)
-    ends = ends[column.offset : column.offset + len(column) + 1]
+    ends, values = held
     starts, stops = ends[:-1], ends[1:]
-    held = stops > starts
-    values = np.frombuffer(data, np.uint8)
-    edges = np.concatenate([values[starts[held]], values[stops[held] - 1]])
+    full = stops > starts
+    edges = np.concatenate([values[starts[full]], values[stops[full] - 1]])
     return bool(((edges <= 0x20) | (edges >= 0x7F)).any())
 
 
