@@ -153,3 +153,23 @@ def test_values_are_trimmed_of_white_space_of_any_kind_and_blank_values_are_miss
     for column in ("space", "tab", "nbsp"):
         assert rows[column].tolist() == ["a", "b", pd.NA, "c d"], column
     assert rows["_line"].tolist() == [2, 3, 4, 5]
+
+
+def test_a_file_is_judged_utf8_or_not_across_blocks_of_plain_ascii(tmp_path, monkeypatch):
+    from noncoop.sources import csvread
+
+    monkeypatch.setattr(csvread, "BLOCK_BYTES", 8)
+    # A character's first byte ends a block, a block of plain ASCII follows, and the next
+    # block starts with a byte that would end that character.
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"id,n\n1,abcdefgh\xc3" + b"\n2,plain" + b"\xa9 text\n")
+    split = tmp_path / "split.csv"  # é split across two blocks: still UTF-8
+    split.write_bytes(b"id,n\n1,ab\xc3\xa9\n2,plain text\n3,more\n")
+    late = tmp_path / "late.csv"  # blocks of ASCII, then a Latin-1 byte
+    late.write_bytes(b"id,n\n1,plain text\n2,plain text\n3,caf\xe9\n")
+    assert csvread._scanned(cut) == (False, True)
+    assert csvread._scanned(split) == (True, False)
+    assert csvread._scanned(late) == (False, True)
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes(b'id,n\n1,plain text\n2,"two\nlines"\n')
+    assert csvread._scanned(quoted) == (True, True)
