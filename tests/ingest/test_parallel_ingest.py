@@ -171,3 +171,27 @@ def test_the_workers_set_up_left_by_a_killed_run_is_removed_by_the_next(region, 
     left.write_bytes(b"a register and its crosswalk, pickled")
     ingest(region, ws)
     assert not left.exists()
+
+
+def test_a_register_unreadable_from_some_line_keeps_in_workers_what_one_process_keeps(
+    region, tmp_path, monkeypatch
+):
+    # A quote opened and never closed, more than a block before the end: the reader fails
+    # there (a value straddling blocks). The blocks read before it, in workers' hands, are
+    # stored as one process stores them, and the failure is recorded.
+    register = region / "register.csv"
+    lines = register.read_text().splitlines()
+    lines.insert(70, f'{PUPILS[0]},06/02/2026,"PM,O')
+    register.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(attendance, "read_csv_batches", partial(read_csv_batches, block_bytes=300))
+    monkeypatch.setattr(workers, "MIN_BYTES", 0)
+    kept = []
+    for count in ("1", "2"):
+        monkeypatch.setenv(workers.WORKERS_ENV, count)
+        ws = Workspace(tmp_path / count)
+        ingest(region, ws)
+        kept.append(_stored(ws))
+    assert kept[0] == kept[1]
+    _, rejected, (read, accepted, quarantined, new) = kept[0]
+    assert ["0", "FILE-UNREADABLE"] in rejected
+    assert read == accepted + quarantined and read > 50 and new  # what was read before is kept

@@ -166,10 +166,17 @@ class Workers:
             yield from ((item, None) for item in items)
             return
         pending: deque[tuple[Item, Future | None]] = deque()
-        for item in items:
-            pending.append((item, _submitted(pool, function, item)))
-            if len(pending) >= self.count * AHEAD:
+        try:
+            for item in items:
+                pending.append((item, _submitted(pool, function, item)))
+                if len(pending) >= self.count * AHEAD:
+                    yield _taken(pending.popleft())
+        except Exception:
+            # The items stopped coming (a file unreadable from some line on): those read before
+            # are the run's, as they are in one process.
+            while pending:
                 yield _taken(pending.popleft())
+            raise
         while pending:
             yield _taken(pending.popleft())
 
