@@ -63,8 +63,7 @@ class Checks:
         self.index = index
         self._failed = np.zeros(len(index), dtype=bool)
         # Each row's code and reasons, made when a check first fails.
-        self._codes: np.ndarray | None = None
-        self._reasons: np.ndarray | None = None
+        self._written: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def failed(self) -> pd.Series:
@@ -79,10 +78,10 @@ class Checks:
         return pd.Series(self._texts()[1], index=self.index)
 
     def _texts(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._codes is None or self._reasons is None:
-            self._codes = np.full(len(self.index), "", dtype=object)
-            self._reasons = np.full(len(self.index), "", dtype=object)
-        return self._codes, self._reasons
+        if self._written is None:
+            n = len(self.index)
+            self._written = (np.full(n, "", dtype=object), np.full(n, "", dtype=object))
+        return self._written
 
     def add(self, mask: pd.Series, code: str, template: str, *values: pd.Series) -> None:
         """Record `code` where mask is true; `{}` in the template is filled from `values`, only
@@ -110,9 +109,8 @@ class Checks:
         """Forget what was recorded for these rows (rows a profile skips need no fields)."""
         mask = np.asarray(mask, bool)
         self._failed[mask] = False
-        if self._codes is not None and self._reasons is not None:
-            self._codes[mask] = ""
-            self._reasons[mask] = ""
+        for texts in self._written or ():
+            texts[mask] = ""
 
     def split(
         self, rows: pd.DataFrame, source: str, source_file: str, lines: pd.Series, keys: pd.Series

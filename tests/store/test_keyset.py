@@ -75,7 +75,7 @@ def test_a_large_set_of_hashed_ids_finds_every_key_through_its_bitmap(monkeypatc
         fresh = block[~expected]
         keys.add(fresh, new=True)
         reference.update(fresh.tolist())
-    assert keys._bits is not None  # the bitmap was made, and is kept as keys are added
+    assert keys._flags is not None  # the bitmap was made, and is kept as keys are added
     assert keys.contains(np.array(sorted(reference), dtype=np.uint64)).all()
 
 
@@ -86,4 +86,4 @@ def test_a_few_keys_asked_of_a_large_set_are_searched_without_making_a_bitmap(mo
     keys = KeySet()
     keys.add(np.random.default_rng(3).integers(0, 2**64 - 1, 5_000, dtype=np.uint64))
     assert not keys.contains(np.array([1, 2, 3], dtype=np.uint64)).any()
-    assert keys._bits is None  # a night with one small changed file pays for no bitmap
+    assert keys._flags is None  # a night with one small changed file pays for no bitmap

@@ -118,11 +118,10 @@ class Crosswalk:
         Each scheme's identifiers are indexed once, on first use: a merge hashed the whole
         crosswalk again for every block of a register."""
         if self._index is None:
-            schemes = self.links["id_scheme"].astype("string")
+            by_scheme = self.links.groupby("id_scheme", observed=True, sort=False).indices
             self._index = {
-                scheme: (pd.Index(self.links["id_value"][mine]), np.flatnonzero(mine))
-                for scheme in schemes.dropna().unique()
-                if (mine := (schemes == scheme).to_numpy(dtype=bool, na_value=False)).any()
+                scheme: (pd.Index(self.links["id_value"].iloc[rows]), rows)
+                for scheme, rows in by_scheme.items()
             }
         at = np.full(len(pairs), -1, dtype=np.int64)
         for scheme, (index, rows) in self._index.items():

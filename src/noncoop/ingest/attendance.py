@@ -128,18 +128,17 @@ def _kinds(marks: _Marks) -> tuple[np.ndarray, np.ndarray]:
     """Which marks are absences, and which sessions were possible, each code read as its
     register's date gives it: a code whose meaning changed with the 2024 guidance reads as it
     did on the day it was recorded. Judged once per distinct code, then spread to the rows."""
-    now = marks.category.astype(object).to_numpy()
+    now = marks.category.fillna("").tolist()  # an unknown code: neither absent nor not possible
     codes = marks.statutory.astype(object).to_numpy()
     then = [BEFORE_2024.get(code, meant) for code, meant in zip(codes, now, strict=True)]
     before = marks.days < GUIDANCE_2024
 
+    def spread(categories: list, wanted: tuple[str, ...]) -> np.ndarray:
+        per_code = pd.Series([c in wanted for c in categories], dtype=bool)
+        return marks.code.rows(per_code).to_numpy()
+
     def rows(wanted: tuple[str, ...]) -> np.ndarray:
-        is_now, was = ([isinstance(c, str) and c in wanted for c in per] for per in (now, then))
-        return np.where(
-            before,
-            marks.code.rows(pd.Series(was, dtype=bool)).to_numpy(),
-            marks.code.rows(pd.Series(is_now, dtype=bool)).to_numpy(),
-        )
+        return np.where(before, spread(then, wanted), spread(now, wanted))
 
     return rows(("authorised", "unauthorised")), ~rows(("not_possible",))
 

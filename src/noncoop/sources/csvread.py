@@ -504,15 +504,14 @@ class _Lines:
             before = np.empty(len(order), np.int64)
             before[order] = np.cumsum(order_inner[order]) - order_inner[order]
         else:  # the rows' records ascend: nothing to sort
-            order = np.arange(len(records))
             before = np.cumsum(order_inner) - order_inner
         lines = order_records + self.inside + before + self.offset
         self.inside += int(order_inner.sum())
         placed = list(zip(lines[len(records) :], extra, strict=True))
         self.malformed += [(int(line), m[1], m[2], m[3]) for line, m in placed if m[1] != -1]
         self.spanned += [(int(line), m[4]) for line, m in placed if m[1] != -1 and m[3]]
-        if len(order):
-            final = order[-1]
+        if len(order_records):
+            final = int(np.argmax(order_records))  # the last record (record numbers differ)
             inside = int(order_inner[final])
             as_value = bool(final < len(records))
             self.spanning = (int(lines[final]), inside, as_value) if inside else None

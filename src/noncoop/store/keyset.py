@@ -22,7 +22,7 @@ class KeySet:
         """`initial` gives the first keys when the set is first used: a run with nothing new to
         read never pays for reading every stored key."""
         self._runs: list[np.ndarray] = []
-        self._bits: np.ndarray | None = None
+        self._flags: np.ndarray | None = None  # a bitmap, as bytes: see BITMAP_BITS
         self._initial = initial
 
     def _load(self) -> None:
@@ -40,13 +40,13 @@ class KeySet:
         # in key order meets earlier blocks' keys at one edge, so most blocks search nothing.
         low, high = keys.min(), keys.max()
         spans = [s for s in (_span(run, low, high) for run in self._runs) if len(s)]
-        if self._bits is None and _worth_a_bitmap(len(keys), spans):
-            self._bits = np.zeros(1 << BITMAP_BITS, dtype=bool)
+        if self._flags is None and _worth_a_bitmap(len(keys), spans):
+            self._flags = np.zeros(1 << BITMAP_BITS, dtype=bool)
             for run in self._runs:
-                self._bits[_slot(run)] = True
-        if self._bits is None or not spans:
+                self._flags[_slot(run)] = True
+        if self._flags is None or not spans:
             return _found(spans, keys)
-        maybe = np.flatnonzero(self._bits[_slot(keys)])
+        maybe = np.flatnonzero(self._flags[_slot(keys)])
         found = np.zeros(len(keys), dtype=bool)
         found[maybe] = _found(spans, keys[maybe])
         return found
@@ -61,8 +61,8 @@ class KeySet:
         if not len(keys):
             return
         self._runs.append(keys)
-        if self._bits is not None:
-            self._bits[_slot(keys)] = True
+        if self._flags is not None:
+            self._flags[_slot(keys)] = True
         runs = self._runs
         while len(runs) > 1 and len(runs[-2]) <= 2 * len(runs[-1]) and _overlap(*runs[-2:]):
             last = runs.pop()
@@ -97,22 +97,20 @@ def _found(spans: list[np.ndarray], keys: np.ndarray) -> np.ndarray:
     """Which keys are in the parts of runs `spans`, searched in order: a binary search for
     each of a block of hashed ids in turn jumps about ten million keys at random, in order it
     walks them (eight times faster)."""
-    found = np.zeros(len(keys), dtype=bool)
     if not spans or not len(keys):
-        return found
-    order = None if _ascending(keys) else np.argsort(keys)
-    ordered = keys if order is None else keys[order]
-    for span in spans:
-        first = np.searchsorted(ordered, span[0], side="left")
-        last = np.searchsorted(ordered, span[-1], side="right")
-        asked = ordered[first:last]
-        pos = np.minimum(np.searchsorted(span, asked), len(span) - 1)
-        found[first:last] |= span[pos] == asked
-    if order is None:
-        return found
-    out = np.empty(len(keys), dtype=bool)
-    out[order] = found
-    return out
+        return np.zeros(len(keys), dtype=bool)
+
+    def found(ordered: np.ndarray) -> np.ndarray:
+        hit = np.zeros(len(ordered), dtype=bool)
+        for span in spans:
+            first = np.searchsorted(ordered, span[0], side="left")
+            last = np.searchsorted(ordered, span[-1], side="right")
+            asked = ordered[first:last]
+            pos = np.minimum(np.searchsorted(span, asked), len(span) - 1)
+            hit[first:last] |= span[pos] == asked
+        return hit
+
+    return _in_order(keys, found, "quicksort")
 
 
 def _overlap(first: np.ndarray, second: np.ndarray) -> bool:
@@ -130,15 +128,24 @@ def _ascending(keys: np.ndarray) -> bool:
 
 def repeated(keys: np.ndarray) -> np.ndarray:
     """Boolean mask: which keys equal one earlier in the array (the first of each is not)."""
-    keys = np.asarray(keys, dtype=np.uint64)
-    order = None if _ascending(keys) else np.argsort(keys, kind="stable")
-    ordered = keys if order is None else keys[order]
-    again = np.zeros(len(keys), dtype=bool)
-    again[1:] = ordered[1:] == ordered[:-1]
-    if order is None:
-        return again
+
+    def again(ordered: np.ndarray) -> np.ndarray:
+        hit = np.zeros(len(ordered), dtype=bool)
+        hit[1:] = ordered[1:] == ordered[:-1]
+        return hit
+
+    # Stable: of equal keys, the first in the array comes first, and is not a repeat.
+    return _in_order(np.asarray(keys, dtype=np.uint64), again, "stable")
+
+
+def _in_order(keys: np.ndarray, judge: Callable[[np.ndarray], np.ndarray], kind: str) -> np.ndarray:
+    """`judge` (a mask) of the keys put in order, each answer back at its key's place; keys
+    already in order are not sorted."""
+    if _ascending(keys):
+        return judge(keys)
+    order = np.argsort(keys, kind=kind)
     out = np.empty(len(keys), dtype=bool)
-    out[order] = again
+    out[order] = judge(keys[order])
     return out
 
 
