@@ -173,6 +173,39 @@ def test_register_codes_read_as_on_the_day_they_were_recorded(tmp_path):
     assert weeks["sessions_absent"].tolist() == [1, 1]
 
 
+def test_a_register_in_date_order_sums_each_pupils_week_over_every_line(tmp_path):
+    """A register exported day by day, not pupil by pupil, holds one pupil's week in several
+    runs of lines, with marks and sessions in lower case: each week is summed whole."""
+    sources = "sources:\n  - {name: school, importer: attendance, path: r.csv, agency: education}\n"
+    register = (
+        "upn,date,session,code\n"
+        "H801200001001,2025-03-03,am,/\n"  # line 2: the first of C0001's week
+        "X801200001002,2025-03-03,AM,n\n"
+        "H801200001001,2025-03-03,PM,o\n"
+        "X801200001002,2025-03-03,pm,/\n"
+        "H801200001001,2025-03-04,AM,/\n"
+        "X801200001002,2025-03-04,AM,/\n"  # line 7
+        "H801200001001,2025-03-04,PM,/\n"
+        "H801200001001,2025-03-10,AM,N\n"  # the next week
+    )
+    ws, report = _region(tmp_path, sources, {"r.csv": register.encode()})
+    assert report.by_source["school"].rows_quarantined == 0
+    ev = ws.load_events()
+    weeks = ev[ev["event_type"] == "school.attendance_summary"]
+    weeks = weeks.sort_values(["subject_id", "occurred_at"])
+    assert weeks["subject_id"].tolist() == ["C0001", "C0001", "C0003"]
+    assert weeks["sessions_possible"].tolist() == [4, 1, 3]
+    assert weeks["sessions_absent"].tolist() == [1, 1, 1]
+    assert weeks["source_line"].tolist() == [2, 9, 3]
+    assert weeks["detail"].tolist() == [
+        "3 of 4 sessions attended",
+        "0 of 1 sessions attended",
+        "2 of 3 sessions attended",
+    ]
+    absences = ev[ev["event_type"] == "school.absence"].sort_values("source_line")
+    assert absences["detail"].tolist() == ["N", "O", "N"]
+
+
 def test_deletion_markers_withdraw_their_record_and_trailers_are_skipped(tmp_path):
     """A trust feed's daily files: a later file's Deleted row withdraws the appointment an
     earlier file imported (it no longer counts as attended), a record deleted within its own

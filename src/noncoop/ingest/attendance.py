@@ -233,14 +233,14 @@ class _Register:
         self, fields: pd.DataFrame, checks: quarantine.Checks, seen: KeySet
     ) -> tuple[_Marks, np.ndarray]:
         day = parse_times(fields["date"], self.date_format, "date", checks)
-        session = Factor(fields["session"].str.upper())
+        session = Factor.upper(fields["session"])
         checks.add(
             session.rows(~session.values.isin(list(SESSION_HOUR))),
             "BAD-VALUE",
             "session '{}' is not AM or PM",
             fields["session"],
         )
-        code = Factor(fields["code"].str.upper())
+        code = Factor.upper(fields["code"])
         statutory = code.values.map(self.local_codes).astype("string").fillna(code.values)
         category = statutory.map(CATEGORY).astype("string")
         checks.add(
@@ -291,7 +291,7 @@ class _Register:
             pm.astype(np.int64) * 12, unit="h"
         )
         session = np.where(pm, "PM", "AM")
-        day_text = np.asarray(days, dtype="datetime64[D]").astype(str)
+        day_text = _iso_days(days)
         keys = who["id_value"].astype(str) + "|" + day_text + "|" + session
         # The statutory DfE code, as the contract says: a local sub-code (N01) is read as the
         # code it stands for, and its line in the register stays the evidence.
@@ -302,12 +302,9 @@ class _Register:
         """One `school.attendance_summary` per pupil-week of `total` (link, week, counts, line)."""
         who = self.people.identity(total["link"].to_numpy())
         monday = pd.to_datetime(total["week"].to_numpy(), unit="D", utc=True)
-        week_text = total["week"].to_numpy().astype("datetime64[D]").astype(str)
+        week_text = _iso_days(total["week"].to_numpy())
         keys = who["id_value"].astype(str) + "|week|" + week_text
-        attended = total["possible"] - total["absent"]
-        detail = (
-            attended.astype(str) + " of " + total["possible"].astype(str) + " sessions attended"
-        )
+        detail = _attended(total["possible"].to_numpy(), total["absent"].to_numpy())
         events = self._events(
             who, monday, "school.attendance_summary", keys, detail, total["line"].to_numpy()
         )
@@ -360,21 +357,47 @@ class _Register:
 def _week_counts(
     marks: _Marks, absent: np.ndarray, possible: np.ndarray, lines: np.ndarray
 ) -> pd.DataFrame:
-    """Possible and absent sessions per pupil and week in one block, with the first line."""
+    """Possible and absent sessions per pupil and week in one block, with the first line. A
+    register read pupil by pupil holds a pupil's week in one run of rows: summed run by run
+    first, the grouping (which joins runs of a week met again) sees a tenth of the rows."""
     monday = marks.days - (marks.days + 3) % 7  # 1970-01-01 was a Thursday
+    link, week = marks.link[possible], monday[possible]
+    changed = (link[1:] != link[:-1]) | (week[1:] != week[:-1])
+    starts = np.flatnonzero(np.concatenate([[True], changed])) if len(link) else link[:0]
     return (
         pd.DataFrame(
             {
-                "link": marks.link[possible],
-                "week": monday[possible],
-                "possible": 1,
-                "absent": absent[possible].astype(np.int32),
-                "line": lines[possible],
+                "link": link[starts],
+                "week": week[starts],
+                "possible": np.diff(np.append(starts, len(link))),
+                "absent": _by_run(np.add, absent[possible].astype(np.int32), starts),
+                "line": _by_run(np.minimum, lines[possible], starts),
             }
         )
         .groupby(["link", "week"], sort=False)
         .agg(possible=("possible", "sum"), absent=("absent", "sum"), line=("line", "min"))
     )
+
+
+def _by_run(op: np.ufunc, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """`op` reduced over each run of `values` that begins at one of `starts`."""
+    return op.reduceat(values, starts) if len(starts) else values[:0]
+
+
+def _iso_days(days: np.ndarray) -> np.ndarray:
+    """Days (since 1970) as ISO dates, each distinct day written once: a register's million
+    rows a block fall on a few dozen days."""
+    distinct, at = np.unique(days, return_inverse=True)
+    return distinct.astype("datetime64[D]").astype(str).astype(object)[at]
+
+
+def _attended(possible: np.ndarray, absent: np.ndarray) -> np.ndarray:
+    """A week's summary in words, "8 of 10 sessions attended", each pair of counts written
+    once."""
+    wide = int(absent.max()) + 1 if len(absent) else 1
+    pairs, at = np.unique(possible.astype(np.int64) * wide + absent, return_inverse=True)
+    words = [f"{p // wide - p % wide} of {p // wide} sessions attended" for p in pairs.tolist()]
+    return np.asarray(words, dtype=object)[at]
 
 
 class Factor:
@@ -385,6 +408,16 @@ class Factor:
         self.index = values.index
         self.codes = codes
         self.values = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+
+    @classmethod
+    def upper(cls, values: pd.Series) -> Factor:
+        """The column upper-cased: each distinct value upper-cased once, and those that then
+        agree ("am", "AM") made one."""
+        found = cls(values)
+        codes, uniques = pd.factorize(found.values.str.upper())
+        found.codes = np.where(found.codes >= 0, codes[found.codes], -1)
+        found.values = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
+        return found
 
     def rows(self, per_value: pd.Series) -> pd.Series:
         """A per-value boolean spread to the rows (False for blank cells)."""
