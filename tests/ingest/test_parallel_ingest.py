@@ -118,6 +118,21 @@ def _nothing() -> None:
     return None
 
 
+def test_every_worker_starts_before_the_file_s_first_block_is_read():
+    """Each worker spends its second of start-up while the run reads the first block."""
+    import multiprocessing
+
+    started = []
+
+    def blocks():
+        started.append(len(multiprocessing.active_children()))
+        yield from ("ab", "c")
+
+    with workers.Workers(2, _nothing, ()) as two:
+        assert list(two.map(len, blocks())) == [("ab", 2), ("c", 1)]
+    assert started == [2]
+
+
 def test_a_worker_that_stops_leaves_the_blocks_not_yet_mapped_to_the_run():
     with workers.Workers(2, _nothing, ()) as two:
         got = list(two.map(_stops_on_two, range(6)))
@@ -132,10 +147,6 @@ def _pool_name(_item: int) -> str:
     import pyarrow as pa
 
     return pa.default_memory_pool().backend_name
-
-
-def _nothing() -> None:
-    return None
 
 
 def test_files_are_imported_with_mimalloc_and_evaluation_keeps_its_own_pool(monkeypatch):

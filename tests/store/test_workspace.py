@@ -180,6 +180,32 @@ def test_an_unchanged_export_is_not_hashed_again_but_a_racy_one_is(tmp_path, mon
     assert report.by_source["gp"].files_unchanged == 0
 
 
+def test_a_file_rewritten_after_it_was_hashed_ahead_is_recorded_as_it_was_imported(
+    tmp_path, monkeypatch
+):
+    """Files are hashed in a thread before the run imports them. An export rewritten in between
+    is hashed again: the manifest's hash is that of the rows stored."""
+    from noncoop.ingest import run as ingest_run
+    from noncoop.sources.load import file_hash
+
+    sources, ws = _copied_region(tmp_path)
+    gp = sources / "gp.csv"
+    rewritten = gp.read_text().replace("G001,4000000012,03/01/2026", "G001,4000000012,04/01/2026")
+    real = ingest_run.file_hash
+
+    def hashed_then_rewritten(path):
+        digest = real(path)
+        if path == gp and gp.read_text() != rewritten:
+            gp.write_text(rewritten + "\n")  # the export replaced once its hash is taken
+        return digest
+
+    monkeypatch.setattr(ingest_run, "file_hash", hashed_then_rewritten)
+    ingest(sources, ws)
+    entry = next(f for f in ws.manifest().files if f.file == "gp.csv")
+    assert entry.sha256 == file_hash(gp)
+    assert entry.bytes == gp.stat().st_size
+
+
 def test_unchanged_people_are_not_read_again_and_their_counts_still_shown(tmp_path, monkeypatch):
     from noncoop.ingest import run as ingest_run
 

@@ -16,8 +16,11 @@ Counts reconcile per source and in total: rows_read = rows_accepted + rows_quara
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,8 +56,8 @@ def ingest(
     `max_withdrawn_share` of its source's stored events, is refused (its previous version
     stays, with a warning) unless `accept_withdrawals`."""
     started = time.perf_counter()
-    with import_pool():
-        run = _Run(load_sources(Path(sources_dir)), workspace.create(), progress)
+    with import_pool(), _Hashes() as hashes:
+        run = _Run(load_sources(Path(sources_dir)), workspace.create(), progress, hashes)
         run.accept_withdrawals = accept_withdrawals
         for source in run.sources.sources:
             run.source(source)
@@ -69,8 +72,8 @@ def _now() -> str:
 class _Run:
     """One ingest run: the manifest it started from and the one it will commit."""
 
-    def __init__(self, sources: Sources, ws: Workspace, progress: Progress | None):
-        self.sources, self.ws = sources, ws
+    def __init__(self, sources: Sources, ws: Workspace, progress: Progress | None, hashes: _Hashes):
+        self.sources, self.ws, self.hashes = sources, ws, hashes
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.report = IngestReport(run_id)
         self.manifest = ws.manifest()
@@ -83,6 +86,11 @@ class _Run:
             self.report.people = Counts(**self.manifest.runs[-1].counts.get("people", {}))
         ws.remove_orphans(self.manifest)
         self.done = self.manifest.by_file()
+        for source in sources.sources:
+            for path in source.files:
+                with contextlib.suppress(OSError):  # gone: the run says so when it comes to it
+                    if _same_file(self._previous(source, path), path.stat()) is None:
+                        hashes.ahead(path)
         self.detached = quarantine.empty()
         # Read on first use, after any re-link: unchanged inputs never need them.
         self.ctx = RunContext(
@@ -113,16 +121,19 @@ class _Run:
         for path in source.files:
             self.file(source, path, counts)
 
+    def _previous(self, source: LoadedSource, path: Path) -> FileEntry | None:
+        return self.done.get((source.name, path.relative_to(self.sources.root).as_posix()))
+
     def file(self, source: LoadedSource, path: Path, counts: Counts) -> None:
         rel = path.relative_to(self.sources.root).as_posix()
-        previous = self.done.get((source.name, rel))
+        previous = self._previous(source, path)
         stat = path.stat()
         known = _same_file(previous, stat)
-        hashed_at = previous.hashed_at_ns if known else time.time_ns()
+        sha256, hashed_at = (known, previous.hashed_at_ns) if known else self.hashes.of(path, stat)
         entry = FileEntry(
             source=source.name,
             file=rel,
-            sha256=known or file_hash(path),
+            sha256=sha256,
             profile=source.profile_hash,
             people=self.people_hash,
             importer=source.spec.importer,
@@ -287,6 +298,41 @@ class _Run:
 
 # A file changed within this long of being hashed may have changed again unseen ("racy").
 RACY_NS = 2_000_000_000
+
+
+class _Hashes:
+    """Files' SHA-256, each worked out in a thread before the run comes to import the file:
+    hashing the 1.6 GB register kept a core busy for two seconds while the other waited. A hash
+    stands only for the file as it was when the hashing began (its size and time)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="hash")
+        self._ahead: dict[Path, Future] = {}
+
+    def __enter__(self) -> _Hashes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def ahead(self, path: Path) -> None:
+        self._ahead[path] = self._pool.submit(_hashed, path)
+
+    def of(self, path: Path, stat: os.stat_result) -> tuple[str, int]:
+        """The file's hash and when its hashing began, for the file as `stat` finds it."""
+        early = self._ahead.pop(path, None)
+        if early is not None:
+            seen, began, digest = early.result()
+            if (seen.st_size, seen.st_mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                return digest, began
+        began = time.time_ns()
+        return file_hash(path), began
+
+
+def _hashed(path: Path) -> tuple[os.stat_result, int, str]:
+    """A file's size and time, when its hashing began, and its hash."""
+    stat, began = path.stat(), time.time_ns()
+    return stat, began, file_hash(path)
 
 
 def _same_file(previous: FileEntry | None, stat) -> str | None:

@@ -181,7 +181,9 @@ class Workers:
             yield _taken(pending.popleft())
 
     def _running(self) -> ProcessPoolExecutor | None:
-        """The pool, started on first use (None where it cannot start)."""
+        """The pool, started on first use (None where it cannot start). Every worker is started
+        at once, not as items come: each takes a second to import, which it spends while the
+        run reads the file's first block."""
         if self._pool is None:
             try:
                 self._given = _written(self.start_args)
@@ -192,6 +194,8 @@ class Workers:
                     initializer=_started,
                     initargs=(self.start, str(self._given)),
                 )
+                for _ in range(self.count):
+                    _submitted(self._pool, os.getpid)
             except (OSError, NotImplementedError, ValueError) as exc:
                 log.warning("worker processes cannot start (%s): one process", type(exc).__name__)
                 self.count = 0
@@ -208,9 +212,9 @@ def _written(start_args: tuple[Any, ...]) -> Path:
     return Path(name)
 
 
-def _submitted(pool: ProcessPoolExecutor, function: Callable, item: Any) -> Future | None:
+def _submitted(pool: ProcessPoolExecutor, function: Callable, *item: Any) -> Future | None:
     try:
-        return pool.submit(function, item)
+        return pool.submit(function, *item)
     except (BrokenProcessPool, RuntimeError):
         return None  # the pool has stopped: the run works the item out
 
