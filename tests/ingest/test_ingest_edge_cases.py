@@ -206,6 +206,18 @@ def test_a_register_in_date_order_sums_each_pupils_week_over_every_line(tmp_path
     assert absences["detail"].tolist() == ["N", "O", "N"]
 
 
+def test_a_register_without_its_session_column_quarantines_every_row(tmp_path):
+    """Found by the property test: a header with a column misnamed left every session blank."""
+    sources = "sources:\n  - {name: school, importer: attendance, path: r.csv, agency: education}\n"
+    register = (
+        "upn,date,ession,code\nH801200001001,2025-03-03,AM,/\nH801200001001,2025-03-03,PM,N\n"
+    )
+    ws, report = _region(tmp_path, sources, {"r.csv": register.encode()})
+    school = report.by_source["school"]
+    assert (school.rows_read, school.rows_accepted, school.rows_quarantined) == (2, 0, 2)
+    assert ws.load_quarantine().query("source == 'school'")["source_line"].tolist() == [2, 3]
+
+
 def test_deletion_markers_withdraw_their_record_and_trailers_are_skipped(tmp_path):
     """A trust feed's daily files: a later file's Deleted row withdraws the appointment an
     earlier file imported (it no longer counts as attended), a record deleted within its own

@@ -415,7 +415,7 @@ class Factor:
         agree ("am", "AM") made one."""
         found = cls(values)
         codes, uniques = pd.factorize(found.values.str.upper())
-        found.codes = np.where(found.codes >= 0, codes[found.codes], -1)
+        found.codes = np.append(codes, -1)[found.codes]  # a blank (-1) stays blank
         found.values = pd.Series(np.asarray(uniques, dtype=object), dtype="string")
         return found
 
