@@ -338,8 +338,37 @@ def test_every_phase_of_a_scan_is_named_and_start_up_is_counted_once(tmp_path):
     second = scan(REGION, ws, as_of="2026-04-01", engine="python")
     phases = ["start", "rules", "ingest", "load", "timeline", "episodes", "explanations", "store"]
     assert list(second.timings) == phases  # the timeline kept by the first, nothing to keep
-    assert list(first.timings) == [*phases[:7], "timeline kept", phases[7]]
+    assert list(first.timings) == [*phases, "timeline kept"]  # kept while the alerts are stored
     assert second.timings["start"] == 0  # the process started once, before the first scan
+
+
+def test_the_timeline_is_kept_after_the_explaining_so_it_may_share_its_work(tmp_path, monkeypatch):
+    """A copy of the process explains half the alerts only where no other thread runs: the
+    thread keeping the timeline starts once the evaluation is done, and is done before the
+    scan returns (and its lock goes)."""
+    import threading
+
+    from noncoop.engine import evaluate as evaluation
+
+    monkeypatch.setenv("NONCOOP_WORKERS", "2")
+    monkeypatch.setattr(evaluation, "FORK_FROM", 0)  # share even the fixture's few alerts
+    keeping_while_explaining = []
+    real = evaluation.both
+
+    def watched(mine, theirs):
+        names = [t.name for t in threading.enumerate()]
+        keeping_while_explaining.append("noncoop-keep" in names)
+        return real(mine, theirs)
+
+    monkeypatch.setattr(evaluation, "both", watched)
+    ws = Workspace(tmp_path / "ws")
+    result = scan(REGION, ws, as_of="2026-03-31", engine="python")
+    assert keeping_while_explaining == [False]
+    assert "noncoop-keep" not in [t.name for t in threading.enumerate()]
+    assert result.timings["timeline kept"] >= 0
+    again = scan(REGION, ws, as_of="2026-04-01", engine="python")
+    assert [a.alert_id for a in again.store.alerts]  # the next night reads the kept timeline
+    assert "timeline kept" not in again.timings
 
 
 def test_the_alert_json_a_scan_writes_is_timed_as_its_output_phase(tmp_path):
@@ -352,7 +381,7 @@ def test_the_alert_json_a_scan_writes_is_timed_as_its_output_phase(tmp_path):
     done = CliRunner().invoke(app, [*args, "--json", str(out)])
     assert done.exit_code == 0, done.output
     phases = json.loads(out.read_text())["timings_s"]
-    assert list(phases)[-2:] == ["store", "output"] and phases["output"] >= 0
+    assert list(phases)[-3:] == ["store", "timeline kept", "output"] and phases["output"] >= 0
     assert "store" in done.output and "output" in done.output.split("events evaluated")[-1]
 
 

@@ -77,27 +77,35 @@ class Evaluated:
     executor: str
     warnings: list[str] = field(default_factory=list)
     work: dict[str, float] = field(default_factory=dict)  # seconds inside shards, summed
+    # The timeline's keeping, under way: called, it waits for it and gives the seconds waited.
+    kept: Callable[[], float] | None = None
 
 
 def run_local(job: Job) -> Evaluated:
     """The whole region in this process: with the timeline kept by an earlier scan where the
     stored events and all else it is made from are as they were (scan/kept.py)."""
     with calendar(job.workspace.timezone()):
-        tl, timings, keeper, masks = _local_timeline(job)
+        tl, timings, keep, masks = _local_timeline(job)
         evaluation = evaluate_timeline(
             tl, job.pack, job.engine, True, job.ended, timings.pop("timeline"), threads(), masks
         )
-    # The phases in the order they ran; the timeline was kept beside the evaluation.
+        # Kept once the evaluation is done, beside what follows (the alert store's work, on
+        # one core): kept beside the evaluation, its thread took CPU from the patterns'
+        # threads and kept the explaining from sharing its work with a copy of the process
+        # (forked.py: a copy is made only where no other thread runs).
+        keeper = keep() if keep is not None else None
+    # The phases in the order they ran.
     ran = {"load": timings.pop("load"), "timeline": evaluation.timings.pop("timeline")}
     ran.update(evaluation.timings)
-    if keeper is not None:
-        ran["timeline kept"] = keeper.wait(masks)
-    return Evaluated(evaluation, ran, job.engine, "local")
+    waited = partial(keeper.wait, masks) if keeper is not None else None
+    return Evaluated(evaluation, ran, job.engine, "local", kept=waited)
 
 
-def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None, KeptMasks]:
-    """The region's timeline, kept or made, the phases it took, its keeping (under way) and
-    its selections' masks as kept with it."""
+def _local_timeline(
+    job: Job,
+) -> tuple[Timeline, dict[str, float], Callable[[], Keeper] | None, KeptMasks]:
+    """The region's timeline, kept or made, the phases it took, what starts its keeping (None:
+    it is kept already) and its selections' masks as kept with it."""
     clock = time.perf_counter()
     workspace = job.workspace
     subjects = workspace.load_subjects()
@@ -116,8 +124,8 @@ def _local_timeline(job: Job) -> tuple[Timeline, dict[str, float], Keeper | None
         segments, again = segments_of(reader, tl.loaded), len(tl.origin) > 0
         timings = {"load": loaded - clock, "timeline": time.perf_counter() - loaded}
         masks = KeptMasks()
-    keeper = Keeper(workspace.timeline_dir, inputs, tl, segments) if again else None
-    return tl, timings, keeper, masks
+    keep = partial(Keeper, workspace.timeline_dir, inputs, tl, segments) if again else None
+    return tl, timings, keep, masks
 
 
 def cores() -> int:

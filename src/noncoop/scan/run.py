@@ -13,7 +13,7 @@ import gc
 import getpass
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import resources
@@ -58,6 +58,8 @@ class ScanResult:
     store: StoreUpdate = field(default_factory=lambda: StoreUpdate([], []))
     lock_note: str | None = None
     warnings: list[str] = field(default_factory=list)  # what the run did not do as asked
+    # The timeline's keeping, under way: called, it waits for it and gives the seconds waited.
+    kept: Callable[[], float] | None = None
 
 
 def scan(
@@ -99,6 +101,8 @@ def scan(
         result = _evaluate(
             sources_dir, workspace, pack, day, engine, progress, first, accept_withdrawals, where
         )
+        # The timeline is kept while the alerts are stored, and is whole before the lock goes.
+        stack.callback(_kept, result)
         result.lock_note = lock.took_over
         result.warnings += engine_note
         # Every second of the run in a named phase: process start (imports) and the rules too.
@@ -169,7 +173,15 @@ def _evaluate(
     timings = {"ingest": ingest_s, **done.timings}
     result = ScanResult(day, pack, report, done.evaluation, done.engine, timings, done.executor)
     result.warnings += done.warnings
+    result.kept = done.kept
     return result
+
+
+def _kept(result: ScanResult) -> None:
+    """The seconds waited for the timeline's keeping, once the alerts are stored."""
+    if result.kept is not None:
+        result.timings["timeline kept"] = result.kept()
+        result.kept = None
 
 
 def _job(
@@ -202,7 +214,10 @@ def history(
     """Every episode the pack finds in a workspace's stored events up to a date (default today),
     explained; the alert store is not read or written."""
     day = as_of_day(as_of)
-    return run_local(_job(workspace, pack, day, resolve_engine(engine), True)).evaluation
+    done = run_local(_job(workspace, pack, day, resolve_engine(engine), True))
+    if done.kept is not None:
+        done.kept()
+    return done.evaluation
 
 
 def _run_details(result: ScanResult, sources_dir: Path, workspace: Workspace) -> dict:
