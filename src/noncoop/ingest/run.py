@@ -325,8 +325,8 @@ class _Hashes:
             seen, began, digest = early.result()
             if (seen.st_size, seen.st_mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                 return digest, began
-        began = time.time_ns()
-        return file_hash(path), began
+        _, began, digest = _hashed(path)
+        return digest, began
 
 
 def _hashed(path: Path) -> tuple[os.stat_result, int, str]:

@@ -181,7 +181,6 @@ def _kept(result: ScanResult) -> None:
     """The seconds waited for the timeline's keeping, once the alerts are stored."""
     if result.kept is not None:
         result.timings["timeline kept"] = result.kept()
-        result.kept = None
 
 
 def _job(

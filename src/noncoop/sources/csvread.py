@@ -529,12 +529,13 @@ def _rows(
     cols = {}
     bad_text = np.zeros(batch.num_rows, bool)
     for name, column in zip(names, batch.columns, strict=True):
-        plain = not recoded and _plain(column)
+        held = _bytes_of(column)
+        plain = not recoded and _plain(held)
         text, bad = _decode(column, recoded, plain)
-        stripped = recoded or (not plain and _padded(column))
+        stripped = recoded or (not plain and _padded(held))
         if stripped:
             text = text.str.strip()
-        if stripped or _some_blank(column):
+        if stripped or _some_blank(held):
             text = text.replace("", pd.NA)
         cols[name] = text
         bad_text |= bad
@@ -543,12 +544,14 @@ def _rows(
     return rows, bad_text
 
 
-def _plain(column: pa.Array) -> bool:
+# The three checks below take a column's bytes as `_bytes_of` gives them (None: not bytes).
+
+
+def _plain(held: tuple[np.ndarray, np.ndarray] | None) -> bool:
     """Whether every byte of a column of bytes is printable ASCII other than a space: its values
     are then text as they are, with nothing to trim (a register's always are). Found by the
     least and greatest byte: looking at each value's first and last byte, and validating the
     text, took a tenth of the register's import."""
-    held = _bytes_of(column)
     if held is None:
         return False
     ends, values = held
@@ -556,17 +559,15 @@ def _plain(column: pa.Array) -> bool:
     return not len(used) or bool(used.min() > 0x20 and used.max() < 0x7F)
 
 
-def _some_blank(column: pa.Array) -> bool:
+def _some_blank(held: tuple[np.ndarray, np.ndarray] | None) -> bool:
     """Whether any value of a column is blank (empty, or not bytes we can see into)."""
-    held = _bytes_of(column)
     return held is None or bool((np.diff(held[0]) == 0).any())
 
 
-def _padded(column: pa.Array) -> bool:
+def _padded(held: tuple[np.ndarray, np.ndarray] | None) -> bool:
     """Whether any value of a column of bytes may start or end with white space: its first or
     last byte is a space, a control character or not ASCII (perhaps a no-break space). A
     register's values never do, and trimming them was half of making its text."""
-    held = _bytes_of(column)
     if held is None:
         return True
     ends, values = held
