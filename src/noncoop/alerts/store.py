@@ -169,6 +169,19 @@ class AlertStore:
         with self.reading() as conn:
             return _last_scan(conn)
 
+    def live_since(self) -> dict[str, str]:
+        """By rule, the first night of its live alerts (new, ongoing or reopened): no episode
+        one of them tells began earlier."""
+        if not self.path.exists():
+            return {}
+        marks = ", ".join("?" * len(ACTIVE))
+        query = (
+            "SELECT rule_id, MIN(first_as_of) FROM alerts "
+            f"WHERE status IN ({marks}) GROUP BY rule_id"
+        )
+        with self.reading() as conn:
+            return dict(conn.execute(query, ACTIVE).fetchall())
+
     def check_as_of(self, as_of: str) -> None:
         """Refuse a scan dated before the last one: back-filling must go forward in date order."""
         _refuse_earlier(self.last_as_of(), as_of)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from noncoop.engine.explain import Support, explain
 from noncoop.engine.fold import attach
 from noncoop.engine.forked import both
 from noncoop.engine.history import RuleEpisodes, Signal, pack_history, supports_of
+from noncoop.engine.horizon import Horizon
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.rules.pack import LoadedRule, RulePack
@@ -39,6 +41,10 @@ class Evaluation:
     signals: dict[str, int] = field(default_factory=dict)
     insufficient: dict[str, int] = field(default_factory=dict)
     events: int = 0
+    # Where a night's patterns read from a horizon (horizon.py), the rules that told an episode
+    # begun before it, for which they were worked out again over the whole history (empty:
+    # none did); None where every record was read from the start.
+    beyond_horizon: list[str] | None = None
 
 
 def evaluate(
@@ -85,13 +91,16 @@ def evaluate_timeline(
     timeline_s: float = 0.0,
     threads: int = 1,
     memory: MaskMemory | None = None,
+    horizon: Horizon | None = None,
 ) -> Evaluation:
     """`evaluate`, on a timeline built already (in `timeline_s` seconds); with `history`, the
-    patterns worked out in `threads` threads, the selections' masks recalled from `memory`."""
+    patterns worked out in `threads` threads, the selections' masks recalled from `memory`;
+    and where only the episodes still holding are told (not `ended`), read from the `horizon`
+    where one is given."""
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = timeline_s
     alerts = (
-        _history(tl, pack, engine, result, ended, threads, memory)
+        _history(tl, pack, engine, result, ended, threads, memory, None if ended else horizon)
         if history
         else _single_date(tl, pack, engine, result)
     )
@@ -127,11 +136,10 @@ def _history(
     ended: bool,
     threads: int,
     memory: MaskMemory | None,
+    horizon: Horizon | None,
 ) -> list[Alert]:
     clock = time.perf_counter()
-    found, signals = pack_history(
-        tl, pack.strata(), decider(engine), pack.superseders(), threads, memory
-    )
+    found, signals = _episodes(tl, pack, engine, result, threads, memory, horizon)
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
     alerts, result.folded = _explained(pack.rules, found, signals, tl, ended, threads)
@@ -145,6 +153,35 @@ def _history(
                 counts = result.insufficient
                 counts[rule.id] = counts.get(rule.id, 0) + signal.episodes.insufficient
     return alerts
+
+
+def _episodes(
+    tl: Timeline,
+    pack: RulePack,
+    engine: str,
+    result: Evaluation,
+    threads: int,
+    memory: MaskMemory | None,
+    horizon: Horizon | None,
+) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
+    """The pack's episodes and signals, read from the horizon where there is one; worked out
+    again over the whole history where a rule tells an episode begun before it."""
+    run = partial(
+        pack_history, tl, pack.strata(), decider(engine), pack.superseders(), threads, memory
+    )
+    if horizon is None:
+        return run()
+    found, signals = run(horizon)
+    result.beyond_horizon = horizon.begun_earlier(_told_starts(found, tl.last_day))
+    return run() if result.beyond_horizon else (found, signals)
+
+
+def _told_starts(found: dict[str, RuleEpisodes], last_day: int) -> dict[str, list[np.ndarray]]:
+    """By rule, the first days of the episodes still holding on the last day, folded or not."""
+    parts = {r: [f, *([f.folded] if f.folded is not None else [])] for r, f in found.items()}
+    return {
+        r: [p.episodes.start[p.episodes.end == last_day] for p in ps] for r, ps in parts.items()
+    }
 
 
 # Told episodes from which a night's explaining is shared with a forked copy (forked.py). The

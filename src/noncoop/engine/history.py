@@ -37,6 +37,7 @@ from noncoop.engine.episodes import (
     timed_key,
 )
 from noncoop.engine.explain import Support
+from noncoop.engine.horizon import Horizon
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
@@ -280,15 +281,17 @@ def pack_history(
     superseders: dict[str, list[str]] | None = None,
     threads: int = 1,
     memory: MaskMemory | None = None,
+    horizon: Horizon | None = None,
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
     concluded ones). A pattern written the same way in several rules is worked out once. A
     superseded rule's days are then parted: those on which a rule superseding it (from
     `superseders`) holds are folded, the others its own. A stratum's patterns are worked out in
-    `threads` threads; the selections' masks recalled from and told to `memory`."""
+    `threads` threads; the selections' masks recalled from and told to `memory`; with a
+    `horizon`, each pattern from the first day it gives (horizon.py)."""
     signals: dict[str, Signal] = {}
     found: dict[str, RuleEpisodes] = {}
-    known = _Patterns(tl, memory)
+    known = _Patterns(tl, memory, horizon)
     for stratum in rules:
         for out in known.of_rules(stratum, threads):
             signals.update(out)
@@ -354,8 +357,11 @@ def _parted(found: RuleEpisodes, over: list[Episodes]) -> tuple[RuleEpisodes, Ru
 class _Patterns:
     """Selections and patterns worked out once per definition, whichever rule names them."""
 
-    def __init__(self, tl: Timeline, memory: MaskMemory | None = None):
-        self.tl, self.memory = tl, memory
+    def __init__(
+        self, tl: Timeline, memory: MaskMemory | None = None, horizon: Horizon | None = None
+    ):
+        self.tl, self.memory, self.horizon = tl, memory, horizon
+        self.recent: dict[str, Future] = {}  # by first day: the rows from that day on
         self.masks: dict[str, Future] = {}
         self.sizes: dict[str, Future] = {}  # how many records each selection picks
         self.signals: dict[str, Future] = {}
@@ -421,15 +427,15 @@ class _Patterns:
         conj = conjunctions(rule.condition, rule)
         leads = [n for n in patterns if len(conj) == 1 and rule.signal(n) in conj[0].pos]
         if len(patterns) < 2 or not leads:
-            return {rule.signal(n): self.signal(rule, p) for n, p in patterns.items()}
+            return {rule.signal(n): self.signal(rule, n) for n in patterns}
         lead = min(leads, key=lambda n: self.selected(rule, patterns[n]))
-        out = {rule.signal(lead): self.signal(rule, patterns[lead])}
+        out = {rule.signal(lead): self.signal(rule, lead)}
         only = np.zeros(self.tl.n_subjects, bool)
         only[out[rule.signal(lead)].episodes.subject] = True
         for name, pattern in patterns.items():
             if name != lead:
                 pruned = None if pattern.kind == "gap" else only
-                out[rule.signal(name)] = self.signal(rule, pattern, pruned)
+                out[rule.signal(name)] = self.signal(rule, name, pruned)
         return out
 
     def selected(self, rule: LoadedRule, pattern) -> int:
@@ -437,24 +443,34 @@ class _Patterns:
         used = {name for _, name in selection_refs(pattern.spec)}
         return sum(self.size(rule.rule.select[n]) for n in used)
 
-    def signal(self, rule: LoadedRule, pattern, only: np.ndarray | None = None) -> Signal:
-        """A pattern's signal, for every child or only those marked in `only` (not shared)."""
+    def signal(self, rule: LoadedRule, name: str, only: np.ndarray | None = None) -> Signal:
+        """A rule's pattern's signal, for every child or only those marked in `only` (not
+        shared), from the first day the horizon gives it."""
+        pattern = rule.rule.patterns[name]
         masks = rule_masks(rule.rule.select, self.mask)
+        first = self.horizon.first_day(rule, name) if self.horizon is not None else None
+        rows = self._from(first)
         if only is not None:
-            episodes = KINDS[pattern.kind].episodes(
-                pattern.spec, masks.within(only[self.tl.subject]), self.tl
-            )
+            chosen = only[self.tl.subject] if rows is None else only[self.tl.subject] & rows
+            episodes = KINDS[pattern.kind].episodes(pattern.spec, masks.within(chosen), self.tl)
             return _signal(episodes, pattern, self.tl)
-        used = sorted({name for _, name in selection_refs(pattern.spec)})
+        used = sorted({n for _, n in selection_refs(pattern.spec)})
         selections = {n: definition(rule.rule.select[n]) for n in used}
-        text = json.dumps([pattern.kind, definition(pattern.spec), selections])
+        text = json.dumps([pattern.kind, definition(pattern.spec), selections, first])
+        mine = masks if rows is None else masks.within(rows)
         return self._once(
             self.signals,
             text,
             lambda: _signal(
-                KINDS[pattern.kind].episodes(pattern.spec, masks, self.tl), pattern, self.tl
+                KINDS[pattern.kind].episodes(pattern.spec, mine, self.tl), pattern, self.tl
             ),
         )
+
+    def _from(self, first: int | None) -> np.ndarray | None:
+        """The rows from the day `first` on (None: every row)."""
+        if first is None:
+            return None
+        return self._once(self.recent, str(first), lambda: self.tl.t >= first * DAY)
 
 
 def _signal(episodes: Episodes, pattern, tl: Timeline) -> Signal:

@@ -20,8 +20,9 @@ from multiprocessing.connection import Connection
 
 import pandas as pd
 
-from noncoop.asof import calendar, zone
+from noncoop.asof import DAY, calendar, zone
 from noncoop.engine.evaluate import Evaluation, evaluate_timeline, pack_timeline
+from noncoop.engine.horizon import Horizon, Since
 from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.selections import shared_definitions, shared_records
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
@@ -65,6 +66,8 @@ class Job:
     coverage: dict[str, tuple[int, int]]
     ended: bool = True
     where: Where = field(default_factory=Where)
+    # What the alert store says of the episodes a night tells (None: a first scan's, every one).
+    since: Since | None = None
 
 
 @dataclass
@@ -87,8 +90,17 @@ def run_local(job: Job) -> Evaluated:
     with calendar(job.workspace.timezone()):
         tl, timings, keep, masks = _local_timeline(job)
         evaluation = evaluate_timeline(
-            tl, job.pack, job.engine, True, job.ended, timings.pop("timeline"), threads(), masks
+            tl,
+            job.pack,
+            job.engine,
+            True,
+            job.ended,
+            timings.pop("timeline"),
+            threads(),
+            masks,
+            _horizon(job, tl),
         )
+        _log_horizon(evaluation.beyond_horizon)
         # Kept once the evaluation is done, beside what follows (the alert store's work, on
         # one core): kept beside the evaluation, its thread took CPU from the patterns'
         # threads and kept the explaining from sharing its work with a copy of the process
@@ -99,6 +111,29 @@ def run_local(job: Job) -> Evaluated:
     ran.update(evaluation.timings)
     waited = partial(keeper.wait, masks) if keeper is not None else None
     return Evaluated(evaluation, ran, job.engine, "local", kept=waited)
+
+
+def _horizon(job: Job, tl: Timeline) -> Horizon | None:
+    """How far back a night's patterns read, from what the store says and the records merged
+    into a kept timeline tonight (numbered on from those it held), whose days may be earlier."""
+    if job.since is None or job.ended:
+        return None
+    since = job.since
+    added = tl.rows >= len(tl.origin)
+    if added.any():
+        since = since.with_records_from(int(tl.t[added].min()) // DAY)
+    return Horizon.of(job.pack.rules, job.pack.superseders(), since)
+
+
+def _log_horizon(beyond: list[str] | None) -> None:
+    if beyond:
+        log.info(
+            "%s told episodes begun before the night's horizon: the patterns were worked out "
+            "again over the whole history",
+            ", ".join(beyond),
+        )
+    elif beyond is not None:
+        log.info("the patterns read the records from the night's horizon on")
 
 
 def _local_timeline(

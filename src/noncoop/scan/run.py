@@ -25,9 +25,10 @@ import pyarrow as pa
 from noncoop import start_up
 from noncoop.alerts.model import StoreUpdate
 from noncoop.alerts.store import AlertStore
-from noncoop.asof import as_of_day, calendar, end_second, start_second
+from noncoop.asof import DAY, as_of_day, calendar, end_second, start_second
 from noncoop.engine.decide import resolve_engine
 from noncoop.engine.evaluate import Evaluation
+from noncoop.engine.horizon import Since
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
@@ -95,11 +96,21 @@ def scan(
         first = store.last_as_of() is None
         # A night's stored alerts are read while it evaluates (a first scan reads none).
         ahead = None if first else stack.enter_context(store.reading_ahead(iso))
+        since = None if first else _since(store)
         # A first scan records the alerts that ended earlier too; a later one needs only those
         # still holding: the same content a first scan as of tonight would store, so back-filled
         # and nightly stores agree.
         result = _evaluate(
-            sources_dir, workspace, pack, day, engine, progress, first, accept_withdrawals, where
+            sources_dir,
+            workspace,
+            pack,
+            day,
+            engine,
+            progress,
+            first,
+            accept_withdrawals,
+            where,
+            since,
         )
         # The timeline is kept while the alerts are stored, and is whole before the lock goes.
         stack.callback(_kept, result)
@@ -164,17 +175,26 @@ def _evaluate(
     ended: bool,
     accept_withdrawals: bool,
     where: Where,
+    since: Since | None,
 ) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress, accept_withdrawals)
     _hand_back_memory()
     ingest_s = time.perf_counter() - clock
-    done = EXECUTORS[where.executor](_job(workspace, pack, day, engine, ended, where))
+    done = EXECUTORS[where.executor](_job(workspace, pack, day, engine, ended, where, since))
     timings = {"ingest": ingest_s, **done.timings}
     result = ScanResult(day, pack, report, done.evaluation, done.engine, timings, done.executor)
     result.warnings += done.warnings
     result.kept = done.kept
     return result
+
+
+def _since(store: AlertStore) -> Since:
+    """What the store says of the episodes a night tells: when each rule's live alerts began,
+    and the first night after the last scan (a night's patterns read from there: horizon.py)."""
+    day = lambda iso: start_second(iso) // DAY  # noqa: E731
+    live = {rule_id: day(first) for rule_id, first in store.live_since().items()}
+    return Since(live, day(store.last_as_of()) + 1)
 
 
 def _kept(result: ScanResult) -> None:
@@ -190,11 +210,12 @@ def _job(
     engine: str,
     ended: bool,
     where: Where | None = None,
+    since: Since | None = None,
 ) -> Job:
     # Days are the region's calendar days, as its sources.yaml names them.
     with calendar(workspace.timezone()):
         coverage = declared_coverage(workspace.declared_coverage(), day)
-    return Job(workspace, pack, day, engine, coverage, ended, where or Where())
+    return Job(workspace, pack, day, engine, coverage, ended, where or Where(), since)
 
 
 def _hand_back_memory() -> None:

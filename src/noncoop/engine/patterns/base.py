@@ -88,6 +88,16 @@ class PatternKind:
     # timeline holds only a shard of it: by selection definition, the first day each feed
     # recorded a selected record. Worked out on each shard; the earliest of them is the region's.
     regional: Callable[[Any, Masks, Timeline], dict[str, dict[str, int]]] | None = None
+    # How many days before a day the kind reads records from: for whether it holds that day,
+    # and for the evidence and message values of a rule episode it supports from that day on.
+    # None: a day can rest on records of any age (a gap's last sighting, a sequence's count
+    # over its whole episode). A night reads no older records than its told episodes need.
+    reach: Callable[[Any], int] | None = None
+
+
+def within_reach(spec) -> int:
+    """The reach of a kind whose records stay in its window for `within` days."""
+    return days(spec.within)
 
 
 def described(tl: Timeline, values: Callable[..., dict], held_too: bool = False):

@@ -20,6 +20,7 @@ from noncoop.engine.patterns.base import (
     per_subject,
     recorded_on,
     signals_from,
+    within_reach,
     within_window,
 )
 from noncoop.engine.timeline import Timeline
@@ -83,4 +84,4 @@ def explain(name: str, spec: Count) -> str:
     )
 
 
-KIND = PatternKind("count", Count, evaluate, explain, VALUES, episodes)
+KIND = PatternKind("count", Count, evaluate, explain, VALUES, episodes, reach=within_reach)

@@ -15,6 +15,7 @@ from noncoop.engine.patterns.base import (
     described,
     names,
     signals_from,
+    within_reach,
     within_window,
 )
 from noncoop.engine.timeline import Timeline
@@ -71,4 +72,4 @@ def explain(name: str, spec: Distinct) -> str:
     )
 
 
-KIND = PatternKind("distinct", Distinct, evaluate, explain, VALUES, episodes)
+KIND = PatternKind("distinct", Distinct, evaluate, explain, VALUES, episodes, reach=within_reach)

@@ -173,4 +173,11 @@ def explain(name: str, spec: Divergence) -> str:
     )
 
 
-KIND = PatternKind("divergence", Divergence, evaluate, explain, VALUES, episodes)
+def reach(spec: Divergence) -> int:
+    """Twice the window: a rule episode cites, for each run of days another value shows, the
+    latest `versus` event in the window of the run's last day, which can fall `within` days
+    before the rule episode begins; whether that day shows it reads `within` days further."""
+    return 2 * days(spec.within)
+
+
+KIND = PatternKind("divergence", Divergence, evaluate, explain, VALUES, episodes, reach=reach)

@@ -23,6 +23,7 @@ from noncoop.engine.patterns.base import (
     described,
     per_subject,
     signals_from,
+    within_reach,
     within_window,
 )
 from noncoop.engine.timeline import Timeline
@@ -234,4 +235,4 @@ def explain(name: str, spec: Rate) -> str:
     )
 
 
-KIND = PatternKind("rate", Rate, evaluate, explain, VALUES, episodes)
+KIND = PatternKind("rate", Rate, evaluate, explain, VALUES, episodes, reach=within_reach)

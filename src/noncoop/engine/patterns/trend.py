@@ -17,6 +17,7 @@ from noncoop.engine.patterns.base import (
     empty,
     recorded_on,
     signals_from,
+    within_reach,
     within_window,
 )
 from noncoop.engine.timeline import Timeline, floats
@@ -112,4 +113,4 @@ def explain(name: str, spec: Trend) -> str:
     )
 
 
-KIND = PatternKind("trend", Trend, evaluate, explain, VALUES, episodes)
+KIND = PatternKind("trend", Trend, evaluate, explain, VALUES, episodes, reach=within_reach)

@@ -1,0 +1,107 @@
+"""A night's horizon: how far back its patterns read.
+
+A nightly scan tells only the episodes still holding on its as-of day, and the alert store can
+say on which day each of them should have begun: no earlier than the first night of its rule's
+live alerts, or, for a rule with none, than the night after the last scan (`Horizon.since`).
+A day's judgement, and the evidence and values of an episode that begins on it, read records back
+only as far as the kind's `reach`; so a pattern whose rule's told episodes begin on or after day
+S reads no record before S - reach. Two years of history at 100,000 children: a night's rates
+read a third of the weekly school records.
+
+Not every pattern can be narrowed. A gap's last sighting and a sequence's count over its whole
+episode may be any age (their kinds have no reach); a `within` between two signals compares the
+first evidence of their whole episodes; and a signal another rule concludes is that rule's whole
+episode. Those read every record.
+
+The narrowed patterns give, for every day from S - 1 on, what reading every record would: so the
+told episodes that begin on or after S are the same, evidence and values too, and a told episode
+that began earlier with every record begins before S here as well. That is checked, not
+trusted: where a rule tells an episode that began before its day (records that came late, a rule
+changed since the store's alerts were found), the night's patterns are worked out again over the
+whole history. The horizon decides how long a night takes, never what it finds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from noncoop.engine.decide.conjunctions import conjunctions
+from noncoop.engine.patterns import KINDS
+from noncoop.engine.rules.pack import LoadedRule
+
+# A day more than each kind's reach, so that no window's edge is a day short.
+MARGIN = 1
+
+
+@dataclass(frozen=True)
+class Since:
+    """What the alert store says of a night's told episodes (days since 1970): by rule, the
+    first night of its live alerts, and the first day no scan has judged (or of a record come
+    in since, if earlier)."""
+
+    live: dict[str, int]
+    after: int
+
+    def with_records_from(self, day: int) -> Since:
+        """As it stands once records of `day` on have come in since the last scan."""
+        return Since(self.live, min(self.after, day))
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """By rule id, the first day (days since 1970) on which the episodes it tells tonight are
+    expected to begin, and the signals that must read every record."""
+
+    since: dict[str, int]
+    whole: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, rules: list[LoadedRule], superseders: dict[str, list[str]], since: Since
+    ) -> Horizon:
+        """From what the store says (`since`). A superseded rule and those superseding it share
+        their earliest day: the days one tells are parted where another holds."""
+        after = since.after
+        since = {r.id: min(since.live.get(r.id, after), after) for r in rules}
+        changed = True
+        while changed:  # a rule may supersede one that supersedes another
+            changed = False
+            for below, above in superseders.items():
+                group = [r for r in (below, *above) if r in since]
+                first = min((since[r] for r in group), default=after)
+                for r in group:
+                    if since[r] > first:
+                        since[r], changed = first, True
+        return cls(since, frozenset(_whole(rules)))
+
+    def first_day(self, rule: LoadedRule, name: str) -> int | None:
+        """The first day of the records the rule's pattern `name` reads (None: every one)."""
+        pattern = rule.rule.patterns[name]
+        reach = KINDS[pattern.kind].reach
+        if reach is None or rule.signal(name) in self.whole or rule.id not in self.since:
+            return None
+        return self.since[rule.id] - reach(pattern.spec) - MARGIN
+
+    def begun_earlier(self, told: dict[str, list[np.ndarray]]) -> list[str]:
+        """The rules that tell an episode begun before their day (`told`: by rule, the first
+        days of the episodes it tells, folded or not)."""
+        return sorted(r for r, s in told.items() if r in self.since and _before(s, self.since[r]))
+
+
+def _before(starts: list[np.ndarray], day: int) -> bool:
+    return any(len(s) and int(s.min()) < day for s in starts)
+
+
+def _whole(rules: list[LoadedRule]) -> set[str]:
+    """The signals that read every record: those a `within` compares, and every pattern of a
+    rule whose episodes another rule reads as a signal."""
+    whole: set[str] = set()
+    for rule in rules:
+        for conj in conjunctions(rule.condition, rule):
+            if conj.within is not None:
+                whole.update(conj.pos)
+        if rule.rule.conclude:
+            whole.update(rule.signal(name) for name in rule.rule.patterns)
+    return whole
