@@ -36,10 +36,14 @@ LAST_SCANNED = """
 """
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_one_scan_leaves_the_store_of_a_scan_every_night(tmp_path, engine):
+# The python engine scans every night from 2 January; durable_rules, which other tests hold to
+# the same decisions, from a first scan as of 1 March (half the suite's time for it).
+@pytest.mark.parametrize(("engine", "first"), [("python", "2026-01-02"), ("durable", "2026-03-01")])
+def test_one_scan_leaves_the_store_of_a_scan_every_night(tmp_path, engine, first):
+    if engine not in ENGINES:
+        pytest.skip("durable_rules is not installed (Python 3.13 and later)")
     nightly = Workspace(tmp_path / "nightly")
-    for night in NIGHTS:
+    for night in (night for night in NIGHTS if night >= first):
         scan(REGION, nightly, None, night, engine, actor="test")
     once = Workspace(tmp_path / "once")
     result = scan(REGION, once, None, NIGHTS[-1], engine, actor="test")
