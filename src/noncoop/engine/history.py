@@ -39,6 +39,7 @@ from noncoop.engine.episodes import (
 from noncoop.engine.explain import Support
 from noncoop.engine.horizon import Horizon
 from noncoop.engine.patterns import KINDS
+from noncoop.engine.patterns.base import Masks
 from noncoop.engine.rules.checks import selection_refs
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.selections import MaskMemory, definition, rule_masks, timeline_mask
@@ -448,23 +449,23 @@ class _Patterns:
         shared), from the first day the horizon gives it."""
         pattern = rule.rule.patterns[name]
         masks = rule_masks(rule.rule.select, self.mask)
+        used = sorted({n for _, n in selection_refs(pattern.spec)})
         first = self.horizon.first_day(rule, name) if self.horizon is not None else None
         rows = self._from(first)
         if only is not None:
-            chosen = only[self.tl.subject] if rows is None else only[self.tl.subject] & rows
-            episodes = KINDS[pattern.kind].episodes(pattern.spec, masks.within(chosen), self.tl)
-            return _signal(episodes, pattern, self.tl)
-        used = sorted({n for _, n in selection_refs(pattern.spec)})
+            chosen = only[self.tl.subject]
+            return self._worked_out(pattern, masks, chosen if rows is None else chosen & rows, used)
         selections = {n: definition(rule.rule.select[n]) for n in used}
         text = json.dumps([pattern.kind, definition(pattern.spec), selections, first])
-        mine = masks if rows is None else masks.within(rows)
-        return self._once(
-            self.signals,
-            text,
-            lambda: _signal(
-                KINDS[pattern.kind].episodes(pattern.spec, mine, self.tl), pattern, self.tl
-            ),
-        )
+        return self._once(self.signals, text, lambda: self._worked_out(pattern, masks, rows, used))
+
+    def _worked_out(
+        self, pattern, masks: Masks, rows: np.ndarray | None, used: list[str]
+    ) -> Signal:
+        """The pattern's signal from its selections' masks, narrowed to `rows` where given."""
+        narrowed = masks if rows is None else masks.within(rows, used)
+        episodes = KINDS[pattern.kind].episodes(pattern.spec, narrowed, self.tl)
+        return _signal(episodes, pattern, self.tl)
 
     def _from(self, first: int | None) -> np.ndarray | None:
         """The rows from the day `first` on (None: every row)."""

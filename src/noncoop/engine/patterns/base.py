@@ -34,9 +34,11 @@ class Masks(dict[str, np.ndarray]):
         super().__init__(masks)
         self.definitions = definitions or {}
 
-    def within(self, rows: np.ndarray) -> Masks:
-        """The masks narrowed to the rows marked in `rows`."""
-        return Masks({name: mask & rows for name, mask in self.items()}, self.definitions)
+    def within(self, rows: np.ndarray, names: list[str] | None = None) -> Masks:
+        """The masks (those `names` where given: the selections a pattern reads) narrowed to
+        the rows marked in `rows`."""
+        chosen = self if names is None else {name: self[name] for name in names}
+        return Masks({name: mask & rows for name, mask in chosen.items()}, self.definitions)
 
 
 @dataclass
