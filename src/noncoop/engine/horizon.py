@@ -5,8 +5,8 @@ say on which day each of them should have begun: no earlier than the first night
 live alerts, or, for a rule with none, than the night after the last scan (`Horizon.since`).
 A day's judgement, and the evidence and values of an episode that begins on it, read records back
 only as far as the kind's `reach`; so a pattern whose rule's told episodes begin on or after day
-S reads no record before S - reach. Two years of history at 100,000 children: a night's rates
-read a third of the weekly school records.
+S reads no record before S - reach. Two years of history at 100,000 children: the school absence
+rate of NC-SEVERE-ABSENCE-NO-HEALTH reads the last four months of the weekly school records.
 
 Not every pattern can be narrowed. A gap's last sighting and a sequence's count over its whole
 episode may be any age (their kinds have no reach); a `within` between two signals compares the
