@@ -172,16 +172,20 @@ def _episodes(
     if horizon is None:
         return run()
     found, signals = run(horizon)
-    result.beyond_horizon = horizon.begun_earlier(_told_starts(found, tl.last_day))
+    result.beyond_horizon = horizon.begun_earlier(_first_told(found, tl.last_day))
     return run() if result.beyond_horizon else (found, signals)
 
 
-def _told_starts(found: dict[str, RuleEpisodes], last_day: int) -> dict[str, list[np.ndarray]]:
-    """By rule, the first days of the episodes still holding on the last day, folded or not."""
-    parts = {r: [f, *([f.folded] if f.folded is not None else [])] for r, f in found.items()}
-    return {
-        r: [p.episodes.start[p.episodes.end == last_day] for p in ps] for r, ps in parts.items()
-    }
+def _first_told(found: dict[str, RuleEpisodes], last_day: int) -> dict[str, int]:
+    """By rule, the first day of its earliest episode still holding on the last day, folded or
+    not (rules telling none left out)."""
+    first = {}
+    for rule_id, own in found.items():
+        parts = [own.episodes, *([own.folded.episodes] if own.folded is not None else [])]
+        starts = np.concatenate([eps.start[eps.end == last_day] for eps in parts])
+        if len(starts):
+            first[rule_id] = int(starts.min())
+    return first
 
 
 # Told episodes from which a night's explaining is shared with a forked copy (forked.py). The

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from noncoop.engine.decide.conjunctions import conjunctions
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.pack import LoadedRule
@@ -64,17 +62,17 @@ class Horizon:
         """From what the store says (`since`). A superseded rule and those superseding it share
         their earliest day: the days one tells are parted where another holds."""
         after = since.after
-        since = {r.id: min(since.live.get(r.id, after), after) for r in rules}
+        day = {r.id: min(since.live.get(r.id, after), after) for r in rules}
         changed = True
         while changed:  # a rule may supersede one that supersedes another
             changed = False
             for below, above in superseders.items():
-                group = [r for r in (below, *above) if r in since]
-                first = min((since[r] for r in group), default=after)
+                group = [r for r in (below, *above) if r in day]
+                first = min((day[r] for r in group), default=after)
                 for r in group:
-                    if since[r] > first:
-                        since[r], changed = first, True
-        return cls(since, frozenset(_whole(rules)))
+                    if day[r] > first:
+                        day[r], changed = first, True
+        return cls(day, frozenset(_whole(rules)))
 
     def first_day(self, rule: LoadedRule, name: str) -> int | None:
         """The first day of the records the rule's pattern `name` reads (None: every one)."""
@@ -84,14 +82,10 @@ class Horizon:
             return None
         return self.since[rule.id] - reach(pattern.spec) - MARGIN
 
-    def begun_earlier(self, told: dict[str, list[np.ndarray]]) -> list[str]:
-        """The rules that tell an episode begun before their day (`told`: by rule, the first
-        days of the episodes it tells, folded or not)."""
-        return sorted(r for r, s in told.items() if r in self.since and _before(s, self.since[r]))
-
-
-def _before(starts: list[np.ndarray], day: int) -> bool:
-    return any(len(s) and int(s.min()) < day for s in starts)
+    def begun_earlier(self, first_told: dict[str, int]) -> list[str]:
+        """The rules that tell an episode begun before their day (`first_told`: by rule, the
+        first day of the earliest episode it tells, folded or not)."""
+        return sorted(r for r, d in first_told.items() if r in self.since and d < self.since[r])
 
 
 def _whole(rules: list[LoadedRule]) -> set[str]:

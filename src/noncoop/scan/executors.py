@@ -115,13 +115,14 @@ def run_local(job: Job) -> Evaluated:
 
 def _horizon(job: Job, tl: Timeline) -> Horizon | None:
     """How far back a night's patterns read, from what the store says and the records merged
-    into a kept timeline tonight (numbered on from those it held), whose days may be earlier."""
+    into a kept timeline tonight (`added`: numbered on from those it held), whose days may be
+    earlier."""
     if job.since is None or job.ended:
         return None
     since = job.since
-    added = tl.rows >= len(tl.origin)
-    if added.any():
-        since = since.with_records_from(int(tl.t[added].min()) // DAY)
+    if tl.added is not None and len(tl.added):
+        merged = tl.rows >= len(tl.origin)
+        since = since.with_records_from(int(tl.t[merged].min()) // DAY)
     return Horizon.of(job.pack.rules, job.pack.superseders(), since)
 
 

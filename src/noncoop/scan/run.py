@@ -93,10 +93,11 @@ def scan(
             log.warning(lock.took_over)
         iso = f"{day:%Y-%m-%d}"
         store.check_as_of(iso)
-        first = store.last_as_of() is None
+        last = store.last_as_of()
+        first = last is None
         # A night's stored alerts are read while it evaluates (a first scan reads none).
         ahead = None if first else stack.enter_context(store.reading_ahead(iso))
-        since = None if first else _since(store)
+        since = None if first else _since(store, last)
         # A first scan records the alerts that ended earlier too; a later one needs only those
         # still holding: the same content a first scan as of tonight would store, so back-filled
         # and nightly stores agree.
@@ -189,12 +190,13 @@ def _evaluate(
     return result
 
 
-def _since(store: AlertStore) -> Since:
+def _since(store: AlertStore, last: str) -> Since:
     """What the store says of the episodes a night tells: when each rule's live alerts began,
-    and the first night after the last scan (a night's patterns read from there: horizon.py)."""
+    and the first night after the last scan, `last` (a night's patterns read from there:
+    horizon.py)."""
     day = lambda iso: start_second(iso) // DAY  # noqa: E731
     live = {rule_id: day(first) for rule_id, first in store.live_since().items()}
-    return Since(live, day(store.last_as_of()) + 1)
+    return Since(live, day(last) + 1)
 
 
 def _kept(result: ScanResult) -> None:
