@@ -111,7 +111,7 @@ def test_each_night_the_kept_timeline_with_the_days_since_is_the_one_made(tmp_pa
     """The fixture region holds records after every night up to the end of April: each night
     reads only those of the days since the timeline was kept and merges them into place."""
     ws = Workspace(tmp_path / "ws")
-    nights = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-04", "2026-04-30", freq="6D")]
+    nights = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-04", "2026-04-30", freq="12D")]
     scan(REGION, ws, None, "2026-01-03", "python", actor="test")
     for night in nights:
         kept_tl, made = kept_and_made(ws, night)
@@ -136,7 +136,7 @@ def test_each_night_the_masks_kept_with_the_timeline_are_the_ones_worked_out(tmp
     """The selections' masks kept with the timeline, with each night's records merged in and
     judged, are the masks worked out whole on the timeline made that night."""
     ws = Workspace(tmp_path / "ws")
-    nights = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-04", "2026-04-30", freq="6D")]
+    nights = [f"{d:%Y-%m-%d}" for d in pd.date_range("2026-01-04", "2026-04-30", freq="12D")]
     scan(REGION, ws, None, "2026-01-03", "python", actor="test")
     for night in nights:
         found = kept_of(ws, night)
