@@ -324,10 +324,12 @@ class _Run:
             {int(p) for r in rows for p in r["evidence"]}, key=lambda p: (tl.t[p], p)
         )
         values = {}
-        for pname in rule.rule.patterns:
+        for pname, wanted in rule.quoted.items():
             signals = self.found.get(rule.signal(pname))
             row = signals.row(child) if signals is not None else None
-            values[pname] = signals.values(child, np.asarray(row["evidence"])) if row else {}
+            values[pname] = (
+                signals.values(child, np.asarray(row["evidence"]), wanted) if row else {}
+            )
         return Support(
             rule,
             child,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from noncoop.asof import DAY, iso_day, long_day, utc_seconds
 from noncoop.engine.alert import Alert, Evidence, Window, episode_id
-from noncoop.engine.rules.checks import PLACEHOLDER
+from noncoop.engine.rules.model import PLACEHOLDER
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.timeline import Timeline
 from noncoop.vocab import word_list

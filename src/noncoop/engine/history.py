@@ -513,9 +513,9 @@ def supports_of(
     told = np.arange(len(eps)) if ended else np.flatnonzero(eps.end == tl.last_day)
     patterns = {
         pname: _member_rows(
-            signals.get(rule.signal(pname)), latest.get(rule.signal(pname)), told, eps, tl
+            signals.get(rule.signal(pname)), latest.get(rule.signal(pname)), told, eps, tl, wanted
         )
-        for pname in rule.rule.patterns
+        for pname, wanted in rule.quoted.items()
     }
     bounds, rows = bounds.tolist(), eps.rows
     subject, first, last = eps.subject.tolist(), eps.start.tolist(), eps.end.tolist()
@@ -536,15 +536,18 @@ class _MemberRows(NamedTuple):
     last (`member[k]`) and that member's records in the window on one of the rule episode's
     days: sorted timeline positions `rows[at[k]:at[k + 1]]`."""
 
-    describe: Callable[[int, np.ndarray, tuple[int, int]], dict] | None
+    describe: Callable[[int, np.ndarray, tuple[int, int], frozenset[str]], dict] | None
     member: list[int]
     at: list[int]
     rows: np.ndarray
+    wanted: frozenset[str]  # the values the rule's message quotes
 
     def values(self, k: int, held: tuple[int, int]) -> dict:
         """The pattern's message values for told episode `k` (none without records)."""
         lo, hi = self.at[k], self.at[k + 1]
-        return self.describe(self.member[k], self.rows[lo:hi], held) if lo < hi else {}
+        if lo == hi:
+            return {}
+        return self.describe(self.member[k], self.rows[lo:hi], held, self.wanted)
 
 
 def _member_rows(
@@ -553,11 +556,13 @@ def _member_rows(
     told: np.ndarray,
     eps: Episodes,
     tl: Timeline,
+    wanted: frozenset[str],
 ) -> _MemberRows:
-    """What one of a rule's patterns offers the messages of its told episodes, found for all of
-    them at once rather than searched, filtered and sorted one episode at a time."""
+    """What one of a rule's patterns offers the messages of its told episodes (the `wanted`
+    values), found for all of them at once rather than searched, filtered and sorted one
+    episode at a time."""
     if signal is None or latest is None or signal.episodes.describe is None:
-        return _MemberRows(None, [], [0] * (len(told) + 1), np.zeros(0, np.int64))
+        return _MemberRows(None, [], [0] * (len(told) + 1), np.zeros(0, np.int64), wanted)
     member = latest[told]
     members = signal.episodes
     lo = np.searchsorted(members.evidence, member, "left")
@@ -568,7 +573,7 @@ def _member_rows(
     owner, cited = owner[inside], cited[inside]
     order = np.lexsort((cited, owner))
     cut = np.searchsorted(owner[order], np.arange(len(told) + 1))
-    return _MemberRows(members.describe, member.tolist(), cut.tolist(), cited[order])
+    return _MemberRows(members.describe, member.tolist(), cut.tolist(), cited[order], wanted)
 
 
 def _per_episode(op, values, episode, n: int, fill: int) -> np.ndarray:

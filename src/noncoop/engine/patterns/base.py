@@ -9,7 +9,7 @@ No Python loop runs per event; per-child work is limited to assembling the signa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,19 @@ from noncoop.vocab import counted_nouns, word_list
 from noncoop.yamlspec import StrictModel, days
 
 SIGNAL_COLUMNS = ("subject", "start", "end", "values", "evidence")
+
+# A message value, or what works it out: worked out only where the rule's message quotes it (a
+# night describes 20,000 alerts, and most messages quote two or three of a pattern's values).
+Value = str | Callable[[], str]
+
+
+def quoted(values: dict[str, Value], wanted: Collection[str] | None = None) -> dict[str, str]:
+    """The values a message quotes (`wanted`; None: every one), worked out."""
+    return {
+        name: value() if callable(value) else value
+        for name, value in values.items()
+        if wanted is None or name in wanted
+    }
 
 
 class Masks(dict[str, np.ndarray]):
@@ -47,7 +60,7 @@ class Signals:
     a child's message values on demand, and the number of children it could not judge."""
 
     frame: pd.DataFrame
-    describe: Callable[[int, np.ndarray], dict] | None = None
+    describe: Callable[[int, np.ndarray, Collection[str] | None], dict] | None = None
     insufficient: int = 0
 
     def row(self, child: int) -> dict | None:
@@ -58,11 +71,14 @@ class Signals:
             return None
         return {c: self.frame[c].iat[i] for c in ("subject", "start", "end", "evidence")}
 
-    def values(self, child: int, evidence: np.ndarray) -> dict:
-        """Message values for one child, computed only for children who get an alert."""
+    def values(
+        self, child: int, evidence: np.ndarray, wanted: Collection[str] | None = None
+    ) -> dict:
+        """Message values for one child (those `wanted`), computed only for children who get
+        an alert."""
         if self.describe is None or not len(evidence):
             return {}
-        return self.describe(child, evidence)
+        return self.describe(child, evidence, wanted)
 
 
 def empty() -> pd.DataFrame:
@@ -107,12 +123,24 @@ def described(tl: Timeline, values: Callable[..., dict], held_too: bool = False)
     With `held_too`, `values` is also given the first and last day of the rule episode the
     values are for (a rate sums what was in its window on those days, not only what it cites)."""
 
-    def describe(episode: int, positions: np.ndarray, held: tuple[int, int]) -> dict:
-        first, last = int(tl.t[positions].min()), int(tl.t[positions].max())
+    def describe(
+        episode: int,
+        positions: np.ndarray,
+        held: tuple[int, int],
+        wanted: Collection[str] | None = None,
+    ) -> dict:
         found = values(episode, positions, held) if held_too else values(episode, positions)
-        return {"first": long_day(first), "last": long_day(last), **found}
+        return quoted({**_first_last(tl, positions), **found}, wanted)
 
     return describe
+
+
+def _first_last(tl: Timeline, positions: np.ndarray) -> dict[str, Value]:
+    """The days of the first and last of some records."""
+    return {
+        "first": lambda: long_day(int(tl.t[positions].min())),
+        "last": lambda: long_day(int(tl.t[positions].max())),
+    }
 
 
 def within_window(tl: Timeline, within: str) -> np.ndarray:
@@ -147,26 +175,25 @@ def signals_from(rows: np.ndarray, tl: Timeline, values) -> Signals:
         }
     )
 
-    def describe(child: int, positions: np.ndarray) -> dict:
-        first, last = int(tl.t[positions].min()), int(tl.t[positions].max())
-        return {"first": long_day(first), "last": long_day(last), **values(child, positions)}
+    def describe(child: int, positions: np.ndarray, wanted: Collection[str] | None = None) -> dict:
+        return quoted({**_first_last(tl, positions), **values(child, positions)}, wanted)
 
     return Signals(frame, describe)
 
 
-def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, str]:
-    agency, agencies = tl.codes("agency")
-    service, services = tl.codes("service")
+def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, Value]:
+    """The agencies and the services that made some records, as words."""
     return {
-        "agencies": _named(agencies, agency[positions]),
-        "services": _named(services, service[positions]),
+        "agencies": lambda: _named(tl, "agency", positions),
+        "services": lambda: _named(tl, "service", positions),
     }
 
 
-def _named(values: np.ndarray, codes: np.ndarray) -> str:
-    """The values some records' codes stand for, as words: each distinct code looked up once
-    (-1, a blank, names none)."""
-    return names(values[c] for c in set(codes.tolist()) if c >= 0)
+def _named(tl: Timeline, field: str, positions: np.ndarray) -> str:
+    """A field's values in the records at `positions`, as words: each distinct code looked up
+    once (-1, a blank, names none)."""
+    codes, values = tl.codes(field)
+    return names(values[c] for c in set(codes[positions].tolist()) if c >= 0)
 
 
 def recorded_on(tl: Timeline, positions: np.ndarray) -> str:

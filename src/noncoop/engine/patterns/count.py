@@ -14,6 +14,7 @@ from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    Value,
     agencies_services,
     counted,
     described,
@@ -65,11 +66,11 @@ def episodes(spec: Count, masks: Masks, tl: Timeline) -> Episodes:
     return found
 
 
-def _values(spec: Count, pos: np.ndarray, tl: Timeline) -> dict:
+def _values(spec: Count, pos: np.ndarray, tl: Timeline) -> dict[str, Value]:
     return {
-        "count": str(len(counted(spec.per, np.sort(pos), tl))),
+        "count": lambda: str(len(counted(spec.per, np.sort(pos), tl))),
         "records": str(len(pos)),
-        "where": recorded_on(tl, pos),
+        "where": lambda: recorded_on(tl, pos),
         **agencies_services(tl, pos),
     }
 

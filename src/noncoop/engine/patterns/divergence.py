@@ -27,6 +27,7 @@ from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    Value,
     counted,
     described,
     names,
@@ -150,7 +151,9 @@ def _involved(found: Episodes, others: Intervals, k: int, value: np.ndarray, t: 
     return episode, mine[order[at]]
 
 
-def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Timeline) -> dict:
+def _values(
+    pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Timeline
+) -> dict[str, Value]:
     chosen = np.sort(pos[selected])
     # Distinct codes first (a few among an alert's records); a blank (-1) names no value.
     mine = set(codes[chosen].tolist())
@@ -158,8 +161,8 @@ def _values(pos, selected: np.ndarray, codes: np.ndarray, uniques, spec, tl: Tim
     return {
         "values": names(uniques[c] for c in mine if c >= 0),
         "others": names(uniques[c] for c in other if c >= 0),
-        "count": str(len(counted(spec.per, chosen, tl))),
-        "where": recorded_on(tl, chosen),
+        "count": lambda: str(len(counted(spec.per, chosen, tl))),
+        "where": lambda: recorded_on(tl, chosen),
     }
 
 

@@ -13,6 +13,7 @@ from noncoop.engine.patterns.base import (
     Masks,
     PatternKind,
     Signals,
+    Value,
     described,
     empty,
     recorded_on,
@@ -95,13 +96,12 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
     return found
 
 
-def _values(levels: np.ndarray, tl: Timeline, pos: np.ndarray) -> dict:
-    seq = " → ".join(str(int(v)) for v in levels)
+def _values(levels: np.ndarray, tl: Timeline, pos: np.ndarray) -> dict[str, Value]:
     return {
-        "levels": seq,
-        "max": str(int(levels.max())),
+        "levels": lambda: " → ".join(str(int(v)) for v in levels),
+        "max": lambda: str(int(levels.max())),
         "count": str(len(levels)),
-        "where": recorded_on(tl, pos),
+        "where": lambda: recorded_on(tl, pos),
     }
 
 

@@ -8,19 +8,17 @@ catalogue.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from noncoop.engine.patterns import KINDS
 from noncoop.engine.rules.condition import NAME, parse_condition
-from noncoop.engine.rules.model import NUMERIC_FIELDS, Operators, Rule, listed
+from noncoop.engine.rules.model import NUMERIC_FIELDS, PLACEHOLDER, Operators, Rule, listed
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.events import EVENT_TYPES
 from noncoop.yamlspec import ConfigError, ConfigInvalid, Located
 
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 JOIN_KEYS = ("chain_id", "service", "agency", "source")
 # Read from the child a record is read for, so not testable household-wide.
 CHILD_FIELDS = ("age", "via_adult", "health_seen_week")

@@ -6,6 +6,7 @@ Metadata (id, title, level, guidance, tags, actions) is kept apart from detectio
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -14,6 +15,9 @@ from pydantic import Field, create_model, field_validator, model_validator
 from noncoop.engine.patterns import KINDS
 from noncoop.vocab import HOSTILITY, PATTERN_TAGS, Level, pattern_tag
 from noncoop.yamlspec import StrictModel
+
+# A message's placeholder, `{pattern.value}` or `{window.start}`: its inside is group 1.
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 NUMERIC_FIELDS = (
     "hostility_level",

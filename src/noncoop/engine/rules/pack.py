@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from noncoop.engine.rules.condition import Node
-from noncoop.engine.rules.model import Rule
+from noncoop.engine.rules.model import PLACEHOLDER, Rule
 
 DEFAULT_STATUSES = ("stable", "test")
 
@@ -33,6 +33,17 @@ class LoadedRule:
     def resolve(self, name: str) -> str:
         """A condition name: the rule's own pattern, or a signal concluded by another rule."""
         return self.signal(name) if name in self.rule.patterns else name
+
+    @cached_property
+    def quoted(self) -> dict[str, frozenset[str]]:
+        """By pattern, the values of it the rule's message quotes (patterns it quotes none of
+        left out): only those are worked out for each alert."""
+        named: dict[str, set[str]] = {}
+        for inside in PLACEHOLDER.findall(self.rule.message):
+            owner, _, name = inside.partition(".")
+            if owner in self.rule.patterns:
+                named.setdefault(owner, set()).add(name)
+        return {owner: frozenset(names) for owner, names in named.items()}
 
     @cached_property
     def cited(self) -> tuple[str, ...]:
