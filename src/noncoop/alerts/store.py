@@ -493,10 +493,19 @@ def _write_alerts(
     changes: dict[tuple[int, ...], list[tuple]] = {}
     for values in encoded:
         old = before.get(values[0])
-        if old is not None:
-            changed = tuple(i for i in range(1, len(COLUMNS)) if values[i] != old[i])
-            if changed and not (changed == (_TOUCHED,) and values[_STATUS] in ACTIVE):
-                changes.setdefault(changed, []).append((*(values[i] for i in changed), values[0]))
+        if old is None:
+            continue
+        # Most rows differ, if at all, in the night last touched: told apart from the rest by
+        # two comparisons of whole tuples, not one of each column.
+        if (
+            values[_TOUCHED + 1 :] == old[_TOUCHED + 1 :]
+            and values[:_TOUCHED] == old[:_TOUCHED]
+            and (values[_STATUS] in ACTIVE or values[_TOUCHED] == old[_TOUCHED])
+        ):
+            continue
+        changed = tuple(i for i in range(1, len(COLUMNS)) if values[i] != old[i])
+        if changed:
+            changes.setdefault(changed, []).append((*(values[i] for i in changed), values[0]))
     for changed, args in changes.items():
         sets = ", ".join(f"{COLUMNS[i]} = ?" for i in changed)
         conn.executemany(f"UPDATE alerts SET {sets} WHERE alert_id = ?", args)
