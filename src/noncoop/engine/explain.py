@@ -200,7 +200,7 @@ def _evidence_book(tl: Timeline, positions: list[int]) -> _Book:
         _texts(ev["detail"]),
     ]
     return _Book(
-        dict(zip(positions, map(Evidence, *columns), strict=True)),
+        dict(zip(positions, map(Evidence.of, *columns), strict=True)),
         dict(zip(positions, _texts(ev["household_id"]), strict=True)),
     )
 
