@@ -223,8 +223,11 @@ def _job(
 def _hand_back_memory() -> None:
     """The ingest's working memory back to the system before the evaluation needs its own:
     cycles collected, Arrow's pool emptied, and the C heap's free pages returned (glibc; nothing
-    elsewhere), which it would otherwise keep through the evaluation, adding to its peak."""
-    gc.collect()
+    elsewhere), which it would otherwise keep through the evaluation, adding to its peak. With
+    the collector paused since the scan began, everything the ingest made is in the youngest
+    generation: only that is walked, not the hundreds of thousands of objects the imports made
+    (a full collection took 0.05 s of every night, a twentieth of one at 10,000 children)."""
+    gc.collect(0)
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
