@@ -62,7 +62,7 @@ class Evidence:
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Evidence:
-        return cls(**{name: record.get(name) for name in EVIDENCE_FIELDS})
+        return cls.of(*map(record.get, EVIDENCE_FIELDS))
 
     @classmethod
     def of(cls, *values: Any) -> Evidence:

@@ -181,8 +181,7 @@ def _first_told(found: dict[str, RuleEpisodes], last_day: int) -> dict[str, int]
     not (rules telling none left out)."""
     first = {}
     for rule_id, own in found.items():
-        parts = [own.episodes, *([own.folded.episodes] if own.folded is not None else [])]
-        starts = np.concatenate([eps.start[eps.end == last_day] for eps in parts])
+        starts = np.concatenate([eps.start[eps.end == last_day] for eps in own.parts()])
         if len(starts):
             first[rule_id] = int(starts.min())
     return first
@@ -237,10 +236,9 @@ def _explained(
 
 def _told(found: RuleEpisodes, tl: Timeline, ended: bool) -> int:
     """How many of a rule's episodes (and of those folded) are explained."""
-    parts = [found.episodes] + ([found.folded.episodes] if found.folded is not None else [])
     if ended:
-        return sum(len(p) for p in parts)
-    return sum(int(np.count_nonzero(p.end == tl.last_day)) for p in parts)
+        return sum(len(p) for p in found.parts())
+    return sum(int(np.count_nonzero(p.end == tl.last_day)) for p in found.parts())
 
 
 class _Run:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, iso_day, long_day, utc_seconds
 from noncoop.engine.alert import Alert, Evidence, Window, episode_id
-from noncoop.engine.rules.model import PLACEHOLDER
+from noncoop.engine.rules.model import message_pieces
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.timeline import Timeline
 from noncoop.vocab import word_list
@@ -43,7 +42,7 @@ def render_message(template: str, values: dict[str, dict], window: Window) -> st
     day reads "on 28 Jan 2026", not "between 28 Jan 2026 and 28 Jan 2026"."""
     if window.start == window.end:
         template = template.replace("between {window.start} and {window.end}", "on {window.start}")
-    pieces, tail = _pieces(template)
+    pieces, tail = message_pieces(template)
     out = []
     for text, owner, name in pieces:
         out.append(text)
@@ -55,18 +54,6 @@ def render_message(template: str, values: dict[str, dict], window: Window) -> st
     out.append(tail)
     text = "".join(out)
     return _agreed(text) if "(s)" in text else text
-
-
-@lru_cache(maxsize=1024)
-def _pieces(template: str) -> tuple[tuple[tuple[str, str, str], ...], str]:
-    """A template cut once into each placeholder's (text before it, owner, name) and the text
-    after the last: a night fills each rule's message for thousands of children."""
-    # split gives the text between placeholders at even places, their insides at odd ones.
-    parts = PLACEHOLDER.split(template)
-    placed = tuple(
-        (text, *inside.split(".")) for text, inside in zip(parts[:-1:2], parts[1::2], strict=True)
-    )
-    return placed, parts[-1]
 
 
 # "1 incident(s)" -> "1 incident", "3 day(s)" -> "3 days": a template writes a count's noun with

@@ -133,6 +133,10 @@ class RuleEpisodes:
     def members(self, episode: int) -> list[str]:
         return [n for i, n in enumerate(self.names) if self.support[episode] & (1 << i)]
 
+    def parts(self) -> list[Episodes]:
+        """The rule's own episodes and, for a superseded rule, those folded into others."""
+        return [self.episodes, *([self.folded.episodes] if self.folded is not None else [])]
+
 
 def decide_history(
     rules: list[LoadedRule], signals: dict[str, Signal], tl: Timeline, decide: Decide

@@ -60,7 +60,7 @@ class Signals:
     a child's message values on demand, and the number of children it could not judge."""
 
     frame: pd.DataFrame
-    describe: Callable[[int, np.ndarray, Collection[str] | None], dict] | None = None
+    describe: Callable[..., dict] | None = None  # (child, evidence, wanted=...): `described`
     insufficient: int = 0
 
     def row(self, child: int) -> dict | None:
@@ -78,7 +78,7 @@ class Signals:
         an alert."""
         if self.describe is None or not len(evidence):
             return {}
-        return self.describe(child, evidence, wanted)
+        return self.describe(child, evidence, wanted=wanted)
 
 
 def empty() -> pd.DataFrame:
@@ -119,14 +119,15 @@ def within_reach(spec) -> int:
 
 
 def described(tl: Timeline, values: Callable[..., dict], held_too: bool = False):
-    """Message values of an episode (index, evidence positions), with its first and last day.
+    """Message values of an episode (index, evidence positions), or on a single date of a child's
+    signal (child, evidence positions), with its first and last day; those `wanted` where given.
     With `held_too`, `values` is also given the first and last day of the rule episode the
     values are for (a rate sums what was in its window on those days, not only what it cites)."""
 
     def describe(
         episode: int,
         positions: np.ndarray,
-        held: tuple[int, int],
+        held: tuple[int, int] | None = None,
         wanted: Collection[str] | None = None,
     ) -> dict:
         found = values(episode, positions, held) if held_too else values(episode, positions)
@@ -175,10 +176,7 @@ def signals_from(rows: np.ndarray, tl: Timeline, values) -> Signals:
         }
     )
 
-    def describe(child: int, positions: np.ndarray, wanted: Collection[str] | None = None) -> dict:
-        return quoted({**_first_last(tl, positions), **values(child, positions)}, wanted)
-
-    return Signals(frame, describe)
+    return Signals(frame, described(tl, values))
 
 
 def agencies_services(tl: Timeline, positions: np.ndarray) -> dict[str, Value]:

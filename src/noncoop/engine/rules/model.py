@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
@@ -18,6 +19,19 @@ from noncoop.yamlspec import StrictModel
 
 # A message's placeholder, `{pattern.value}` or `{window.start}`: its inside is group 1.
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@lru_cache(maxsize=1024)
+def message_pieces(template: str) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """A valid message cut once into each placeholder's (text before it, owner, name) and the
+    text after the last: a night fills each rule's message for thousands of children."""
+    # split gives the text between placeholders at even places, their insides at odd ones.
+    parts = PLACEHOLDER.split(template)
+    placed = tuple(
+        (text, *inside.split(".")) for text, inside in zip(parts[:-1:2], parts[1::2], strict=True)
+    )
+    return placed, parts[-1]
+
 
 NUMERIC_FIELDS = (
     "hostility_level",

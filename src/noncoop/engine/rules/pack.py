@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from noncoop.engine.rules.condition import Node
-from noncoop.engine.rules.model import PLACEHOLDER, Rule
+from noncoop.engine.rules.model import Rule, message_pieces
 
 DEFAULT_STATUSES = ("stable", "test")
 
@@ -39,8 +39,7 @@ class LoadedRule:
         """By pattern, the values of it the rule's message quotes (patterns it quotes none of
         left out): only those are worked out for each alert."""
         named: dict[str, set[str]] = {}
-        for inside in PLACEHOLDER.findall(self.rule.message):
-            owner, _, name = inside.partition(".")
+        for _, owner, name in message_pieces(self.rule.message)[0]:
             if owner in self.rule.patterns:
                 named.setdefault(owner, set()).add(name)
         return {owner: frozenset(names) for owner, names in named.items()}
