@@ -4,6 +4,8 @@ with the same values and evidence, whatever was added to the store since it was 
 import json
 import logging
 import shutil
+import sqlite3
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 
@@ -506,6 +508,10 @@ def test_a_kept_timeline_that_does_not_hold_together_is_made_again(tmp_path, cap
                 lines = lines.set_column(at, "household_id", past)
             with pa.OSFile(str(copy), "wb") as sink, pa.ipc.new_file(sink, lines.schema) as out:
                 out.write_table(lines)
+        # The copies are read for the records of alerts explained tonight: none would be, the
+        # store's being found as they were (recall.py), but for their fingerprints gone.
+        with closing(sqlite3.connect(ws.alerts_path)) as conn, conn:
+            conn.execute("UPDATE alerts SET fingerprint = NULL")
     elif tamper == "a child listed twice":
         twice = [meta["subjects"][0], *meta["subjects"][:-1]]  # as many, one of them twice
         meta_file.write_text(json.dumps({**meta, "subjects": twice}))

@@ -9,10 +9,11 @@ that touched it, so re-running that night starts from the same place and changes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from noncoop.alerts.model import ACTIVE, QUIET, STATUSES, StoredAlert, StoreUpdate
-from noncoop.engine.alert import Alert, episode_id
+from noncoop.engine.alert import Alert, Folded, episode_id
 
 REOPEN_DAYS = 30  # an alert back within this many days of its last window is the same episode
 TRIAGE_FIELDS = (
@@ -38,6 +39,7 @@ CONTENT = (
     "guidance",
     "actions",
     "related",
+    "fingerprint",
 )
 COLUMNS = (
     "alert_id",
@@ -59,7 +61,7 @@ def reconcile(
     alerts: list[Alert],
     versions: dict[str, str],
     as_of: str,
-    folded: list[Alert] = (),
+    folded: Sequence[Alert | Folded] = (),
 ) -> tuple[StoreUpdate, list[dict], list[str]]:
     """The store's rows after a scan as of `as_of`: matched, new, reopened and resolved episodes.
 
@@ -199,10 +201,12 @@ def content_of(alert: Alert, alert_id: str, version: str) -> dict:
         "window_start": alert.window.start,
         "window_end": alert.window.end,
         "explanation": alert.explanation,
-        "evidence": [e.record for e in alert.evidence],
+        # A recalled alert's as the store holds them: written back unchanged, never re-encoded.
+        "evidence": alert.stored_text("evidence") or [e.record for e in alert.evidence],
         "guidance": list(alert.guidance),
         "actions": list(alert.actions),
-        "related": [r.to_json() for r in alert.related],
+        "related": alert.stored_text("related") or alert.related_records(),
+        "fingerprint": alert.fingerprint,
     }
 
 

@@ -7,7 +7,7 @@ resolved) and its triage (open, acknowledged, closed, snoozed), and the audit lo
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from noncoop.engine.alert import Alert, Evidence, Related, Window
@@ -38,9 +38,6 @@ class Triage:
             "at": self.at,
             "until": self.until,
         }
-
-
-ALERT_FIELDS = tuple(f.name for f in fields(Alert) if f.name != "alert_id")
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ class StoredAlert(Alert):
         makes one for each of its 22,000 alerts at 100,000 children (0.30 s to 0.15 s)."""
         stored = object.__new__(cls)
         vars(stored).update(
-            {name: getattr(alert, name) for name in ALERT_FIELDS},
+            vars(alert),  # the fields, and a recalled alert's stored text as yet unread
             alert_id=row["alert_id"],  # a reopened episode keeps the id it was first given
             rule_version=row["rule_version"],
             status=status or row["status"],

@@ -13,7 +13,7 @@ import json
 import operator
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -32,7 +32,7 @@ from noncoop.alerts.model import (
     StoredAlert,
     StoreUpdate,
 )
-from noncoop.engine.alert import Alert
+from noncoop.engine.alert import Alert, Folded, Stored
 from noncoop.vocab import LEVELS, as_pattern_tag
 
 MIGRATIONS = (
@@ -79,6 +79,9 @@ MIGRATIONS = (
     # `touched_as_of` the last night that changed it. Rewriting each of a night's ten thousand
     # live rows, evidence and all, to move that one date on was a fifth of storing them.
     "CREATE TABLE rule_scans (rule_id TEXT PRIMARY KEY, as_of TEXT NOT NULL);",
+    # What each alert was explained from (engine/recall.py): a night that finds the same takes
+    # the stored alert rather than explaining it again.
+    "ALTER TABLE alerts ADD COLUMN fingerprint TEXT;",
 )
 
 
@@ -193,7 +196,7 @@ class AlertStore:
         as_of: str,
         run: dict,
         actor: str,
-        folded: list[Alert] = (),
+        folded: Sequence[Alert | Folded] = (),
         ahead: ReadAhead | None = None,
     ) -> StoreUpdate:
         """Match a scan's alerts to the stored episodes, update them and audit the run, at once;
@@ -421,6 +424,19 @@ class ReadAhead:
             version = _data_version(self.conn)
             self.read = (version, _stored_rows(self.conn, self.as_of))
 
+    def recalled(self) -> dict[str, Stored]:
+        """By fingerprint, the live alerts read, as the engine takes back those it finds as they
+        were (engine/recall.py): an alert's content is that of its fingerprint, so rows changed
+        since they were read (triage) still give it."""
+        self.thread.join()
+        if self.read is None:
+            return {}
+        return {
+            row[_FINGERPRINT]: Stored(*(row[i] for i in _RECALLED))
+            for row in self.read[1][0]
+            if row[_FINGERPRINT] is not None and row[_STATUS] in ACTIVE
+        }
+
     def taken(self, as_of: str) -> tuple[list[tuple], list[dict]] | None:
         """The rows read ahead, inside the scan's transaction on the same connection, where
         they are still the store's; None where they must be read again."""
@@ -513,6 +529,8 @@ def _write_alerts(
 
 _VALUES = operator.itemgetter(*COLUMNS)
 _TOUCHED, _STATUS = COLUMNS.index("touched_as_of"), COLUMNS.index("status")
+_FINGERPRINT = COLUMNS.index("fingerprint")
+_RECALLED = [COLUMNS.index(c) for c in Stored._fields]
 _ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
 _OF_RULE = frozenset(COLUMNS.index(c) for c in ("tags", "guidance", "actions"))
 

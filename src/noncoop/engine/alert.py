@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from noncoop.vocab import pattern_tag
 
@@ -150,6 +152,55 @@ class Alert:
     opened: str | None = field(default=None, kw_only=True)
     # Alerts of superseded rules folded into this one (one fact, one alert).
     related: tuple[Related, ...] = field(default=(), kw_only=True)
+    # What the alert was explained from (recall.py): the same fingerprint, the same alert. Not
+    # part of what the alert says, so not compared: a single date's alerts have none.
+    fingerprint: str | None = field(default=None, kw_only=True, compare=False)
+
+    @classmethod
+    def recalled(cls, stored: Stored, **fields: Any) -> Alert:
+        """The alert as the store holds it (`stored`), with the other `fields` given; its evidence
+        and related alerts stay the stored JSON text until something asks for them as records
+        (`__getattr__`): most nights write them back as they are."""
+        alert = object.__new__(cls)
+        vars(alert).update(
+            fields,
+            household_id=stored.household_id,
+            window=Window(stored.window_start, stored.window_end),
+            explanation=stored.explanation,
+            _stored=stored,
+        )
+        return alert
+
+    def __getattr__(self, name: str) -> Any:
+        """A recalled alert's evidence and related alerts, read from the stored text when first
+        asked for (only called for names the instance does not hold)."""
+        stored = vars(self).get("_stored")
+        if stored is None or name not in ("evidence", "related"):
+            raise AttributeError(name)
+        records = orjson.loads(getattr(stored, name) or "[]")
+        maker = Evidence.from_json if name == "evidence" else Related.from_json
+        value = vars(self)[name] = tuple(map(maker, records))
+        return value
+
+    def stored_text(self, name: str) -> str | None:
+        """The JSON text the store holds for a recalled alert's `evidence` or `related` (None:
+        the alert was explained tonight)."""
+        stored = vars(self).get("_stored")
+        return getattr(stored, name) if stored is not None else None
+
+    def evidence_records(self) -> list[dict[str, Any]]:
+        """The evidence as the contract's records (shared with the alert: for writing out)."""
+        text = self.stored_text("evidence")
+        if text is not None and "evidence" not in vars(self):
+            return orjson.loads(text)
+        return [e.record for e in self.evidence]
+
+    def related_records(self) -> list[dict[str, Any]]:
+        """The related alerts as the contract's records."""
+        text = self.stored_text("related")
+        if text is not None and "related" not in vars(self):
+            return orjson.loads(text or "[]")
+        return [r.to_json() for r in self.related]
 
     @property
     def pattern(self) -> str | None:
@@ -168,6 +219,7 @@ class Alert:
     def content_json(self, after_rule: dict[str, Any] | None = None) -> dict[str, Any]:
         """Every field of the alert as JSON, in the contract's order, with `after_rule`'s after
         the rule id (its evidence records shared with the alert: for writing out)."""
+        related = self.related_records()
         return {
             "alert_id": self.alert_id,
             "rule_id": self.rule_id,
@@ -179,13 +231,34 @@ class Alert:
             "household_id": self.household_id,
             "window": self.window.to_json(),
             "explanation": self.explanation,
-            "evidence": [e.record for e in self.evidence],
+            "evidence": self.evidence_records(),
             "guidance": list(self.guidance),
             "actions": list(self.actions),
             **({"held": self.held.to_json()} if self.held else {}),
-            **({"related": [r.to_json() for r in self.related]} if self.related else {}),
+            **({"related": related} if related else {}),
         }
 
     def to_json(self) -> dict[str, Any]:
         """The contract's alert, as a newly found alert."""
         return {**self.content_json(), "status": "new"}
+
+
+class Stored(NamedTuple):
+    """What the store holds of an alert that the engine did not work out again: the columns
+    that come from its records (evidence and related alerts as the JSON text stored)."""
+
+    household_id: str | None
+    window_start: str
+    window_end: str
+    explanation: str
+    evidence: str
+    related: str | None
+
+
+class Folded(NamedTuple):
+    """An alert folded tonight into an alert recalled rather than explained (recall.py), which
+    lists it as the store holds it: what the store must know of it."""
+
+    rule_id: str
+    subject_id: str
+    held: Window | None

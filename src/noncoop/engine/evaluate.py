@@ -14,15 +14,17 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from noncoop.engine.alert import Alert
+from noncoop.asof import DAY, iso_day
+from noncoop.engine.alert import Alert, Folded, Window
 from noncoop.engine.decide import Decision, SignalTable, decider
-from noncoop.engine.explain import Support, explain
-from noncoop.engine.fold import attach
+from noncoop.engine.explain import Support, explain, recalled
+from noncoop.engine.fold import attach, attached
 from noncoop.engine.forked import both
-from noncoop.engine.history import RuleEpisodes, Signal, pack_history, supports_of
+from noncoop.engine.history import RuleEpisodes, Signal, Told, pack_history, told_of
 from noncoop.engine.horizon import Horizon
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
+from noncoop.engine.recall import Recall, with_folded
 from noncoop.engine.rules.pack import LoadedRule, RulePack
 from noncoop.engine.selections import MaskMemory, rule_masks, shared_records, timeline_mask
 from noncoop.engine.timeline import Feeds, Timeline, TraceSource, build_timeline
@@ -45,6 +47,10 @@ class Evaluation:
     # begun before it, for which they were worked out again over the whole history (empty:
     # none did); None where every record was read from the start.
     beyond_horizon: list[str] | None = None
+    # Alerts recalled from the store rather than explained (recall.py), of `alerts`; and those
+    # folded into them, not explained either.
+    recalled: int = 0
+    folded_recalled: list[Folded] = field(default_factory=list)
 
 
 def evaluate(
@@ -92,15 +98,18 @@ def evaluate_timeline(
     threads: int = 1,
     memory: MaskMemory | None = None,
     horizon: Horizon | None = None,
+    recall: Recall | None = None,
 ) -> Evaluation:
     """`evaluate`, on a timeline built already (in `timeline_s` seconds); with `history`, the
     patterns worked out in `threads` threads, the selections' masks recalled from `memory`;
     and where only the episodes still holding are told (not `ended`), read from the `horizon`
-    where one is given."""
+    where one is given, with the alerts the store holds as they are found `recall`ed from it
+    rather than explained (recall.py)."""
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = timeline_s
+    told_only = None if ended else horizon
     alerts = (
-        _history(tl, pack, engine, result, ended, threads, memory, None if ended else horizon)
+        _history(tl, pack, engine, result, ended, threads, memory, told_only, recall)
         if history
         else _single_date(tl, pack, engine, result)
     )
@@ -137,13 +146,29 @@ def _history(
     threads: int,
     memory: MaskMemory | None,
     horizon: Horizon | None,
+    recall: Recall | None,
 ) -> list[Alert]:
     clock = time.perf_counter()
     found, signals = _episodes(tl, pack, engine, result, threads, memory, horizon)
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    alerts, result.folded = _explained(pack.rules, found, signals, tl, ended, threads)
+    told = {r.id: told_of(r, found[r.id], signals, tl, ended) for r in pack.rules}
+    folded = {
+        r.id: told_of(r, found[r.id].folded, signals, tl, ended)
+        for r in pack.rules
+        if found[r.id].folded is not None
+    }
+    kept = _recalled(pack, told, folded, recall, tl)
+    alerts, result.folded = _explained(pack.rules, told, folded, kept, tl, threads)
     alerts = attach(alerts, result.folded, pack)
+    result.recalled = sum(len(by_k) for by_k in kept.alerts.values())
+    alerts += [a for by_k in kept.alerts.values() for a in by_k.values()]
+    result.folded_recalled = [
+        Folded(t.rule.id, str(tl.subjects[t.subject[t.episodes[k]]]), _held(t, k))
+        for rule_id, t in folded.items()
+        for k in range(len(t))
+        if (rule_id, k) not in kept.folded
+    ]
     result.timings["explanations"] = time.perf_counter() - clock
     for rule in pack.rules:
         for pname in rule.rule.patterns:
@@ -187,6 +212,71 @@ def _first_told(found: dict[str, RuleEpisodes], last_day: int) -> dict[str, int]
     return first
 
 
+@dataclass(frozen=True)
+class _Recalled:
+    """By rule, the alerts recalled from the store, by told episode (k); and the folded
+    episodes (rule, k) explained, those folded into an alert explained."""
+
+    alerts: dict[str, dict[int, Alert]]
+    folded: set[tuple[str, int]]
+
+
+def _recalled(
+    pack: RulePack,
+    told: dict[str, Told],
+    folded: dict[str, Told],
+    recall: Recall | None,
+    tl: Timeline,
+) -> _Recalled:
+    """The told episodes whose alert the store holds as it is (`recall`: None, none are), and
+    the folded ones to explain: those listed with an alert explained, or with none."""
+    under = _folded_into(pack, told, folded)
+    stored = recall() if recall is not None else {}
+    alerts: dict[str, dict[int, Alert]] = {}
+    for r, t in told.items():
+        found = [k for k, f in enumerate(t.fingerprint) if f in stored and not t.fresh[k]]
+        if found:
+            ids = tl.subjects[np.asarray(t.subject)[np.asarray(t.episodes)[found]]]
+            alerts[r] = {
+                k: recalled(t.support(k, bare=True), stored[t.fingerprint[k]], subject_id)
+                for k, subject_id in zip(found, ids.astype(str).tolist(), strict=True)
+            }
+    explained = {
+        child for (r, k), listed in under.items() if k not in alerts.get(r, {}) for child in listed
+    }
+    listed = {child for kids in under.values() for child in kids}
+    explained |= {(r, k) for r, t in folded.items() for k in range(len(t))} - listed
+    return _Recalled(alerts, explained)
+
+
+def _folded_into(
+    pack: RulePack, told: dict[str, Told], folded: dict[str, Told]
+) -> dict[tuple[str, int], list[tuple[str, int]]]:
+    """By told episode (rule, k), the folded ones (rule, k) its alert lists; its fingerprint
+    made to take theirs in, so that it is recalled only where they are as they were too."""
+    parents = [(r, k) for r, t in told.items() for k in range(len(t))]
+    children = [(r, k) for r, t in folded.items() for k in range(len(t))]
+    key = lambda t, k: (t.subject[t.episodes[k]], *t.held(k))  # noqa: E731
+    into = attached(
+        [(r, *key(told[r], k)) for r, k in parents],
+        [(r, *key(folded[r], k)) for r, k in children],
+        pack,
+    )
+    under = {}
+    for i, js in into.items():
+        (r, k), listed = parents[i], [children[j] for j in js]
+        under[r, k] = listed
+        prints = [folded[c].fingerprint[j] for c, j in listed]
+        told[r].fingerprint[k] = with_folded(told[r].fingerprint[k], prints)
+        told[r].fresh[k] |= any(folded[c].fresh[j] for c, j in listed)
+    return under
+
+
+def _held(told: Told, k: int) -> Window:
+    first, last = told.held(k)
+    return Window(iso_day(first * DAY), iso_day(last * DAY))
+
+
 # Told episodes from which a night's explaining is shared with a forked copy (forked.py). The
 # copy costs CPU of its own (pages copied as it writes, alerts pickled and read back): measured
 # at 100k children, 13,000 episodes told took as long either way and 0.7 CPU s more shared, while
@@ -197,27 +287,28 @@ _SHARES = (0.6, 0.4)  # of the episodes told: explained here, and in the copy
 
 def _explained(
     rules: list[LoadedRule],
-    found: dict[str, RuleEpisodes],
-    signals: dict[str, Signal],
+    told: dict[str, Told],
+    folded: dict[str, Told],
+    kept: _Recalled,
     tl: Timeline,
-    ended: bool,
     threads: int,
 ) -> tuple[list[Alert], list[Alert]]:
-    """The rules' alerts and those folded into others, in the rules' order. With more than one
-    core (`threads`) and enough of them, half of the rules (by episodes told) are explained in
-    a forked copy of the process, at once with the other half."""
+    """The alerts of the told episodes not recalled (`kept`), and of the folded ones to
+    explain, in the rules' order. With more than one core (`threads`) and enough of them, half
+    of the rules (by episodes explained) are explained in a forked copy of the process, at once
+    with the other half."""
+    mine = {
+        r.id: [k for k in range(len(told[r.id])) if k not in kept.alerts.get(r.id, {})]
+        for r in rules
+    }
+    theirs = {r: [k for k in range(len(t)) if (r, k) in kept.folded] for r, t in folded.items()}
 
     def of(chosen: list[LoadedRule]) -> tuple[list[Alert], list[Alert]]:
-        told = [s for r in chosen for s in supports_of(r, found[r.id], signals, tl, ended)]
-        folded = [
-            s
-            for r in chosen
-            if found[r.id].folded is not None
-            for s in supports_of(r, found[r.id].folded, signals, tl, ended)
-        ]
-        return explain(told, tl), explain(folded, tl)
+        supports = [told[r.id].support(k) for r in chosen for k in mine[r.id]]
+        under = [folded[r.id].support(k) for r in chosen for k in theirs.get(r.id, ())]
+        return explain(supports, tl), explain(under, tl)
 
-    weight = {r.id: _told(found[r.id], tl, ended) for r in rules}
+    weight = {r.id: len(mine[r.id]) + len(theirs.get(r.id, ())) for r in rules}
     if threads < 2 or sum(weight.values()) < FORK_FROM:
         return of(rules)
     # The copy's share is the smaller: it also pickles its alerts, and copies each page of
@@ -228,17 +319,10 @@ def _explained(
         lighter = min((0, 1), key=lambda i: loads[i] / _SHARES[i])
         halves[lighter].append(rule)
         loads[lighter] += weight[rule.id]
-    (alerts, folded), (more, folded_more) = both(lambda: of(halves[0]), lambda: of(halves[1]))
+    (alerts, under), (more, under_more) = both(lambda: of(halves[0]), lambda: of(halves[1]))
     place = {r.id: i for i, r in enumerate(rules)}
     in_rules = lambda listed: sorted(listed, key=lambda a: place[a.rule_id])  # noqa: E731  stable
-    return in_rules(alerts + more), in_rules(folded + folded_more)
-
-
-def _told(found: RuleEpisodes, tl: Timeline, ended: bool) -> int:
-    """How many of a rule's episodes (and of those folded) are explained."""
-    if ended:
-        return sum(len(p) for p in found.parts())
-    return sum(int(np.count_nonzero(p.end == tl.last_day)) for p in found.parts())
+    return in_rules(alerts + more), in_rules(under + under_more)
 
 
 class _Run:

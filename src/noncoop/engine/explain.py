@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, iso_day, long_day, utc_seconds
-from noncoop.engine.alert import Alert, Evidence, Window, episode_id
+from noncoop.engine.alert import Alert, Evidence, Stored, Window, episode_id
 from noncoop.engine.rules.model import message_pieces
 from noncoop.engine.rules.pack import LoadedRule
 from noncoop.engine.timeline import Timeline
@@ -35,6 +35,7 @@ class Support:
     end: int
     held: tuple[int, int] | None = None  # first and last day the rule held (days since 1970)
     first_start: int | None = None  # the window's start as known on the first of those days
+    fingerprint: str | None = None  # of what the alert is explained from (recall.py)
 
 
 def render_message(template: str, values: dict[str, dict], window: Window) -> str:
@@ -116,29 +117,46 @@ def _alert(
     rule = support.rule
     window = Window(iso_day(support.start), iso_day(end))
     cited = tuple(map(book.records.__getitem__, support.positions))
-    opened = iso_day(support.first_start) if support.first_start is not None else window.start
-    # An episode is named by the day it began, as the store names an alert by the night it was
-    # first raised; a single date's alert, not yet stored, by its window's start.
-    raised = iso_day(support.held[0] * DAY) if support.held else window.start
     return Alert(
-        alert_id=episode_id(rule.id, subject_id, raised),
-        rule_id=rule.id,
-        title=rule.rule.title,
-        level=str(rule.rule.level),
-        tags=tuple(rule.rule.tags),
-        subject_id=subject_id,
+        **_about(support, subject_id, window),
         household_id=book.households[support.positions[0]] if cited else None,
         window=window,
         explanation=render_message(rule.rule.message, support.values, window)
         + _whose(cited, children),
         evidence=cited,
-        guidance=rule.cited,
-        actions=tuple(rule.rule.actions),
-        held=Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
+    )
+
+
+def recalled(support: Support, stored: Stored, subject_id: str) -> Alert:
+    """The alert the store holds for what supports it (the same fingerprint): its window,
+    message and records as stored, and tonight's days held."""
+    window = Window(stored.window_start, stored.window_end)
+    return Alert.recalled(stored, **_about(support, subject_id, window))
+
+
+def _about(support: Support, subject_id: str, window: Window) -> dict:
+    """An alert's fields that its rule and the days it held give: all but its window, message
+    and records."""
+    rule = support.rule
+    opened = iso_day(support.first_start) if support.first_start is not None else window.start
+    # An episode is named by the day it began, as the store names an alert by the night it was
+    # first raised; a single date's alert, not yet stored, by its window's start.
+    raised = iso_day(support.held[0] * DAY) if support.held else window.start
+    return {
+        "alert_id": episode_id(rule.id, subject_id, raised),
+        "rule_id": rule.id,
+        "title": rule.rule.title,
+        "level": str(rule.rule.level),
+        "tags": tuple(rule.rule.tags),
+        "subject_id": subject_id,
+        "guidance": rule.cited,
+        "actions": tuple(rule.rule.actions),
+        "held": Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
         if support.held
         else None,
-        opened=opened if support.held else None,
-    )
+        "opened": opened if support.held else None,
+        "fingerprint": support.fingerprint,
+    }
 
 
 def _whose(records: tuple[Evidence, ...], children: frozenset[str]) -> str:

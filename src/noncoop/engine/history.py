@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from noncoop.asof import DAY
+from noncoop.engine import recall
 from noncoop.engine.decide import Decide, SignalTable
 from noncoop.engine.decide.conjunctions import conjunctions
 from noncoop.engine.episodes import (
@@ -487,18 +488,21 @@ def _signal(episodes: Episodes, pattern, tl: Timeline) -> Signal:
     return Signal.of(episodes, tl, gap, None if gap or within is None else days(within))
 
 
-def supports_of(
+def told_of(
     rule: LoadedRule,
     found: RuleEpisodes,
     signals: dict[str, Signal],
     tl: Timeline,
     ended: bool = True,
-) -> list[Support]:
-    """What supports each of a rule's episodes: its evidence, window (from its first evidence to
-    its members' window ends on its last day), the days it held and its message values."""
+) -> Told:
+    """What supports each of a rule's told episodes (with `ended`, every one; else those still
+    holding): its evidence, window (from its first evidence to its members' window ends on its
+    last day), the days it held, its message values and its fingerprint (recall.py)."""
     eps = found.episodes
     if not len(eps):
-        return []
+        return Told(
+            rule, [], [], [], [], [], [], [], [0], eps.rows, {}, [], np.zeros(0, bool), None
+        )
     t, day = tl.t[eps.rows], tl.day[eps.rows]
     bounds = np.searchsorted(eps.evidence, np.arange(len(eps) + 1))
     start = _per_episode(np.minimum, t, eps.evidence, len(eps), NEVER)
@@ -512,7 +516,6 @@ def supports_of(
         end[mine] = np.maximum(end[mine], signals[name].window_end(member, eps.end[mine]))
         latest[name] = np.full(len(eps), -1, np.int64)
         latest[name][mine] = member
-    out = []
     # Without the episodes that ended before the as-of day, only those still holding are told.
     told = np.arange(len(eps)) if ended else np.flatnonzero(eps.end == tl.last_day)
     patterns = {
@@ -521,18 +524,128 @@ def supports_of(
         )
         for pname, wanted in rule.quoted.items()
     }
-    bounds, rows = bounds.tolist(), eps.rows
-    subject, first, last = eps.subject.tolist(), eps.start.tolist(), eps.end.tolist()
-    start, end, first_start = start.tolist(), end.tolist(), first_start.tolist()
-    for k, e in enumerate(told.tolist()):
-        held = (first[e], last[e])
-        values = {pname: rows_of.values(k, held) for pname, rows_of in patterns.items()}
-        # Evidence rows are timeline positions, in (child, time) order already.
-        positions = rows[bounds[e] : bounds[e + 1]].tolist()
-        out.append(
-            Support(rule, subject[e], positions, values, start[e], end[e], held, first_start[e])
+    scalars = (eps.subject, eps.start, eps.end, start, end, first_start)
+    fingerprint, fresh, values = _fingerprints(rule, told, scalars, bounds, eps.rows, patterns, tl)
+    return Told(
+        rule,
+        told.tolist(),
+        *(a.tolist() for a in scalars),
+        bounds.tolist(),
+        eps.rows,
+        patterns,
+        fingerprint,
+        fresh,
+        values,
+    )
+
+
+def _fingerprints(
+    rule: LoadedRule,
+    told: np.ndarray,
+    scalars: tuple[np.ndarray, ...],
+    bounds: np.ndarray,
+    rows: np.ndarray,
+    patterns: dict[str, _MemberRows],
+    tl: Timeline,
+) -> tuple[list[str | None], np.ndarray, list[dict] | None]:
+    """Each told episode's fingerprint (None: the records have no numbers), whether it cites
+    or counts a record merged into a kept timeline since it was kept (then it is explained,
+    never recalled), and where its message quotes a value that is more than its records (a
+    kind not `recorded`), its message values, worked out to be taken in."""
+    cited_at, cited_cut = _ranges_cut(bounds[told], bounds[told + 1])
+    # The records each told episode cites, then those each pattern's values describe.
+    described = [(rows[cited_at], cited_cut)]
+    described += [(m.rows, np.asarray(m.at, np.int64)) for m in patterns.values()]
+    fresh = np.zeros(len(told), bool)
+    for positions, cut in described:
+        fresh |= _any_in(tl.merged(positions), cut)
+    numbers = [tl.event_numbers(positions) for positions, _ in described]
+    if not len(told) or numbers[0] is None:
+        return [None] * len(told), fresh, None
+    # Not the last day held: tonight, for every episode told tonight.
+    subject, first, last, start, end, first_start = scalars
+    fields: list = [recall.children(tl.subjects[subject[told]])]
+    fields += [values[told] for values in (first, start, end, first_start)]
+    for (_, cut), numbered in zip(described, numbers, strict=True):
+        fields.append(tuple(recall.sets(numbered, cut, lane) for lane in recall.LANES))
+        fields.append(np.diff(cut))
+    values = None
+    if not all(KINDS[rule.rule.patterns[name].kind].recorded for name in patterns):
+        held = zip(first[told].tolist(), last[told].tolist(), strict=True)
+        values = [
+            {name: rows_of.values(k, days) for name, rows_of in patterns.items()}
+            for k, days in enumerate(held)
+        ]
+        fields.append(np.fromiter(map(recall.said, values), np.uint64, len(values)))
+    return recall.fingerprints(recall.rule_seed(rule), fields, len(told)), fresh, values
+
+
+def _ranges_cut(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every index of each range `[lo[k], hi[k])` in one array, and where each range's begin."""
+    counts = np.maximum(hi - lo, 0)
+    return ranges(lo, hi)[1], np.concatenate([[0], np.cumsum(counts)])
+
+
+def _any_in(flags: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """Whether any flag is set in each range `flags[cut[k]:cut[k + 1]]`."""
+    summed = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    return summed[cut[1:]] > summed[cut[:-1]]
+
+
+@dataclass
+class Told:
+    """A rule's told episodes: what supports each (k), as lists by episode (e), made into a
+    Support only for those explained."""
+
+    rule: LoadedRule
+    episodes: list[int]  # e of each told episode
+    subject: list[int]
+    first: list[int]
+    last: list[int]
+    start: list[int]
+    end: list[int]
+    first_start: list[int]
+    bounds: list[int]
+    rows: np.ndarray
+    patterns: dict[str, _MemberRows]
+    fingerprint: list[str | None]
+    fresh: np.ndarray  # cites or counts a record merged since the timeline was kept
+    values: list[dict] | None  # by k, where worked out for the fingerprint already
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    def held(self, k: int) -> tuple[int, int]:
+        e = self.episodes[k]
+        return self.first[e], self.last[e]
+
+    def support(self, k: int, bare: bool = False) -> Support:
+        """What supports told episode k (`bare`: without its evidence and values, for an alert
+        recalled rather than explained)."""
+        e, held = self.episodes[k], self.held(k)
+        positions, values = [], {}
+        if not bare:
+            # Evidence rows are timeline positions, in (child, time) order already.
+            positions = self.rows[self.bounds[e] : self.bounds[e + 1]].tolist()
+            values = (
+                self.values[k]
+                if self.values is not None
+                else {name: rows_of.values(k, held) for name, rows_of in self.patterns.items()}
+            )
+        return Support(
+            self.rule,
+            self.subject[e],
+            positions,
+            values,
+            self.start[e],
+            self.end[e],
+            held,
+            self.first_start[e],
+            self.fingerprint[k],
         )
-    return out
+
+    def supports(self) -> list[Support]:
+        return [self.support(k) for k in range(len(self))]
 
 
 class _MemberRows(NamedTuple):

@@ -171,6 +171,25 @@ class Timeline:
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
         return records.assign(via_subject_id=via)
 
+    def event_numbers(self, positions: np.ndarray) -> np.ndarray | None:
+        """The event number of the record at each timeline position (None: the table as loaded
+        has none, as events given in memory have not)."""
+        if EVENT_NUMBER not in self.origin:
+            return None
+        rows = self.rows[positions]
+        numbers = self.origin[EVENT_NUMBER].to_numpy(np.uint64)
+        if self.added is None:
+            return numbers[rows]
+        late = rows >= len(self.origin)
+        out = numbers[np.where(late, 0, rows)] if len(numbers) else np.zeros(len(rows), np.uint64)
+        out[late] = self.added[EVENT_NUMBER].to_numpy(np.uint64)[rows[late] - len(self.origin)]
+        return out
+
+    def merged(self, positions: np.ndarray) -> np.ndarray:
+        """Whether the record at each timeline position was merged into a kept timeline since
+        it was kept (a record sent again with changes comes in so, under its old number)."""
+        return self.rows[positions] >= len(self.origin)
+
     def origin_rows(self, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
         """The columns of the records at these origin rows, in their order (`added`'s past the
         end of `origin`; a category's values there as text where the two differ)."""

@@ -23,6 +23,7 @@ import pandas as pd
 from noncoop.asof import DAY, calendar, zone
 from noncoop.engine.evaluate import Evaluation, evaluate_timeline, pack_timeline
 from noncoop.engine.horizon import Horizon, Since
+from noncoop.engine.recall import Recall
 from noncoop.engine.rules.pack import RulePack
 from noncoop.engine.selections import shared_definitions, shared_records
 from noncoop.engine.shards import Plan, Sharding, evaluate_shard, merge, region_part
@@ -68,6 +69,9 @@ class Job:
     where: Where = field(default_factory=Where)
     # What the alert store says of the episodes a night tells (None: a first scan's, every one).
     since: Since | None = None
+    # The store's live alerts by fingerprint, for those found as they were (engine/recall.py):
+    # in this process only (local), never sent to shard workers.
+    recall: Recall | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -88,7 +92,7 @@ def run_local(job: Job) -> Evaluated:
     """The whole region in this process: with the timeline kept by an earlier scan where the
     stored events and all else it is made from are as they were (scan/kept.py)."""
     with calendar(job.workspace.timezone()):
-        tl, timings, keep, masks = _local_timeline(job)
+        tl, timings, keep, masks, kept = _local_timeline(job)
         evaluation = evaluate_timeline(
             tl,
             job.pack,
@@ -99,8 +103,17 @@ def run_local(job: Job) -> Evaluated:
             threads(),
             masks,
             _horizon(job, tl),
+            # Only from a kept timeline: one made again may hold records sent again with changes
+            # under their old numbers, which a fingerprint cannot tell apart (recall.py).
+            job.recall if kept else None,
         )
         _log_horizon(evaluation.beyond_horizon)
+        if kept and job.recall is not None:
+            log.info(
+                "%d alerts found as the store holds them, recalled; %d explained",
+                evaluation.recalled,
+                len(evaluation.alerts) - evaluation.recalled,
+            )
         # Kept once the evaluation is done, beside what follows (the alert store's work, on
         # one core): kept beside the evaluation, its thread took CPU from the patterns'
         # threads and kept the explaining from sharing its work with a copy of the process
@@ -139,9 +152,9 @@ def _log_horizon(beyond: list[str] | None) -> None:
 
 def _local_timeline(
     job: Job,
-) -> tuple[Timeline, dict[str, float], Callable[[], Keeper] | None, KeptMasks]:
+) -> tuple[Timeline, dict[str, float], Callable[[], Keeper] | None, KeptMasks, bool]:
     """The region's timeline, kept or made, the phases it took, what starts its keeping (None:
-    it is kept already) and its selections' masks as kept with it."""
+    it is kept already), its selections' masks as kept with it, and whether it was kept."""
     clock = time.perf_counter()
     workspace = job.workspace
     subjects = workspace.load_subjects()
@@ -161,7 +174,7 @@ def _local_timeline(
         timings = {"load": loaded - clock, "timeline": time.perf_counter() - loaded}
         masks = KeptMasks()
     keep = partial(Keeper, workspace.timeline_dir, inputs, tl, segments) if again else None
-    return tl, timings, keep, masks
+    return tl, timings, keep, masks, found is not None
 
 
 def cores() -> int:

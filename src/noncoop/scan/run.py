@@ -29,6 +29,7 @@ from noncoop.asof import DAY, as_of_day, calendar, end_second, start_second
 from noncoop.engine.decide import resolve_engine
 from noncoop.engine.evaluate import Evaluation
 from noncoop.engine.horizon import Since
+from noncoop.engine.recall import Recall
 from noncoop.engine.rules.load import load_rules
 from noncoop.engine.rules.pack import RulePack
 from noncoop.ingest.counts import IngestReport, Progress
@@ -112,6 +113,7 @@ def scan(
             accept_withdrawals,
             where,
             since,
+            ahead.recalled if ahead is not None else None,
         )
         # The timeline is kept while the alerts are stored, and is whole before the lock goes.
         stack.callback(_kept, result)
@@ -123,7 +125,7 @@ def scan(
         versions = {r.id: r.digest[:12] for r in pack.rules}
         run = {**_run_details(result, sources_dir, workspace), "rules": versions}
         alerts, actor = result.evaluation.alerts, actor or getpass.getuser()
-        folded = result.evaluation.folded
+        folded = [*result.evaluation.folded, *result.evaluation.folded_recalled]
         if first:
             result.store = store.record_first_scan(
                 alerts, versions, iso, history_from, run, actor, folded
@@ -177,12 +179,15 @@ def _evaluate(
     accept_withdrawals: bool,
     where: Where,
     since: Since | None,
+    recall: Recall | None = None,
 ) -> ScanResult:
     clock = time.perf_counter()
     report = ingest(sources_dir, workspace, progress, accept_withdrawals)
     _hand_back_memory()
     ingest_s = time.perf_counter() - clock
-    done = EXECUTORS[where.executor](_job(workspace, pack, day, engine, ended, where, since))
+    # Shard workers explain every alert: the store's rows stay in this process.
+    local = recall if where.executor == "local" else None
+    done = EXECUTORS[where.executor](_job(workspace, pack, day, engine, ended, where, since, local))
     timings = {"ingest": ingest_s, **done.timings}
     result = ScanResult(day, pack, report, done.evaluation, done.engine, timings, done.executor)
     result.warnings += done.warnings
@@ -213,11 +218,12 @@ def _job(
     ended: bool,
     where: Where | None = None,
     since: Since | None = None,
+    recall: Recall | None = None,
 ) -> Job:
     # Days are the region's calendar days, as its sources.yaml names them.
     with calendar(workspace.timezone()):
         coverage = declared_coverage(workspace.declared_coverage(), day)
-    return Job(workspace, pack, day, engine, coverage, ended, where or Where(), since)
+    return Job(workspace, pack, day, engine, coverage, ended, where or Where(), since, recall)
 
 
 def _hand_back_memory() -> None:

@@ -111,6 +111,11 @@ class PatternKind:
     # None: a day can rest on records of any age (a gap's last sighting, a sequence's count
     # over its whole episode). A night reads no older records than its told episodes need.
     reach: Callable[[Any], int] | None = None
+    # Whether an episode's message values rest on the records they describe alone: then the
+    # same records give the same message, and an alert's fingerprint names the records rather
+    # than working the values out (recall.py). Not so for a gap (days unseen grow each night),
+    # a rate (over its window's days) or a sequence (a count over its whole episode).
+    recorded: bool = False
 
 
 def within_reach(spec) -> int:

@@ -85,4 +85,6 @@ def explain(name: str, spec: Count) -> str:
     )
 
 
-KIND = PatternKind("count", Count, evaluate, explain, VALUES, episodes, reach=within_reach)
+KIND = PatternKind(
+    "count", Count, evaluate, explain, VALUES, episodes, reach=within_reach, recorded=True
+)

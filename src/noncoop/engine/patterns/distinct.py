@@ -72,4 +72,6 @@ def explain(name: str, spec: Distinct) -> str:
     )
 
 
-KIND = PatternKind("distinct", Distinct, evaluate, explain, VALUES, episodes, reach=within_reach)
+KIND = PatternKind(
+    "distinct", Distinct, evaluate, explain, VALUES, episodes, reach=within_reach, recorded=True
+)

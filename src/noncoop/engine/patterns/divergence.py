@@ -183,4 +183,6 @@ def reach(spec: Divergence) -> int:
     return 2 * days(spec.within)
 
 
-KIND = PatternKind("divergence", Divergence, evaluate, explain, VALUES, episodes, reach=reach)
+KIND = PatternKind(
+    "divergence", Divergence, evaluate, explain, VALUES, episodes, reach=reach, recorded=True
+)

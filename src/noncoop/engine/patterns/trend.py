@@ -113,4 +113,6 @@ def explain(name: str, spec: Trend) -> str:
     )
 
 
-KIND = PatternKind("trend", Trend, evaluate, explain, VALUES, episodes, reach=within_reach)
+KIND = PatternKind(
+    "trend", Trend, evaluate, explain, VALUES, episodes, reach=within_reach, recorded=True
+)

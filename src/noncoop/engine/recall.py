@@ -1,0 +1,121 @@
+"""Alerts a night finds as an earlier night found them: recalled from the store, not explained.
+
+Once a night's patterns are known, explaining its alerts (reading their records, filling their
+messages) is most of what is left, and most of a night's alerts are ongoing ones that read as
+they did. An alert is a function of what it is explained from: the rule and the code explaining
+it, the child, the window and the first day it held, the records it cites, and those its message
+counts or names. Their fingerprint names the alert; where the store holds a live alert with the
+same fingerprint, that alert is tonight's, and its stored text is taken as it is.
+
+What a fingerprint cannot see is ruled out rather than trusted:
+- A record is named by its event number, which a record sent again with changes keeps. Such a
+  record is merged into the kept timeline, and an alert citing or counting a record merged since
+  the timeline was kept is explained. A night whose timeline is made again (other people, another
+  calendar, an older kept timeline unreadable) recalls nothing.
+- A message value that rests on more than the records it describes may change with the night (a
+  gap's days unseen, a rate over its window's days, a sequence's count over its whole episode):
+  where a message quotes one (a kind not `recorded`), its values are worked out and taken in.
+- An alert with the alerts of superseded rules folded into it has a fingerprint only where each
+  of those has one, and takes theirs in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from noncoop import __version__
+from noncoop.engine.alert import Stored
+from noncoop.engine.rules.pack import LoadedRule
+
+# By fingerprint, the live alerts the store holds (read when first needed: a night reads its
+# stored alerts in a thread while its patterns are worked out).
+Recall = Callable[[], Mapping[str, Stored]]
+
+# Two lanes of 64 bits: a fingerprint is 128 bits, so two alerts of one rule and child told
+# apart by their records never share one.
+LANES = (np.uint64(0x243F6A8885A308D3), np.uint64(0x13198A2E03707344))
+
+
+def mixed(values: np.ndarray) -> np.ndarray:
+    """Each 64-bit value scrambled (splitmix64's finaliser), wrapping as unsigned arithmetic."""
+    with np.errstate(over="ignore"):
+        z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def sets(numbers: np.ndarray, cuts: np.ndarray, lane: np.uint64) -> np.ndarray:
+    """For each range `numbers[cuts[k]:cuts[k + 1]]`, a hash of its values as a set (the sum of
+    their scrambled values, which wraps): the records of a range are in timeline order already,
+    and the same records are in the same order."""
+    summed = np.concatenate([[np.uint64(0)], np.cumsum(mixed(numbers ^ lane), dtype=np.uint64)])
+    with np.errstate(over="ignore"):
+        return summed[cuts[1:]] - summed[cuts[:-1]]
+
+
+def fingerprints(seed: int, fields: list, n: int) -> list[str]:
+    """One fingerprint for each of `n` rows of the `fields`: an integer array each, or for a
+    set hash a tuple of one array per lane; seeded by the rule."""
+    lanes = []
+    for i, lane in enumerate(LANES):
+        h = np.full(n, np.uint64(seed) ^ lane, np.uint64)
+        for values in fields:
+            taken = values[i] if isinstance(values, tuple) else values
+            h = mixed(h ^ taken.astype(np.uint64))
+        lanes.append(h.tolist())
+    return [f"{a:016x}{b:016x}" for a, b in zip(*lanes, strict=True)]
+
+
+def said(values: dict[str, dict[str, str]]) -> int:
+    """A message's values (by pattern, by name) as one 64-bit number."""
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def children(ids: pd.Index) -> np.ndarray:
+    """A stable 64-bit hash of each child's id (the same on every night and machine)."""
+    return pd.util.hash_array(np.asarray(ids.astype(str), dtype=object))
+
+
+def with_folded(own: str | None, folded: list[str | None]) -> str | None:
+    """The fingerprint of an alert with the alerts folded into it (None where any has none)."""
+    if own is None or None in folded:
+        return None
+    if not folded:
+        return own
+    text = "\x1e".join([own, *sorted(folded)])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def rule_seed(rule: LoadedRule) -> int:
+    """What the rule gives every one of its alerts, and the code that explains them, as one
+    number: another wording, level, passage or action, or another build, is another seed."""
+    said = rule.rule
+    about = [rule.id, rule.digest, said.title, str(said.level), said.tags, rule.cited]
+    about += [said.actions, said.message, _code()]
+    text = json.dumps(about, default=str, ensure_ascii=False)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+# The modules that explain an alert (of this folder, its patterns and the package's words and
+# days): another build of any of them is another seed, and every alert is explained again.
+_EXPLAINING = ("alert.py", "explain.py", "fold.py", "history.py", "recall.py")
+_WORDS = ("vocab.py", "asof.py")
+
+
+@cache
+def _code() -> str:
+    here = Path(__file__).parent
+    made = hashlib.sha256(__version__.encode())
+    paths = [here / name for name in _EXPLAINING] + [here.parent / name for name in _WORDS]
+    for path in [*paths, *sorted(here.glob("patterns/*.py"))]:
+        made.update(path.read_bytes())
+    return made.hexdigest()
