@@ -199,7 +199,7 @@ class Alert:
         """The related alerts as the contract's records."""
         text = self.stored_text("related")
         if text is not None and "related" not in vars(self):
-            return orjson.loads(text or "[]")
+            return orjson.loads(text) if text != "[]" else []  # most alerts list none
         return [r.to_json() for r in self.related]
 
     @property
