@@ -4,6 +4,8 @@ and messages, even where an export came again with its records moved under their
 
 import logging
 import shutil
+import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -31,10 +33,13 @@ def recalled(caplog) -> list[str]:
 
 
 def explained_again(ws: Workspace, dest) -> Workspace:
-    """A copy of the workspace whose next scan makes its timeline again, so recalls nothing."""
+    """A copy of the workspace whose store holds no fingerprints, so that its next scan
+    explains every alert."""
     shutil.copytree(ws.root, dest)
-    shutil.rmtree(dest / "timeline")
-    return Workspace(dest)
+    copy = Workspace(dest)
+    with closing(sqlite3.connect(copy.alerts_path)) as conn, conn:
+        conn.execute("UPDATE alerts SET fingerprint = NULL")
+    return copy
 
 
 def cited_lines(result, source_file: str) -> list[int]:
@@ -58,7 +63,7 @@ def test_a_night_recalls_the_alerts_it_finds_as_they_were_and_says_what_explaini
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="noncoop"):
         explained = scan(REGION, again, None, "2026-04-29", "python", actor="test")
-    assert recalled(caplog) == []
+    assert recalled(caplog) == ["0 alerts found as the store holds them, recalled; 2 explained"]
     assert alerts_of(night) == alerts_of(explained)
     assert [a["status"] for a in alerts_of(night)] == ["ongoing", "ongoing"]
 
@@ -85,13 +90,39 @@ def test_records_sent_again_on_other_lines_are_cited_where_they_now_are(tmp_path
     assert alerts_of(tonight) == alerts_of(scan(sources, again, None, "2026-04-30", "python"))
 
 
+def test_a_night_stopped_after_keeping_its_timeline_leaves_no_alert_as_it_was(tmp_path):
+    """A night takes in the case notes sent again on other lines and keeps its timeline with
+    them, then stops before its alerts are stored (the store is as it was before it). The night
+    run again finds the records in the kept timeline, not merged tonight: their parts still tell
+    them apart, and the alerts cite the lines the records are on now."""
+    sources = copy_region(tmp_path / "src")
+    ws = Workspace(tmp_path / "ws")
+    scan(sources, ws, None, "2026-04-28", "python", actor="test")
+    before = scan(sources, ws, None, "2026-04-29", "python", actor="test")
+    kept = tmp_path / "store before"
+    shutil.copytree(ws.root, kept, ignore=shutil.ignore_patterns("events", "timeline"))
+    notes = sources / "casenotes.csv"
+    header, *rows = notes.read_text(encoding="utf-8").splitlines(keepends=True)
+    notes.write_text(header + "N0,LA-1001,not a date,REF,CP,,,x\n" + "".join(rows), "utf-8")
+    scan(sources, ws, None, "2026-04-30", "python", actor="test")
+    for name in ("alerts.sqlite", "alerts.sqlite-wal", "alerts.sqlite-shm"):
+        (ws.root / name).unlink(missing_ok=True)
+        if (kept / name).exists():
+            shutil.copy2(kept / name, ws.root / name)
+    again = explained_again(ws, tmp_path / "again")
+    tonight = scan(sources, ws, None, "2026-04-30", "python", actor="test")
+    lines = cited_lines(before, "casenotes.csv")
+    assert cited_lines(tonight, "casenotes.csv") == [n + 1 for n in lines]
+    assert alerts_of(tonight) == alerts_of(scan(sources, again, None, "2026-04-30", "python"))
+
+
 def night(ws: Workspace, as_of: str):
     with calendar(ws.timezone()):
         events, reader = ws.load_for_rules(pd.Timestamp(as_of))
         tl = pack_timeline(events, ws.load_subjects(), PACK, as_of, None, reader)
     return {
         (a.rule_id, a.subject_id, a.held.start): a
-        for a in evaluate_timeline(tl, PACK, "python", True, False).alerts
+        for a in evaluate_timeline(tl, PACK, "python", True, False, world="test").alerts
     }
 
 

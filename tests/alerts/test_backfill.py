@@ -25,7 +25,9 @@ def stored(ws: Workspace) -> list[dict]:
     with sqlite3.connect(ws.alerts_path) as conn:
         conn.row_factory = sqlite3.Row
         rows = [dict(r) for r in conn.execute(LAST_SCANNED)]
-    return [{k: v for k, v in row.items() if k not in ("prior", "touched_as_of")} for row in rows]
+    # Nor the fingerprint, which names the parts of each workspace's own event store.
+    unlike = ("prior", "touched_as_of", "fingerprint")
+    return [{k: v for k, v in row.items() if k not in unlike} for row in rows]
 
 
 LAST_SCANNED = """

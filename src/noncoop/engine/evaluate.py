@@ -99,17 +99,19 @@ def evaluate_timeline(
     memory: MaskMemory | None = None,
     horizon: Horizon | None = None,
     recall: Recall | None = None,
+    world: str | None = None,
 ) -> Evaluation:
     """`evaluate`, on a timeline built already (in `timeline_s` seconds); with `history`, the
     patterns worked out in `threads` threads, the selections' masks recalled from `memory`;
     and where only the episodes still holding are told (not `ended`), read from the `horizon`
     where one is given, with the alerts the store holds as they are found `recall`ed from it
-    rather than explained (recall.py)."""
+    rather than explained. Alerts have fingerprints only given the `world` the timeline was
+    made in (recall.py)."""
     result = Evaluation([], events=len(tl.t))
     result.timings["timeline"] = timeline_s
     told_only = None if ended else horizon
     alerts = (
-        _history(tl, pack, engine, result, ended, threads, memory, told_only, recall)
+        _history(tl, pack, engine, result, ended, threads, memory, told_only, recall, world)
         if history
         else _single_date(tl, pack, engine, result)
     )
@@ -147,14 +149,15 @@ def _history(
     memory: MaskMemory | None,
     horizon: Horizon | None,
     recall: Recall | None,
+    world: str | None,
 ) -> list[Alert]:
     clock = time.perf_counter()
     found, signals = _episodes(tl, pack, engine, result, threads, memory, horizon)
     result.timings["episodes"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    told = {r.id: told_of(r, found[r.id], signals, tl, ended) for r in pack.rules}
+    told = {r.id: told_of(r, found[r.id], signals, tl, ended, world) for r in pack.rules}
     folded = {
-        r.id: told_of(r, found[r.id].folded, signals, tl, ended)
+        r.id: told_of(r, found[r.id].folded, signals, tl, ended, world)
         for r in pack.rules
         if found[r.id].folded is not None
     }
@@ -234,7 +237,7 @@ def _recalled(
     stored = recall() if recall is not None else {}
     alerts: dict[str, dict[int, Alert]] = {}
     for r, t in told.items():
-        found = [k for k, f in enumerate(t.fingerprint) if f in stored and not t.fresh[k]]
+        found = [k for k, f in enumerate(t.fingerprint) if f in stored]
         if found:
             ids = tl.subjects[np.asarray(t.subject)[np.asarray(t.episodes)[found]]]
             alerts[r] = {
@@ -268,7 +271,6 @@ def _folded_into(
         under[r, k] = listed
         prints = [folded[c].fingerprint[j] for c, j in listed]
         told[r].fingerprint[k] = with_folded(told[r].fingerprint[k], prints)
-        told[r].fresh[k] |= any(folded[c].fresh[j] for c, j in listed)
     return under
 
 

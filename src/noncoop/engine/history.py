@@ -494,15 +494,15 @@ def told_of(
     signals: dict[str, Signal],
     tl: Timeline,
     ended: bool = True,
+    world: str | None = None,
 ) -> Told:
     """What supports each of a rule's told episodes (with `ended`, every one; else those still
     holding): its evidence, window (from its first evidence to its members' window ends on its
-    last day), the days it held, its message values and its fingerprint (recall.py)."""
+    last day), the days it held, its message values and its fingerprint (recall.py; none
+    without the `world` the timeline was made in)."""
     eps = found.episodes
     if not len(eps):
-        return Told(
-            rule, [], [], [], [], [], [], [], [0], eps.rows, {}, [], np.zeros(0, bool), None
-        )
+        return Told(rule, [], [], [], [], [], [], [], [0], eps.rows, {}, [], None)
     t, day = tl.t[eps.rows], tl.day[eps.rows]
     bounds = np.searchsorted(eps.evidence, np.arange(len(eps) + 1))
     start = _per_episode(np.minimum, t, eps.evidence, len(eps), NEVER)
@@ -525,7 +525,7 @@ def told_of(
         for pname, wanted in rule.quoted.items()
     }
     scalars = (eps.subject, eps.start, eps.end, start, end, first_start)
-    fingerprint, fresh, values = _fingerprints(rule, told, scalars, bounds, eps.rows, patterns, tl)
+    fingerprint, values = _fingerprints(rule, told, scalars, bounds, eps.rows, patterns, tl, world)
     return Told(
         rule,
         told.tolist(),
@@ -534,7 +534,6 @@ def told_of(
         eps.rows,
         patterns,
         fingerprint,
-        fresh,
         values,
     )
 
@@ -547,27 +546,26 @@ def _fingerprints(
     rows: np.ndarray,
     patterns: dict[str, _MemberRows],
     tl: Timeline,
-) -> tuple[list[str | None], np.ndarray, list[dict] | None]:
-    """Each told episode's fingerprint (None: the records have no numbers), whether it cites
-    or counts a record merged into a kept timeline since it was kept (then it is explained,
-    never recalled), and where its message quotes a value that is more than its records (a
-    kind not `recorded`), its message values, worked out to be taken in."""
+    world: str | None,
+) -> tuple[list[str | None], list[dict] | None]:
+    """Each told episode's fingerprint (None: there is nothing to name its records by, or no
+    `world`, what the timeline is made from besides them) and, where its message quotes a value
+    that is more than its records (a kind not `recorded`), its message values, worked out to be
+    taken in."""
     cited_at, cited_cut = _ranges_cut(bounds[told], bounds[told + 1])
     # The records each told episode cites, then those each pattern's values describe.
     described = [(rows[cited_at], cited_cut)]
     described += [(m.rows, np.asarray(m.at, np.int64)) for m in patterns.values()]
-    fresh = np.zeros(len(told), bool)
-    for positions, cut in described:
-        fresh |= _any_in(tl.merged(positions), cut)
-    numbers = [tl.event_numbers(positions) for positions, _ in described]
-    if not len(told) or numbers[0] is None:
-        return [None] * len(told), fresh, None
+    named = [tl.records(positions) for positions, _ in described]
+    if world is None or not len(told) or named[0] is None:
+        return [None] * len(told), None
     # Not the last day held: tonight, for every episode told tonight.
     subject, first, last, start, end, first_start = scalars
     fields: list = [recall.children(tl.subjects[subject[told]])]
     fields += [values[told] for values in (first, start, end, first_start)]
-    for (_, cut), numbered in zip(described, numbers, strict=True):
-        fields.append(tuple(recall.sets(numbered, cut, lane) for lane in recall.LANES))
+    for (_, cut), (number, part) in zip(described, named, strict=True):
+        keys = recall.mixed(number) ^ part
+        fields.append(tuple(recall.sets(keys, cut, lane) for lane in recall.LANES))
         fields.append(np.diff(cut))
     values = None
     if not all(KINDS[rule.rule.patterns[name].kind].recorded for name in patterns):
@@ -577,19 +575,14 @@ def _fingerprints(
             for k, days in enumerate(held)
         ]
         fields.append(np.fromiter(map(recall.said, values), np.uint64, len(values)))
-    return recall.fingerprints(recall.rule_seed(rule), fields, len(told)), fresh, values
+    seed = recall.rule_seed(rule, world)
+    return recall.fingerprints(seed, fields, len(told)), values
 
 
 def _ranges_cut(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every index of each range `[lo[k], hi[k])` in one array, and where each range's begin."""
     counts = np.maximum(hi - lo, 0)
     return ranges(lo, hi)[1], np.concatenate([[0], np.cumsum(counts)])
-
-
-def _any_in(flags: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    """Whether any flag is set in each range `flags[cut[k]:cut[k + 1]]`."""
-    summed = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
-    return summed[cut[1:]] > summed[cut[:-1]]
 
 
 @dataclass
@@ -609,7 +602,6 @@ class Told:
     rows: np.ndarray
     patterns: dict[str, _MemberRows]
     fingerprint: list[str | None]
-    fresh: np.ndarray  # cites or counts a record merged since the timeline was kept
     values: list[dict] | None  # by k, where worked out for the fingerprint already
 
     def __len__(self) -> int:

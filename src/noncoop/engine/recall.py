@@ -3,20 +3,20 @@
 Once a night's patterns are known, explaining its alerts (reading their records, filling their
 messages) is most of what is left, and most of a night's alerts are ongoing ones that read as
 they did. An alert is a function of what it is explained from: the rule and the code explaining
-it, the child, the window and the first day it held, the records it cites, and those its message
-counts or names. Their fingerprint names the alert; where the store holds a live alert with the
-same fingerprint, that alert is tonight's, and its stored text is taken as it is.
+it, the world its timeline was made in (people, calendar, feeds declared), the child, the window
+and the first day it held, the records it cites and those its message counts or names. Their
+fingerprint names the alert; where the store holds a live alert with the same fingerprint, that
+alert is tonight's, and its stored text is taken as it is.
 
-What a fingerprint cannot see is ruled out rather than trusted:
-- A record is named by its event number, which a record sent again with changes keeps. Such a
-  record is merged into the kept timeline, and an alert citing or counting a record merged since
-  the timeline was kept is explained. A night whose timeline is made again (other people, another
-  calendar, an older kept timeline unreadable) recalls nothing.
+- A record is named by its event number and the part it was read from. Parts are written once
+  and never changed: a record sent again, changed or only on another line, comes in another part
+  under its old number, and the alerts citing it are explained again.
 - A message value that rests on more than the records it describes may change with the night (a
   gap's days unseen, a rate over its window's days, a sequence's count over its whole episode):
   where a message quotes one (a kind not `recorded`), its values are worked out and taken in.
-- An alert with the alerts of superseded rules folded into it has a fingerprint only where each
-  of those has one, and takes theirs in.
+- An alert with the alerts of superseded rules folded into it takes in their fingerprints.
+- What has no part or world to name it by (events given in memory, a shard's timeline) has no
+  fingerprint, and is always explained.
 """
 
 from __future__ import annotations
@@ -95,12 +95,13 @@ def with_folded(own: str | None, folded: list[str | None]) -> str | None:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def rule_seed(rule: LoadedRule) -> int:
-    """What the rule gives every one of its alerts, and the code that explains them, as one
-    number: another wording, level, passage or action, or another build, is another seed."""
+def rule_seed(rule: LoadedRule, world: str) -> int:
+    """What the rule gives every one of its alerts, the code that explains them and the `world`
+    their timeline was made in (people, calendar, feeds declared), as one number: another
+    wording, level, passage or action, another build, or another world is another seed."""
     said = rule.rule
     about = [rule.id, rule.digest, said.title, str(said.level), said.tags, rule.cited]
-    about += [said.actions, said.message, _code()]
+    about += [said.actions, said.message, _code(), world]
     text = json.dumps(about, default=str, ensure_ascii=False)
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 

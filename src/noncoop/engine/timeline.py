@@ -76,6 +76,10 @@ class TraceSource(Protocol):
 
     def read(self, positions: np.ndarray, numbers: np.ndarray | None = None) -> pd.DataFrame: ...
 
+    def parts(self, positions: np.ndarray) -> np.ndarray:
+        """A 64-bit digest of the part (written once, never changed) each row came from."""
+        ...
+
 
 @dataclass
 class Timeline:
@@ -171,24 +175,23 @@ class Timeline:
         via = records["subject_id"].astype("string").where(self.shared[at], pd.NA)
         return records.assign(via_subject_id=via)
 
-    def event_numbers(self, positions: np.ndarray) -> np.ndarray | None:
-        """The event number of the record at each timeline position (None: the table as loaded
-        has none, as events given in memory have not)."""
-        if EVENT_NUMBER not in self.origin:
+    def records(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """What names the record at each timeline position for good: its event number, and the
+        part it was read from (a record sent again, changed or on another line, comes in another
+        part under its old number). None where the records have no numbers or parts, as events
+        given in memory have not."""
+        if self.reader is None or EVENT_NUMBER not in self.origin:
             return None
         rows = self.rows[positions]
         numbers = self.origin[EVENT_NUMBER].to_numpy(np.uint64)
         if self.added is None:
-            return numbers[rows]
-        late = rows >= len(self.origin)
-        out = numbers[np.where(late, 0, rows)] if len(numbers) else np.zeros(len(rows), np.uint64)
-        out[late] = self.added[EVENT_NUMBER].to_numpy(np.uint64)[rows[late] - len(self.origin)]
-        return out
-
-    def merged(self, positions: np.ndarray) -> np.ndarray:
-        """Whether the record at each timeline position was merged into a kept timeline since
-        it was kept (a record sent again with changes comes in so, under its old number)."""
-        return self.rows[positions] >= len(self.origin)
+            number = numbers[rows]
+        else:
+            late = rows >= len(self.origin)
+            number = numbers[np.where(late, 0, rows)] if len(numbers) else rows.astype(np.uint64)
+            added = self.added[EVENT_NUMBER].to_numpy(np.uint64)
+            number[late] = added[rows[late] - len(self.origin)]
+        return number, self.reader.parts(rows if self.loaded is None else self.loaded[rows])
 
     def origin_rows(self, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
         """The columns of the records at these origin rows, in their order (`added`'s past the

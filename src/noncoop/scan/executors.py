@@ -6,6 +6,7 @@ the alerts one process gives; only the time and the memory they take differ.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -92,7 +93,7 @@ def run_local(job: Job) -> Evaluated:
     """The whole region in this process: with the timeline kept by an earlier scan where the
     stored events and all else it is made from are as they were (scan/kept.py)."""
     with calendar(job.workspace.timezone()):
-        tl, timings, keep, masks, kept = _local_timeline(job)
+        tl, timings, keep, masks, world = _local_timeline(job)
         evaluation = evaluate_timeline(
             tl,
             job.pack,
@@ -103,12 +104,11 @@ def run_local(job: Job) -> Evaluated:
             threads(),
             masks,
             _horizon(job, tl),
-            # Only from a kept timeline: one made again may hold records sent again with changes
-            # under their old numbers, which a fingerprint cannot tell apart (recall.py).
-            job.recall if kept else None,
+            job.recall,
+            world,
         )
         _log_horizon(evaluation.beyond_horizon)
-        if kept and job.recall is not None:
+        if job.recall is not None:
             log.info(
                 "%d alerts found as the store holds them, recalled; %d explained",
                 evaluation.recalled,
@@ -152,9 +152,11 @@ def _log_horizon(beyond: list[str] | None) -> None:
 
 def _local_timeline(
     job: Job,
-) -> tuple[Timeline, dict[str, float], Callable[[], Keeper] | None, KeptMasks, bool]:
+) -> tuple[Timeline, dict[str, float], Callable[[], Keeper] | None, KeptMasks, str]:
     """The region's timeline, kept or made, the phases it took, what starts its keeping (None:
-    it is kept already), its selections' masks as kept with it, and whether it was kept."""
+    it is kept already), its selections' masks as kept with it, and the world it was made in:
+    all it is made from besides the events (people, calendar, the records shared in households,
+    the code making it, the feeds' declared periods), as a digest (engine/recall.py)."""
     clock = time.perf_counter()
     workspace = job.workspace
     subjects = workspace.load_subjects()
@@ -174,7 +176,10 @@ def _local_timeline(
         timings = {"load": loaded - clock, "timeline": time.perf_counter() - loaded}
         masks = KeptMasks()
     keep = partial(Keeper, workspace.timeline_dir, inputs, tl, segments) if again else None
-    return tl, timings, keep, masks, found is not None
+    # The periods as declared: an open one ends each night on the night's day.
+    declared = sorted(workspace.declared_coverage().items())
+    world = f"{inputs.digest}:{json.dumps(declared)}"
+    return tl, timings, keep, masks, world
 
 
 def cores() -> int:

@@ -4,6 +4,7 @@ manifest of every file ingested, so re-running an ingest adds only what is new.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -312,6 +313,15 @@ class TraceReader:
             for part, rows in kept
         ]
         self.starts = np.cumsum([0, *sizes])
+        digests = [hashlib.blake2b(path.name.encode(), digest_size=8).digest() for path, _ in kept]
+        self._named = np.array([int.from_bytes(d, "big") for d in digests], np.uint64)
+
+    def parts(self, positions: np.ndarray) -> np.ndarray:
+        """For the table's rows at `positions`, the part each came from, as a 64-bit digest of
+        its name: a part is written once and never changed, so a record sent again (with
+        changes, or on other lines) comes from another part under its old id."""
+        which = np.searchsorted(self.starts, np.asarray(positions, np.int64), "right") - 1
+        return self._named[which]
 
     def read(self, positions: np.ndarray, numbers: np.ndarray | None = None) -> pd.DataFrame:
         """The LAZY_COLUMNS columns for the table's rows at `positions`, in that order. Given
