@@ -547,40 +547,49 @@ def _fingerprints(
     patterns: dict[str, _MemberRows],
     tl: Timeline,
     world: str | None,
-) -> tuple[list[str | None], list[dict] | None]:
-    """Each told episode's fingerprint (None: there is nothing to name its records by, or no
-    `world`, what the timeline is made from besides them) and, where its message quotes a value
-    that is more than its records (a kind not `recorded`), its message values, worked out to be
-    taken in."""
-    cited_at, cited_cut = _ranges_cut(bounds[told], bounds[told + 1])
-    # The records each told episode cites, then those each pattern's values describe.
-    described = [(rows[cited_at], cited_cut)]
-    described += [(m.rows, np.asarray(m.at, np.int64)) for m in patterns.values()]
-    named = [tl.records(positions) for positions, _ in described]
-    if world is None or not len(told) or named[0] is None:
-        return [None] * len(told), None
-    # Not the last day held: tonight, for every episode told tonight.
+) -> tuple[list[str | None], list[dict | None] | None]:
+    """The fingerprint of each told episode still holding on the last day (None for the others,
+    never recalled: an alert is recalled only while live; and for all where there is nothing to
+    name their records by, or no `world`, what the timeline is made from besides them). Where
+    the message quotes a value that is more than its records (a kind not `recorded`), those
+    episodes' message values, worked out to be taken in."""
     subject, first, last, start, end, first_start = scalars
-    fields: list = [recall.children(tl.subjects[subject[told]])]
-    fields += [values[told] for values in (first, start, end, first_start)]
+    live = np.flatnonzero(last[told] == tl.last_day)
+    cited_at, cited_cut = _ranges_cut(bounds[told[live]], bounds[told[live] + 1])
+    # The records each live episode cites, then those each pattern's values describe.
+    described = [(rows[cited_at], cited_cut)]
+    for rows_of in patterns.values():
+        at = np.asarray(rows_of.at, np.int64)
+        member_at, member_cut = _ranges_cut(at[live], at[live + 1])
+        described.append((rows_of.rows[member_at], member_cut))
+    named = [tl.records(positions) for positions, _ in described]
+    prints: list[str | None] = [None] * len(told)
+    if world is None or not len(live) or named[0] is None:
+        return prints, None
+    # Not the last day held: tonight, for every episode told tonight.
+    fields: list = [recall.children(tl.subjects[subject[told[live]]])]
+    fields += [values[told[live]] for values in (first, start, end, first_start)]
     for (_, cut), (number, part) in zip(described, named, strict=True):
         keys = recall.mixed(number) ^ part
         fields.append(tuple(recall.sets(keys, cut, lane) for lane in recall.LANES))
         fields.append(np.diff(cut))
-    values = None
+    values: list[dict | None] | None = None
     if not all(KINDS[rule.rule.patterns[name].kind].recorded for name in patterns):
-        held = zip(first[told].tolist(), last[told].tolist(), strict=True)
-        values = [
-            {name: rows_of.values(k, days) for name, rows_of in patterns.items()}
-            for k, days in enumerate(held)
-        ]
-        fields.append(np.fromiter(map(recall.said, values), np.uint64, len(values)))
+        values = [None] * len(told)
+        for k in live.tolist():
+            held = (int(first[told[k]]), int(last[told[k]]))
+            values[k] = {name: rows_of.values(k, held) for name, rows_of in patterns.items()}
+        worked = [values[k] for k in live.tolist()]
+        fields.append(np.fromiter(map(recall.said, worked), np.uint64, len(worked)))
     seed = recall.rule_seed(rule, world)
-    return recall.fingerprints(seed, fields, len(told)), values
+    for k, made in zip(live.tolist(), recall.fingerprints(seed, fields, len(live)), strict=True):
+        prints[k] = made
+    return prints, values
 
 
 def _ranges_cut(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every index of each range `[lo[k], hi[k])` in one array, and where each range's begin."""
+    """Every index of each range `[lo[k], hi[k])` in one array, and where each range begins in
+    it."""
     counts = np.maximum(hi - lo, 0)
     return ranges(lo, hi)[1], np.concatenate([[0], np.cumsum(counts)])
 
@@ -602,7 +611,7 @@ class Told:
     rows: np.ndarray
     patterns: dict[str, _MemberRows]
     fingerprint: list[str | None]
-    values: list[dict] | None  # by k, where worked out for the fingerprint already
+    values: list[dict | None] | None  # by k, where worked out for the fingerprint already
 
     def __len__(self) -> int:
         return len(self.episodes)
@@ -619,11 +628,9 @@ class Told:
         if not bare:
             # Evidence rows are timeline positions, in (child, time) order already.
             positions = self.rows[self.bounds[e] : self.bounds[e + 1]].tolist()
-            values = (
-                self.values[k]
-                if self.values is not None
-                else {name: rows_of.values(k, held) for name, rows_of in self.patterns.items()}
-            )
+            values = self.values[k] if self.values is not None else None
+            if values is None:
+                values = {name: rows_of.values(k, held) for name, rows_of in self.patterns.items()}
         return Support(
             self.rule,
             self.subject[e],
@@ -635,9 +642,6 @@ class Told:
             self.first_start[e],
             self.fingerprint[k],
         )
-
-    def supports(self) -> list[Support]:
-        return [self.support(k) for k in range(len(self))]
 
 
 class _MemberRows(NamedTuple):
