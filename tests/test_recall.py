@@ -2,6 +2,7 @@
 than explaining them again, and says exactly what explaining them would: the same records, lines
 and messages, even where an export came again with its records moved under their old ids."""
 
+import json
 import logging
 import shutil
 import sqlite3
@@ -10,8 +11,10 @@ from contextlib import closing
 import numpy as np
 import pandas as pd
 from conftest import REGION, copy_region
+from typer.testing import CliRunner
 
 from noncoop.asof import calendar
+from noncoop.cli.app import app
 from noncoop.engine.evaluate import evaluate_timeline, pack_timeline
 from noncoop.engine.recall import fingerprints, mixed, sets
 from noncoop.engine.rules.load import load_rules
@@ -160,3 +163,25 @@ def test_a_fingerprint_names_a_set_of_records_and_everything_else_it_is_given():
     one = fingerprints(1, [np.array([1, 2]), (hashed[:2], hashed[:2])], 2)
     assert one[0] != one[1] and len(one[0]) == 32
     assert fingerprints(2, [np.array([1, 2]), (hashed[:2], hashed[:2])], 2) != one
+
+
+def test_the_json_file_of_a_night_that_recalls_is_laid_out_as_one_that_explains(tmp_path):
+    """The file of a night whose alerts come back from the store, their evidence written from
+    the stored text, has the bytes of the file of a night that explains every one."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-04-28", "python", actor="test")
+    again = explained_again(ws, tmp_path / "again")
+    files = []
+    for workspace in (ws, again):
+        out = tmp_path / f"{workspace.root.name}.json"
+        args = ["scan", str(REGION), "-w", str(workspace.root), "--as-of", "2026-04-29"]
+        done = CliRunner().invoke(app, [*args, "--engine", "python", "--json", str(out), "-q"])
+        assert done.exit_code == 0, done.output
+        files.append(out.read_bytes())
+    recalled_file, explained_file = (json.loads(f) for f in files)
+    assert [a["evidence"] for a in recalled_file["alerts"]] == [
+        a["evidence"] for a in explained_file["alerts"]
+    ]
+    assert all(a["evidence"] for a in recalled_file["alerts"])
+    laid_out = json.dumps(recalled_file, indent=2, ensure_ascii=False).encode()
+    assert files[0] == laid_out

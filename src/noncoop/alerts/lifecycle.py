@@ -92,6 +92,11 @@ def reconcile(
     for i, alert_id in matched:
         version = versions.get(alerts[i].rule_id, "")
         before, kept = by_id.get(alert_id), carried.get(alert_id)
+        if kept is None and _as_it_was(alerts[i], before, version, as_of):
+            # Its row would be written back as it is: not made again (most of a night's).
+            counts["ongoing"] += 1
+            out.append(StoredAlert.of(alerts[i], {**before, "touched_as_of": as_of}, "ongoing"))
+            continue
         row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
         rows.append(row)
         status = _reported(row, now.get(alert_id))
@@ -110,6 +115,25 @@ def reconcile(
     resolved = [r["alert_id"] for r in gone if now[r["alert_id"]][0] != "resolved"]
     counts["resolved"] = len(resolved)
     return StoreUpdate(out, resolved, counts), rows, [r["alert_id"] for r in absent]
+
+
+def _as_it_was(alert: Alert, before: dict | None, version: str, as_of: str) -> bool:
+    """Whether tonight finds an episode as the store holds it and leaves it so: the same
+    fingerprint (so the same content, recall.py), ongoing and awake, not yet touched tonight,
+    and its state before the last night that changed it already its state now. `_found_row`
+    would give it back as it is but for the night touched, which is not written for a live row
+    (its rule's scan says so)."""
+    return (
+        before is not None
+        and alert.fingerprint is not None
+        and before.get("fingerprint") == alert.fingerprint
+        and before["rule_version"] == version
+        and before["status"] == "ongoing"
+        and before["note"] is None
+        and before["triage"] not in QUIET
+        and before["touched_as_of"] != as_of
+        and before["prior"] == {k: before[k] for k in PRIOR}
+    )
 
 
 def _latest_resolved(base: list[dict]) -> dict[tuple[str, str], dict]:

@@ -98,10 +98,11 @@ class StoredAlert(Alert):
         )
         return stored
 
-    def to_json(self) -> dict[str, Any]:
-        """The contract's alert, with its lifecycle and triage."""
+    def to_json(self, evidence: Any = None) -> dict[str, Any]:
+        """The contract's alert, with its lifecycle and triage (and the `evidence` given, laid
+        out already, in place of the records)."""
         return {
-            **self.content_json({"rule_version": self.rule_version}),
+            **self.content_json({"rule_version": self.rule_version}, evidence),
             "status": self.status,
             "note": self.note,
             "first_as_of": self.first_as_of,

@@ -535,12 +535,20 @@ _ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
 _OF_RULE = frozenset(COLUMNS.index(c) for c in ("tags", "guidance", "actions"))
 
 
+_EVIDENCE = COLUMNS.index("evidence")
+
+
 def _encoded(row: dict) -> tuple:
-    """A row's values in COLUMNS order as the store holds them (JSON columns as text)."""
+    """A row's values in COLUMNS order as the store holds them (JSON columns as text; the
+    evidence laid out as a scan's JSON file lays it out, so that an alert taken back from the
+    store is written there from its text as it is: Alert.evidence_laid_out)."""
     values = list(_VALUES(row))
     for i in _ENCODED:
         if values[i] is not None and not isinstance(values[i], str):
-            values[i] = _rule_json(tuple(values[i])) if i in _OF_RULE else _json(values[i])
+            if i in _OF_RULE:
+                values[i] = _rule_json(tuple(values[i]))
+            else:
+                values[i] = _json(values[i], indent=i == _EVIDENCE)
     return tuple(values)
 
 
@@ -551,13 +559,14 @@ def _rule_json(values: tuple) -> str:
     return _json(list(values))
 
 
-def _json(value: object) -> str:
-    """JSON text for a stored column: orjson, ten times the standard encoder's speed on a
-    night's thousands of evidence lists; the standard one for what orjson refuses."""
+def _json(value: object, indent: bool = False) -> str:
+    """JSON text for a stored column (`indent`: by two spaces): orjson, ten times the standard
+    encoder's speed on a night's thousands of evidence lists; the standard one, which lays it
+    out the same, for what orjson refuses."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, indent=2 if indent else None)
 
 
 def _audit(

@@ -7,18 +7,21 @@ Encoded by orjson: Python's own encoder falls back to pure Python when indenting
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write `data` as indented UTF-8 JSON."""
+def write_json(path: Path, data: Any, plain: Callable[[], Any] | None = None) -> None:
+    """Write `data` as indented UTF-8 JSON (`plain`: the same data without orjson fragments of
+    JSON text laid out already, for the standard library should orjson refuse it)."""
     try:
         text = orjson.dumps(data, option=orjson.OPT_INDENT_2)
     except TypeError:
         # What orjson refuses (keys that are not strings, integers over 64 bits) the standard
         # library still writes.
+        data = plain() if plain is not None else data
         text = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
     Path(path).write_bytes(text)

@@ -140,9 +140,9 @@ def _write_alerts_json(path: Path, result: ScanResult) -> None:
     """The alert JSON, its making timed as the run's `output` phase (in the summary, and in the
     file as far as the file can tell: all but writing itself out)."""
     clock = time.perf_counter()
-    data = scan_json(result)
+    data = scan_json(result, laid_out=True)
     data["timings_s"]["output"] = round(time.perf_counter() - clock, 3)
-    write_json(path, data)
+    write_json(path, data, plain=lambda: {**scan_json(result), "timings_s": data["timings_s"]})
     result.timings["output"] = time.perf_counter() - clock
 
 

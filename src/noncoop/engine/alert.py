@@ -195,6 +195,15 @@ class Alert:
             return orjson.loads(text)
         return [e.record for e in self.evidence]
 
+    def evidence_laid_out(self, depth: int) -> orjson.Fragment | None:
+        """A recalled alert's evidence as its stored text, laid out for a JSON file indented by
+        two spaces where the evidence list stands `depth` levels in (None: there is no such
+        text, as for an alert explained tonight or stored before evidence was laid out so)."""
+        text = self.stored_text("evidence")
+        if text is None or not text.startswith("[\n"):
+            return None
+        return orjson.Fragment(text.replace("\n", "\n" + "  " * depth))
+
     def related_records(self) -> list[dict[str, Any]]:
         """The related alerts as the contract's records."""
         text = self.stored_text("related")
@@ -216,9 +225,12 @@ class Alert:
     def evidence_ids(self) -> list[str]:
         return [e.event_id for e in self.evidence]
 
-    def content_json(self, after_rule: dict[str, Any] | None = None) -> dict[str, Any]:
+    def content_json(
+        self, after_rule: dict[str, Any] | None = None, evidence: Any = None
+    ) -> dict[str, Any]:
         """Every field of the alert as JSON, in the contract's order, with `after_rule`'s after
-        the rule id (its evidence records shared with the alert: for writing out)."""
+        the rule id (its evidence records shared with the alert: for writing out), and the
+        `evidence` given in place of the records (laid out already: evidence_laid_out)."""
         related = self.related_records()
         return {
             "alert_id": self.alert_id,
@@ -231,7 +243,7 @@ class Alert:
             "household_id": self.household_id,
             "window": self.window.to_json(),
             "explanation": self.explanation,
-            "evidence": self.evidence_records(),
+            "evidence": self.evidence_records() if evidence is None else evidence,
             "guidance": list(self.guidance),
             "actions": list(self.actions),
             **({"held": self.held.to_json()} if self.held else {}),

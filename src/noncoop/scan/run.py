@@ -298,15 +298,18 @@ def declared_coverage(
     }
 
 
-def scan_json(result: ScanResult) -> dict:
-    """The alert JSON contract, plus run details (engine, timings, rule pack hash)."""
+def scan_json(result: ScanResult, laid_out: bool = False) -> dict:
+    """The alert JSON contract, plus run details (engine, timings, rule pack hash). For a file
+    indented by two spaces (`laid_out`), an alert taken back from the store gives its evidence
+    as the stored text, laid out where the file holds it (in an alert of the "alerts" list)."""
     ingest_block = result.ingest.to_json()
+    alerts = (*result.store.alerts, *result.store.history)
     return {
         "as_of": result.as_of.strftime("%Y-%m-%d"),
         "rules": len(result.pack.rules),
         "events": result.evaluation.events,
         "ingest": ingest_block,
-        "alerts": [a.to_json() for a in (*result.store.alerts, *result.store.history)],
+        "alerts": [a.to_json(a.evidence_laid_out(3) if laid_out else None) for a in alerts],
         "resolved": result.store.resolved,
         "lifecycle": result.store.counts,
         "engine": result.engine,
