@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 
 from noncoop.alerts.backfill import first_scan
-from noncoop.alerts.lifecycle import COLUMNS, JSON_COLUMNS, reconcile
+from noncoop.alerts.lifecycle import COLUMNS, CONTENT, JSON_COLUMNS, reconcile
 from noncoop.alerts.model import (
     ACTIVE,
     STATUSES,
@@ -460,15 +460,18 @@ def _stored_rows(conn: sqlite3.Connection, as_of: str) -> tuple[list[tuple], lis
 
 def _read_rows(conn: sqlite3.Connection, as_of: str) -> list[tuple]:
     """Every stored row, its values in COLUMNS order as SQLite holds them; an episode resolved
-    before the night `as_of` without its evidence and earlier state (blank). Reconciling never
-    writes those back: an episode that comes back takes tonight's evidence and a state made
-    tonight. A region's resolved episodes grow night after night; its live ones do not."""
+    before the night `as_of` with only its key, window and state (the rest blank). Reconciling
+    never writes those back: an episode that comes back takes tonight's content and evidence,
+    its state moved on from the one it had. A region's resolved episodes grow night after
+    night; its live ones do not."""
     taken = [_UNLESS_RESOLVED.format(c) if c in _HISTORY_ONLY else c for c in COLUMNS]
     query = f"SELECT {', '.join(taken)} FROM alerts ORDER BY alert_id"
     return conn.execute(query, {"as_of": as_of}).fetchall()
 
 
-_HISTORY_ONLY = ("evidence", "prior")
+# What a resolved episode's row holds that reconciling does not read: what it said, and its
+# state before the night that last changed it.
+_HISTORY_ONLY = (*(c for c in CONTENT if c not in ("window_start", "window_end")), "prior")
 _UNLESS_RESOLVED = "CASE WHEN status = 'resolved' AND touched_as_of <> :as_of THEN NULL ELSE {} END"
 
 
