@@ -10,7 +10,7 @@ from contextlib import closing
 
 import numpy as np
 import pandas as pd
-from conftest import REGION, copy_region
+from conftest import REGION, ROOT, copy_region
 from typer.testing import CliRunner
 
 from noncoop.asof import calendar
@@ -185,3 +185,34 @@ def test_the_json_file_of_a_night_that_recalls_is_laid_out_as_one_that_explains(
     assert all(a["evidence"] for a in recalled_file["alerts"])
     laid_out = json.dumps(recalled_file, indent=2, ensure_ascii=False).encode()
     assert files[0] == laid_out
+
+
+def test_an_alert_folded_into_a_recalled_one_is_resolved_as_folded(synthetic_region, tmp_path):
+    """An analyst runs the threats rule alone one night, so its alerts stand on their own; the
+    next night the whole pack folds them into the violence alerts, which come back from the
+    store unexplained, with the threats alerts listed in them as before. The threats alerts'
+    own rows are resolved as folded, not as no longer met, as when everything is explained."""
+    src, shared = synthetic_region
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(shared.root, ws.root)
+    threats = [ROOT / "rules" / "NC-THREATS-TO-WORKERS.yaml"]
+    scan(src, ws, None, "2026-03-29", "python", actor="test")
+    scan(src, ws, threats, "2026-03-30", "python", actor="test")
+    again = explained_again(ws, tmp_path / "again")
+    night = scan(src, ws, None, "2026-03-31", "python", actor="test")
+    assert night.evaluation.recalled and night.evaluation.folded_recalled
+    explained = scan(src, again, None, "2026-03-31", "python", actor="test")
+    assert explained.evaluation.recalled == 0
+    assert alerts_of(night) == alerts_of(explained)
+    notes = [_notes(w) for w in (ws, again)]
+    assert notes[0] == notes[1]
+    assert any("folded into" in n for n in notes[0].values())
+
+
+def _notes(ws: Workspace) -> dict[str, str]:
+    with closing(sqlite3.connect(ws.alerts_path)) as conn:
+        rows = conn.execute(
+            "SELECT alert_id, note FROM alerts WHERE rule_id = 'NC-THREATS-TO-WORKERS' "
+            "AND status = 'resolved' AND changed_as_of = '2026-03-31'"
+        )
+        return dict(rows.fetchall())
