@@ -2,6 +2,8 @@
 
 import json
 
+import orjson
+
 from noncoop.cli.jsonfile import write_json
 
 
@@ -20,3 +22,19 @@ def test_what_the_fast_encoder_refuses_is_still_written(tmp_path):
         "1": "integer key",
         "big": 2**70,
     }
+
+
+def test_text_laid_out_already_is_written_as_the_records_it_holds(tmp_path):
+    """A fragment of JSON text laid out already (a recalled alert's stored evidence) is written
+    as is; where the fast encoder refuses the file, the plain data is written instead."""
+    records = [{"event_id": "e1", "line": 2}]
+    # The evidence list stands three levels in: its lines after the first move in by six.
+    laid_out = json.dumps(records, indent=2).replace("\n", "\n" + "  " * 3)
+    data = {"alerts": [{"evidence": orjson.Fragment(laid_out)}]}
+    write_json(tmp_path / "out.json", data, plain=lambda: {"alerts": [{"evidence": records}]})
+    text = (tmp_path / "out.json").read_text(encoding="utf-8")
+    assert text == json.dumps({"alerts": [{"evidence": records}]}, indent=2)
+    refused = {**data, "big": 2**70}
+    plain = {"alerts": [{"evidence": records}], "big": 2**70}
+    write_json(tmp_path / "refused.json", refused, plain=lambda: plain)
+    assert json.loads((tmp_path / "refused.json").read_text(encoding="utf-8")) == plain
