@@ -257,8 +257,10 @@ def _folded_into(
 ) -> dict[tuple[str, int], list[tuple[str, int]]]:
     """By told episode (rule, k), the folded ones (rule, k) its alert lists; its fingerprint
     made to take theirs in, so that it is recalled only where they are as they were too."""
-    parents = [(r, k) for r, t in told.items() for k in range(len(t))]
     children = [(r, k) for r, t in folded.items() for k in range(len(t))]
+    # Only the rules superseding a folded one list any.
+    above = set().union(*(pack.superseding(r) for r in folded))
+    parents = [(r, k) for r, t in told.items() if r in above for k in range(len(t))]
     key = lambda t, k: (t.subject[t.episodes[k]], *t.held(k))  # noqa: E731
     into = attached(
         [(r, *key(told[r], k)) for r, k in parents],

@@ -143,14 +143,9 @@ def _about(support: Support, subject_id: str, window: Window) -> dict:
     # first raised; a single date's alert, not yet stored, by its window's start.
     raised = iso_day(support.held[0] * DAY) if support.held else window.start
     return {
+        **rule.said,
         "alert_id": episode_id(rule.id, subject_id, raised),
-        "rule_id": rule.id,
-        "title": rule.rule.title,
-        "level": str(rule.rule.level),
-        "tags": tuple(rule.rule.tags),
         "subject_id": subject_id,
-        "guidance": rule.cited,
-        "actions": tuple(rule.rule.actions),
         "held": Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
         if support.held
         else None,

@@ -53,6 +53,19 @@ class LoadedRule:
             for g in self.rule.guidance
         )
 
+    @cached_property
+    def said(self) -> dict[str, object]:
+        """What every alert of the rule says alike: its id, title, level, tags, guidance
+        passages and actions, made once rather than for each of a night's thousands."""
+        return {
+            "rule_id": self.id,
+            "title": self.rule.title,
+            "level": str(self.rule.level),
+            "tags": tuple(self.rule.tags),
+            "guidance": self.cited,
+            "actions": tuple(self.rule.actions),
+        }
+
 
 @dataclass
 class RulePack:
