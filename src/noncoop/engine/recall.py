@@ -38,8 +38,8 @@ from noncoop.engine.rules.pack import LoadedRule
 # stored alerts in a thread while its patterns are worked out).
 Recall = Callable[[], Mapping[str, Stored]]
 
-# Two lanes of 64 bits: a fingerprint is 128 bits, so two alerts of one rule and child told
-# apart by their records never share one.
+# Two lanes of 64 bits: a fingerprint is 128 bits, so that two alerts of one rule and child
+# made from other records sharing one is as good as impossible (one chance in 2**128).
 LANES = (np.uint64(0x243F6A8885A308D3), np.uint64(0x13198A2E03707344))
 
 
@@ -53,9 +53,8 @@ def mixed(values: np.ndarray) -> np.ndarray:
 
 
 def sets(numbers: np.ndarray, cuts: np.ndarray, lane: np.uint64) -> np.ndarray:
-    """For each range `numbers[cuts[k]:cuts[k + 1]]`, a hash of its values as a set (the sum of
-    their scrambled values, which wraps): the records of a range are in timeline order already,
-    and the same records are in the same order."""
+    """For each range `numbers[cuts[k]:cuts[k + 1]]`, a hash of its values as a set: the sum of
+    their scrambled values, which wraps, whatever their order."""
     summed = np.concatenate([[np.uint64(0)], np.cumsum(mixed(numbers ^ lane), dtype=np.uint64)])
     with np.errstate(over="ignore"):
         return summed[cuts[1:]] - summed[cuts[:-1]]
@@ -99,9 +98,7 @@ def rule_seed(rule: LoadedRule, world: str) -> int:
     """What the rule gives every one of its alerts, the code that explains them and the `world`
     their timeline was made in (people, calendar, feeds declared), as one number: another
     wording, level, passage or action, another build, or another world is another seed."""
-    said = rule.rule
-    about = [rule.id, rule.digest, said.title, str(said.level), said.tags, rule.cited]
-    about += [said.actions, said.message, _code(), world]
+    about = [rule.digest, rule.said, rule.rule.message, _code(), world]
     text = json.dumps(about, default=str, ensure_ascii=False)
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
@@ -114,6 +111,7 @@ _WORDS = ("vocab.py", "asof.py")
 
 @cache
 def _code() -> str:
+    """The digest of the explaining modules' source, with the version."""
     here = Path(__file__).parent
     made = hashlib.sha256(__version__.encode())
     paths = [here / name for name in _EXPLAINING] + [here.parent / name for name in _WORDS]
