@@ -188,10 +188,15 @@ class Alert:
         stored = vars(self).get("_stored")
         return getattr(stored, name) if stored is not None else None
 
+    def _unread(self, name: str) -> str | None:
+        """The stored text of `evidence` or `related` where it has not been read into records
+        yet (then the text is what to write out, not the records)."""
+        return self.stored_text(name) if name not in vars(self) else None
+
     def evidence_records(self) -> list[dict[str, Any]]:
         """The evidence as the contract's records (shared with the alert: for writing out)."""
-        text = self.stored_text("evidence")
-        if text is not None and "evidence" not in vars(self):
+        text = self._unread("evidence")
+        if text is not None:
             return orjson.loads(text)
         return [e.record for e in self.evidence]
 
@@ -206,8 +211,8 @@ class Alert:
 
     def related_records(self) -> list[dict[str, Any]]:
         """The related alerts as the contract's records."""
-        text = self.stored_text("related")
-        if text is not None and "related" not in vars(self):
+        text = self._unread("related")
+        if text is not None:
             return orjson.loads(text) if text != "[]" else []  # most alerts list none
         return [r.to_json() for r in self.related]
 

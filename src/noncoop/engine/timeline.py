@@ -183,14 +183,7 @@ class Timeline:
         if self.reader is None or EVENT_NUMBER not in self.origin:
             return None
         rows = self.rows[positions]
-        numbers = self.origin[EVENT_NUMBER].to_numpy(np.uint64)
-        if self.added is None:
-            number = numbers[rows]
-        else:
-            late = rows >= len(self.origin)
-            number = numbers[np.where(late, 0, rows)] if len(numbers) else rows.astype(np.uint64)
-            added = self.added[EVENT_NUMBER].to_numpy(np.uint64)
-            number[late] = added[rows[late] - len(self.origin)]
+        number = self.origin_rows([EVENT_NUMBER], rows)[EVENT_NUMBER].to_numpy(np.uint64)
         return number, self.reader.parts(rows if self.loaded is None else self.loaded[rows])
 
     def origin_rows(self, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
