@@ -183,7 +183,14 @@ class Timeline:
         if self.reader is None or EVENT_NUMBER not in self.origin:
             return None
         rows = self.rows[positions]
-        number = self.origin_rows([EVENT_NUMBER], rows)[EVENT_NUMBER].to_numpy(np.uint64)
+        if "_numbers" not in self._codes:  # taken from the frame once, not for every rule
+            self._codes["_numbers"] = self.origin[EVENT_NUMBER].to_numpy(np.uint64)
+        kept = self._codes["_numbers"]
+        late = rows >= len(kept)  # `added`'s, numbered on from the kept ones' end
+        number = np.empty(len(rows), np.uint64)
+        number[~late] = kept[rows[~late]]
+        if late.any():
+            number[late] = self.added[EVENT_NUMBER].to_numpy(np.uint64)[rows[late] - len(kept)]
         return number, self.reader.parts(rows if self.loaded is None else self.loaded[rows])
 
     def origin_rows(self, columns: list[str], rows: np.ndarray) -> pd.DataFrame:
