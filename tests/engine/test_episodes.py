@@ -14,7 +14,7 @@ from conftest import ROOT
 from noncoop.engine.episodes import runs, sweep, union_of_windows
 from noncoop.engine.patterns import KINDS, rate
 from noncoop.engine.rules.load import load_rules
-from noncoop.engine.selections import shared_records, timeline_mask
+from noncoop.engine.selections import rule_masks, shared_records, timeline_mask
 from noncoop.engine.timeline import build_timeline
 from noncoop.events import conform
 
@@ -165,7 +165,7 @@ def days_held_by_single_dates(rule_id, name, seed) -> frozenset[tuple[str, int]]
     pattern = rule.rule.patterns[name]
     held = set()
     for tl in region(seed)[2]:
-        masks = {s: timeline_mask(tl, sel) for s, sel in rule.rule.select.items()}
+        masks = rule_masks(rule.rule.select, functools.partial(timeline_mask, tl))
         signals = KINDS[pattern.kind].evaluate(pattern.spec, masks, tl)
         held |= {(str(tl.subjects[s]), tl.last_day) for s in signals.frame["subject"]}
     return frozenset(held)
@@ -175,7 +175,7 @@ def days_held_by_episodes(rule_id, name, seed):
     rule = PACK.get(rule_id)
     pattern = rule.rule.patterns[name]
     tl = region(seed)[2][-1]
-    masks = {s: timeline_mask(tl, sel) for s, sel in rule.rule.select.items()}
+    masks = rule_masks(rule.rule.select, functools.partial(timeline_mask, tl))
     found = KINDS[pattern.kind].episodes(pattern.spec, masks, tl)
     held = {
         (str(tl.subjects[s]), day)
@@ -208,7 +208,7 @@ def test_an_episodes_evidence_covers_each_days_window_evidence(rule_id, name):
     pattern = rule.rule.patterns[name]
     divergence = pattern.kind == "divergence"
     for day_tl in region(1)[2][:: 1 if divergence else 3]:
-        masks = {s: timeline_mask(day_tl, sel) for s, sel in rule.rule.select.items()}
+        masks = rule_masks(rule.rule.select, functools.partial(timeline_mask, day_tl))
         signals = KINDS[pattern.kind].evaluate(pattern.spec, masks, day_tl)
         for s, cited in zip(signals.frame["subject"], signals.frame["evidence"], strict=True):
             child = str(day_tl.subjects[s])

@@ -6,13 +6,16 @@ import json
 import logging
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from noncoop.asof import DAY, calendar, start_second
 from noncoop.engine.evaluate import evaluate_timeline, pack_timeline
 from noncoop.engine.horizon import MARGIN, Horizon, Since
+from noncoop.engine.patterns import gap
 from noncoop.engine.rules.load import load_rules
+from noncoop.engine.selections import rule_masks, timeline_mask
 from noncoop.scan import executors, scan, scan_json
 from noncoop.scan.run import shipped_rules
 from noncoop.store.workspace import Workspace
@@ -62,11 +65,52 @@ def test_patterns_read_from_the_days_the_told_episodes_began_find_the_same(timel
     # Most of two years is left unread: a rate of eight weeks reads from months before 31 March.
     rate = horizon.first_day(RULES["NC-SEVERE-ABSENCE-NO-HEALTH"], "absence")
     assert rate is not None and rate > int(timeline.day.min()) + 300
+    # Gaps judged from their rules' days, on the last sighting before and every one since.
+    gaps = [r for r in ("NC-CHILD-NOT-SEEN-SW", "NC-CHILD-NOT-SEEN-ANY-AGENCY") if r in first]
+    assert gaps and all(horizon.first_day(RULES[r], "unseen") is not None for r in gaps)
     narrowed = night(timeline, horizon)
     assert narrowed.beyond_horizon == []
     assert content(narrowed.alerts) == content(whole.alerts)
     assert content(narrowed.folded) == content(whole.folded)
     assert narrowed.insufficient == whole.insufficient
+
+
+def gap_episodes(tl, masks, spec, first: int) -> list[tuple]:
+    """A gap's episodes holding on a day from `first` on: child, days, evidence and values."""
+    found = gap.episodes(spec, masks, tl)
+    return [
+        (
+            int(found.subject[i]),
+            int(found.start[i]),
+            int(found.end[i]),
+            found.evidence_of(i).tolist(),
+            found.describe(i, found.evidence_of(i)),
+        )
+        for i in np.flatnonzero(found.end >= first)
+    ]
+
+
+@pytest.mark.parametrize("rule_id", ["NC-CHILD-NOT-SEEN-SW", "NC-CHILD-NOT-SEEN-ANY-AGENCY"])
+def test_a_gap_judged_from_a_day_on_the_last_sighting_before_it_finds_the_same(timeline, rule_id):
+    """A gap reads, from before the first day it judges, only each child's last sighting: the
+    episodes holding on that day or later, their evidence (the last sighting, however old) and
+    their days unseen are those reading every sighting gives. Days tried: the day after each of
+    a hundred sightings (that one alone read from before), and weeks through the records."""
+    rule = RULES[rule_id]
+    spec = rule.rule.patterns["unseen"].spec
+    masks = rule_masks(rule.rule.select, lambda s: timeline_mask(timeline, s))
+    seen = np.flatnonzero(masks[spec.select])
+    days_after = timeline.day[seen[:: max(1, len(seen) // 100)]] + 1
+    tried = sorted({*days_after.tolist(), *range(int(timeline.day.min()), LAST + 1, 7)})
+    told = 0
+    for first in tried:
+        narrowed = gap.since(spec, masks, timeline, first)
+        expected = gap_episodes(timeline, masks, spec, first)
+        assert gap_episodes(timeline, narrowed, spec, first) == expected, first
+        told += len(expected)
+    assert told > 100
+    # From the last month on, most sightings are left unread.
+    assert np.count_nonzero(narrowed[spec.select]) < len(seen) / 4
 
 
 def test_rules_telling_episodes_begun_before_their_day_read_every_record(timeline):
@@ -84,13 +128,15 @@ def test_rules_telling_episodes_begun_before_their_day_read_every_record(timelin
 
 
 def test_what_reads_every_record_and_what_reads_back_from_the_horizon():
-    """A gap's last sighting and a sequence's count can be of any age; signals a `within`
-    compares, and the patterns of a rule another rule reads as a signal, read every record.
-    A count reads its window back from its rule's day, and a rule superseded by another shares
-    the earlier day of the two."""
+    """A sequence's count can be of any age; signals a `within` compares, and the patterns of
+    a rule another rule reads as a signal, read every record. A count reads its window back
+    from its rule's day; a gap, whose last sighting can be of any age, judges from its rule's
+    day (reading each child's last sighting before it); and a rule superseded by another
+    shares the earlier day of the two."""
     live = {"NC-CHILD-NOT-SEEN-SW": LAST - 200, "NC-NO-ACCESS": LAST - 20}
     horizon = Horizon.of(PACK.rules, PACK.superseders(), Since(live, LAST + 1))
-    assert horizon.first_day(RULES["NC-CHILD-NOT-SEEN-SW"], "unseen") is None  # gap
+    gap = horizon.first_day(RULES["NC-CHILD-NOT-SEEN-SW"], "unseen")
+    assert gap == LAST - 200 - MARGIN
     assert horizon.first_day(RULES["NC-REBOOK-MISS"], "cycles") is None  # sequence
     assert horizon.first_day(RULES["NC-ISOLATION"], "health") is None  # compared by `within`
     assert horizon.first_day(RULES["NC-THREATS-TO-WORKERS"], "threat") is None  # concluded

@@ -456,18 +456,25 @@ class _Patterns:
         masks = rule_masks(rule.rule.select, self.mask)
         used = sorted({n for _, n in selection_refs(pattern.spec)})
         first = self.horizon.first_day(rule, name) if self.horizon is not None else None
-        rows = self._from(first)
+        # A kind that narrows its records itself reads them all here.
+        rows = self._from(None if KINDS[pattern.kind].since else first)
         if only is not None:
             chosen = only[self.tl.subject]
-            return self._worked_out(pattern, masks, chosen if rows is None else chosen & rows, used)
+            rows = chosen if rows is None else chosen & rows
+            return self._worked_out(pattern, masks, rows, used, first)
         selections = {n: definition(rule.rule.select[n]) for n in used}
         text = json.dumps([pattern.kind, definition(pattern.spec), selections, first])
-        return self._once(self.signals, text, lambda: self._worked_out(pattern, masks, rows, used))
+        made = lambda: self._worked_out(pattern, masks, rows, used, first)  # noqa: E731
+        return self._once(self.signals, text, made)
 
     def _worked_out(
-        self, pattern, masks: Masks, rows: np.ndarray | None, used: list[str]
+        self, pattern, masks: Masks, rows: np.ndarray | None, used: list[str], first: int | None
     ) -> Signal:
-        """The pattern's signal from its selections' masks, narrowed to `rows` where given."""
+        """The pattern's signal from its selections' masks, narrowed to `rows` where given, and
+        by its kind to what judges the days from `first` on where it narrows its records."""
+        since = KINDS[pattern.kind].since
+        if since is not None and first is not None:
+            masks = since(pattern.spec, masks, self.tl, first)
         narrowed = masks if rows is None else masks.within(rows, used)
         episodes = KINDS[pattern.kind].episodes(pattern.spec, narrowed, self.tl)
         return _signal(episodes, pattern, self.tl)

@@ -8,8 +8,9 @@ only as far as the kind's `reach`; so a pattern whose rule's told episodes begin
 S reads no record before S - reach. Two years of history at 100,000 children: the school absence
 rate of NC-SEVERE-ABSENCE-NO-HEALTH reads the last four months of the weekly school records.
 
-Not every pattern can be narrowed. A gap's last sighting and a sequence's count over its whole
-episode may be any age (their kinds have no reach); a `within` between two signals compares the
+Not every pattern can be narrowed by days. A gap's last sighting may be any age: a gap reads,
+from before its first day, only each child's last sighting (`PatternKind.since`). A sequence's
+count over its whole episode may be any age too; a `within` between two signals compares the
 first evidence of their whole episodes; and a signal another rule concludes is that rule's whole
 episode. Those read every record.
 
@@ -75,12 +76,15 @@ class Horizon:
         return cls(day, frozenset(_whole(rules)))
 
     def first_day(self, rule: LoadedRule, name: str) -> int | None:
-        """The first day of the records the rule's pattern `name` reads (None: every one)."""
+        """The first day of the records the rule's pattern `name` reads (None: every one); for
+        a kind that narrows its records itself (`PatternKind.since`), the first day it judges."""
         pattern = rule.rule.patterns[name]
-        reach = KINDS[pattern.kind].reach
-        if reach is None or rule.signal(name) in self.whole or rule.id not in self.since:
+        kind = KINDS[pattern.kind]
+        if rule.signal(name) in self.whole or rule.id not in self.since:
             return None
-        return self.since[rule.id] - reach(pattern.spec) - MARGIN
+        if kind.reach is not None:
+            return self.since[rule.id] - kind.reach(pattern.spec) - MARGIN
+        return self.since[rule.id] - MARGIN if kind.since is not None else None
 
     def begun_earlier(self, first_told: dict[str, int]) -> list[str]:
         """The rules that tell an episode begun before their day (`first_told`: by rule, the

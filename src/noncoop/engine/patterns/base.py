@@ -43,15 +43,28 @@ class Masks(dict[str, np.ndarray]):
     definition as text: what the region's facts about a selection are filed under, for a
     timeline that holds only part of the region."""
 
-    def __init__(self, masks: dict[str, np.ndarray], definitions: dict[str, str] | None = None):
+    def __init__(
+        self,
+        masks: dict[str, np.ndarray],
+        definitions: dict[str, str] | None = None,
+        sighted: dict[str, dict[str, int]] | None = None,
+        judged: int | None = None,
+    ):
         super().__init__(masks)
         self.definitions = definitions or {}
+        # Where masks are narrowed to part of the timeline's rows: by selection definition, the
+        # first day each feed recorded a selected record, worked out from the whole masks (a
+        # gap judges coverage by it); and the first day they judge as the whole masks would (a
+        # pattern may leave out the episodes it finds ending earlier).
+        self.sighted = sighted or {}
+        self.judged = judged
 
     def within(self, rows: np.ndarray, names: list[str] | None = None) -> Masks:
         """The masks (those `names` where given: the selections a pattern reads) narrowed to
         the rows marked in `rows`."""
         chosen = self if names is None else {name: self[name] for name in names}
-        return Masks({name: mask & rows for name, mask in chosen.items()}, self.definitions)
+        narrowed = {name: mask & rows for name, mask in chosen.items()}
+        return Masks(narrowed, self.definitions, self.sighted, self.judged)
 
 
 @dataclass
@@ -111,6 +124,11 @@ class PatternKind:
     # None: a day can rest on records of any age (a gap's last sighting, a sequence's count
     # over its whole episode). A night reads no older records than its told episodes need.
     reach: Callable[[Any], int] | None = None
+    # For a kind with no reach, where the records of any age a day rests on are few: the masks
+    # (a rule's, and the names the pattern reads) narrowed to what judges every day from a
+    # first day on as every record would (a gap: each child's last sighting before that day,
+    # and every one since).
+    since: Callable[[Any, Masks, Timeline, int], Masks] | None = None
     # Whether an episode's message values rest on the records they describe alone: then the
     # same records give the same message, and an alert's fingerprint names the records rather
     # than working the values out (recall.py). Not so for a gap (days unseen grow each night),

@@ -12,6 +12,7 @@ from noncoop.engine.episodes import (
     TIME_BITS,
     TIME_MASK,
     Episodes,
+    Intervals,
     assign,
     blocks,
     clip,
@@ -129,6 +130,9 @@ def episodes(spec: Gap, masks: Masks, tl: Timeline) -> Episodes:
     unseen = (long_unseen > 0) | ((none_in_lookback > 0) & (old_open > 0))
     first_day, covered = _covered(tl, sighting_feeds(tl, masks, spec.select), limit)
     held = clip(merged(segments, unseen & (is_open > 0)), days_where(first_day, covered))
+    if masks.judged is not None:  # what ends before the days judged rests on sightings unread
+        later = held.stop > masks.judged
+        held = Intervals(held.subject[later], held.start[later], held.stop[later])
     found = _with_gap_evidence(cut(held, tl.last_day), spec, tl, seen, opened)
     if not covered[-1]:
         # No feed that records children being seen covers the gap today: counted, not alerted.
@@ -201,11 +205,30 @@ def _covered(tl: Timeline, feeds: dict[str, int], limit: int) -> tuple[int, np.n
 
 def sighting_feeds(tl: Timeline, masks: Masks, select: str) -> dict[str, int]:
     """The feeds that record a child seen (by the `select` selection), with the first day each
-    did: the whole region's, whichever children the timeline holds."""
+    did: the whole region's, whichever children the timeline holds, and all the timeline's
+    records where the masks are narrowed to some."""
     region = tl.feeds.sighted
     if region is not None:
         return region.get(masks.definitions[select], {})
-    return first_sightings(tl, masks[select])
+    known = masks.sighted.get(masks.definitions.get(select, ""))
+    return known if known is not None else first_sightings(tl, masks[select])
+
+
+def since(spec: Gap, masks: Masks, tl: Timeline, first: int) -> Masks:
+    """The masks that judge every day from `first` on as all would: each child's sightings
+    from that day, and the last before it. An earlier one is no day's last sighting then, nor
+    the last before an episode holding then; the days it told apart end before the last."""
+    seen = masks[spec.select]
+    feeds = sighting_feeds(tl, masks, spec.select)
+    rows = np.flatnonzero(seen)
+    early = tl.day[rows] < first
+    before = rows[early]
+    child = tl.subject[before]  # rows in (child, time) order: a child's last is before another's
+    kept = np.zeros(len(seen), bool)
+    kept[rows[~early]] = True
+    kept[before[np.r_[child[1:] != child[:-1], True]] if len(before) else before] = True
+    sighted = {**masks.sighted, masks.definitions[spec.select]: feeds}
+    return Masks({**masks, spec.select: kept}, masks.definitions, sighted, first)
 
 
 def first_sightings(tl: Timeline, seen: np.ndarray) -> dict[str, int]:
@@ -291,4 +314,4 @@ def regional(spec: Gap, masks: Masks, tl: Timeline) -> dict[str, dict[str, int]]
     return {masks.definitions[spec.select]: first_sightings(tl, masks[spec.select])}
 
 
-KIND = PatternKind("gap", Gap, evaluate, explain, VALUES, episodes, regional)
+KIND = PatternKind("gap", Gap, evaluate, explain, VALUES, episodes, regional, since=since)
