@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from noncoop.asof import DAY, as_of_day, end_second, to_seconds, utc_instants
+from noncoop.engine.episodes import ranges
 from noncoop.engine.households import household_rows, shared_view
 from noncoop.events import EVENT_NUMBER, LAZY_COLUMNS
 
@@ -280,9 +281,14 @@ def _health_seen_week(tl: Timeline, rows: np.ndarray) -> np.ndarray:
     not recorded as unseen. What makes a medical absence from school confirmed rather than only
     reported. Only earlier days count, so a scan as of any day reads it as later ones do."""
     view = tl.events
-    # Only the child's own health records can be sightings: the few rows looked at further.
-    own = _is(view["agency"], "health") & ~tl.shared  # not an adult's, brother's or sister's
-    health = np.flatnonzero(own)
+    # Only the child's own health records can be sightings: the few rows looked at further;
+    # and only among the rows of the children asked about, where they are few (a night asks
+    # of the children its records came for).
+    scope = _rows_of_children(tl, rows)
+    agency = view["agency"] if scope is None else view["agency"].iloc[scope]
+    shared = tl.shared if scope is None else tl.shared[scope]
+    own = np.flatnonzero(_is(agency, "health") & ~shared)  # not an adult's, brother's, sister's
+    health = own if scope is None else scope[own]
     child_seen = view["child_seen"].array[health]
     unseen = child_seen.to_numpy(dtype=bool, na_value=True) == False  # noqa: E712
     seen = child_seen.to_numpy(dtype=bool, na_value=False)
@@ -330,6 +336,17 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):
         return category_mask(column, lambda names: names == value)
     return (column == value).fillna(False).to_numpy(bool)
+
+
+def _rows_of_children(tl: Timeline, rows: np.ndarray) -> np.ndarray | None:
+    """Every row of the children the rows are of, in order, where they are under half of the
+    timeline's (None: look at every row)."""
+    children = np.unique(tl.subject[rows])
+    lo = np.searchsorted(tl.subject, children, "left")
+    hi = np.searchsorted(tl.subject, children, "right")
+    if 2 * int((hi - lo).sum()) >= len(tl.subject):
+        return None
+    return ranges(lo, hi)[1]  # each child's rows are one slice of the timeline
 
 
 def _age(tl: Timeline, rows: np.ndarray) -> np.ndarray:
