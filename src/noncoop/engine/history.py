@@ -27,10 +27,12 @@ from noncoop.engine import recall
 from noncoop.engine.decide import Decide, SignalTable
 from noncoop.engine.decide.conjunctions import conjunctions
 from noncoop.engine.episodes import (
+    DAY_BITS,
     TIME_BITS,
     TIME_MASK,
     Episodes,
     blocks,
+    distinct,
     distinct_evidence,
     key,
     ranges,
@@ -217,8 +219,9 @@ def _slices(conjs, signals: dict[str, Signal], last_day: int):
     if not parts_s:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    points = np.unique(key(np.concatenate(parts_s), np.concatenate(parts_d)))
-    subject, day = points >> 20, points & ((1 << 20) - 1)
+    # Each part is in (child, day) order already: the stable sort merges them.
+    points = distinct(key(np.concatenate(parts_s), np.concatenate(parts_d)))
+    subject, day = points >> DAY_BITS, points & ((1 << DAY_BITS) - 1)
     same = subject[1:] == subject[:-1]
     keep = same & (day[:-1] <= last_day)
     return subject[:-1][keep], day[:-1][keep], np.minimum(day[1:][keep], last_day + 1)
