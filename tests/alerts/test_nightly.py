@@ -404,6 +404,7 @@ def test_a_store_from_before_rule_scans_reads_as_it_was_and_gains_them(region, m
     with sqlite3.connect(ws.alerts_path) as conn:  # as written before rule scans were kept
         conn.execute("DROP TABLE rule_scans")
         conn.execute("ALTER TABLE alerts DROP COLUMN fingerprint")
+        conn.execute("DROP INDEX alerts_live")
         conn.execute("PRAGMA user_version = 2")
 
     def refuse(self):

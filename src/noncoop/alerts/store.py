@@ -82,6 +82,9 @@ MIGRATIONS = (
     # What each alert was explained from (engine/recall.py): a night that finds the same takes
     # the stored alert rather than explaining it again.
     "ALTER TABLE alerts ADD COLUMN fingerprint TEXT;",
+    # Each rule's live alerts and the night the first was raised, which a night asks before it
+    # starts (`live_since`), without reading the rows: their state lies past the evidence.
+    "CREATE INDEX alerts_live ON alerts (status, rule_id, first_as_of);",
 )
 
 
