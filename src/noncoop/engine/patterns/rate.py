@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from noncoop.engine.episodes import (
+    DAY_BITS,
     Episodes,
     fractional,
     key,
@@ -172,8 +173,9 @@ class _Sums:
         self.total = np.concatenate([[0.0], np.cumsum(weights[rows])])
 
     def between(self, child: int, first: int, last: int) -> float:
-        lo = np.searchsorted(self.keys, key(child, first), "left")
-        hi = np.searchsorted(self.keys, key(child, last), "right")
+        # Asked once per alert: its two keys as Python integers, not numpy's of one value each.
+        lo = self.keys.searchsorted((int(child) << DAY_BITS) + first, "left")
+        hi = self.keys.searchsorted((int(child) << DAY_BITS) + last, "right")
         return float(self.total[hi] - self.total[lo])
 
 
