@@ -66,7 +66,15 @@ def test_patterns_read_from_the_days_the_told_episodes_began_find_the_same(timel
     rate = horizon.first_day(RULES["NC-SEVERE-ABSENCE-NO-HEALTH"], "absence")
     assert rate is not None and rate > int(timeline.day.min()) + 300
     # Gaps judged from their rules' days, on the last sighting before and every one since.
-    gaps = [r for r in ("NC-CHILD-NOT-SEEN-SW", "NC-CHILD-NOT-SEEN-ANY-AGENCY") if r in first]
+    gaps = [
+        r
+        for r in (
+            "NC-CHILD-NOT-SEEN-SW",
+            "NC-CHILD-NOT-SEEN-ANY-AGENCY",
+            "NC-THREATS-AND-CHILD-NOT-SEEN",
+        )
+        if r in first
+    ]
     assert gaps and all(horizon.first_day(RULES[r], "unseen") is not None for r in gaps)
     narrowed = night(timeline, horizon)
     assert narrowed.beyond_horizon == []
@@ -137,6 +145,10 @@ def test_what_reads_every_record_and_what_reads_back_from_the_horizon():
     horizon = Horizon.of(PACK.rules, PACK.superseders(), Since(live, LAST + 1))
     gap = horizon.first_day(RULES["NC-CHILD-NOT-SEEN-SW"], "unseen")
     assert gap == LAST - 200 - MARGIN
+    # A gap a `within` compares too: every episode holding from its day on is whole.
+    compared = RULES["NC-THREATS-AND-CHILD-NOT-SEEN"]
+    assert compared.signal("unseen") in horizon.whole
+    assert horizon.first_day(compared, "unseen") == horizon.since[compared.id] - MARGIN
     assert horizon.first_day(RULES["NC-REBOOK-MISS"], "cycles") is None  # sequence
     assert horizon.first_day(RULES["NC-ISOLATION"], "health") is None  # compared by `within`
     assert horizon.first_day(RULES["NC-THREATS-TO-WORKERS"], "threat") is None  # concluded

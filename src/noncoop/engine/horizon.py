@@ -8,11 +8,12 @@ only as far as the kind's `reach`; so a pattern whose rule's told episodes begin
 S reads no record before S - reach. Two years of history at 100,000 children: the school absence
 rate of NC-SEVERE-ABSENCE-NO-HEALTH reads the last four months of the weekly school records.
 
-Not every pattern can be narrowed by days. A gap's last sighting may be any age: a gap reads,
-from before its first day, only each child's last sighting (`PatternKind.since`). A sequence's
-count over its whole episode may be any age too; a `within` between two signals compares the
-first evidence of their whole episodes; and a signal another rule concludes is that rule's whole
-episode. Those read every record.
+Not every pattern can be narrowed by days. A sequence's count over its whole episode may be any
+age; a `within` between two signals compares the first evidence of their whole episodes; and a
+signal another rule concludes is that rule's whole episode. Those read every record. A gap's
+last sighting may be any age too, but a gap reads, from before its first day, only each child's
+last sighting (`PatternKind.since`): every episode holding from that day on is then whole, its
+evidence and window too, so it narrows so even where a `within` compares it.
 
 The narrowed patterns give, for every day from S - 1 on, what reading every record would: so the
 told episodes that begin on or after S are the same, evidence and values too, and a told episode
@@ -51,10 +52,12 @@ class Since:
 @dataclass(frozen=True)
 class Horizon:
     """By rule id, the first day (days since 1970) on which the episodes it tells tonight are
-    expected to begin, and the signals that must read every record."""
+    expected to begin; the signals that must read every record; and of those, the ones only a
+    `within` compares (a kind that narrows its records itself still may: `first_day`)."""
 
     since: dict[str, int]
     whole: frozenset[str]
+    compared: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -73,18 +76,24 @@ class Horizon:
                 for r in group:
                     if day[r] > first:
                         day[r], changed = first, True
-        return cls(day, frozenset(_whole(rules)))
+        compared, concluded = _whole(rules)
+        return cls(day, frozenset(compared | concluded), frozenset(compared - concluded))
 
     def first_day(self, rule: LoadedRule, name: str) -> int | None:
         """The first day of the records the rule's pattern `name` reads (None: every one); for
         a kind that narrows its records itself (`PatternKind.since`), the first day it judges."""
         pattern = rule.rule.patterns[name]
         kind = KINDS[pattern.kind]
-        if rule.signal(name) in self.whole or rule.id not in self.since:
+        signal = rule.signal(name)
+        if rule.id not in self.since:
             return None
-        if kind.reach is not None:
-            return self.since[rule.id] - kind.reach(pattern.spec) - MARGIN
-        return self.since[rule.id] - MARGIN if kind.since is not None else None
+        # Such a kind gives every episode holding from its first day on whole, evidence and
+        # window included: what a `within` compares on the days the rule tells.
+        if kind.since is not None and (signal not in self.whole or signal in self.compared):
+            return self.since[rule.id] - MARGIN
+        if kind.reach is None or signal in self.whole:
+            return None
+        return self.since[rule.id] - kind.reach(pattern.spec) - MARGIN
 
     def begun_earlier(self, first_told: dict[str, int]) -> list[str]:
         """The rules that tell an episode begun before their day (`first_told`: by rule, the
@@ -92,14 +101,15 @@ class Horizon:
         return sorted(r for r, d in first_told.items() if r in self.since and d < self.since[r])
 
 
-def _whole(rules: list[LoadedRule]) -> set[str]:
+def _whole(rules: list[LoadedRule]) -> tuple[set[str], set[str]]:
     """The signals that read every record: those a `within` compares, and every pattern of a
     rule whose episodes another rule reads as a signal."""
-    whole: set[str] = set()
+    compared: set[str] = set()
+    concluded: set[str] = set()
     for rule in rules:
         for conj in conjunctions(rule.condition, rule):
             if conj.within is not None:
-                whole.update(conj.pos)
+                compared.update(conj.pos)
         if rule.rule.conclude:
-            whole.update(rule.signal(name) for name in rule.rule.patterns)
-    return whole
+            concluded.update(rule.signal(name) for name in rule.rule.patterns)
+    return compared, concluded
