@@ -15,6 +15,7 @@ from noncoop.engine.evaluate import evaluate_timeline, pack_timeline
 from noncoop.engine.horizon import MARGIN, Horizon, Since
 from noncoop.engine.patterns import gap
 from noncoop.engine.rules.load import load_rules
+from noncoop.engine.ruletest import case_events, needed
 from noncoop.engine.selections import rule_masks, timeline_mask
 from noncoop.scan import executors, scan, scan_json
 from noncoop.scan.run import shipped_rules
@@ -119,6 +120,37 @@ def test_a_gap_judged_from_a_day_on_the_last_sighting_before_it_finds_the_same(t
     assert told > 100
     # From the last month on, most sightings are left unread.
     assert np.count_nonzero(narrowed[spec.select]) < len(seen) / 4
+
+
+def test_a_gap_a_within_compares_judged_from_its_rules_day_finds_the_same():
+    """NC-THREATS-AND-CHILD-NOT-SEEN compares a threat and the child unseen by social care by a
+    `within`. Judged from the rule's day, its gap reads the child's last sighting before that day
+    and none of the fortnightly ones of the year before: the alert, its window and evidence (the
+    last sighting, 70 days ago) are what reading every sighting gives."""
+    threats = RULES["NC-THREATS-AND-CHILD-NOT-SEEN"]
+    given = threats.rule.tests[0]  # a threat, then visits without seeing the child
+    event = type(given.events[0])
+    fortnightly = [
+        event.model_validate(
+            {"day": -400 + 14 * k, "type": "visit.completed", "agency": "social_care", "seen": True}
+        )
+        for k in range(23)
+    ]
+    case = given.model_copy(update={"events": [*fortnightly, *given.events]})
+    events, subjects, coverage = case_events(case)
+    pack = needed(threats, PACK)
+    tl = pack_timeline(events, subjects, pack, case.as_of, coverage)
+    whole = evaluate_timeline(tl, pack, "python", True, False, 0, 1)
+    told = told_from(whole)
+    assert told["NC-THREATS-AND-CHILD-NOT-SEEN"] > int(tl.day.min()) + 300
+    horizon = Horizon.of(pack.rules, pack.superseders(), Since(told, tl.last_day + 1))
+    first = horizon.first_day(threats, "unseen")
+    assert first is not None and first > tl.day.max() - 70  # after the last sighting
+    narrowed = evaluate_timeline(tl, pack, "python", True, False, 0, 1, None, horizon)
+    assert narrowed.beyond_horizon == []
+    assert content(narrowed.alerts) == content(whole.alerts)
+    alert = next(a for a in narrowed.alerts if a.rule_id == threats.id)
+    assert [e.event_id for e in alert.evidence][:2] == ["s1", "t1"]
 
 
 def test_rules_telling_episodes_begun_before_their_day_read_every_record(timeline):
