@@ -52,12 +52,13 @@ class Since:
 @dataclass(frozen=True)
 class Horizon:
     """By rule id, the first day (days since 1970) on which the episodes it tells tonight are
-    expected to begin; the signals that must read every record; and of those, the ones only a
-    `within` compares (a kind that narrows its records itself still may: `first_day`)."""
+    expected to begin; the signals that must read every record; and of those, the patterns of
+    rules another rule reads as a signal (a kind that narrows its records itself still narrows
+    the others, which only a `within` compares: `first_day`)."""
 
     since: dict[str, int]
     whole: frozenset[str]
-    compared: frozenset[str] = frozenset()
+    concluded: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -77,7 +78,7 @@ class Horizon:
                     if day[r] > first:
                         day[r], changed = first, True
         compared, concluded = _whole(rules)
-        return cls(day, frozenset(compared | concluded), frozenset(compared - concluded))
+        return cls(day, frozenset(compared | concluded), frozenset(concluded))
 
     def first_day(self, rule: LoadedRule, name: str) -> int | None:
         """The first day of the records the rule's pattern `name` reads (None: every one); for
@@ -89,7 +90,7 @@ class Horizon:
             return None
         # Such a kind gives every episode holding from its first day on whole, evidence and
         # window included: what a `within` compares on the days the rule tells.
-        if kind.since is not None and (signal not in self.whole or signal in self.compared):
+        if kind.since is not None and signal not in self.concluded:
             return self.since[rule.id] - MARGIN
         if kind.reach is None or signal in self.whole:
             return None

@@ -226,7 +226,7 @@ def since(spec: Gap, masks: Masks, tl: Timeline, first: int) -> Masks:
     child = tl.subject[before]  # rows in (child, time) order: a child's last is before another's
     kept = np.zeros(len(seen), bool)
     kept[rows[~early]] = True
-    kept[before[np.r_[child[1:] != child[:-1], True]] if len(before) else before] = True
+    kept[before[child != np.append(child[1:], -1)]] = True
     sighted = {**masks.sighted, masks.definitions[spec.select]: feeds}
     return Masks({**masks, spec.select: kept}, masks.definitions, sighted, first)
 
