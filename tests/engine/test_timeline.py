@@ -7,7 +7,7 @@ import pandas as pd
 from noncoop.asof import calendar
 from noncoop.engine.evaluate import pack_timeline
 from noncoop.engine.rules.load import load_rules
-from noncoop.engine.timeline import feed_days
+from noncoop.engine.timeline import Numbers, feed_days, floats
 from noncoop.scan.run import shipped_rules
 
 
@@ -46,3 +46,41 @@ def test_health_seen_that_week_is_the_same_asked_of_a_few_children_or_of_all(syn
         assert len(rows) and 4 * len(rows) < len(absent)
         part = tl.derived("health_seen_week", rows).to_numpy()
         assert np.array_equal(part, whole[rows])
+
+
+def test_numbers_for_the_rows_asked_are_the_whole_columns_numbers(synthetic_region):
+    """A number field read for some rows (as a rate reads sessions, and a trend hostility
+    levels) gives those rows' numbers, blank where none was recorded, whether the column is
+    stored as numbers or came as text."""
+    _, ws = synthetic_region
+    pack = load_rules([shipped_rules()]).enabled()
+    with calendar(ws.timezone()):
+        events, reader = ws.load_for_rules(pd.Timestamp("2026-03-31"))
+        tl = pack_timeline(events, ws.load_subjects(), pack, "2026-03-31", None, reader)
+    rows = np.flatnonzero(tl.events["hostility_level"].notna().to_numpy())[::3]
+    rows = np.sort(np.concatenate([rows, np.arange(0, len(tl.t), 997)]))
+    for field in ("sessions_absent", "sessions_possible", "hostility_level"):
+        whole = floats(tl.events[field], 0.0)
+        assert np.array_equal(tl.numbers(field, 0.0)[rows], whole[rows])
+        assert np.isnan(tl.numbers(field)[rows]).sum() == tl.events[field].iloc[rows].isna().sum()
+    assert (tl.numbers("hostility_level")[rows] > 0).any()
+    text = Numbers(pd.Series(["2", None, "x", "4.5"]), 0.0)
+    assert text[np.array([3, 0, 1, 2])].tolist() == [4.5, 2.0, 0.0, 0.0]
+    assert len(text[np.zeros(0, np.int64)]) == 0
+
+
+def test_a_columns_codes_alone_are_those_given_with_their_values(synthetic_region):
+    """The codes a sequence matches chains on are those given with the values they stand for,
+    which are made only when asked."""
+    _, ws = synthetic_region
+    pack = load_rules([shipped_rules()]).enabled()
+    with calendar(ws.timezone()):
+        events, reader = ws.load_for_rules(pd.Timestamp("2026-03-31"))
+        tl = pack_timeline(events, ws.load_subjects(), pack, "2026-03-31", None, reader)
+    chains = tl.coded("chain_id")
+    assert "_values_chain_id" not in tl._codes
+    codes, values = tl.codes("chain_id")
+    assert codes is chains
+    known = codes >= 0
+    assert known.any() and not known.all()
+    assert values[codes[known]].tolist() == tl.events["chain_id"][known].astype(str).tolist()

@@ -220,13 +220,14 @@ def since(spec: Gap, masks: Masks, tl: Timeline, first: int) -> Masks:
     the last before an episode holding then; the days it told apart end before the last."""
     seen = masks[spec.select]
     feeds = sighting_feeds(tl, masks, spec.select)
-    rows = np.flatnonzero(seen)
-    early = tl.day[rows] < first
-    before = rows[early]
-    child = tl.subject[before]  # rows in (child, time) order: a child's last is before another's
-    kept = np.zeros(len(seen), bool)
-    kept[rows[~early]] = True
-    kept[before[child != np.append(child[1:], -1)]] = True
+    recent = tl.day >= first
+    kept = seen & recent
+    before = np.flatnonzero(seen & ~recent)
+    # Rows are in (child, time) order: a child's last sighting before the day is followed by
+    # another child's, or is the last of all.
+    child = tl.subject[before]
+    kept[before[:-1][child[1:] != child[:-1]]] = True
+    kept[before[-1:]] = True
     sighted = {**masks.sighted, masks.definitions[spec.select]: feeds}
     return Masks({**masks, spec.select: kept}, masks.definitions, sighted, first)
 

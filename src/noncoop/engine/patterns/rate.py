@@ -193,7 +193,7 @@ def _cited(spec: Rate, n_rows, n_w, d_rows, d_w) -> np.ndarray:
 def _measure(tl: Timeline, selected: np.ndarray, m: Measure) -> tuple[np.ndarray, np.ndarray]:
     """The selected rows, and every row's weight: its sessions field, or 1 to count events."""
     rows = np.flatnonzero(selected)
-    weights = tl.numeric(m.field) if m.field else _Counted()
+    weights = tl.numbers(m.field, 0.0) if m.field else _Counted()
     return rows, weights
 
 

@@ -37,7 +37,7 @@ class Sequence(StrictModel):
 def _keys(tl: Timeline, same: list[str], rows: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"subject": tl.subject[rows], "t": tl.t[rows], "pos": rows})
     for key in same:
-        frame[key] = tl.codes(key)[0][rows]
+        frame[key] = tl.coded(key)[rows]
     return frame[(frame[same] >= 0).all(axis=1)] if same else frame
 
 

@@ -21,7 +21,7 @@ from noncoop.engine.patterns.base import (
     within_reach,
     within_window,
 )
-from noncoop.engine.timeline import Timeline, floats
+from noncoop.engine.timeline import Numbers, Timeline
 from noncoop.yamlspec import Duration, StrictModel, days
 
 # What a signal of this kind offers to a message template, as {pattern.value}.
@@ -37,11 +37,12 @@ class Trend(StrictModel):
 
 
 def evaluate(spec: Trend, masks: Masks, tl: Timeline) -> Signals:
-    level = floats(tl.events[spec.field])
-    rows = np.flatnonzero(masks[spec.select] & within_window(tl, spec.within) & ~np.isnan(level))
+    level = tl.numbers(spec.field)
+    window = within_window(tl, spec.within)
+    rows, levels = _levelled(level, np.flatnonzero(masks[spec.select] & window))
     if not len(rows):
         return Signals(empty())
-    frame = pd.DataFrame({"subject": tl.subject[rows], "level": level[rows], "pos": rows})
+    frame = pd.DataFrame({"subject": tl.subject[rows], "level": levels, "pos": rows})
     frame["peak"] = frame.groupby("subject")["level"].cummax()
     previous = frame.groupby("subject")["peak"].shift()
     frame["rise"] = previous.notna() & (frame["peak"] > previous)
@@ -62,8 +63,8 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
     """Holds on a day when, over the window ending with it, the highest level reached rises at
     least `min_steps` times to `min_last` or more. The window's events change only where one
     enters or leaves, so each window is judged once, from its own events."""
-    level = floats(tl.events[spec.field])
-    rows = np.flatnonzero(masks[spec.select] & ~np.isnan(level))
+    level = tl.numbers(spec.field)
+    rows, levels = _levelled(level, np.flatnonzero(masks[spec.select]))
     within, subject, day = days(spec.within), tl.subject[rows], tl.day[rows]
     segments = sweep(subject, day, day + within)
     # The events in each segment's window: a range of the child's rows, in time order.
@@ -72,13 +73,13 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
     hi = np.searchsorted(row_key, key(segments.subject, segments.start), "right")
     segment, index = ranges(lo, hi)
     member = rows[index]
-    frame = pd.DataFrame({"segment": segment, "level": level[member]})
+    frame = pd.DataFrame({"segment": segment, "level": levels[index]})
     peak = frame.groupby("segment")["level"].cummax().to_numpy()
     first = np.r_[True, segment[1:] != segment[:-1]] if len(segment) else np.zeros(0, bool)
     rise = ~first & (peak > np.r_[-np.inf, peak[:-1]])
     steps = np.bincount(segment, weights=rise, minlength=len(lo))
     top = np.zeros(len(lo))
-    np.maximum.at(top, segment, level[member])
+    np.maximum.at(top, segment, levels[index])
     holds = (steps >= spec.min_steps) & (top >= spec.min_last)
     found = runs(segments, holds, tl.last_day)
     # Evidence: the first event and each rise, in every window on which the episode holds.
@@ -94,6 +95,13 @@ def episodes(spec: Trend, masks: Masks, tl: Timeline) -> Episodes:
     distinct_evidence(found, episode, member[chosen])
     found.describe = described(tl, lambda i, pos: _values(level[pos], tl, pos))
     return found
+
+
+def _levelled(level: Numbers, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows with a level recorded, and their levels."""
+    levels = level[rows]
+    known = ~np.isnan(levels)
+    return rows[known], levels[known]
 
 
 def _values(levels: np.ndarray, tl: Timeline, pos: np.ndarray) -> dict[str, Value]:
