@@ -9,6 +9,7 @@ that touched it, so re-running that night starts from the same place and changes
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -95,7 +96,7 @@ def reconcile(
         if kept is None and _as_it_was(alerts[i], before, version, as_of):
             # Its row would be written back as it is: not made again (most of a night's).
             counts["ongoing"] += 1
-            out.append(StoredAlert.of(alerts[i], {**before, "touched_as_of": as_of}, "ongoing"))
+            out.append(StoredAlert.of(alerts[i], before, "ongoing", touched=as_of))
             continue
         row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
         rows.append(row)
@@ -132,8 +133,19 @@ def _as_it_was(alert: Alert, before: dict | None, version: str, as_of: str) -> b
         and before["note"] is None
         and before["triage"] not in QUIET
         and before["touched_as_of"] != as_of
-        and before["prior"] == {k: before[k] for k in PRIOR}
+        and _prior_is_now(before)
     )
+
+
+def _prior_is_now(row: dict) -> bool:
+    """Whether a row's state before the last night that touched it is its state now: compared
+    as two tuples, not a dict made for each of a night's 20,000 rows."""
+    prior = row["prior"]
+    return prior.keys() == _PRIOR_KEYS and _prior_of(prior) == _prior_of(row)
+
+
+_PRIOR_KEYS = frozenset(PRIOR)
+_prior_of = operator.itemgetter(*PRIOR)
 
 
 def _latest_resolved(base: list[dict]) -> dict[tuple[str, str], dict]:
