@@ -3,8 +3,10 @@ episodes hold on day D for exactly the children it alerts on when a scan is run 
 decision engine decides them."""
 
 import functools
+import json
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -18,6 +20,7 @@ from noncoop.engine.evaluate import evaluate
 from noncoop.engine.history import pack_history
 from noncoop.engine.rules.load import load_rules
 from noncoop.events import conform
+from noncoop.scan.masks import KeptMasks
 
 ENGINES = ["python", "durable"] if durable_available() else ["python"]
 
@@ -231,3 +234,81 @@ def test_a_pattern_several_rules_share_is_worked_out_once_in_threads(monkeypatch
     found, _ = pack_history(tl, pack.strata(), decider("python"), pack.superseders(), 2)
     assert made == ["count"]
     assert len(found["NC-A"].episodes) == len(found["NC-B"].episodes) > 0
+
+
+def _asking(asked: list[int]):
+    """The python backend, noting how many situations it is asked to decide."""
+    backend = decider("python")
+
+    def decide_python(rules, table):
+        asked.append(table.n)
+        return backend(rules, table)
+
+    return decide_python
+
+
+def _decided_with(tl, memory, asked: list[int], pack=PACK) -> dict[str, tuple]:
+    found, _ = pack_history(tl, pack.strata(), _asking(asked), pack.superseders(), 1, memory)
+    return {
+        rule_id: (r.episodes.subject.tolist(), r.episodes.start.tolist(), r.names)
+        for rule_id, r in found.items()
+    }
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_situations_an_earlier_scan_decided_are_not_decided_again(seed, tmp_path):
+    """A later night takes the decisions its first scan made and kept with the timeline: the
+    backend is asked only about situations not met before, and every rule's episodes are those
+    that deciding every situation again gives."""
+    days = region(seed)[2]
+    earlier, later = days[len(days) // 2], days[-1]
+    first = KeptMasks()
+    asked: list[int] = []
+    _decided_with(earlier, first, asked)
+    assert sum(asked) > 10
+    first.keep(tmp_path, len(earlier.t))
+    read = KeptMasks.read(tmp_path, len(earlier.t), earlier.subject)
+    assert read.outcomes == json.loads(json.dumps(first.outcomes))
+    kept = KeptMasks(outcomes=read.outcomes)  # its masks are of the earlier day's rows
+    whole: list[int] = []
+    again = _decided_with(later, None, whole)
+    remembered: list[int] = []
+    assert _decided_with(later, kept, remembered) == again
+    assert sum(remembered) < sum(whole)  # the same situations came up again, and were known
+    twice: list[int] = []
+    assert _decided_with(later, kept, twice) == again
+    assert sum(twice) == 0  # tonight's new situations are known too now
+
+
+def test_rules_written_otherwise_are_decided_again():
+    """Decisions are remembered for the rules as written: another text of a rule (its
+    condition, say) is decided afresh."""
+    tl = region(1)[2][-1]
+    memory = KeptMasks()
+    asked: list[int] = []
+    _decided_with(tl, memory, asked)
+    again: list[int] = []
+    _decided_with(tl, memory, again)
+    assert sum(asked) > 0 and sum(again) == 0
+    changed = replace(PACK, rules=[replace(r, digest=r.digest[::-1]) for r in PACK.rules])
+    other: list[int] = []
+    _decided_with(tl, memory, other, changed)
+    assert sum(other) == sum(asked)
+
+
+def test_decisions_kept_in_another_form_are_refused(tmp_path, caplog):
+    """A kept index whose decisions are not what a scan writes is not read: the masks and the
+    decisions are worked out again, with a warning."""
+    memory = KeptMasks()
+    memory.learn_decided("ctx", {"5": [("NC-A", ("NC-A.x",))]})
+    memory.learn("[]", np.ones(3, bool))
+    memory.keep(tmp_path, 3)
+    assert KeptMasks.read(tmp_path, 3, np.zeros(3, np.int64)).decided("ctx") == {
+        "5": [["NC-A", ["NC-A.x"]]]
+    }
+    index = json.loads((tmp_path / "masks.json").read_text())
+    index["decisions"]["ctx"]["5"] = [["NC-A", "NC-A.x"]]
+    (tmp_path / "masks.json").write_text(json.dumps(index))
+    read = KeptMasks.read(tmp_path, 3, np.zeros(3, np.int64))
+    assert read.decided("ctx") == {} and read.recall("[]") is None
+    assert "cannot be read" in caplog.text

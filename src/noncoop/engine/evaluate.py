@@ -20,13 +20,13 @@ from noncoop.engine.decide import Decision, SignalTable, decider
 from noncoop.engine.explain import Support, explain, recalled
 from noncoop.engine.fold import attach, attached
 from noncoop.engine.forked import both
-from noncoop.engine.history import RuleEpisodes, Signal, Told, pack_history, told_of
+from noncoop.engine.history import Memory, RuleEpisodes, Signal, Told, pack_history, told_of
 from noncoop.engine.horizon import Horizon
 from noncoop.engine.patterns import KINDS, Signals
 from noncoop.engine.patterns.base import SIGNAL_COLUMNS
 from noncoop.engine.recall import Recall, with_folded
 from noncoop.engine.rules.pack import LoadedRule, RulePack
-from noncoop.engine.selections import MaskMemory, rule_masks, shared_records, timeline_mask
+from noncoop.engine.selections import rule_masks, shared_records, timeline_mask
 from noncoop.engine.timeline import Feeds, Timeline, TraceSource, build_timeline
 from noncoop.vocab import level_rank
 
@@ -96,7 +96,7 @@ def evaluate_timeline(
     ended: bool = True,
     timeline_s: float = 0.0,
     threads: int = 1,
-    memory: MaskMemory | None = None,
+    memory: Memory | None = None,
     horizon: Horizon | None = None,
     recall: Recall | None = None,
     world: str | None = None,
@@ -146,7 +146,7 @@ def _history(
     result: Evaluation,
     ended: bool,
     threads: int,
-    memory: MaskMemory | None,
+    memory: Memory | None,
     horizon: Horizon | None,
     recall: Recall | None,
     world: str | None,
@@ -189,7 +189,7 @@ def _episodes(
     engine: str,
     result: Evaluation,
     threads: int,
-    memory: MaskMemory | None,
+    memory: Memory | None,
     horizon: Horizon | None,
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """The pack's episodes and signals, read from the horizon where there is one; worked out

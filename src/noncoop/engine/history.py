@@ -18,14 +18,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from noncoop.asof import DAY
 from noncoop.engine import recall
 from noncoop.engine.decide import Decide, SignalTable
-from noncoop.engine.decide.conjunctions import conjunctions
+from noncoop.engine.decide.conjunctions import Decision, conjunctions
+from noncoop.engine.decide.memory import DecisionMemory, context, remembered, situation_key
 from noncoop.engine.episodes import (
     DAY_BITS,
     TIME_BITS,
@@ -50,6 +51,11 @@ from noncoop.engine.timeline import Timeline
 from noncoop.yamlspec import days
 
 NEVER = np.iinfo(np.int64).max // 4
+
+
+class Memory(MaskMemory, DecisionMemory, Protocol):
+    """What an earlier scan worked out, kept with its timeline: its selections' masks and its
+    decisions."""
 
 
 @dataclass
@@ -142,13 +148,18 @@ class RuleEpisodes:
 
 
 def decide_history(
-    rules: list[LoadedRule], signals: dict[str, Signal], tl: Timeline, decide: Decide
+    rules: list[LoadedRule],
+    signals: dict[str, Signal],
+    tl: Timeline,
+    decide: Decide,
+    memory: DecisionMemory | None = None,
 ) -> dict[str, RuleEpisodes]:
     """Every rule's episodes up to the as-of day, from its signals' episodes.
 
     A rule's outcome on a slice depends only on which signals hold and which `within` pairs are
     close enough, so the backend decides one slice of each such situation (with that slice's
-    own facts) and the outcome stands for every slice in the same situation."""
+    own facts) and the outcome stands for every slice in the same situation: one an earlier
+    scan decided is taken from `memory` (decide/memory.py)."""
     conjs = {r.id: conjunctions(r.condition, r) for r in rules}
     names = sorted({n for cs in conjs.values() for c in cs for n in (*c.pos, *c.neg)})
     present = {n: signals[n] for n in names if n in signals}
@@ -159,18 +170,43 @@ def decide_history(
         on = np.flatnonzero(episode >= 0)
         ep = episode[on]
         table.add(name, on, signal.start[ep], signal.window_end(ep, start[on]))
-    _, first, which = np.unique(
-        _packed(_situations(conjs, table)), axis=0, return_index=True, return_inverse=True
-    )
-    decisions = decide(rules, _restricted(table, first))
+    flags, columns = _situations(conjs, table)
+    packed = _packed(flags)
+    _, first, which = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    decisions = _decided(rules, table, packed[first], first, columns, decide, memory)
     names = sorted({n for d in decisions for n in d.members})
     return {r.id: _runs(r.id, decisions, names, which.ravel(), subject, start, stop) for r in rules}
 
 
-def _situations(conjs, table: SignalTable) -> np.ndarray:
+def _decided(
+    rules: list[LoadedRule],
+    table: SignalTable,
+    situations: np.ndarray,
+    first: np.ndarray,
+    columns: list,
+    decide: Decide,
+    memory: DecisionMemory | None,
+) -> list[Decision]:
+    """The decisions on each distinct situation (its flags `situations[k]`, its first slice
+    `first[k]`: child k), the backend deciding those `memory` does not hold."""
+    if memory is None:
+        return decide(rules, _restricted(table, first))
+    about = context(rules, columns, getattr(decide, "__name__", ""))
+    keys = [situation_key(flags) for flags in situations]
+    known = memory.decided(about)
+    todo = [k for k, name in enumerate(keys) if name not in known]
+    fresh = decide(rules, _restricted(table, first[todo])) if todo else []
+    decisions, learned = remembered(keys, known, fresh, todo)
+    memory.learn_decided(about, learned)
+    return decisions
+
+
+def _situations(conjs, table: SignalTable) -> tuple[np.ndarray, list]:
     """Per slice, what a decision can depend on: which signals hold, and for every `within` pair
-    whether the windows lie close enough. One row of flags per slice."""
-    columns = [table.has(n) for n in sorted(table.present)]
+    whether the windows lie close enough. One row of flags per slice, and what each column of
+    them stands for."""
+    names = sorted(table.present)
+    columns = [table.has(n) for n in names]
     pairs = {
         (a, b, c.within)
         for cs in conjs.values()
@@ -182,7 +218,8 @@ def _situations(conjs, table: SignalTable) -> np.ndarray:
         (start_a, end_a), (start_b, end_b) = table.window(a), table.window(b)
         d = within * DAY
         columns.append((start_b - end_a <= d) & (start_a - end_b <= d))
-    return np.stack(columns, axis=1) if columns else np.zeros((table.n, 0), bool)
+    flags = np.stack(columns, axis=1) if columns else np.zeros((table.n, 0), bool)
+    return flags, [*names, *(list(pair) for pair in sorted(pairs))]
 
 
 def _packed(flags: np.ndarray) -> np.ndarray:
@@ -289,7 +326,7 @@ def pack_history(
     decide: Decide,
     superseders: dict[str, list[str]] | None = None,
     threads: int = 1,
-    memory: MaskMemory | None = None,
+    memory: Memory | None = None,
     horizon: Horizon | None = None,
 ) -> tuple[dict[str, RuleEpisodes], dict[str, Signal]]:
     """Every rule's episodes, stratum by stratum, and the signals they rest on (patterns' and
@@ -304,7 +341,7 @@ def pack_history(
     for stratum in rules:
         for out in known.of_rules(stratum, threads):
             signals.update(out)
-        decided = decide_history(stratum, signals, tl, decide)
+        decided = decide_history(stratum, signals, tl, decide, memory)
         for rule in stratum:
             with_member_evidence(decided[rule.id], signals, tl)
             if rule.rule.conclude:

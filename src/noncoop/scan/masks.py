@@ -1,4 +1,4 @@
-"""Selection masks kept with a timeline.
+"""Selection masks, and decisions, kept with a timeline.
 
 Which of ten million records each selection picks was worked out again every night: a fifth of a
 next night's patterns at 100,000 children, for masks that tonight's few thousand records change
@@ -8,6 +8,9 @@ merged in as the columns are, and judges only those rows, and where a selection 
 field (health seen that week, worked out from a child's other records) every row of the
 children they are of (`engine.selections.timeline_mask`). A mask not kept, or not readable, is
 worked out whole, as before.
+
+The situations its rules were decided on are kept beside them (engine/decide/memory.py): a later
+night's backend decides only those not met before.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from noncoop.engine.decide.memory import Outcomes
 from noncoop.engine.episodes import ranges
 from noncoop.engine.selections import Recalled
 
@@ -33,8 +37,9 @@ _NONE = np.zeros(0, np.int64)
 
 class KeptMasks:
     """The masks of a kept timeline (bits, by definition), for a timeline made of its rows with
-    rows `added` (their places in it) merged in by `spread`; and the masks worked out tonight,
-    to keep with tonight's timeline where it is kept."""
+    rows `added` (their places in it) merged in by `spread`, and the decisions kept with them
+    (by context); and those worked out tonight, to keep with tonight's timeline where it is
+    kept."""
 
     def __init__(
         self,
@@ -43,10 +48,12 @@ class KeptMasks:
         spread: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
         added: np.ndarray = _NONE,
         theirs: np.ndarray = _NONE,
+        outcomes: dict[str, dict[str, list]] | None = None,
     ):
         self.known, self.rows = known or {}, rows
         self.spread, self.added, self.theirs = spread, added, theirs
         self.learned: dict[str, np.ndarray] = {}
+        self.outcomes = outcomes or {}
 
     @classmethod
     def read(
@@ -68,18 +75,19 @@ class KeptMasks:
             known = {
                 text: _packed(place / _FOLDER / name, rows) for text, name in index["masks"].items()
             }
+            outcomes = _outcomes(index.get("decisions", {}))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as problem:
             kind = type(problem).__name__
             log.warning("the kept selections cannot be read (%s): they are worked out again", kind)
             return cls()
         if added is None or not len(added):
-            return cls(known, rows)
+            return cls(known, rows, outcomes=outcomes)
         # Every row of the children with records added: a derived field reads their others.
         kids = np.unique(child[added])
         _, theirs = ranges(
             np.searchsorted(child, kids, "left"), np.searchsorted(child, kids, "right")
         )
-        return cls(known, rows, spread, added, theirs)
+        return cls(known, rows, spread, added, theirs, outcomes)
 
     def recall(self, definition: str) -> Recalled | None:
         """The mask kept for the definition, tonight's rows merged in unjudged (None: none)."""
@@ -94,6 +102,12 @@ class KeptMasks:
     def learn(self, definition: str, mask: np.ndarray) -> None:
         self.learned[definition] = mask
 
+    def decided(self, context: str) -> Mapping[str, list]:
+        return self.outcomes.get(context, {})
+
+    def learn_decided(self, context: str, outcomes: Outcomes) -> None:
+        self.outcomes.setdefault(context, {}).update(outcomes)
+
     def keep(self, place: Path, rows: int) -> None:
         """Keep tonight's masks with tonight's timeline, kept in `place` with `rows` rows."""
         folder = place / _FOLDER
@@ -105,12 +119,35 @@ class KeptMasks:
                     name = f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.npy"
                     np.save(folder / name, np.packbits(mask), allow_pickle=False)
                     index[text] = name
-            (place / _INDEX).write_text(json.dumps({"rows": rows, "masks": index}))
+            kept = {"rows": rows, "masks": index, "decisions": self.outcomes}
+            (place / _INDEX).write_text(json.dumps(kept))
         except OSError as problem:
             # The timeline stands without them: a later night works the masks out whole.
             with contextlib.suppress(OSError):
                 (place / _INDEX).unlink(missing_ok=True)
             log.warning("the selections could not be kept (%s)", type(problem).__name__)
+
+
+def _outcomes(kept: object) -> dict[str, dict[str, list]]:
+    """The decisions kept, by context and situation: each a list of [rule id, [signals]]. A
+    damaged entry is refused whole (ValueError), as a damaged mask is."""
+    if not isinstance(kept, dict) or not all(isinstance(v, dict) for v in kept.values()):
+        raise ValueError("kept decisions of another form")
+    for outcomes in kept.values():
+        for outcome in outcomes.values():
+            if not isinstance(outcome, list) or not all(_is_decision(d) for d in outcome):
+                raise ValueError("kept decisions of another form")
+    return kept
+
+
+def _is_decision(entry: object) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], list)
+        and all(isinstance(m, str) for m in entry[1])
+    )
 
 
 def _packed(path: Path, rows: int) -> np.ndarray:
