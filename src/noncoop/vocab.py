@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 
 class Level(StrEnum):
@@ -47,8 +48,10 @@ LEVELS: tuple[Level, ...] = tuple(Level)
 MOST_SEVERE_FIRST: tuple[Level, ...] = tuple(reversed(LEVELS))
 
 
+@cache
 def level_rank(level: str) -> int:
-    """Sort key that lists the most severe level first."""
+    """Sort key that lists the most severe level first (looked up once per level: a night sorts
+    its 22,000 alerts by it at 100k children)."""
     return Level(level).rank
 
 

@@ -167,9 +167,9 @@ def _history(
     result.recalled = sum(len(by_k) for by_k in kept.alerts.values())
     alerts += [a for by_k in kept.alerts.values() for a in by_k.values()]
     result.folded_recalled = [
-        Folded(t.rule.id, str(tl.subjects[t.subject[t.episodes[k]]]), _held(t, k))
+        Folded(t.rule.id, subject_id, _held(t, k))
         for rule_id, t in folded.items()
-        for k in range(len(t))
+        for k, subject_id in enumerate(_subject_ids(t, tl))
         if (rule_id, k) not in kept.folded
     ]
     result.timings["explanations"] = time.perf_counter() - clock
@@ -239,10 +239,10 @@ def _recalled(
     for r, t in told.items():
         found = [k for k, f in enumerate(t.fingerprint) if f in stored]
         if found:
-            ids = tl.subjects[np.asarray(t.subject)[np.asarray(t.episodes)[found]]]
+            ids = _subject_ids(t, tl)
             alerts[r] = {
-                k: recalled(t.support(k, bare=True), stored[t.fingerprint[k]], subject_id)
-                for k, subject_id in zip(found, ids.astype(str).tolist(), strict=True)
+                k: recalled(t.support(k, bare=True), stored[t.fingerprint[k]], ids[k])
+                for k in found
             }
     explained = {
         child for (r, k), listed in under.items() if k not in alerts.get(r, {}) for child in listed
@@ -274,6 +274,15 @@ def _folded_into(
         prints = [folded[c].fingerprint[j] for c, j in listed]
         told[r].fingerprint[k] = with_folded(told[r].fingerprint[k], prints)
     return under
+
+
+def _subject_ids(told: Told, tl: Timeline) -> list[str]:
+    """The child of each told episode, by id: looked up together, not one by one."""
+    return (
+        tl.subjects[np.asarray(told.subject, np.int64)[np.asarray(told.episodes, np.int64)]]
+        .astype(str)
+        .tolist()
+    )
 
 
 def _held(told: Told, k: int) -> Window:

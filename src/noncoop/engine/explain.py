@@ -137,19 +137,18 @@ def recalled(support: Support, stored: Stored, subject_id: str) -> Alert:
 def _about(support: Support, subject_id: str, window: Window) -> dict:
     """An alert's fields that its rule and the days it held give: all but its window, message
     and records."""
-    rule = support.rule
-    opened = iso_day(support.first_start) if support.first_start is not None else window.start
+    rule, held, opened = support.rule, support.held, None
     # An episode is named by the day it began, as the store names an alert by the night it was
     # first raised; a single date's alert, not yet stored, by its window's start.
-    raised = iso_day(support.held[0] * DAY) if support.held else window.start
+    raised = iso_day(held[0] * DAY) if held else window.start
+    if held:
+        opened = iso_day(support.first_start) if support.first_start is not None else window.start
     return {
         **rule.said,
         "alert_id": episode_id(rule.id, subject_id, raised),
         "subject_id": subject_id,
-        "held": Window(iso_day(support.held[0] * DAY), iso_day(support.held[1] * DAY))
-        if support.held
-        else None,
-        "opened": opened if support.held else None,
+        "held": Window(raised, iso_day(held[1] * DAY)) if held else None,
+        "opened": opened,
         "fingerprint": support.fingerprint,
     }
 
