@@ -420,10 +420,12 @@ class _Patterns:
         picking most records, as the ones likely to take longest."""
         if threads < 2 or len(rules) < 2:
             return [self.of_rule(rule) for rule in rules]
-        self.tl.day  # noqa: B018  worked out once here, not by each thread that asks first
         with ThreadPoolExecutor(threads, thread_name_prefix="patterns") as pool:
+            # Every pattern reads the rows' days: worked out once, beside the selections.
+            day = pool.submit(lambda: self.tl.day)
             chosen = {definition(s): s for r in rules for s in r.rule.select.values()}
             list(pool.map(self.size, chosen.values()))
+            day.result()
             costs = [
                 sum(self.selected(rule, p) for p in rule.rule.patterns.values()) for rule in rules
             ]

@@ -4,6 +4,7 @@ events, up to the as-of date, sorted once by child and time, with integer codes 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -70,6 +71,7 @@ class Feeds:
 
 
 NO_TIME = np.iinfo(np.int64).max
+_WORKING_OUT = threading.Lock()  # a timeline's days, worked out by one thread of several
 
 
 class TraceSource(Protocol):
@@ -136,9 +138,12 @@ class Timeline:
 
     @property
     def day(self) -> np.ndarray:
-        """Each row's day (days since 1970), computed once."""
+        """Each row's day (days since 1970), computed once: a thread asking while another works
+        it out waits for it."""
         if "_day" not in self._codes:
-            self._codes["_day"] = self.t // DAY
+            with _WORKING_OUT:
+                if "_day" not in self._codes:
+                    self._codes["_day"] = self.t // DAY
         return self._codes["_day"]
 
     @property
