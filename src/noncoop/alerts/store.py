@@ -435,7 +435,7 @@ class ReadAhead:
         if self.read is None:
             return {}
         return {
-            row[_FINGERPRINT]: Stored(*(row[i] for i in _RECALLED))
+            row[_FINGERPRINT]: Stored._make(_RECALLED(row))
             for row in self.read[1][0]
             if row[_FINGERPRINT] is not None and row[_STATUS] in ACTIVE
         }
@@ -536,7 +536,7 @@ def _write_alerts(
 _VALUES = operator.itemgetter(*COLUMNS)
 _TOUCHED, _STATUS = COLUMNS.index("touched_as_of"), COLUMNS.index("status")
 _FINGERPRINT = COLUMNS.index("fingerprint")
-_RECALLED = [COLUMNS.index(c) for c in Stored._fields]
+_RECALLED = operator.itemgetter(*(COLUMNS.index(c) for c in Stored._fields))
 _ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
 _OF_RULE = frozenset(COLUMNS.index(c) for c in ("tags", "guidance", "actions"))
 

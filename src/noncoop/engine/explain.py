@@ -130,8 +130,8 @@ def _alert(
 def recalled(support: Support, stored: Stored, subject_id: str) -> Alert:
     """The alert the store holds for what supports it (the same fingerprint): its window,
     message and records as stored, and tonight's days held."""
-    window = Window(stored.window_start, stored.window_end)
-    return Alert.recalled(stored, **_about(support, subject_id, window))
+    window = Window.of(stored.window_start, stored.window_end)
+    return Alert.recalled(stored, window=window, **_about(support, subject_id, window))
 
 
 def _about(support: Support, subject_id: str, window: Window) -> dict:
@@ -147,7 +147,7 @@ def _about(support: Support, subject_id: str, window: Window) -> dict:
         **rule.said,
         "alert_id": episode_id(rule.id, subject_id, raised),
         "subject_id": subject_id,
-        "held": Window(raised, iso_day(held[1] * DAY)) if held else None,
+        "held": Window.of(raised, iso_day(held[1] * DAY)) if held else None,
         "opened": opened,
         "fingerprint": support.fingerprint,
     }
