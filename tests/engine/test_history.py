@@ -280,9 +280,9 @@ def test_situations_an_earlier_scan_decided_are_not_decided_again(seed, tmp_path
     assert sum(twice) == 0  # tonight's new situations are known too now
 
 
-def test_rules_written_otherwise_are_decided_again():
+def test_rules_written_otherwise_are_decided_again(tmp_path):
     """Decisions are remembered for the rules as written: another text of a rule (its
-    condition, say) is decided afresh."""
+    condition, say) is decided afresh, and only the pack as it stands is kept again."""
     tl = region(1)[2][-1]
     memory = KeptMasks()
     asked: list[int] = []
@@ -292,8 +292,13 @@ def test_rules_written_otherwise_are_decided_again():
     assert sum(asked) > 0 and sum(again) == 0
     changed = replace(PACK, rules=[replace(r, digest=r.digest[::-1]) for r in PACK.rules])
     other: list[int] = []
-    _decided_with(tl, memory, other, changed)
+    later = KeptMasks(outcomes=memory.outcomes)
+    _decided_with(tl, later, other, changed)
     assert sum(other) == sum(asked)
+    # What is kept again is the pack as tonight had it, not every pack ever decided.
+    later.keep(tmp_path, len(tl.t))
+    kept = KeptMasks.read(tmp_path, len(tl.t), tl.subject).outcomes
+    assert kept.keys() == later.used and not kept.keys() & memory.used
 
 
 def test_decisions_kept_in_another_form_are_refused(tmp_path, caplog):

@@ -54,6 +54,7 @@ class KeptMasks:
         self.spread, self.added, self.theirs = spread, added, theirs
         self.learned: dict[str, np.ndarray] = {}
         self.outcomes = outcomes or {}
+        self.used: set[str] = set()  # the contexts decided in tonight: those kept again
 
     @classmethod
     def read(
@@ -103,9 +104,11 @@ class KeptMasks:
         self.learned[definition] = mask
 
     def decided(self, context: str) -> Mapping[str, list]:
+        self.used.add(context)
         return self.outcomes.get(context, {})
 
     def learn_decided(self, context: str, outcomes: Outcomes) -> None:
+        self.used.add(context)
         self.outcomes.setdefault(context, {}).update(outcomes)
 
     def keep(self, place: Path, rows: int) -> None:
@@ -119,7 +122,9 @@ class KeptMasks:
                     name = f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.npy"
                     np.save(folder / name, np.packbits(mask), allow_pickle=False)
                     index[text] = name
-            kept = {"rows": rows, "masks": index, "decisions": self.outcomes}
+            # Only the rules as tonight's scan had them: those of an earlier pack are left.
+            decisions = {c: self.outcomes[c] for c in sorted(self.used) if c in self.outcomes}
+            kept = {"rows": rows, "masks": index, "decisions": decisions}
             (place / _INDEX).write_text(json.dumps(kept))
         except OSError as problem:
             # The timeline stands without them: a later night works the masks out whole.
