@@ -7,13 +7,26 @@ source file and line, the guidance passage and the recommended actions.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
 from noncoop.vocab import pattern_tag
+
+T = TypeVar("T")
+
+
+def frozen_made(cls: type[T], fields: Iterable[tuple[str, Any]]) -> T:
+    """A frozen dataclass with these (name, value) fields, set as its `__init__` sets them less
+    a call to `object.__setattr__` for each: for what a night makes by the ten thousand (a
+    night at 100k children makes 80,000 evidence records, and a window and a triage for each
+    of its 22,000 alerts)."""
+    made = object.__new__(cls)
+    vars(made).update(fields)
+    return made
 
 
 @dataclass(frozen=True)
@@ -28,11 +41,7 @@ class Window:
 
     @classmethod
     def of(cls, start: str, end: str) -> Window:
-        """The window, set as `__init__` sets it less a call to `object.__setattr__` for each
-        field (it is frozen): two for each of a night's 20,000 recalled alerts at 100k."""
-        window = object.__new__(cls)
-        vars(window).update(start=start, end=end)
-        return window
+        return frozen_made(cls, (("start", start), ("end", end)))
 
 
 @dataclass(frozen=True)
@@ -76,12 +85,8 @@ class Evidence:
 
     @classmethod
     def of(cls, *values: Any) -> Evidence:
-        """The record of these field values, in EVIDENCE_FIELDS order, set as `__init__` sets
-        them less a call to `object.__setattr__` for each (it is frozen): a night builds one
-        for each of its 80,000 cited records at 100,000 children."""
-        record = object.__new__(cls)
-        vars(record).update(zip(EVIDENCE_FIELDS, values, strict=True))
-        return record
+        """The record of these field values, in EVIDENCE_FIELDS order."""
+        return frozen_made(cls, zip(EVIDENCE_FIELDS, values, strict=True))
 
 
 # Read once: dataclasses.asdict and fields() cost more than the records they serialise.

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from noncoop import __version__
+from noncoop import code_digest
 from noncoop.engine.alert import Stored
 from noncoop.engine.rules.pack import LoadedRule
 
@@ -113,8 +113,5 @@ _WORDS = ("vocab.py", "asof.py")
 def _code() -> str:
     """The digest of the explaining modules' source, with the version."""
     here = Path(__file__).parent
-    made = hashlib.sha256(__version__.encode())
     paths = [here / name for name in _EXPLAINING] + [here.parent / name for name in _WORDS]
-    for path in [*paths, *sorted(here.glob("patterns/*.py"))]:
-        made.update(path.read_bytes())
-    return made.hexdigest()
+    return code_digest([*paths, *sorted(here.glob("patterns/*.py"))])

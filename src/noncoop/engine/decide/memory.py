@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from noncoop import __version__
+from noncoop import code_digest
 from noncoop.engine.decide.conjunctions import Decision
 from noncoop.engine.rules.pack import LoadedRule
 
@@ -68,7 +68,4 @@ def _code() -> str:
     """The digest of the code deciding and of what the flags mean (history.py), with the
     version: another build decides every situation again."""
     here = Path(__file__).parent
-    made = hashlib.sha256(__version__.encode())
-    for path in [*sorted(here.glob("*.py")), here.parent / "history.py"]:
-        made.update(path.read_bytes())
-    return made.hexdigest()
+    return code_digest([*sorted(here.glob("*.py")), here.parent / "history.py"])
