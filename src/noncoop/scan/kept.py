@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from noncoop import __version__
 from noncoop.asof import end_second, to_seconds, utc_instants
@@ -54,6 +53,7 @@ from noncoop.store.workspace import (
     copy_trace,
     mapped_arrow,
     rest_rows,
+    rows_in,
     write_arrow,
 )
 from noncoop.vocab import ROLES
@@ -193,7 +193,7 @@ def keep(folder: Path, inputs: Inputs, tl: Timeline, segments: Segments) -> None
     save("origin.occurred_at", _microseconds(origin["occurred_at"]))
     save("origin.number", origin[EVENT_NUMBER].to_numpy(np.uint64))
     for i, (part, rows) in enumerate(segments):
-        count = pq.ParquetFile(part).metadata.num_rows if rows is None else len(rows)
+        count = rows_in(part) if rows is None else len(rows)
         size = part.stat().st_size
         meta["parts"].append({"name": part.name, "size": size, "all": rows is None, "count": count})
         if rows is not None:
@@ -290,13 +290,19 @@ def kept(
         rows.rows,
         rows.shared,
         feeds,
-        reader=TraceReader(segments, copies),
+        reader=TraceReader(segments, copies, _whole_counts(meta)),
         people=subjects,
         added=rows.added,
     )
     merged = len(tl.t) - meta["rows"]
     stale = bool(gone.any()) or merged > _REKEEP * meta["rows"]
     return Kept(tl, len(events), segments, stale, _masks(place, meta, rows, gone))
+
+
+def _whole_counts(meta: dict) -> dict[str, int]:
+    """The rows of each part the kept timeline took whole, as counted when it was kept (a part
+    changed since is no segment of it)."""
+    return {part["name"]: part["count"] for part in meta["parts"] if part["all"]}
 
 
 def _masks(place: Path, meta: dict, rows: _Rows, gone: np.ndarray) -> KeptMasks:

@@ -294,24 +294,32 @@ class Workspace:
         return pd.read_parquet(self.subjects_path)
 
 
+def rows_in(part: Path, known: dict[str, int] | None = None) -> int:
+    """How many rows a part of the store holds: as `known` (by part name) where it says, else
+    from the part's footer."""
+    if known and part.name in known:
+        return known[part.name]
+    return pq.ParquetFile(part).metadata.num_rows
+
+
 class TraceReader:
     """The LAZY_COLUMNS columns of rows of a loaded event table, read from the parts they came from:
     `kept` lists each part with the rows of it the table holds (None: all of them). `copies`
     names, by place in `kept`, an uncompressed file holding those rows' columns (`copy_trace`,
     `copy_rest`) with the row of it each of them is (None: the same): its rows are taken from
-    the mapped file, not decoded with the whole part."""
+    the mapped file, not decoded with the whole part. `counts` gives the rows of parts held
+    whole where they are known already (by name): those parts are not opened to count them (a
+    nightly scan's kept timeline holds some seventy parts whole)."""
 
     def __init__(
         self,
         kept: list[tuple[Path, np.ndarray | None]],
         copies: dict[int, tuple[Path, np.ndarray | None]] | None = None,
+        counts: dict[str, int] | None = None,
     ):
         self.kept = kept
         self.copies = copies or {}
-        sizes = [
-            len(rows) if rows is not None else pq.ParquetFile(part).metadata.num_rows
-            for part, rows in kept
-        ]
+        sizes = [len(rows) if rows is not None else rows_in(part, counts) for part, rows in kept]
         self.starts = np.cumsum([0, *sizes])
         digests = [hashlib.blake2b(path.name.encode(), digest_size=8).digest() for path, _ in kept]
         self._named = np.array([int.from_bytes(d, "big") for d in digests], np.uint64)
