@@ -9,6 +9,7 @@ import sqlite3
 from contextlib import closing
 
 import numpy as np
+import orjson
 import pandas as pd
 from conftest import REGION, ROOT, copy_region
 from typer.testing import CliRunner
@@ -165,26 +166,75 @@ def test_a_fingerprint_names_a_set_of_records_and_everything_else_it_is_given():
     assert fingerprints(2, [np.array([1, 2]), (hashed[:2], hashed[:2])], 2) != one
 
 
+def laid_out_as_before(ws: Workspace, dest) -> Workspace:
+    """A copy of the workspace whose store holds evidence laid out at the top level and related
+    alerts on one line, as stores did before both were laid out where a scan's file holds them."""
+    shutil.copytree(ws.root, dest)
+    copy = Workspace(dest)
+    with closing(sqlite3.connect(copy.alerts_path)) as conn, conn:
+        rows = conn.execute("SELECT alert_id, evidence, related FROM alerts").fetchall()
+        conn.executemany(
+            "UPDATE alerts SET evidence = ?, related = ? WHERE alert_id = ?",
+            [
+                (
+                    orjson.dumps(json.loads(evidence), option=orjson.OPT_INDENT_2).decode(),
+                    orjson.dumps(json.loads(related)).decode(),
+                    alert_id,
+                )
+                for alert_id, evidence, related in rows
+                if evidence and related
+            ],
+        )
+    return copy
+
+
+def night_files(src, workspaces: list[Workspace], night: str, tmp_path) -> list[bytes]:
+    """The JSON file of a scan of each workspace as of the night, by the command line."""
+    files = []
+    for workspace in workspaces:
+        out = tmp_path / f"{workspace.root.name}.json"
+        args = ["scan", str(src), "-w", str(workspace.root), "--as-of", night, "-q"]
+        done = CliRunner().invoke(app, [*args, "--engine", "python", "--json", str(out)])
+        assert done.exit_code == 0, done.output
+        files.append(out.read_bytes())
+    return files
+
+
+def assert_laid_out_alike(files: list[bytes]) -> None:
+    """Each file has the bytes the standard library lays its data out in, and all hold the
+    same alerts."""
+    data = [json.loads(f) for f in files]
+    for file, read in zip(files, data, strict=True):
+        assert file == json.dumps(read, indent=2, ensure_ascii=False).encode()
+    assert all(d["alerts"] == data[0]["alerts"] for d in data)
+
+
 def test_the_json_file_of_a_night_that_recalls_is_laid_out_as_one_that_explains(tmp_path):
     """The file of a night whose alerts come back from the store, their evidence written from
-    the stored text, has the bytes of the file of a night that explains every one."""
+    the stored text, has the bytes of the file of a night that explains every one; so has one
+    whose store laid the evidence out as stores did before."""
     ws = Workspace(tmp_path / "ws")
     scan(REGION, ws, None, "2026-04-28", "python", actor="test")
     again = explained_again(ws, tmp_path / "again")
-    files = []
-    for workspace in (ws, again):
-        out = tmp_path / f"{workspace.root.name}.json"
-        args = ["scan", str(REGION), "-w", str(workspace.root), "--as-of", "2026-04-29"]
-        done = CliRunner().invoke(app, [*args, "--engine", "python", "--json", str(out), "-q"])
-        assert done.exit_code == 0, done.output
-        files.append(out.read_bytes())
-    recalled_file, explained_file = (json.loads(f) for f in files)
-    assert [a["evidence"] for a in recalled_file["alerts"]] == [
-        a["evidence"] for a in explained_file["alerts"]
-    ]
-    assert all(a["evidence"] for a in recalled_file["alerts"])
-    laid_out = json.dumps(recalled_file, indent=2, ensure_ascii=False).encode()
-    assert files[0] == laid_out
+    before = laid_out_as_before(ws, tmp_path / "before")
+    files = night_files(REGION, [ws, again, before], "2026-04-29", tmp_path)
+    assert all(a["evidence"] for a in json.loads(files[0])["alerts"])
+    assert_laid_out_alike(files)
+
+
+def test_related_alerts_come_back_from_the_store_laid_out_as_explained(synthetic_region, tmp_path):
+    """Alerts listing the alerts folded into them, taken back from the store with the related
+    alerts written from the stored text, give the bytes of a night that explains them; so
+    does a store that kept related alerts on one line, as stores did before."""
+    src, shared = synthetic_region
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(shared.root, ws.root)
+    scan(src, ws, None, "2026-03-30", "python", actor="test")
+    again = explained_again(ws, tmp_path / "again")
+    before = laid_out_as_before(ws, tmp_path / "before")
+    files = night_files(src, [ws, again, before], "2026-03-31", tmp_path)
+    assert any(a.get("related") for a in json.loads(files[0])["alerts"])
+    assert_laid_out_alike(files)
 
 
 def test_an_alert_folded_into_a_recalled_one_is_resolved_as_folded(synthetic_region, tmp_path):

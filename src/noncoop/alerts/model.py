@@ -31,7 +31,11 @@ class Triage:
 
     @classmethod
     def of(cls, *values: Any) -> Triage:
-        """The triage of these field values, in field order."""
+        """The triage of these field values, in field order. Most alerts' is the triage no one
+        has given yet: one instance of it, shared (it cannot be changed), not one for each of
+        a night's 20,000 alerts."""
+        if values == _NONE_GIVEN:
+            return _UNTRIAGED
         return frozen_made(cls, zip(_TRIAGE_FIELDS, values, strict=True))
 
     def to_json(self) -> dict[str, Any]:
@@ -46,6 +50,8 @@ class Triage:
 
 
 _TRIAGE_FIELDS = tuple(f.name for f in fields(Triage))
+_UNTRIAGED = Triage()
+_NONE_GIVEN = tuple(getattr(_UNTRIAGED, name) for name in _TRIAGE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -113,11 +119,11 @@ class StoredAlert(Alert):
         )
         return stored
 
-    def to_json(self, evidence: Any = None) -> dict[str, Any]:
-        """The contract's alert, with its lifecycle and triage (and the `evidence` given, laid
-        out already, in place of the records)."""
+    def to_json(self, evidence: Any = None, related: Any = None) -> dict[str, Any]:
+        """The contract's alert, with its lifecycle and triage (and the `evidence` and `related`
+        alerts given, laid out already, in place of the records)."""
         # The content's dict (made for this call) taken on, not copied into another.
-        out = self.content_json({"rule_version": self.rule_version}, evidence)
+        out = self.content_json({"rule_version": self.rule_version}, evidence, related)
         out["status"] = self.status
         out["note"] = self.note
         out["first_as_of"] = self.first_as_of

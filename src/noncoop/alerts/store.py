@@ -32,7 +32,7 @@ from noncoop.alerts.model import (
     StoredAlert,
     StoreUpdate,
 )
-from noncoop.engine.alert import Alert, Folded, Stored
+from noncoop.engine.alert import LAID_OUT, Alert, Folded, Stored
 from noncoop.vocab import LEVELS, as_pattern_tag
 
 MIGRATIONS = (
@@ -541,20 +541,20 @@ _ENCODED = [COLUMNS.index(c) for c in (*JSON_COLUMNS, "prior")]
 _OF_RULE = frozenset(COLUMNS.index(c) for c in ("tags", "guidance", "actions"))
 
 
-_EVIDENCE = COLUMNS.index("evidence")
+_LAID_OUT = frozenset(COLUMNS.index(c) for c in ("evidence", "related"))
 
 
 def _encoded(row: dict) -> tuple:
     """A row's values in COLUMNS order as the store holds them (JSON columns as text; the
-    evidence laid out as a scan's JSON file lays it out, so that an alert taken back from the
-    store is written there from its text as it is: Alert.evidence_laid_out)."""
+    evidence and related alerts laid out where a scan's JSON file holds them, so that an alert
+    taken back from the store is written there from its text as it is: Alert.laid_out)."""
     values = list(_VALUES(row))
     for i in _ENCODED:
         if values[i] is not None and not isinstance(values[i], str):
             if i in _OF_RULE:
                 values[i] = _rule_json(tuple(values[i]))
             else:
-                values[i] = _json(values[i], indent=i == _EVIDENCE)
+                values[i] = _json(values[i], LAID_OUT if i in _LAID_OUT else None)
     return tuple(values)
 
 
@@ -565,14 +565,17 @@ def _rule_json(values: tuple) -> str:
     return _json(list(values))
 
 
-def _json(value: object, indent: bool = False) -> str:
-    """JSON text for a stored column (`indent`: by two spaces): orjson, ten times the standard
-    encoder's speed on a night's thousands of evidence lists; the standard one, which lays it
-    out the same, for what orjson refuses."""
+def _json(value: object, depth: int | None = None) -> str:
+    """JSON text for a stored column, on one line, or with a `depth` laid out by two spaces as
+    if that many levels in: orjson, ten times the standard encoder's speed on a night's
+    thousands of evidence lists; the standard one, which lays it out the same, for what orjson
+    refuses."""
+    indent = depth is not None
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(value, ensure_ascii=False, indent=2 if indent else None)
+        text = json.dumps(value, ensure_ascii=False, indent=2 if indent else None)
+    return text.replace("\n", "\n" + "  " * depth) if depth else text
 
 
 def _audit(

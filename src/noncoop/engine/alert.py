@@ -18,6 +18,11 @@ from noncoop.vocab import pattern_tag
 
 T = TypeVar("T")
 
+# How deep a scan's JSON file holds an alert's evidence and related alerts (the file, its list of
+# alerts, an alert, the list): the store keeps their text laid out so, for a night to write the
+# alerts it finds as they were from their text as it is (Alert.laid_out).
+LAID_OUT = 3
+
 
 def frozen_made(cls: type[T], fields: Iterable[tuple[str, Any]]) -> T:
     """A frozen dataclass with these (name, value) fields, set as its `__init__` sets them less
@@ -213,14 +218,20 @@ class Alert:
             return orjson.loads(text)
         return [e.record for e in self.evidence]
 
-    def evidence_laid_out(self, depth: int) -> orjson.Fragment | None:
-        """A recalled alert's evidence as its stored text, laid out for a JSON file indented by
-        two spaces where the evidence list stands `depth` levels in (None: there is no such
-        text, as for an alert explained tonight or stored before evidence was laid out so)."""
-        text = self.stored_text("evidence")
+    def laid_out(self, name: str, depth: int) -> orjson.Fragment | None:
+        """A recalled alert's `evidence` or `related` as its stored text, laid out for a JSON file
+        indented by two spaces where the list stands `depth` levels in (None: there is no such
+        text, as for an alert explained tonight, or a list stored empty or on one line). The
+        store lays it out where a scan's file holds it (LAID_OUT), so most nights write it as it
+        is; a store from before then laid it out at the top level."""
+        text = self.stored_text(name)
         if text is None or not text.startswith("[\n"):
             return None
-        return orjson.Fragment(text.replace("\n", "\n" + "  " * depth))
+        if not text.startswith("  " * (depth + 1) + "{", 2):
+            # The first item's indent says how deep the list was laid out.
+            stored = (len(text) - len(text[2:].lstrip(" ")) - 2) // 2 - 1
+            text = text.replace("\n" + "  " * stored, "\n" + "  " * depth)
+        return orjson.Fragment(text)
 
     def related_records(self) -> list[dict[str, Any]]:
         """The related alerts as the contract's records."""
@@ -244,12 +255,13 @@ class Alert:
         return [e.event_id for e in self.evidence]
 
     def content_json(
-        self, after_rule: dict[str, Any] | None = None, evidence: Any = None
+        self, after_rule: dict[str, Any] | None = None, evidence: Any = None, related: Any = None
     ) -> dict[str, Any]:
         """Every field of the alert as JSON, in the contract's order, with `after_rule`'s after
         the rule id (its evidence records shared with the alert: for writing out), and the
-        `evidence` given in place of the records (laid out already: evidence_laid_out)."""
-        related = self.related_records()
+        `evidence` and `related` alerts given in place of the records (laid out already:
+        `laid_out`)."""
+        related = self.related_records() if related is None else related
         return {
             "alert_id": self.alert_id,
             "rule_id": self.rule_id,

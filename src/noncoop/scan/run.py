@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 
 from noncoop import start_up
-from noncoop.alerts.model import StoreUpdate
+from noncoop.alerts.model import StoredAlert, StoreUpdate
 from noncoop.alerts.store import AlertStore
 from noncoop.asof import DAY, as_of_day, calendar, end_second, start_second
+from noncoop.engine.alert import LAID_OUT
 from noncoop.engine.decide import resolve_engine
 from noncoop.engine.evaluate import Evaluation
 from noncoop.engine.horizon import Since
@@ -301,7 +303,7 @@ def declared_coverage(
 def scan_json(result: ScanResult, laid_out: bool = False) -> dict:
     """The alert JSON contract, plus run details (engine, timings, rule pack hash). For a file
     indented by two spaces (`laid_out`), an alert taken back from the store gives its evidence
-    as the stored text, laid out where the file holds it (in an alert of the "alerts" list)."""
+    and related alerts as the stored text, laid out where the file holds them."""
     ingest_block = result.ingest.to_json()
     alerts = (*result.store.alerts, *result.store.history)
     return {
@@ -309,7 +311,7 @@ def scan_json(result: ScanResult, laid_out: bool = False) -> dict:
         "rules": len(result.pack.rules),
         "events": result.evaluation.events,
         "ingest": ingest_block,
-        "alerts": [a.to_json(a.evidence_laid_out(3) if laid_out else None) for a in alerts],
+        "alerts": [a.to_json(*_laid_out(a) if laid_out else ()) for a in alerts],
         "resolved": result.store.resolved,
         "lifecycle": result.store.counts,
         "engine": result.engine,
@@ -318,3 +320,9 @@ def scan_json(result: ScanResult, laid_out: bool = False) -> dict:
         "insufficient_data": result.evaluation.insufficient,
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
     }
+
+
+def _laid_out(alert: StoredAlert) -> tuple[orjson.Fragment | None, orjson.Fragment | None]:
+    """A stored alert's evidence and related alerts as its stored text, where a scan's file
+    holds them (in an alert of its "alerts" list)."""
+    return alert.laid_out("evidence", LAID_OUT), alert.laid_out("related", LAID_OUT)
