@@ -326,9 +326,13 @@ def _check(rows: _Rows, meta: dict, records: int, children: pd.Index) -> None:
         raise ValueError("kept arrays of other lengths than the timeline's")
     if n and (int(rows.rows.max()) >= records or int(rows.child.max()) >= len(children)):
         raise ValueError("kept rows point past the records or children")
-    coded = [c.values() for c in rows.columns.values() if c.spec["kind"] == "category"]
-    coded += [rows.origin["subject_id"].array, rows.origin["source"].array]
-    if any(len(c) and not -1 <= c.codes.min() <= c.codes.max() < len(c.categories) for c in coded):
+    # Each category's codes as kept and how many values they may name (not made a column here:
+    # the frame makes each once).
+    kept = [c for c in rows.columns.values() if c.spec["kind"] == "category"]
+    coded = [(c.arrays[0], len(c.dtype.categories)) for c in kept]
+    origin = (rows.origin["subject_id"].array, rows.origin["source"].array)
+    coded += [(a.codes, len(a.categories)) for a in origin]
+    if any(len(codes) and not -1 <= codes.min() <= codes.max() < k for codes, k in coded):
         raise ValueError("kept codes past their categories")
     if not children.is_unique:
         raise ValueError("kept children listed more than once")
