@@ -223,7 +223,8 @@ class Alert:
         indented by two spaces where the list stands `depth` levels in (None: there is no such
         text, as for an alert explained tonight, or a list stored empty or on one line). The
         store lays it out where a scan's file holds it (LAID_OUT), so most nights write it as it
-        is; a store from before then laid it out at the top level."""
+        is; text laid out at another depth (at the top level, in a store written before) is
+        laid out again."""
         text = self.stored_text(name)
         if text is None or not text.startswith("[\n"):
             return None

@@ -328,8 +328,8 @@ def _check(rows: _Rows, meta: dict, records: int, children: pd.Index) -> None:
         raise ValueError("kept rows point past the records or children")
     # Each category's codes as kept and how many values they may name (not made a column here:
     # the frame makes each once).
-    kept = [c for c in rows.columns.values() if c.spec["kind"] == "category"]
-    coded = [(c.arrays[0], len(c.dtype.categories)) for c in kept]
+    categories = [c for c in rows.columns.values() if c.spec["kind"] == "category"]
+    coded = [(c.arrays[0], len(c.dtype.categories)) for c in categories]
     origin = (rows.origin["subject_id"].array, rows.origin["source"].array)
     coded += [(a.codes, len(a.categories)) for a in origin]
     if any(len(codes) and not -1 <= codes.min() <= codes.max() < k for codes, k in coded):
