@@ -317,7 +317,7 @@ def test_damaged_kept_masks_are_worked_out_again(tmp_path, caplog, damage):
         night = scan(REGION, ws, None, "2026-02-28", "python", actor="test")
     messages = [r.getMessage() for r in caplog.records]
     assert any(KEPT in m for m in messages)
-    assert any("kept selections cannot be read" in m for m in messages)
+    assert any("kept selections and decisions cannot be read" in m for m in messages)
     again = scan(REGION, remade, None, "2026-02-28", "python", actor="test")
     assert alerts_of(night) == alerts_of(again)
     assert alerts_of(night)
@@ -418,7 +418,9 @@ def test_masks_that_cannot_be_kept_leave_the_timeline_kept(tmp_path, caplog, mon
     ws = Workspace(tmp_path / "ws")
     with caplog.at_level(logging.WARNING, logger="noncoop"):
         scan(REGION, ws, None, "2026-02-27", "python", actor="test")
-    assert any("selections could not be kept" in r.getMessage() for r in caplog.records)
+    assert any(
+        "selections and decisions could not be kept" in r.getMessage() for r in caplog.records
+    )
     monkeypatch.undo()
     (folder,) = ws.timeline_dir.iterdir()
     assert (folder / "timeline.json").exists() and not (folder / "masks.json").exists()

@@ -79,7 +79,10 @@ class KeptMasks:
             outcomes = _outcomes(index.get("decisions", {}))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as problem:
             kind = type(problem).__name__
-            log.warning("the kept selections cannot be read (%s): they are worked out again", kind)
+            log.warning(
+                "the kept selections and decisions cannot be read (%s): they are worked out again",
+                kind,
+            )
             return cls()
         if added is None or not len(added):
             return cls(known, rows, outcomes=outcomes)
@@ -130,7 +133,9 @@ class KeptMasks:
             # The timeline stands without them: a later night works the masks out whole.
             with contextlib.suppress(OSError):
                 (place / _INDEX).unlink(missing_ok=True)
-            log.warning("the selections could not be kept (%s)", type(problem).__name__)
+            log.warning(
+                "the selections and decisions could not be kept (%s)", type(problem).__name__
+            )
 
 
 def _outcomes(kept: object) -> dict[str, dict[str, list]]:
