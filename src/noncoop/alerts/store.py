@@ -418,6 +418,7 @@ class ReadAhead:
     def __init__(self, conn: sqlite3.Connection, as_of: str):
         self.conn, self.as_of = conn, as_of
         self.read: tuple[int, tuple[list[tuple], list[dict]]] | None = None
+        self.live: dict[str, Stored] = {}
         self.thread = threading.Thread(target=self._read, name="store read-ahead", daemon=True)
         self.thread.start()
 
@@ -425,20 +426,21 @@ class ReadAhead:
         # What goes wrong is met again, and reported, when the scan reads the rows itself.
         with suppress(Exception):
             version = _data_version(self.conn)
-            self.read = (version, _stored_rows(self.conn, self.as_of))
+            stored = _stored_rows(self.conn, self.as_of)
+            # Made here too, beside the scan's patterns, not after them in the scan's thread.
+            self.live = {
+                row[_FINGERPRINT]: Stored._make(_RECALLED(row))
+                for row in stored[0]
+                if row[_FINGERPRINT] is not None and row[_STATUS] in ACTIVE
+            }
+            self.read = (version, stored)
 
     def recalled(self) -> dict[str, Stored]:
         """By fingerprint, the live alerts read, as the engine takes back those it finds as they
         were (engine/recall.py): an alert's content is that of its fingerprint, so rows changed
         since they were read (triage) still give it."""
         self.thread.join()
-        if self.read is None:
-            return {}
-        return {
-            row[_FINGERPRINT]: Stored._make(_RECALLED(row))
-            for row in self.read[1][0]
-            if row[_FINGERPRINT] is not None and row[_STATUS] in ACTIVE
-        }
+        return self.live if self.read is not None else {}
 
     def taken(self, as_of: str) -> tuple[list[tuple], list[dict]] | None:
         """The rows read ahead, inside the scan's transaction on the same connection, where
