@@ -32,7 +32,7 @@ from noncoop.alerts.model import (
     StoredAlert,
     StoreUpdate,
 )
-from noncoop.engine.alert import LAID_OUT, Alert, Folded, Stored
+from noncoop.engine.alert import LAID_OUT, Alert, Folded, Stored, relaid
 from noncoop.vocab import LEVELS, as_pattern_tag
 
 MIGRATIONS = (
@@ -577,7 +577,7 @@ def _json(value: object, depth: int | None = None) -> str:
         text = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
     except (orjson.JSONEncodeError, TypeError):
         text = json.dumps(value, ensure_ascii=False, indent=2 if indent else None)
-    return text.replace("\n", "\n" + "  " * depth) if depth else text
+    return text if depth is None else relaid(text, depth)
 
 
 def _audit(

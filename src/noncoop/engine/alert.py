@@ -24,6 +24,11 @@ T = TypeVar("T")
 LAID_OUT = 3
 
 
+def relaid(text: str, depth: int, was: int = 0) -> str:
+    """JSON text laid out by two spaces as if `was` levels in, laid out `depth` levels in."""
+    return text if depth == was else text.replace("\n" + "  " * was, "\n" + "  " * depth)
+
+
 def frozen_made(cls: type[T], fields: Iterable[tuple[str, Any]]) -> T:
     """A frozen dataclass with these (name, value) fields, set as its `__init__` sets them less
     a call to `object.__setattr__` for each: for what a night makes by the ten thousand (a
@@ -230,8 +235,7 @@ class Alert:
             return None
         if not text.startswith("  " * (depth + 1) + "{", 2):
             # The first item's indent says how deep the list was laid out.
-            stored = (len(text) - len(text[2:].lstrip(" ")) - 2) // 2 - 1
-            text = text.replace("\n" + "  " * stored, "\n" + "  " * depth)
+            text = relaid(text, depth, (len(text) - len(text[2:].lstrip(" ")) - 2) // 2 - 1)
         return orjson.Fragment(text)
 
     def related_records(self) -> list[dict[str, Any]]:
