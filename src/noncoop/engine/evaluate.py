@@ -14,10 +14,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from noncoop.asof import DAY, iso_day
-from noncoop.engine.alert import Alert, Folded, Window
+from noncoop.engine.alert import Alert, Folded
 from noncoop.engine.decide import Decision, SignalTable, decider
-from noncoop.engine.explain import Support, explain, recalled
+from noncoop.engine.explain import Support, explain, held_window, recalled
 from noncoop.engine.fold import attach, attached
 from noncoop.engine.forked import both
 from noncoop.engine.history import Memory, RuleEpisodes, Signal, Told, pack_history, told_of
@@ -167,7 +166,7 @@ def _history(
     result.recalled = sum(len(by_k) for by_k in kept.alerts.values())
     alerts += [a for by_k in kept.alerts.values() for a in by_k.values()]
     result.folded_recalled = [
-        Folded(t.rule.id, subject_id, _held(t, k))
+        Folded(t.rule.id, subject_id, held_window(t.held(k)))
         for rule_id, t in folded.items()
         for k, subject_id in enumerate(_subject_ids(t, tl))
         if (rule_id, k) not in kept.folded
@@ -283,11 +282,6 @@ def _subject_ids(told: Told, tl: Timeline) -> list[str]:
         .astype(str)
         .tolist()
     )
-
-
-def _held(told: Told, k: int) -> Window:
-    first, last = told.held(k)
-    return Window(iso_day(first * DAY), iso_day(last * DAY))
 
 
 # Told episodes from which a night's explaining is shared with a forked copy (forked.py). The

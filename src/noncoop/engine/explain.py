@@ -137,20 +137,26 @@ def recalled(support: Support, stored: Stored, subject_id: str) -> Alert:
 def _about(support: Support, subject_id: str, window: Window) -> dict:
     """An alert's fields that its rule and the days it held give: all but its window, message
     and records."""
-    rule, held, opened = support.rule, support.held, None
+    rule, held, opened = support.rule, None, None
+    if support.held:
+        held = held_window(support.held)
+        opened = iso_day(support.first_start) if support.first_start is not None else window.start
     # An episode is named by the day it began, as the store names an alert by the night it was
     # first raised; a single date's alert, not yet stored, by its window's start.
-    raised = iso_day(held[0] * DAY) if held else window.start
-    if held:
-        opened = iso_day(support.first_start) if support.first_start is not None else window.start
+    raised = held.start if held else window.start
     return {
         **rule.said,
         "alert_id": episode_id(rule.id, subject_id, raised),
         "subject_id": subject_id,
-        "held": Window.of(raised, iso_day(held[1] * DAY)) if held else None,
+        "held": held,
         "opened": opened,
         "fingerprint": support.fingerprint,
     }
+
+
+def held_window(held: tuple[int, int]) -> Window:
+    """The first and last day an episode held (days since 1970), as ISO days."""
+    return Window.of(iso_day(held[0] * DAY), iso_day(held[1] * DAY))
 
 
 def _whose(records: tuple[Evidence, ...], children: frozenset[str]) -> str:
