@@ -20,12 +20,12 @@ def start_up(now: float) -> float:
 __version__ = "0.1.0"
 
 
-def code_digest(paths: list) -> str:
+def code_digest(paths: list[Path]) -> str:
     """noncoop's version and the source of these modules as one digest: what was worked out by
     another build of any of them is worked out again."""
     made = hashlib.sha256(__version__.encode())
     for path in paths:
-        made.update(Path(path).read_bytes())
+        made.update(path.read_bytes())
     return made.hexdigest()
 
 

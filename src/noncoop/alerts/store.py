@@ -440,7 +440,7 @@ class ReadAhead:
         were (engine/recall.py): an alert's content is that of its fingerprint, so rows changed
         since they were read (triage) still give it."""
         self.thread.join()
-        return self.live if self.read is not None else {}
+        return self.live  # left empty where the rows could not be read
 
     def taken(self, as_of: str) -> tuple[list[tuple], list[dict]] | None:
         """The rows read ahead, inside the scan's transaction on the same connection, where
