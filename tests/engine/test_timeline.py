@@ -11,6 +11,15 @@ from noncoop.engine.timeline import Numbers, feed_days, floats
 from noncoop.scan.run import shipped_rules
 
 
+def timeline_of(ws):
+    """The shipped pack's timeline of a workspace's records, as of 31 March (a fresh one: what
+    it works out once is worked out again)."""
+    pack = load_rules([shipped_rules()]).enabled()
+    with calendar(ws.timezone()):
+        events, reader = ws.load_for_rules(pd.Timestamp("2026-03-31"))
+        return pack_timeline(events, ws.load_subjects(), pack, "2026-03-31", None, reader)
+
+
 def test_feed_days_are_the_same_counted_or_sorted():
     source = pd.Series(["gp", "school", "gp", None, "school", "gp"], dtype="category")
     day = np.array([20000, 20001, 20000, 20002, 20005, 20003], np.int64)
@@ -31,11 +40,7 @@ def test_health_seen_that_week_is_the_same_asked_of_a_few_children_or_of_all(syn
     """Whether health saw the child in the week of a school absence, asked of the absences of a
     few children only (as a night asks of the children its records came for, looking at their
     rows alone), is what asking of every row gives."""
-    _, ws = synthetic_region
-    pack = load_rules([shipped_rules()]).enabled()
-    with calendar(ws.timezone()):
-        events, reader = ws.load_for_rules(pd.Timestamp("2026-03-31"))
-        tl = pack_timeline(events, ws.load_subjects(), pack, "2026-03-31", None, reader)
+    tl = timeline_of(synthetic_region[1])
     every = np.arange(len(tl.t))
     whole = tl.derived("health_seen_week", every).to_numpy()
     absent = np.flatnonzero(tl.events["event_type"].astype(str).to_numpy() == "school.absence")
@@ -52,11 +57,7 @@ def test_numbers_for_the_rows_asked_are_the_whole_columns_numbers(synthetic_regi
     """A number field read for some rows (as a rate reads sessions, and a trend hostility
     levels) gives those rows' numbers, blank where none was recorded, whether the column is
     stored as numbers or came as text."""
-    _, ws = synthetic_region
-    pack = load_rules([shipped_rules()]).enabled()
-    with calendar(ws.timezone()):
-        events, reader = ws.load_for_rules(pd.Timestamp("2026-03-31"))
-        tl = pack_timeline(events, ws.load_subjects(), pack, "2026-03-31", None, reader)
+    tl = timeline_of(synthetic_region[1])
     rows = np.flatnonzero(tl.events["hostility_level"].notna().to_numpy())[::3]
     rows = np.sort(np.concatenate([rows, np.arange(0, len(tl.t), 997)]))
     for field in ("sessions_absent", "sessions_possible", "hostility_level"):
@@ -72,11 +73,7 @@ def test_numbers_for_the_rows_asked_are_the_whole_columns_numbers(synthetic_regi
 def test_a_columns_codes_alone_are_those_given_with_their_values(synthetic_region):
     """The codes a sequence matches chains on are those given with the values they stand for,
     which are made only when asked."""
-    _, ws = synthetic_region
-    pack = load_rules([shipped_rules()]).enabled()
-    with calendar(ws.timezone()):
-        events, reader = ws.load_for_rules(pd.Timestamp("2026-03-31"))
-        tl = pack_timeline(events, ws.load_subjects(), pack, "2026-03-31", None, reader)
+    tl = timeline_of(synthetic_region[1])
     chains = tl.coded("chain_id")
     assert "_values_chain_id" not in tl._codes
     codes, values = tl.codes("chain_id")
