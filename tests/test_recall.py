@@ -222,6 +222,25 @@ def test_the_json_file_of_a_night_that_recalls_is_laid_out_as_one_that_explains(
     assert_laid_out_alike(files)
 
 
+def test_stored_records_cut_short_are_explained_again_not_written_out(tmp_path):
+    """An alert whose stored evidence was cut short (a damaged or hand-edited store) is not
+    written into the night's file as it stands, which would then not be JSON: it is explained
+    again from its records, and the log names it."""
+    ws = Workspace(tmp_path / "ws")
+    scan(REGION, ws, None, "2026-04-28", "python", actor="test")
+    cut = tmp_path / "cut"
+    shutil.copytree(ws.root, cut)
+    with closing(sqlite3.connect(cut / "alerts.sqlite")) as conn, conn:
+        alert_id, evidence = conn.execute(
+            "SELECT alert_id, evidence FROM alerts WHERE status <> 'resolved' LIMIT 1"
+        ).fetchone()
+        conn.execute("UPDATE alerts SET evidence = ? WHERE alert_id = ?", (evidence[:-9], alert_id))
+    files = night_files(REGION, [ws, Workspace(cut)], "2026-04-29", tmp_path)
+    assert_laid_out_alike(files)
+    logged = (cut / "noncoop.log").read_text(encoding="utf-8")
+    assert f"alert {alert_id}: its stored records are not whole" in logged
+
+
 def test_related_alerts_come_back_from_the_store_laid_out_as_explained(synthetic_region, tmp_path):
     """Alerts listing the alerts folded into them, taken back from the store with the related
     alerts written from the stored text, give the bytes of a night that explains them; so

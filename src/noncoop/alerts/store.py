@@ -10,6 +10,7 @@ that of its rule (`rule_scans`), so an alert found as it was costs no write.
 from __future__ import annotations
 
 import json
+import logging
 import operator
 import sqlite3
 import threading
@@ -34,6 +35,8 @@ from noncoop.alerts.model import (
 )
 from noncoop.engine.alert import LAID_OUT, Alert, Folded, Stored, relaid
 from noncoop.vocab import LEVELS, as_pattern_tag
+
+log = logging.getLogger("noncoop.alerts")
 
 MIGRATIONS = (
     f"""
@@ -428,11 +431,7 @@ class ReadAhead:
             version = _data_version(self.conn)
             stored = _stored_rows(self.conn, self.as_of)
             # Made here too, beside the scan's patterns, not after them in the scan's thread.
-            self.live = {
-                row[_FINGERPRINT]: Stored._make(_RECALLED(row))
-                for row in stored[0]
-                if row[_FINGERPRINT] is not None and row[_STATUS] in ACTIVE
-            }
+            self.live = _live(stored[0])
             self.read = (version, stored)
 
     def recalled(self) -> dict[str, Stored]:
@@ -450,6 +449,21 @@ class ReadAhead:
         if read is None or as_of != self.as_of or read[0] != _data_version(self.conn):
             return None
         return read[1]
+
+
+def _live(rows: list[tuple]) -> dict[str, Stored]:
+    """The live alerts of the rows, by fingerprint; less those whose stored text is not whole
+    (named in the log by id), which are explained again."""
+    live = {}
+    for row in rows:
+        if row[_FINGERPRINT] is None or row[_STATUS] not in ACTIVE:
+            continue
+        stored = Stored._make(_RECALLED(row))
+        if stored.whole():
+            live[row[_FINGERPRINT]] = stored
+        else:
+            log.warning("alert %s: its stored records are not whole: it is explained again", row[0])
+    return live
 
 
 def _data_version(conn: sqlite3.Connection) -> int:

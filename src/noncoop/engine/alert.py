@@ -7,6 +7,7 @@ source file and line, the guidance passage and the recommended actions.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -231,12 +232,10 @@ class Alert:
         is; text laid out at another depth (at the top level, in a store written before) is
         laid out again."""
         text = self.stored_text(name)
-        if text is None or not text.startswith("[\n"):
+        stored = None if text is None else _laid_depth(text)
+        if stored is None:
             return None
-        if not text.startswith("  " * (depth + 1) + "{", 2):
-            # The first item's indent says how deep the list was laid out.
-            text = relaid(text, depth, (len(text) - len(text[2:].lstrip(" ")) - 2) // 2 - 1)
-        return orjson.Fragment(text)
+        return orjson.Fragment(relaid(text, depth, stored))
 
     def related_records(self) -> list[dict[str, Any]]:
         """The related alerts as the contract's records."""
@@ -300,6 +299,30 @@ class Stored(NamedTuple):
     explanation: str
     evidence: str
     related: str | None
+
+    def whole(self) -> bool:
+        """Whether its evidence and related alerts are whole lists as the store writes them. A
+        text cut short or written over otherwise is not written out as it is, into a file that
+        would then not be JSON: its alert is explained again from its records."""
+        return _whole(self.evidence) and (self.related is None or _whole(self.related))
+
+
+def _whole(text: str) -> bool:
+    """A list on one line, or laid out by two spaces from its opening bracket to a closing one
+    on a line of its own, one level shallower than its items."""
+    depth = _laid_depth(text)
+    if depth is None:
+        return text.startswith("[") and text.endswith("]") and "\n" not in text
+    return text.endswith("\n" + "  " * depth + "]")
+
+
+def _laid_depth(text: str) -> int | None:
+    """How many levels in a list of objects was laid out by two spaces (None: it was not)."""
+    first = _FIRST_ITEM.match(text)
+    return None if first is None else len(first.group(1)) // 2 - 1
+
+
+_FIRST_ITEM = re.compile(r"\[\n((?:  )+)\{")
 
 
 class Folded(NamedTuple):
