@@ -435,8 +435,9 @@ def test_masks_that_cannot_be_kept_leave_the_timeline_kept(tmp_path, caplog, mon
 @pytest.mark.parametrize("runs", [20_000, 0], ids=["by runs", "row by row"])
 def test_new_rows_go_where_inserting_them_puts_them(monkeypatch, runs):
     """However a column is merged (by runs of old rows between the places of a night's few new
-    ones, or row by row where they are many), each value lands where `np.insert` puts it, in
-    the type both columns' values fit."""
+    ones, or row by row where they are many or where a pattern's thread spreads a selection's
+    mask at once), each value lands where `np.insert` puts it, in the type both columns'
+    values fit."""
     monkeypatch.setattr(kept_module, "_RUNS", runs)
     rng = np.random.default_rng(7)
     for _ in range(300):
@@ -444,9 +445,10 @@ def test_new_rows_go_where_inserting_them_puts_them(monkeypatch, runs):
         at = np.sort(rng.integers(0, n + 1, k))  # several new rows may share a place
         old = rng.integers(-100, 100, n).astype(np.int8)
         new = rng.integers(-1000, 1000, k).astype(np.int16)
-        merged = kept_module._Layout.of(at, n).spread(old, new)
-        assert merged.dtype == np.int16
-        assert np.array_equal(merged, np.insert(old.astype(np.int16), at, new)), (n, at)
+        layout = kept_module._Layout.of(at, n)
+        for merged in (layout.spread(old, new), layout.at_once(old, new)):
+            assert merged.dtype == np.int16
+            assert np.array_equal(merged, np.insert(old.astype(np.int16), at, new)), (n, at)
 
 
 def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():
