@@ -6,7 +6,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from noncoop.alerts.lifecycle import COLUMNS, Baseline, reconcile
+from noncoop.alerts.lifecycle import COLUMNS, reconcile
 from noncoop.alerts.model import StoredAlert
 from noncoop.engine.alert import Alert, Evidence, Window, episode_id
 
@@ -171,21 +171,3 @@ def test_an_alert_reported_by_a_night_is_the_stored_alert_its_row_gives():
     assert reported.status == "new" and reported.explanation == found.explanation
     with pytest.raises(dataclasses.FrozenInstanceError):
         reported.status = "closed"  # type: ignore[misc]
-
-
-def test_what_the_store_gives_made_ahead_of_a_night_stands_for_that_night_only():
-    """The store's rows are read, and what reconciling reads of them made, while a scan
-    evaluates: made for the night being scanned, it gives what reconciling the rows gives; made
-    for another night (a row touched that night stands as it was before it), it is not taken."""
-    _, store = night(empty(), [FIRST], "2026-03-10")
-    _, store = night(store, [FIRST], "2026-03-11")
-    rows = store.to_dict("records")
-
-    def rerun(baseline=None):
-        update, written, dropped = reconcile(rows, [FIRST], VERSIONS, "2026-03-11", (), baseline)
-        return update.counts, [a.to_json() for a in update.alerts], written, dropped
-
-    plain = rerun()
-    assert rerun(Baseline.of(rows, "2026-03-11")) == plain
-    assert rerun(Baseline.of(rows, "2026-03-12")) == plain
-    assert plain[0]["ongoing"] == 1 and plain[0]["new"] == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from noncoop.alerts.model import ACTIVE, QUIET, STATUSES, StoredAlert, StoreUpdate
@@ -58,84 +57,43 @@ JSON_COLUMNS = ("tags", "evidence", "guidance", "actions", "related", "triage_ev
 PRIOR = (*LIFECYCLE, "window_start", "window_end")
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """What reconciling a night as of `as_of` reads of the store's rows, whatever tonight finds:
-    each row as it stood before that night (`base`) and, apart, those that night created
-    (`absent`); the active episodes, by rule and child; each rule and child's latest resolved
-    episode; the rows by id; each row's state as the store holds it now (`now`); and the ids of
-    the live rows that a night finding them as they were leaves as they are (`steady`). Made
-    from the rows alone, so it can be made while the scan evaluates (store.py reads them ahead
-    in a thread): a tenth of a second of a night at 100,000 children, off its last phase."""
-
-    as_of: str
-    base: list[dict]
-    absent: list[dict]
-    active: list[dict]
-    by_key: dict[tuple[str, str], list[str]]
-    latest: dict[tuple[str, str], dict]
-    by_id: dict[str, dict]
-    carried: dict[str, dict]
-    now: dict[str, tuple[str, str]]
-    steady: frozenset[str]
-
-    @classmethod
-    def of(cls, stored: list[dict], as_of: str) -> Baseline:
-        """From the store's rows (JSON columns read), in the store's order."""
-        base, absent = _baseline(stored, as_of)
-        active = [r for r in base if r["status"] in ACTIVE]
-        by_key: dict[tuple[str, str], list[str]] = {}
-        for row in active:
-            by_key.setdefault((row["rule_id"], row["subject_id"]), []).append(row["alert_id"])
-        return cls(
-            as_of,
-            base,
-            absent,
-            active,
-            by_key,
-            _latest_resolved(base),
-            {r["alert_id"]: r for r in base},
-            # Triage given to an episode that only an earlier run of this night had created
-            # carries over.
-            {r["alert_id"]: r for r in absent},
-            # What a run reports is measured against the store as it is now, so a second scan of
-            # the same night reports nothing new even though it writes the same rows as the first.
-            {r["alert_id"]: (r["status"], r["changed_as_of"]) for r in stored},
-            frozenset(r["alert_id"] for r in active if _steady(r, as_of)),
-        )
-
-
 def reconcile(
     stored: list[dict],
     alerts: list[Alert],
     versions: dict[str, str],
     as_of: str,
     folded: Sequence[Alert | Folded] = (),
-    baseline: Baseline | None = None,
 ) -> tuple[StoreUpdate, list[dict], list[str]]:
     """The store's rows after a scan as of `as_of`: matched, new, reopened and resolved episodes.
 
-    `stored` are the store's rows (JSON columns read), in the store's order; `baseline`, what
-    they give (made from them where not given, or given for another night). Works from each
+    `stored` are the store's rows (JSON columns read), in the store's order. Works from each
     row's state before the night being scanned, so a re-run of that night gives the same rows.
     Returns the update, the rows to write and the ids of rows to drop (episodes that only a
     previous run of this same night had created). Plain dicts throughout: a night's tens of
     thousands of rows are matched by key, where pandas' merges cost more than the matching."""
-    if baseline is None or baseline.as_of != as_of:
-        baseline = Baseline.of(stored, as_of)
-    by_key, latest, by_id = baseline.by_key, baseline.latest, baseline.by_id
-    carried, now, steady = baseline.carried, baseline.now, baseline.steady
+    base, absent = _baseline(stored, as_of)
+    active = [r for r in base if r["status"] in ACTIVE]
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for row in active:
+        by_key.setdefault((row["rule_id"], row["subject_id"]), []).append(row["alert_id"])
+    latest = _latest_resolved(base)
     matched: list[tuple[int, str]] = []
     for i, found in enumerate(alerts):
         key = (found.rule_id, found.subject_id)
         ids = by_key.get(key) or [_reopened(found, latest.get(key))]
         # A new episode is named by its rule, its child and tonight: the day it was first raised.
         matched += [(i, a or episode_id(found.rule_id, found.subject_id, as_of)) for a in ids]
+    by_id = {r["alert_id"]: r for r in base}
+    # Triage given to an episode that only an earlier run of this night had created carries over.
+    carried = {r["alert_id"]: r for r in absent}
+    # What this run reports is measured against the store as it is now, so a second scan of the
+    # same night reports nothing new even though it writes the same rows as the first.
+    now = {r["alert_id"]: (r["status"], r["changed_as_of"]) for r in stored}
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
     for i, alert_id in matched:
         version = versions.get(alerts[i].rule_id, "")
         before, kept = by_id.get(alert_id), carried.get(alert_id)
-        if kept is None and _as_it_was(alerts[i], alert_id, before, version, steady):
+        if kept is None and _as_it_was(alerts[i], before, version, as_of):
             # Its row would be written back as it is: not made again (most of a night's).
             counts["ongoing"] += 1
             out.append(StoredAlert.of(alerts[i], before, "ongoing", touched=as_of))
@@ -148,9 +106,7 @@ def reconcile(
     # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
     # (an analyst trying one rule) leaves every other alert as it is.
     found_ids = {a for _, a in matched}
-    gone = [
-        r for r in baseline.active if r["alert_id"] not in found_ids and r["rule_id"] in versions
-    ]
+    gone = [r for r in active if r["alert_id"] not in found_ids and r["rule_id"] in versions]
     # Folded tonight into the alert of a rule superseding it, rather than no longer met.
     into = {(f.rule_id, f.subject_id) for f in folded if not f.held or f.held.end >= as_of}
     for before in gone:
@@ -159,31 +115,21 @@ def reconcile(
         rows.append(_touched(row, before, as_of))
     resolved = [r["alert_id"] for r in gone if now[r["alert_id"]][0] != "resolved"]
     counts["resolved"] = len(resolved)
-    return StoreUpdate(out, resolved, counts), rows, [r["alert_id"] for r in baseline.absent]
+    return StoreUpdate(out, resolved, counts), rows, [r["alert_id"] for r in absent]
 
 
-def _as_it_was(
-    alert: Alert, alert_id: str, before: dict | None, version: str, steady: frozenset[str]
-) -> bool:
+def _as_it_was(alert: Alert, before: dict | None, version: str, as_of: str) -> bool:
     """Whether tonight finds an episode as the store holds it and leaves it so: the same
-    fingerprint (so the same content, recall.py) and rule version, its row `steady`. `_found_row`
+    fingerprint (so the same content, recall.py), ongoing and awake, not yet touched tonight,
+    and its state before the last night that changed it already its state now. `_found_row`
     would give it back as it is but for the night touched, which is not written for a live row
     (its rule's scan says so)."""
     return (
-        alert_id in steady
+        before is not None
         and alert.fingerprint is not None
-        and before is not None
         and before.get("fingerprint") == alert.fingerprint
         and before["rule_version"] == version
-    )
-
-
-def _steady(before: dict, as_of: str) -> bool:
-    """Whether a live row stays as it is where the night `as_of` finds it as it was: ongoing
-    and awake, not yet touched that night, and its state before the last night that changed it
-    already its state now."""
-    return (
-        before["status"] == "ongoing"
+        and before["status"] == "ongoing"
         and before["note"] is None
         and before["triage"] not in QUIET
         and before["touched_as_of"] != as_of

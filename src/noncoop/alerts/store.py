@@ -23,7 +23,7 @@ from pathlib import Path
 import orjson
 
 from noncoop.alerts.backfill import first_scan
-from noncoop.alerts.lifecycle import COLUMNS, CONTENT, JSON_COLUMNS, Baseline, reconcile
+from noncoop.alerts.lifecycle import COLUMNS, CONTENT, JSON_COLUMNS, reconcile
 from noncoop.alerts.model import (
     ACTIVE,
     STATUSES,
@@ -211,8 +211,8 @@ class AlertStore:
         with self.transaction(ahead.conn if ahead else None) as conn:
             _refuse_earlier(_last_scan(conn), as_of)  # again, inside the transaction
             early = ahead.taken(as_of) if ahead else None
-            stored, parsed, baseline = early or (*_stored_rows(conn, as_of), None)
-            update, rows, dropped = reconcile(parsed, alerts, versions, as_of, folded, baseline)
+            stored, parsed = early or _stored_rows(conn, as_of)
+            update, rows, dropped = reconcile(parsed, alerts, versions, as_of, folded)
             conn.executemany("DELETE FROM alerts WHERE alert_id = ?", [(a,) for a in dropped])
             gone = set(dropped)
             _write_alerts(conn, rows, {r[0]: r for r in stored if r[0] not in gone})
@@ -420,7 +420,7 @@ class ReadAhead:
 
     def __init__(self, conn: sqlite3.Connection, as_of: str):
         self.conn, self.as_of = conn, as_of
-        self.read: tuple[int, tuple[list[tuple], list[dict], Baseline]] | None = None
+        self.read: tuple[int, tuple[list[tuple], list[dict]]] | None = None
         self.live: dict[str, Stored] = {}
         self.thread = threading.Thread(target=self._read, name="store read-ahead", daemon=True)
         self.thread.start()
@@ -429,10 +429,10 @@ class ReadAhead:
         # What goes wrong is met again, and reported, when the scan reads the rows itself.
         with suppress(Exception):
             version = _data_version(self.conn)
-            rows, parsed = _stored_rows(self.conn, self.as_of)
+            stored = _stored_rows(self.conn, self.as_of)
             # Made here too, beside the scan's patterns, not after them in the scan's thread.
-            self.live = _live(rows)
-            self.read = (version, (rows, parsed, Baseline.of(parsed, self.as_of)))
+            self.live = _live(stored[0])
+            self.read = (version, stored)
 
     def recalled(self) -> dict[str, Stored]:
         """By fingerprint, the live alerts read, as the engine takes back those it finds as they
@@ -441,10 +441,9 @@ class ReadAhead:
         self.thread.join()
         return self.live  # left empty where the rows could not be read
 
-    def taken(self, as_of: str) -> tuple[list[tuple], list[dict], Baseline] | None:
-        """The rows read ahead, as SQLite holds them, as dicts and what reconciling reads of
-        them, inside the scan's transaction on the same connection, where they are still the
-        store's; None where they must be read again."""
+    def taken(self, as_of: str) -> tuple[list[tuple], list[dict]] | None:
+        """The rows read ahead, inside the scan's transaction on the same connection, where
+        they are still the store's; None where they must be read again."""
         self.thread.join()
         read, self.read = self.read, None
         if read is None or as_of != self.as_of or read[0] != _data_version(self.conn):
