@@ -17,7 +17,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from noncoop.ingest.run import RACY_NS
 
 
 def timed(args: list[str]) -> tuple[float, float]:
@@ -30,6 +33,16 @@ def timed(args: list[str]) -> tuple[float, float]:
     parts = [float(p) for p in wall.group(1).split(":")]
     seconds = sum(p * 60**i for i, p in enumerate(reversed(parts)))
     return seconds, int(rss.group(1)) / 1024**2
+
+
+def settle(region: Path) -> None:
+    """Wait until the region's files are older than the ingest's "racy" span (ingest/run.py):
+    a file written just before the first scan is hashed again by the next night, rightly, as it
+    may have changed unseen, and that night would not be one of unchanged inputs."""
+    newest = max(f.stat().st_mtime_ns for f in region.iterdir())
+    wait = (newest + RACY_NS - time.time_ns()) / 1e9
+    if wait > 0:
+        time.sleep(wait + 0.1)
 
 
 def _lines(path: Path) -> int:

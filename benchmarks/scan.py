@@ -31,12 +31,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from ingest import timed
+from ingest import settle, timed
 
 from noncoop.engine.decide import resolve_engine
 from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import load_rules
-from noncoop.ingest.run import RACY_NS
 from noncoop.scan import declared_coverage, shipped_rules
 from noncoop.store.workspace import Workspace
 from noncoop.synth.scoring import load_traps, load_truth, score, score_traps
@@ -98,16 +97,6 @@ def single_date(workspace: Path, engine: str) -> None:
     print(f"--- the date alone: {len(found.alerts):,} alerts in {wall:.1f} s")
     for name, seconds in found.timings.items():
         print(f"  {name:<17} {seconds:7.1f} s")
-
-
-def settle(region: Path) -> None:
-    """Wait until the region's files are older than the ingest's "racy" span (ingest/run.py):
-    a file written just before the first scan is hashed again by the next night, rightly, as it
-    may have changed unseen, and that night would not be one of unchanged inputs."""
-    newest = max(f.stat().st_mtime_ns for f in region.iterdir())
-    wait = (newest + RACY_NS - time.time_ns()) / 1e9
-    if wait > 0:
-        time.sleep(wait + 0.1)
 
 
 def main() -> None:
