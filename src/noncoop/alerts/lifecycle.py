@@ -71,24 +71,20 @@ def reconcile(
     Returns the update, the rows to write and the ids of rows to drop (episodes that only a
     previous run of this same night had created). Plain dicts throughout: a night's tens of
     thousands of rows are matched by key, where pandas' merges cost more than the matching."""
-    base, absent = _baseline(stored, as_of)
-    active = [r for r in base if r["status"] in ACTIVE]
-    by_key: dict[tuple[str, str], list[str]] = {}
-    for row in active:
-        by_key.setdefault((row["rule_id"], row["subject_id"]), []).append(row["alert_id"])
-    latest = _latest_resolved(base)
+    base, absent, touched = _baseline(stored, as_of)
+    by_id, active, by_key, latest = _indexed(base)
     matched: list[tuple[int, str]] = []
     for i, found in enumerate(alerts):
         key = (found.rule_id, found.subject_id)
         ids = by_key.get(key) or [_reopened(found, latest.get(key))]
         # A new episode is named by its rule, its child and tonight: the day it was first raised.
         matched += [(i, a or episode_id(found.rule_id, found.subject_id, as_of)) for a in ids]
-    by_id = {r["alert_id"]: r for r in base}
     # Triage given to an episode that only an earlier run of this night had created carries over.
     carried = {r["alert_id"]: r for r in absent}
     # What this run reports is measured against the store as it is now, so a second scan of the
-    # same night reports nothing new even though it writes the same rows as the first.
-    now = {r["alert_id"]: (r["status"], r["changed_as_of"]) for r in stored}
+    # same night reports nothing new even though it writes the same rows as the first: a row as
+    # stored, which is its state before tonight unless tonight touched it.
+    now = lambda alert_id: touched.get(alert_id) or by_id.get(alert_id)  # noqa: E731
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
     for i, alert_id in matched:
         version = versions.get(alerts[i].rule_id, "")
@@ -100,7 +96,7 @@ def reconcile(
             continue
         row = _found_row(alerts[i], alert_id, version, before, kept, as_of)
         rows.append(row)
-        status = _reported(row, now.get(alert_id))
+        status = _reported(row, now(alert_id))
         counts["quiet" if row["triage"] in QUIET else status] += 1
         out.append(StoredAlert.of(alerts[i], row, status))
     # Only the rules this run evaluated can resolve their alerts: a run with part of the pack
@@ -113,7 +109,7 @@ def reconcile(
         row = {**before, "status": "resolved", "changed_as_of": as_of}
         row["note"] = resolved_note(as_of, (before["rule_id"], before["subject_id"]) in into)
         rows.append(_touched(row, before, as_of))
-    resolved = [r["alert_id"] for r in gone if now[r["alert_id"]][0] != "resolved"]
+    resolved = [r["alert_id"] for r in gone if now(r["alert_id"])["status"] != "resolved"]
     counts["resolved"] = len(resolved)
     return StoreUpdate(out, resolved, counts), rows, [r["alert_id"] for r in absent]
 
@@ -148,17 +144,31 @@ _PRIOR_KEYS = frozenset(PRIOR)
 _prior_of = operator.itemgetter(*PRIOR)
 
 
-def _latest_resolved(base: list[dict]) -> dict[tuple[str, str], dict]:
-    """Each rule and child's resolved episode with the latest window end (of those ending on
-    the same day, the last in the store's order)."""
-    latest: dict[tuple[str, str], dict] = {}
+_ByKey = dict[tuple[str, str], list[str]]  # alert ids by rule and child
+_Latest = dict[tuple[str, str], dict]  # a row by rule and child
+
+
+def _indexed(base: list[dict]) -> tuple[dict[str, dict], list[dict], _ByKey, _Latest]:
+    """The rows as they stood before the night, by id; the active ones, and their ids by rule
+    and child; and each rule and child's resolved episode with the latest window end (of those
+    ending on the same day, the last in the store's order). In one pass over a store's tens of
+    thousands of rows, not four."""
+    by_id: dict[str, dict] = {}
+    active: list[dict] = []
+    by_key: _ByKey = {}
+    latest: _Latest = {}
     for row in base:
-        if row["status"] == "resolved":
+        alert_id, status = row["alert_id"], row["status"]
+        by_id[alert_id] = row
+        if status in ACTIVE:
+            active.append(row)
+            by_key.setdefault((row["rule_id"], row["subject_id"]), []).append(alert_id)
+        elif status == "resolved":
             key = (row["rule_id"], row["subject_id"])
             held = latest.get(key)
             if held is None or _end(row) >= _end(held):
                 latest[key] = row
-    return latest
+    return by_id, active, by_key, latest
 
 
 def _end(row: dict) -> str:
@@ -185,10 +195,13 @@ def resolved_note(day: str, folded: bool = False) -> str:
     return f"resolved on {day}: the evidence no longer meets the rule"
 
 
-def _reported(row: dict, now: tuple[str, str] | None) -> str:
+def _reported(row: dict, now: dict | None) -> str:
     """The alert's status for this run: `ongoing` if the store already said what it says now
-    (its status and the day that last changed)."""
-    unchanged = now == (row["status"], row["changed_as_of"])
+    (its status and the day that last changed, as the row stored `now` says them)."""
+    unchanged = now is not None and (now["status"], now["changed_as_of"]) == (
+        row["status"],
+        row["changed_as_of"],
+    )
     return "ongoing" if unchanged and row["status"] in ACTIVE else row["status"]
 
 
@@ -272,15 +285,18 @@ def _touched(row: dict, before: dict, as_of: str) -> dict:
     return row
 
 
-def _baseline(stored: list[dict], as_of: str) -> tuple[list[dict], list[dict]]:
+def _baseline(stored: list[dict], as_of: str) -> tuple[list[dict], list[dict], dict[str, dict]]:
     """Each stored row as it stood before the night `as_of` (itself, unless that night touched
-    it), and apart the rows that night created, which have no earlier state (absent)."""
-    base, absent = [], []
+    it), and apart the rows that night created, which have no earlier state (absent); and by id
+    the rows that night touched, as stored."""
+    base, absent, touched = [], [], {}
     for row in stored:
         if row["touched_as_of"] != as_of:
             base.append(row)
-        elif row["prior"] is None:
+            continue
+        touched[row["alert_id"]] = row
+        if row["prior"] is None:
             absent.append(row)
         else:
             base.append({**row, **row["prior"]})
-    return base, absent
+    return base, absent, touched
