@@ -81,10 +81,13 @@ def reconcile(
         matched += [(i, a or episode_id(found.rule_id, found.subject_id, as_of)) for a in ids]
     # Triage given to an episode that only an earlier run of this night had created carries over.
     carried = {r["alert_id"]: r for r in absent}
-    # What this run reports is measured against the store as it is now, so a second scan of the
-    # same night reports nothing new even though it writes the same rows as the first: a row as
-    # stored, which is its state before tonight unless tonight touched it.
-    now = lambda alert_id: touched.get(alert_id) or by_id.get(alert_id)  # noqa: E731
+
+    def now(alert_id: str) -> dict | None:
+        # What this run reports is measured against the store as it is now, so a second scan of
+        # the same night reports nothing new even though it writes the same rows as the first:
+        # a row as stored, which is its state before tonight unless tonight touched it.
+        return touched.get(alert_id) or by_id.get(alert_id)
+
     rows, out, counts = [], [], dict.fromkeys((*STATUSES, "quiet"), 0)
     for i, alert_id in matched:
         version = versions.get(alerts[i].rule_id, "")
@@ -195,13 +198,13 @@ def resolved_note(day: str, folded: bool = False) -> str:
     return f"resolved on {day}: the evidence no longer meets the rule"
 
 
+_STATE = operator.itemgetter("status", "changed_as_of")
+
+
 def _reported(row: dict, now: dict | None) -> str:
     """The alert's status for this run: `ongoing` if the store already said what it says now
     (its status and the day that last changed, as the row stored `now` says them)."""
-    unchanged = now is not None and (now["status"], now["changed_as_of"]) == (
-        row["status"],
-        row["changed_as_of"],
-    )
+    unchanged = now is not None and _STATE(now) == _STATE(row)
     return "ongoing" if unchanged and row["status"] in ACTIVE else row["status"]
 
 
