@@ -1,6 +1,8 @@
 """JSON files the CLI writes: laid out as the standard library lays them out, whatever they hold."""
 
 import json
+import os
+import threading
 
 import orjson
 
@@ -38,3 +40,26 @@ def test_text_laid_out_already_is_written_as_the_records_it_holds(tmp_path):
     plain = {"alerts": [{"evidence": records}], "big": 2**70}
     write_json(tmp_path / "refused.json", refused, plain=lambda: plain)
     assert json.loads((tmp_path / "refused.json").read_text(encoding="utf-8")) == plain
+
+
+def test_a_file_written_over_holds_only_the_new_text(tmp_path):
+    """Written over in place: a longer file that was there is cut to the new text, a shorter
+    one grows to it."""
+    path = tmp_path / "out.json"
+    for old in ("x" * 5000, "{}"):
+        path.write_text(old)
+        data = {"as_of": "2026-03-31", "alerts": [{"id": "a1"}] * 20}
+        write_json(path, data)
+        assert path.read_text(encoding="utf-8") == json.dumps(data, indent=2)
+
+
+def test_what_is_not_a_file_is_written_as_it_is(tmp_path):
+    """A pipe (a file name another program reads from) is written, never cut to length."""
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(path.read_bytes()))
+    reader.start()
+    write_json(path, {"a": 1})
+    reader.join(5)
+    assert received == [b'{\n  "a": 1\n}']
