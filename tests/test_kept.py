@@ -449,6 +449,21 @@ def test_new_rows_go_where_inserting_them_puts_them(monkeypatch, runs):
         for merged in (layout.spread(old, new), layout.at_once(old, new)):
             assert merged.dtype == np.int16
             assert np.array_equal(merged, np.insert(old.astype(np.int16), at, new)), (n, at)
+        # Into a narrower type the values fit (a view's child codes, from 64-bit children).
+        wide = old.astype(np.int64)
+        for merged in (layout.spread(wide, new, np.int16), layout.at_once(wide, new, np.int16)):
+            assert merged.dtype == np.int16
+            assert np.array_equal(merged, np.insert(old.astype(np.int16), at, new)), (n, at)
+
+
+@pytest.mark.parametrize("count", [1, 126, 127, 128, 32766, 32767, 32768, 100_000])
+def test_a_views_child_codes_are_merged_in_the_type_pandas_keeps_them_in(count):
+    """Merged in the type pandas gives a category of that many children, so that making the
+    view's child column copies none of a night's ten million codes."""
+    codes = np.zeros(3, kept_module._width(count))
+    column = pd.Categorical.from_codes(codes, categories=range(count), validate=False)
+    assert column.codes.dtype == codes.dtype
+    assert np.shares_memory(column.codes, codes)
 
 
 def test_records_at_the_same_moment_as_kept_ones_go_in_event_id_order():

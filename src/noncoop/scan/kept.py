@@ -228,6 +228,9 @@ class _Rows:
     origin: pd.DataFrame  # the records' ORIGIN_TRACE columns and event numbers
     added: pd.DataFrame | None = None  # records merged in tonight, numbered on from `origin`
     layout: _Layout | None = None  # where tonight's rows went among the kept ones
+    # `child` in the integer type pandas gives a category of that many children, merged with
+    # the columns (None: made from `child` when the view is).
+    codes: np.ndarray | None = None
 
 
 def kept(
@@ -484,9 +487,8 @@ def _view(rows: _Rows, children: pd.Index, order: list[str]) -> pd.DataFrame:
     """A timeline's rows from their kept columns, with the child and role, in the column order
     making it gives."""
     columns = {name: column.values() for name, column in rows.columns.items()}
-    columns["subject_id"] = pd.Categorical.from_codes(
-        rows.child, categories=children, validate=False
-    )
+    codes = rows.child if rows.codes is None else rows.codes
+    columns["subject_id"] = pd.Categorical.from_codes(codes, categories=children, validate=False)
     columns["subject_role"] = pd.Categorical.from_codes(
         np.zeros(len(rows.t), np.int8), categories=ROLES, validate=False
     )
@@ -510,14 +512,18 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline, threads: int = 1) -> 
     merges = [
         partial(column.with_rows, new.events[name], layout) for name, column in old.columns.items()
     ]
+    # The view's child codes too, in the pool: pandas would otherwise copy the merged children
+    # into that type on the scan's thread (0.11 s at 100k children, ten million rows).
+    width = _width(len(children))
     merges += [
         partial(layout.spread, old.child, child),
+        partial(layout.spread, old.child, child.astype(width), width),
         partial(layout.spread, old.t, new.t),
         partial(layout.spread, old.shared, new.shared),
         partial(layout.spread, old.rows, new.rows + len(old.origin)),
     ]
     with ThreadPoolExecutor(threads, thread_name_prefix="merge") as pool:
-        *merged, child, t, shared, rows = pool.map(lambda merge: merge(), merges)
+        *merged, child, codes, t, shared, rows = pool.map(lambda merge: merge(), merges)
     added = _frame(
         {
             "subject_id": new.origin["subject_id"],
@@ -535,6 +541,7 @@ def _merged(old: _Rows, children: pd.Index, new: Timeline, threads: int = 1) -> 
         old.origin,
         added,
         layout,
+        codes,
     )
 
 
@@ -638,25 +645,27 @@ class _Layout:
         old[self.new] = False
         return old
 
-    def spread(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        """The old values and the new, merged. A night's few thousand new rows part the old
-        into as many runs, each copied whole (memory's speed); many more, as `at_once`."""
+    def spread(self, old: np.ndarray, new: np.ndarray, dtype: type | None = None) -> np.ndarray:
+        """The old values and the new, merged (into `dtype`, where given: one the values fit).
+        A night's few thousand new rows part the old into as many runs, each copied whole
+        (memory's speed); many more, as `at_once`."""
+        dtype = dtype or np.result_type(old.dtype, new.dtype)
         if self.runs is None:
-            return self.at_once(old, new)
+            return self.at_once(old, new, dtype)
         b, r = self.breaks, self.runs
         pieces = [old[b[0] : b[1]]]
         for k in range(len(r) - 1):
             pieces += (new[r[k] : r[k + 1]], old[b[k + 1] : b[k + 2]])
-        return np.concatenate(pieces, dtype=np.result_type(old.dtype, new.dtype))
+        return np.concatenate(pieces, dtype=dtype)
 
-    def at_once(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    def at_once(self, old: np.ndarray, new: np.ndarray, dtype: type | None = None) -> np.ndarray:
         """As `spread`, in one pass over the merged places, which numpy makes having let go of
         the interpreter once: for a thread beside others running Python (the patterns', beside
         the store's read-ahead making its rows). Copying runs lets go of the interpreter and
         takes it back for each run, each time waiting its turn: a selection's mask of ten
         million rows, a night's thousand runs, took 0.45-0.85 s beside a thread running Python,
         where one pass took 20 ms (and alone 1.5 ms against 5 ms: the merge keeps the runs)."""
-        out = np.empty(self.size, np.result_type(old.dtype, new.dtype))
+        out = np.empty(self.size, dtype or np.result_type(old.dtype, new.dtype))
         out[self.new] = new
         out[self.old] = old
         return out
@@ -716,10 +725,13 @@ def _codes_joined(
         # Distinct by construction: the old ones, then new ones none of them equals.
         dtype = _distinct(before.append(extra[unknown]), dtype.ordered)
         mapping[unknown] = len(before) + np.arange(int(unknown.sum()))
-    count = len(dtype.categories)
-    width = next(t for t in (np.int8, np.int16, np.int32, np.int64) if count < np.iinfo(t).max)
     mapping = np.append(mapping, -1)  # a blank (-1) stays blank
-    return mapping[new.cat.codes.to_numpy()].astype(width), dtype
+    return mapping[new.cat.codes.to_numpy()].astype(_width(len(dtype.categories))), dtype
+
+
+def _width(count: int) -> type:
+    """The integer type pandas keeps the codes of a category of `count` values in."""
+    return next(t for t in (np.int8, np.int16, np.int32, np.int64) if count < np.iinfo(t).max)
 
 
 def _joined(old: pd.Series, new: pd.Series, labels: _Labels | None = None) -> pd.Categorical:
