@@ -121,6 +121,21 @@ def test_machine_failures_are_one_line_saying_what_to_do():
     assert explained(KeyError("x")) is None
 
 
+def test_an_output_file_that_cannot_be_made_is_one_line_naming_it(scanned, monkeypatch, capsys):
+    """A folder given for --json, or a file in a folder not there: the path given is named, not
+    reported as noncoop's own failure."""
+    _, ws = scanned
+    folder = ws.root.parent / "a-folder"
+    folder.mkdir()
+    for option, path in (("--json", folder), ("--csv", folder / "not-there" / "a.csv")):
+        code, said = noncoop(monkeypatch, capsys, "alerts", "-w", ws.root, option, path)
+        assert code == 1, said
+        # The terminal may fold a long path: compared without the spaces folding leaves.
+        assert "".join(said.split()).startswith(f"errorcannotuse{path}:"), said
+        assert "folder that exists" in said
+        assert "unexpected" not in said and "Traceback" not in said
+
+
 def test_a_mistyped_workspace_is_not_an_empty_region(tmp_path, monkeypatch, capsys):
     code, said = noncoop(monkeypatch, capsys, "alerts", "-w", tmp_path / "no-such-dir")
     assert code == 2 and "no workspace at" in said

@@ -116,6 +116,13 @@ def explained(exc: Exception) -> str | None:
             "workspace; the listing commands (alerts, audit, quarantine, chronology, report) "
             "work on a read-only one"
         )
+    if isinstance(exc, (IsADirectoryError, NotADirectoryError, FileNotFoundError)) and exc.filename:
+        # A file named on the command line (--json, --csv, --out) in a folder not there, or a
+        # folder given for a file: the user's path, not a fault of noncoop's.
+        return (
+            f"cannot use {exc.filename}: {os.strerror(exc.errno)}. Give the path of a file in a "
+            "folder that exists"
+        )
     if isinstance(exc, sqlite3.OperationalError) and "readonly" in text:
         return "cannot write to the alert store: the workspace is read-only"
     if isinstance(exc, sqlite3.DatabaseError):
