@@ -1,7 +1,9 @@
 """`noncoop scan` end to end: the alert JSON contract, both engines, recall on the synthetic
 region, and the as-of date."""
 
+import contextlib
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from noncoop.engine.decide.conjunctions import SignalTable
 from noncoop.engine.decide.durable import durable_available
 from noncoop.engine.evaluate import evaluate
 from noncoop.engine.rules.load import load_rules
+from noncoop.scan import run as run_module
 from noncoop.scan import scan, scan_json
 from noncoop.store.workspace import Workspace
 from noncoop.synth.region import SynthOptions, synthesise
@@ -108,6 +111,34 @@ def test_json_contract(tmp_path):
     # The adult's hostility counts for both children of household H01.
     hostile = {a["subject_id"] for a in data["alerts"] if a["rule_id"] == "NC-PARTIAL-HOSTILITY"}
     assert hostile == {"C0001", "C0002"}
+
+
+@pytest.mark.parametrize("stops", [False, True])
+def test_a_scans_threads_switch_every_millisecond_and_the_host_keeps_its_interval(
+    tmp_path, monkeypatch, stops
+):
+    """While a scan runs, its threads hand the interpreter on every millisecond; the process
+    running it (noncoop used as a library) has its own interval back after, even where the
+    scan stopped."""
+    seen = []
+    real = run_module._evaluate
+
+    def evaluate_noting(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        if stops:
+            raise RuntimeError("stopped")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "_evaluate", evaluate_noting)
+    host = sys.getswitchinterval()
+    sys.setswitchinterval(0.02)
+    try:
+        with pytest.raises(RuntimeError) if stops else contextlib.nullcontext():
+            scan(REGION, Workspace(tmp_path / "ws"), None, "2026-02-28", "python")
+        assert seen == [pytest.approx(0.001)]
+        assert sys.getswitchinterval() == pytest.approx(0.02)
+    finally:
+        sys.setswitchinterval(host)
 
 
 def test_as_of_uses_only_events_up_to_that_day(tmp_path):

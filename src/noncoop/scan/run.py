@@ -12,6 +12,7 @@ import ctypes
 import gc
 import getpass
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -92,6 +93,7 @@ def scan(
     rules_s = time.perf_counter() - clock
     store = AlertStore(workspace.alerts_path)
     with WorkspaceLock(workspace.root) as lock, collector_paused(), ExitStack() as stack:
+        stack.enter_context(switching_often())
         if lock.took_over:
             log.warning(lock.took_over)
         iso = f"{day:%Y-%m-%d}"
@@ -168,6 +170,25 @@ def collector_paused() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
+
+
+# How often the scan's threads hand the interpreter on to one another, in seconds.
+_SWITCH_S = 0.001
+
+
+@contextlib.contextmanager
+def switching_often() -> Iterator[None]:
+    """The interpreter handed on between threads every millisecond while a scan runs, rather
+    than every 5 (Python's default). A thread working out patterns lets go of the interpreter
+    for each numpy step and must have it back before the next, while the store's read-ahead
+    runs Python beside it: at each step it waited up to the whole interval. Paired nights at
+    100k children, 16 pairs: faster in 13, median wall 0.05-0.2 s less, no more CPU time."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _evaluate(
