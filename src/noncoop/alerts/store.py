@@ -429,10 +429,10 @@ class ReadAhead:
         # What goes wrong is met again, and reported, when the scan reads the rows itself.
         with suppress(Exception):
             version = _data_version(self.conn)
-            stored = _stored_rows(self.conn, self.as_of)
+            rows, parsed = _stored_rows(self.conn, self.as_of)
             # Made here too, beside the scan's patterns, not after them in the scan's thread.
-            self.live = _live(stored[0])
-            self.read = (version, stored)
+            self.live = _live(rows)
+            self.read = (version, (rows, parsed))
 
     def recalled(self) -> dict[str, Stored]:
         """By fingerprint, the live alerts read, as the engine takes back those it finds as they
