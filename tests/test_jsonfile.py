@@ -63,3 +63,16 @@ def test_what_is_not_a_file_is_written_as_it_is(tmp_path):
     write_json(path, {"a": 1})
     reader.join(5)
     assert received == [b'{\n  "a": 1\n}']
+
+
+def test_a_last_member_is_laid_out_as_the_rest(tmp_path):
+    """A member worked out once the rest is encoded (a scan's timings) closes the object as if
+    it had been in it all along: with the fast encoder, with the standard library (an integer
+    orjson refuses), and alone in an object otherwise empty."""
+    timings = {"store": 0.5, "output": 0.25}
+    alerts = [{"id": "a1", "evidence": [{"line": 2}]}]
+    for data in ({"as_of": "2026-03-31", "alerts": alerts}, {"alerts": alerts, "big": 2**70}, {}):
+        path = tmp_path / "out.json"
+        write_json(path, data, plain=lambda data=data: data, last=lambda: ("timings_s", timings))
+        expected = json.dumps({**data, "timings_s": timings}, indent=2)
+        assert path.read_text(encoding="utf-8") == expected

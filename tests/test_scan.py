@@ -373,6 +373,19 @@ def test_every_phase_of_a_scan_is_named_and_start_up_is_counted_once(tmp_path):
     assert second.timings["start"] == 0  # the process started once, before the first scan
 
 
+def test_start_up_counts_from_the_start_of_the_process():
+    """What the process did before it imported noncoop (here, waiting half a second) is in its
+    start-up too, so the phases of a command's run add up to the command's own time."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time; time.sleep(0.5); import noncoop; print(noncoop.start_up(time.perf_counter()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(done.stdout) >= 0.5
+
+
 def test_the_timeline_is_kept_after_the_explaining_so_it_may_share_its_work(tmp_path, monkeypatch):
     """A copy of the process explains half the alerts only where no other thread runs: the
     thread keeping the timeline starts once the evaluation is done, and is done before the

@@ -137,12 +137,19 @@ def _scan_and_report(
 
 
 def _write_alerts_json(path: Path, result: ScanResult) -> None:
-    """The alert JSON, its making timed as the run's `output` phase (in the summary, and in the
-    file as far as the file can tell: all but writing itself out)."""
+    """The alert JSON, its making timed as the run's `output` phase: in the summary, and in the
+    file as far as the file can tell. Its timings are encoded last, once the rest is, so they
+    hold all but the writing of the bytes (0.01 s of a 95 MB file at 100,000 children)."""
     clock = time.perf_counter()
     data = scan_json(result, laid_out=True)
-    data["timings_s"]["output"] = round(time.perf_counter() - clock, 3)
-    write_json(path, data, plain=lambda: {**scan_json(result), "timings_s": data["timings_s"]})
+    timings = data.pop("timings_s")
+
+    def timed() -> tuple[str, dict[str, float]]:
+        timings["output"] = round(time.perf_counter() - clock, 3)
+        return "timings_s", timings
+
+    untimed = lambda: {k: v for k, v in scan_json(result).items() if k != "timings_s"}  # noqa: E731
+    write_json(path, data, plain=untimed, last=timed)
     result.timings["output"] = time.perf_counter() - clock
 
 

@@ -94,6 +94,9 @@ def run_local(job: Job) -> Evaluated:
     stored events and all else it is made from are as they were (scan/kept.py)."""
     with calendar(job.workspace.timezone()):
         tl, timings, keep, masks, world = _local_timeline(job)
+        clock = time.perf_counter()
+        horizon = _horizon(job, tl)
+        reach_s = time.perf_counter() - clock
         evaluation = evaluate_timeline(
             tl,
             job.pack,
@@ -103,10 +106,12 @@ def run_local(job: Job) -> Evaluated:
             timings.pop("timeline"),
             threads(),
             masks,
-            _horizon(job, tl),
+            horizon,
             job.recall,
             world,
         )
+        # How far back the patterns read is a part of working out the episodes.
+        evaluation.timings["episodes"] += reach_s
         _log_horizon(evaluation.beyond_horizon)
         if job.recall is not None:
             log.info(
