@@ -20,7 +20,7 @@ STAGES = (
     "synth",  # synthetic regions and scoring
     "cli",  # the command line on top
 )
-SHARED = ("vocab", "events", "quarantine", "asof", "yamlspec", "diagnostics", "__init__")
+SHARED = ("vocab", "events", "quarantine", "asof", "yamlspec", "diagnostics", "heap", "__init__")
 DATA = ("profiles", "rulepack")  # shipped YAML, no code
 # The engine reads no file and no store: events in, alerts out, the same for a region, a shard of
 # children or a rule's inline test.

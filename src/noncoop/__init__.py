@@ -1,11 +1,12 @@
 """noncoop: explained alerts for multi-agency patterns of family non-cooperation."""
 
 import contextlib
-import ctypes
 import hashlib
 import os
 import time
 from pathlib import Path
+
+from noncoop import heap
 
 
 def _began() -> float:
@@ -40,6 +41,9 @@ def start_up(now: float) -> float:
 
 __version__ = "0.1.0"
 
+# Where a command keeps its workspace unless told (-w).
+DEFAULT_WORKSPACE = Path("noncoop-workspace")
+
 
 def code_digest(paths: list[Path]) -> str:
     """noncoop's version and the source of these modules as one digest: what was worked out by
@@ -68,31 +72,6 @@ def _one_blas_thread() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-# glibc's mallopt parameters (malloc.h)
-_TRIM_THRESHOLD, _TOP_PAD, _MMAP_THRESHOLD, _ARENA_MAX = -1, -2, -3, -8
-
-
-def _heap() -> None:
-    """The C heap keeps what a scan frees for its next arrays, unless MALLOC_* variables set it
-    otherwise (glibc only). By default glibc maps each array over a few MB afresh and hands it
-    back when freed, so every one of the scan's many temporaries of ten million rows faults its
-    pages in again: at 100k children a next night spent 1.65 CPU s in the kernel, 1.35-1.43 s
-    with large blocks kept (50 MB more at the peak). One arena serves every thread: the threads
-    working out a scan's patterns then take the blocks it freed too, where an arena of their own
-    mapped its arrays afresh (a next night's patterns at 100k children faulted 0.67-0.71 M pages
-    in with an arena per thread, 0.44-0.48 M with one: 1.2-1.4 CPU s in the kernel to 0.7-0.9 s,
-    and 0.3 GB less at the peak). The scan still trims the heap itself where it hands memory
-    back, after the ingest."""
-    if any(name.startswith("MALLOC_") for name in os.environ):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_MMAP_THRESHOLD, 32 << 20)  # glibc's largest on 64-bit systems
-        libc.mallopt(_TRIM_THRESHOLD, 1 << 30)
-        libc.mallopt(_TOP_PAD, 256 << 20)
-        libc.mallopt(_ARENA_MAX, 1)
-
-
 def _memory_pool() -> None:
     """Arrow's jemalloc pool where the build has it (unless ARROW_DEFAULT_MEMORY_POOL says
     otherwise): a scan allocates and frees columns of ten million rows many times over, and
@@ -109,5 +88,5 @@ def _memory_pool() -> None:
 
 _no_huge_pages()
 _one_blas_thread()
-_heap()
+heap.configure()
 _memory_pool()

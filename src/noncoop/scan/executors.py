@@ -87,6 +87,8 @@ class Evaluated:
     work: dict[str, float] = field(default_factory=dict)  # seconds inside shards, summed
     # The timeline's keeping, under way: called, it waits for it and gives the seconds waited.
     kept: Callable[[], float] | None = None
+    # Bytes of arrays the evaluation made in this process, for the next scan to warm (heap.py).
+    made: int = 0
 
 
 def run_local(job: Job) -> Evaluated:
@@ -128,7 +130,16 @@ def run_local(job: Job) -> Evaluated:
     ran = {"load": timings.pop("load"), "timeline": evaluation.timings.pop("timeline")}
     ran.update(evaluation.timings)
     waited = partial(keeper.wait, masks) if keeper is not None else None
-    return Evaluated(evaluation, ran, job.engine, "local", kept=waited)
+    made = _made(tl, len(masks.learned))
+    return Evaluated(evaluation, ran, job.engine, "local", kept=waited, made=made)
+
+
+def _made(tl: Timeline, masks: int) -> int:
+    """The bytes a night makes afresh of a timeline like `tl`: its columns with the day's
+    records merged in, each row's day, and the `masks` of its selections (a byte a row each)."""
+    columns = int(tl.events.memory_usage(index=False).sum())
+    arrays = tl.t.nbytes + tl.subject.nbytes + tl.rows.nbytes + tl.shared.nbytes
+    return columns + arrays + tl.t.nbytes + masks * len(tl.t)
 
 
 def _horizon(job: Job, tl: Timeline) -> Horizon | None:

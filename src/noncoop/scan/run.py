@@ -24,7 +24,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 
-from noncoop import start_up
+from noncoop import heap, start_up
 from noncoop.alerts.model import StoredAlert, StoreUpdate
 from noncoop.alerts.store import AlertStore, ReadAhead
 from noncoop.asof import DAY, as_of_day, calendar, end_second, start_second
@@ -233,6 +233,7 @@ def _evaluate(
     # Shard workers explain every alert: the store's rows stay in this process.
     local = recall if where.executor == "local" else None
     done = EXECUTORS[where.executor](_job(workspace, pack, day, engine, ended, where, since, local))
+    heap.remember(workspace.root, done.made)
     timings = {"ingest": ingest_s, **done.timings}
     result = ScanResult(day, pack, report, done.evaluation, done.engine, timings, done.executor)
     result.warnings += done.warnings
@@ -282,6 +283,8 @@ def _hand_back_memory() -> None:
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+    # Then the heap warmed for the evaluation, which the trim would have handed back too.
+    heap.release()
 
 
 def history(

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from noncoop import quarantine
+from noncoop import DEFAULT_WORKSPACE, quarantine
 from noncoop.asof import day_end
 from noncoop.events import (
     EVENT_COLUMNS,
@@ -37,7 +37,6 @@ from noncoop.store.manifest import Manifest
 
 log = logging.getLogger("noncoop.store")
 
-DEFAULT_WORKSPACE = Path("noncoop-workspace")
 # Text columns rules read, loaded for them as categories (in the canonical columns' order).
 CODED = ("subject_id", "chain_id", "detail")
 # The columns rules read, in the canonical order: the others (LAZY_COLUMNS) only for evidence.
