@@ -38,10 +38,10 @@ def test_the_workspace_a_scan_command_line_names(args, workspace):
     assert scanned_workspace(args) == workspace
 
 
-def test_a_scan_notes_the_memory_its_evaluation_made(tmp_path):
+def test_a_scan_notes_the_memory_its_timeline_took(tmp_path):
     ws = Workspace(tmp_path / "ws")
     done = scan(REGION, ws, as_of="2026-03-31", engine="python")
-    noted = json.loads((ws.root / heap.HINT).read_text())["evaluation_bytes"]
+    noted = json.loads((ws.root / heap.HINT).read_text())["timeline_bytes"]
     # At least the records' times and the children they are of: 16 bytes an event.
     assert noted >= 16 * done.evaluation.events
 
@@ -73,9 +73,9 @@ print(len(warming), held, info.fordblks, info.arena)
 @pytest.mark.parametrize(
     ("hint", "warmed"),
     [
-        ({"evaluation_bytes": 192 << 20}, True),
-        ({"evaluation_bytes": 1 << 20}, False),  # less than a piece is worth warming
-        ({"evaluation_bytes": "a lot"}, False),
+        ({"timeline_bytes": 192 << 20}, True),
+        ({"timeline_bytes": 1 << 20}, False),  # less than a piece is worth warming
+        ({"timeline_bytes": "a lot"}, False),
         ({}, False),
         (None, False),  # no note: the workspace's first scan
     ],
@@ -105,12 +105,12 @@ def test_a_night_with_its_heap_warmed_finds_what_one_without_does(tmp_path):
         shutil.copytree(first, ws)
         (ws / heap.HINT).unlink()
         if hint is not None:
-            (ws / heap.HINT).write_text(json.dumps({"evaluation_bytes": hint}))
+            (ws / heap.HINT).write_text(json.dumps({"timeline_bytes": hint}))
         out = tmp_path / f"{name}.json"
         command = [sys.executable, "-m", "noncoop", "scan", str(REGION), "-w", str(ws)]
         command += ["--as-of", "2026-04-01", "--engine", "python", "-q", "--json", str(out)]
         subprocess.run(command, check=True, capture_output=True)
         outputs.append(json.loads(out.read_text())["alerts"])
         # The night notes its own for the next.
-        assert json.loads((ws / heap.HINT).read_text())["evaluation_bytes"] > 0
+        assert json.loads((ws / heap.HINT).read_text())["timeline_bytes"] > 0
     assert outputs[0] == outputs[1] and outputs[0]

@@ -5,13 +5,14 @@ process is still starting (`warm`): memory a process touches for the first time 
 a fault and a cleared page for every 4 KB, and a night at 100,000 children makes a gigabyte of
 fresh arrays (its timeline's columns with the day's records merged in, its selections' masks),
 on the cores that should be working out its patterns. The imports leave the second core idle
-for half a second: a thread there touches as much heap as the workspace's last scan said its
-evaluation made (`remember`, in the workspace's `heap.json`), and hands it to the scan once the
-ingest has handed its own memory back (`release`). Paired 100k nights (a note of 0.99 GB):
-faster in 5 of 5, median 3.85 to 3.65 s, the timeline's phase 0.6-1.0 s to 0.4 s; the same page
-faults, CPU time and peak memory (the faults are moved to the idle core, not added). A note of
-1.3 GB was no faster and raised the peak by 0.25 GB. Nothing is warmed without a note, so a
-workspace's first scan, and every other command, runs as before.
+for half a second: a thread there touches as much heap as the workspace's last scan noted its
+timeline took (`remember`, in the workspace's `heap.json`), and hands it to the scan once the
+ingest has handed its own memory back (`release`). Paired 100k nights, with and without the
+note: faster in 5 of 5 with 0.99 GB noted (median 3.85 to 3.65 s) and in 4 of 4 with 0.74 GB,
+the note a scan now leaves (4.19 to 4.00 s, a busier hour); the timeline's phase 0.6-1.0 s to
+0.4 s; the same page faults, CPU time and peak memory (the faults are moved to the idle core,
+not added). Nothing is warmed without a note, so a workspace's first scan, and every other
+command, runs as before.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 # glibc's mallopt parameters (malloc.h)
 _TRIM_THRESHOLD, _TOP_PAD, _MMAP_THRESHOLD, _MMAP_MAX, _ARENA_MAX = -1, -2, -3, -4, -8
-# What a scan writes in its workspace for the next: the bytes of heap its evaluation made.
+# What a scan writes in its workspace for the next: the bytes its timeline took.
 HINT = "heap.json"
 # Warmed a piece at a time: each is handed to the scan as soon as it is touched.
 _PIECE = 64 << 20
@@ -105,9 +106,9 @@ _WARMING: list[_Warming] = []
 
 
 def warm(workspace: Path) -> None:
-    """Start touching the heap the last scan of `workspace` said its evaluation made (its
-    `heap.json`), at most half the memory the system has free; nothing without a hint, on a
-    heap the user tuned, or where glibc is not the C library."""
+    """Start touching as much heap as the last scan of `workspace` noted its timeline took
+    (its `heap.json`), at most half the memory the system has free; nothing without a note, on
+    a heap the user tuned, or where glibc is not the C library."""
     libc = _libc()
     size = min(_hinted(workspace / HINT), _available() // 2)
     if libc is None or _user_tuned() or size < _PIECE or _WARMING:
@@ -129,18 +130,18 @@ def release() -> None:
 
 
 def remember(workspace: Path, size: int) -> None:
-    """Write `size`, the bytes of heap a scan's evaluation made, for the next scan of the
-    workspace to warm (0: it evaluated elsewhere). A hint only: unwritten, nothing is lost."""
+    """Note `size`, the bytes a scan's timeline took, for the next scan of the workspace to
+    warm (0: it evaluated elsewhere). A hint only: unwritten, nothing is lost."""
     path = workspace / HINT
     with contextlib.suppress(OSError):
         partial = path.with_name(f".{HINT}.partial")
-        partial.write_text(json.dumps({"evaluation_bytes": int(size)}))
+        partial.write_text(json.dumps({"timeline_bytes": int(size)}))
         partial.replace(path)
 
 
 def _hinted(path: Path) -> int:
     try:
-        size = json.loads(path.read_text())["evaluation_bytes"]
+        size = json.loads(path.read_text())["timeline_bytes"]
     except (OSError, ValueError, KeyError, TypeError):
         return 0
     return size if isinstance(size, int) and size > 0 else 0
