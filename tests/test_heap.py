@@ -2,6 +2,7 @@
 the same alerts, the memory kept for the scan, nothing warmed without a note."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -78,15 +79,26 @@ print(len(warming), held, info.fordblks, info.arena)
         ({"timeline_bytes": "a lot"}, False),
         ({}, False),
         (None, False),  # no note: the workspace's first scan
+        ("fifo", False),  # a pipe in its place, no writer: never waited on
+        ("folder", False),
     ],
 )
 def test_the_heap_is_warmed_for_a_scan_and_kept_for_it(tmp_path, hint, warmed):
     """Warmed, the memory is held until the ingest has handed its own back, then left free in
     the heap for the scan's arrays, not handed back to the system; never without a note."""
-    if hint is not None:
-        (tmp_path / heap.HINT).write_text(json.dumps(hint))
+    note = tmp_path / heap.HINT
+    if hint == "fifo":
+        os.mkfifo(note)
+    elif hint == "folder":
+        note.mkdir()
+    elif hint is not None:
+        note.write_text(json.dumps(hint))
     done = subprocess.run(
-        [sys.executable, "-c", _WARMED, str(tmp_path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _WARMED, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     started, held, free, arena = map(int, done.stdout.split())
     assert started == warmed
@@ -114,3 +126,21 @@ def test_a_night_with_its_heap_warmed_finds_what_one_without_does(tmp_path):
         # The night notes its own for the next.
         assert json.loads((ws / heap.HINT).read_text())["timeline_bytes"] > 0
     assert outputs[0] == outputs[1] and outputs[0]
+
+
+def test_a_note_is_never_written_through_a_pipe_or_a_link_put_in_its_place(tmp_path):
+    """Hostile workspaces: the scan neither waits on a pipe nor writes where a link points."""
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("kept")
+    for planted in ("pipe", "link"):
+        ws = tmp_path / planted
+        ws.mkdir()
+        partial = ws / f".{heap.HINT}.partial"
+        if planted == "pipe":
+            os.mkfifo(partial)
+        else:
+            partial.symlink_to(target)
+        code = f"import pathlib, noncoop.heap as h; h.remember(pathlib.Path({str(ws)!r}), 5)"
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        assert not (ws / heap.HINT).exists()
+    assert target.read_text() == "kept"

@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -133,18 +134,32 @@ def remember(workspace: Path, size: int) -> None:
     """Note `size`, the bytes a scan's timeline took, for the next scan of the workspace to
     warm (0: it evaluated elsewhere). A hint only: unwritten, nothing is lost."""
     path = workspace / HINT
+    partial = path.with_name(f".{HINT}.partial")
+    # Not through a pipe or a link put in its place: either is refused, and the note unwritten.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     with contextlib.suppress(OSError):
-        partial = path.with_name(f".{HINT}.partial")
-        partial.write_text(json.dumps({"timeline_bytes": int(size)}))
+        with os.fdopen(os.open(partial, flags, 0o644), "w") as note:
+            note.write(json.dumps({"timeline_bytes": int(size)}))
         partial.replace(path)
 
 
 def _hinted(path: Path) -> int:
+    """The bytes the note at `path` gives, 0 for anything else. Read only from a regular file,
+    opened without waiting (a pipe put in its place must not hold the scan up), and only its
+    first bytes."""
     try:
-        size = json.loads(path.read_text())["timeline_bytes"]
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(handle, "rb") as note:
+            if not stat.S_ISREG(os.fstat(note.fileno()).st_mode):
+                return 0
+            size = json.loads(note.read(_NOTE_BYTES))["timeline_bytes"]
     except (OSError, ValueError, KeyError, TypeError):
         return 0
     return size if isinstance(size, int) and size > 0 else 0
+
+
+_NOTE_BYTES = 4096
 
 
 def _available() -> int:
