@@ -30,6 +30,7 @@ glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's
         (["scan", "region", "--as-of", "2026-04-01"], DEFAULT_WORKSPACE),
         (["scan", "region", "-w"], None),  # the command line will say what is missing
         (["scan", "region", "--", "-w", "ws"], DEFAULT_WORKSPACE),
+        (["scan", "--help", "-w", "ws"], None),  # nothing to scan
         (["alerts", "-w", "ws"], None),
         (["ingest", "region", "-w", "ws"], None),
         ([], None),

@@ -37,7 +37,7 @@ def scanned_workspace(args: list[str]) -> Path | None:
     (noncoop/heap.py); None for any other command. Only a hint is read from it: a line read
     amiss here costs the warming, never the scan."""
     words = [a for a in args if a not in _GLOBAL_FLAGS]
-    if not words or words[0] != "scan":
+    if not words or words[0] != "scan" or "--help" in words:
         return None
     for i, word in enumerate(words[1:], start=1):
         if word == "--":
