@@ -1,6 +1,7 @@
 """A scan's heap, made ready while the process starts from what the workspace's last scan noted:
 the same alerts, the memory kept for the scan, nothing warmed without a note."""
 
+import ctypes
 import json
 import os
 import shutil
@@ -16,7 +17,16 @@ from noncoop.__main__ import scanned_workspace
 from noncoop.scan import scan
 from noncoop.store.workspace import Workspace
 
-glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap")
+
+def _glibc_figures() -> bool:
+    """glibc 2.33 or later, which gives its heap's figures (mallinfo2)."""
+    try:
+        return hasattr(ctypes.CDLL("libc.so.6"), "mallinfo2")
+    except OSError:
+        return False
+
+
+glibc = pytest.mark.skipif(not _glibc_figures(), reason="glibc's heap and its figures")
 
 
 @pytest.mark.parametrize(
@@ -145,3 +155,42 @@ def test_a_note_is_never_written_through_a_pipe_or_a_link_put_in_its_place(tmp_p
         subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
         assert not (ws / heap.HINT).exists()
     assert target.read_text() == "kept"
+
+
+@pytest.mark.parametrize(
+    ("listing", "files", "room"),
+    [
+        # version 2: the group's limit less its use
+        ("0::/nightly\n", {"nightly/memory.max": "3000", "nightly/memory.current": "1000"}, 2000),
+        ("0::/nightly\n", {"nightly/memory.max": "max", "nightly/memory.current": "1000"}, None),
+        # a container sees its own group at the root
+        ("0::/\n", {"memory.max": "5000", "memory.current": "4500"}, 500),
+        # version 1, the memory controller among others; over its limit leaves nothing
+        (
+            "4:memory:/batch\n0::/\n",
+            {
+                "memory/batch/memory.limit_in_bytes": "100",
+                "memory/batch/memory.usage_in_bytes": "150",
+            },
+            0,
+        ),
+        (
+            "4:memory:/batch\n",
+            {
+                "memory/batch/memory.limit_in_bytes": str(2**63 - 4096),
+                "memory/batch/memory.usage_in_bytes": "1",
+            },
+            None,
+        ),
+        ("4:cpu:/batch\n", {}, None),  # no memory controller: no limit known
+        ("not a listing", {}, None),
+    ],
+)
+def test_a_control_groups_limit_bounds_the_warming(tmp_path, listing, files, room):
+    """In a container, half of what its memory limit leaves is the most warmed, not half of
+    the machine's."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "cgroup").write_text(listing)
+    assert heap._group_room(tmp_path, tmp_path / "cgroup") == room

@@ -108,8 +108,9 @@ _WARMING: list[_Warming] = []
 
 def warm(workspace: Path) -> None:
     """Start touching as much heap as the last scan of `workspace` noted its timeline took
-    (its `heap.json`), at most half the memory the system has free; nothing without a note, on
-    a heap the user tuned, or where glibc is not the C library."""
+    (its `heap.json`), at most half the memory the process may still take (the system's, or
+    its control group's: a container's); nothing without a note, on a heap the user tuned, or
+    where glibc is not the C library."""
     libc = _libc()
     size = min(_hinted(workspace / HINT), _available() // 2)
     if libc is None or _user_tuned() or size < _PIECE or _WARMING:
@@ -163,9 +164,52 @@ _NOTE_BYTES = 4096
 
 
 def _available() -> int:
-    """The memory the system has free for a process, in bytes (0 where it does not say)."""
+    """The memory this process may still take, in bytes: what the system has available, or
+    what its control group's limit leaves (a container's), whichever is less; 0 where neither
+    says."""
+    known = [room for room in (_system_available(), _group_room()) if room is not None]
+    return min(known) if known else 0
+
+
+def _system_available() -> int | None:
     with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo") as info:
         for line in info:
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
-    return 0
+    return None
+
+
+_GROUPS = Path("/sys/fs/cgroup")
+# A limit this high is no limit (control groups version 1 write "no limit" so).
+_NO_LIMIT = 1 << 60
+
+
+def _group_room(groups: Path = _GROUPS, listing: Path = Path("/proc/self/cgroup")) -> int | None:
+    """What the limit of the process's memory control group leaves it (None: no limit found).
+    The group is named in `listing` (`0::/path` in version 2, `N:...memory...:/path` in
+    version 1) and its files are looked for under `groups`, at the group's path or at the root
+    (a container sees its own group there)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in listing.read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if controllers == "":
+                where, names = groups, ("memory.max", "memory.current")
+            elif "memory" in controllers.split(","):
+                where, names = groups / "memory", ("memory.limit_in_bytes", "memory.usage_in_bytes")
+            else:
+                continue
+            for folder in (where / path.lstrip("/"), where):
+                room = _room(folder, *names)
+                if room is not None:
+                    return room
+    return None
+
+
+def _room(folder: Path, limit_name: str, use_name: str) -> int | None:
+    limit, use = folder / limit_name, folder / use_name
+    if not (limit.is_file() and use.is_file()):
+        return None
+    text = limit.read_text().strip()
+    if text == "max" or int(text) >= _NO_LIMIT:
+        return None
+    return max(int(text) - int(use.read_text()), 0)
