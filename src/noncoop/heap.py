@@ -112,8 +112,11 @@ def warm(workspace: Path) -> None:
     its control group's: a container's); nothing without a note, on a heap the user tuned, or
     where glibc is not the C library."""
     libc = _libc()
-    size = min(_hinted(workspace / HINT), _available() // 2)
-    if libc is None or _user_tuned() or size < _PIECE or _WARMING:
+    noted = _hinted(workspace / HINT)
+    if libc is None or _user_tuned() or noted < _PIECE or _WARMING:
+        return
+    size = min(noted, _available() // 2)
+    if size < _PIECE:
         return
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
@@ -125,8 +128,8 @@ def warm(workspace: Path) -> None:
 
 
 def release() -> None:
-    """The warmed heap handed to the scan, once the ingest has handed its memory back: pieces
-    still held then would have been handed back to the system with it."""
+    """The warmed heap handed to the scan, once the ingest has handed its own memory back to
+    the system: pieces freed before that would have gone back with it."""
     for warming in _WARMING:
         warming.release()
 
