@@ -75,7 +75,7 @@ warming = heap._WARMING
 if warming:
     warming[0].thread.join()
 held = libc.mallinfo2().uordblks
-heap.release()
+heap.hand_back()
 info = libc.mallinfo2()
 print(len(warming), held, info.fordblks, info.arena)
 """

@@ -7,7 +7,7 @@ fresh arrays (its timeline's columns with the day's records merged in, its selec
 on the cores that should be working out its patterns. The imports leave the second core idle
 for half a second: a thread there touches as much heap as the workspace's last scan noted its
 timeline took (`remember`, in the workspace's `heap.json`), and hands it to the scan once the
-ingest has handed its own memory back (`release`). Paired 100k nights, with and without the
+ingest has handed its own memory back (`hand_back`). Paired 100k nights, with and without the
 note: faster in 5 of 5 with 0.99 GB noted (median 3.85 to 3.65 s) and in 4 of 4 with 0.74 GB,
 the note a scan now leaves (4.19 to 4.00 s, a busier hour); the timeline's phase 0.6-1.0 s to
 0.4 s; the same page faults, CPU time and peak memory (the faults are moved to the idle core,
@@ -127,9 +127,12 @@ def warm(workspace: Path) -> None:
     _WARMING.append(_Warming(libc, size // _PIECE))
 
 
-def release() -> None:
-    """The warmed heap handed to the scan, once the ingest has handed its own memory back to
-    the system: pieces freed before that would have gone back with it."""
+def hand_back() -> None:
+    """The heap's free pages back to the system (a scan's ingest's working memory), then the
+    warmed heap to the scan: pieces freed before the trim would have gone back with it."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
     for warming in _WARMING:
         warming.release()
 

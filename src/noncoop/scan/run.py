@@ -8,7 +8,6 @@ transaction.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import getpass
 import logging
@@ -281,10 +280,7 @@ def _hand_back_memory() -> None:
     (a full collection took 0.05 s of every night, a twentieth of one at 10,000 children)."""
     gc.collect(0)
     pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    # Then the heap warmed for the evaluation, which the trim would have handed back too.
-    heap.release()
+    heap.hand_back()  # and the heap warmed for the evaluation, to it
 
 
 def history(
