@@ -108,3 +108,18 @@ def test_an_unexpected_failure_is_one_line_without_a_traceback(monkeypatch, caps
     err = capsys.readouterr().err
     assert "unexpected error (KeyError" in err and "--debug" in err
     assert "Traceback" not in err and "personal" not in err
+
+
+def test_an_empty_workspace_path_is_refused_not_read_as_the_current_folder(tmp_path, monkeypatch):
+    """`-w "$WS"` with nothing in WS: a usage error naming the option, and nothing written where
+    the command ran (before, a scan wrote a whole workspace there)."""
+    monkeypatch.chdir(tmp_path)
+    for args in (
+        ["scan", str(REGION), "--workspace="],
+        ["alerts", "-w", " "],
+        ["ingest", str(REGION), "-w", ""],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "an empty path" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -19,8 +19,24 @@ SourcesArg = Annotated[
     Path,
     typer.Argument(help="Folder with sources.yaml and the exports.", exists=True, file_okay=False),
 ]
+def workspace_path(value: str | Path) -> Path:
+    """The folder -w names. An empty one (`-w "$WS"` with nothing in WS) is refused: read as
+    the current folder, it wrote or read a workspace wherever the command happened to run."""
+    if isinstance(value, str) and not value.strip():
+        raise typer.BadParameter(
+            "an empty path: give the workspace folder, or leave -w out for ./noncoop-workspace"
+        )
+    return Path(value)
+
+
 WorkspaceOpt = Annotated[
-    Path, typer.Option("--workspace", "-w", help="Workspace folder holding the event store.")
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder holding the event store.",
+        parser=workspace_path,
+    ),
 ]
 
 
@@ -41,6 +57,7 @@ ExistingWorkspaceOpt = Annotated[
         "--workspace",
         "-w",
         help="Workspace folder holding the event store (written by a scan).",
+        parser=workspace_path,
         callback=existing_workspace,
     ),
 ]
